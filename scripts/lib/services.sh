@@ -1,0 +1,106 @@
+# Starts the services the end-to-end tests need and stops them again, by process id.
+# Source it after common.sh; call `services_stop` on exit (the test command traps it).
+# shellcheck shell=bash
+
+SERVICE_PIDS=()
+SERVICE_NAMES=()
+
+_service_started() { SERVICE_PIDS+=("$1"); SERVICE_NAMES+=("$2"); }
+
+services_stop() {
+  local i pid
+  for ((i = ${#SERVICE_PIDS[@]} - 1; i >= 0; i--)); do
+    pid="${SERVICE_PIDS[$i]}"
+    if kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+  done
+  SERVICE_PIDS=()
+  SERVICE_NAMES=()
+}
+
+# True when nothing listens on 127.0.0.1:$1.
+port_is_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+free_port() {
+  local port
+  for _ in $(seq 1 200); do
+    port=$((20000 + RANDOM % 40000))
+    if port_is_free "$port"; then echo "$port"; return 0; fi
+  done
+  die "no free TCP port found on 127.0.0.1"
+}
+
+wait_for_port() {
+  local port="$1" what="$2" pid="$3"
+  for _ in $(seq 1 300); do
+    port_is_free "$port" || return 0
+    kill -0 "$pid" 2>/dev/null || die "$what exited before listening on port $port"
+    sleep 0.1
+  done
+  die "$what did not listen on port $port within 30 s"
+}
+
+# A virtual X server on the first free display from :90 up.
+start_xvfb() {
+  local display=90
+  while [ -e "/tmp/.X${display}-lock" ] || [ -e "/tmp/.X11-unix/X${display}" ]; do
+    display=$((display + 1))
+  done
+  Xvfb ":$display" -screen 0 1280x900x24 -nolisten tcp -noreset >"$RUN_DIR/xvfb.log" 2>&1 &
+  local pid=$!
+  _service_started "$pid" Xvfb
+  for _ in $(seq 1 100); do
+    [ -S "/tmp/.X11-unix/X${display}" ] && break
+    kill -0 "$pid" 2>/dev/null || die "Xvfb failed to start: $(cat "$RUN_DIR/xvfb.log")"
+    sleep 0.1
+  done
+  [ -S "/tmp/.X11-unix/X${display}" ] || die "Xvfb did not create its socket"
+  export DISPLAY=":$display"
+  log "Xvfb on $DISPLAY (pid $pid)"
+}
+
+# A private D-Bus session bus (WebKitGTK and the Secret Service keyring use it).
+start_dbus() {
+  local addr_file="$RUN_DIR/dbus.address"
+  : >"$addr_file"
+  dbus-daemon --session --nofork --nopidfile --print-address=3 3>"$addr_file" >"$RUN_DIR/dbus.log" 2>&1 &
+  local pid=$!
+  _service_started "$pid" dbus-daemon
+  for _ in $(seq 1 100); do
+    [ -s "$addr_file" ] && break
+    kill -0 "$pid" 2>/dev/null || die "dbus-daemon failed to start: $(cat "$RUN_DIR/dbus.log")"
+    sleep 0.1
+  done
+  DBUS_SESSION_BUS_ADDRESS="$(head -n 1 "$addr_file")"
+  [ -n "$DBUS_SESSION_BUS_ADDRESS" ] || die "dbus-daemon printed no address"
+  export DBUS_SESSION_BUS_ADDRESS
+  log "D-Bus session bus (pid $pid)"
+}
+
+# tauri-driver (which starts WebKitWebDriver, which starts the app). The app it launches
+# gets private XDG directories, so tests never see or change the user's own settings.
+# Not set on purpose: WEBKIT_DISABLE_DMABUF_RENDERER. Often advised for headless runs, with
+# WebKitGTK 2.50 on Debian 12 under Xvfb it makes WebDriver's screenshot command hang
+# forever, while the window renders fine without it.
+start_tauri_driver() {
+  local port native_port app_home="$RUN_DIR/app-home"
+  port="$(free_port)"
+  native_port="$(free_port)"
+  while [ "$native_port" = "$port" ]; do native_port="$(free_port)"; done
+  mkdir -p "$app_home"/{config,data,cache,state}
+  env \
+    XDG_CONFIG_HOME="$app_home/config" XDG_DATA_HOME="$app_home/data" \
+    XDG_CACHE_HOME="$app_home/cache" XDG_STATE_HOME="$app_home/state" \
+    LIBGL_ALWAYS_SOFTWARE=1 \
+    tauri-driver --port "$port" --native-port "$native_port" >"$RUN_DIR/tauri-driver.log" 2>&1 &
+  local pid=$!
+  _service_started "$pid" tauri-driver
+  wait_for_port "$port" tauri-driver "$pid"
+  export PEC_E2E_DRIVER="http://127.0.0.1:$port"
+  export PEC_E2E_APP_HOME="$app_home"
+  log "tauri-driver on $PEC_E2E_DRIVER (pid $pid)"
+}

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Runs every test of the project: static checks, Rust tests, UI tests, and end-to-end tests
+# of the real app window. Does its own set-up first (idempotent). Every service it starts
+# (Xvfb, D-Bus, tauri-driver) is stopped at the end by process id.
+#
+# The last line is the overall count, e.g. `summary: 120 passed, 0 failed`.
+set -euo pipefail
+# shellcheck source=lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=lib/services.sh
+. "$REPO_ROOT/scripts/lib/services.sh"
+
+cd "$REPO_ROOT"
+bash "$REPO_ROOT/scripts/setup.sh"
+
+RUN_DIR="$(mktemp -d "${TMPDIR:-/tmp}/pec-test.XXXXXX")"
+export RUN_DIR
+trap 'services_stop' EXIT
+trap 'exit 130' INT TERM
+
+# Plain output: the counts below are parsed from it.
+export NO_COLOR=1 FORCE_COLOR=0
+
+PASSED=0
+FAILED=0
+SKIPPED=0
+FAILED_STEPS=()
+
+# Adds the counts printed by cargo test ("test result: ok. 3 passed; 0 failed; 1 ignored")
+# and vitest ("Tests  2 failed | 5 passed (7)") in a step's output.
+count_results() {
+  local file="$1" p f s
+  read -r p f s < <(awk '
+    /^test result: / {
+      for (i = 1; i <= NF; i++) {
+        if ($(i+1) ~ /^passed/) p += $i
+        if ($(i+1) ~ /^failed/) f += $i
+        if ($(i+1) ~ /^ignored/) s += $i
+      }
+    }
+    /^ *Tests +[0-9]/ {
+      for (i = 1; i <= NF; i++) {
+        if ($(i+1) == "passed") p += $i
+        if ($(i+1) == "failed") f += $i
+        if ($(i+1) == "skipped") s += $i
+      }
+    }
+    END { print p + 0, f + 0, s + 0 }' "$file")
+  PASSED=$((PASSED + p))
+  FAILED=$((FAILED + f))
+  SKIPPED=$((SKIPPED + s))
+}
+
+# Runs one step, shows its output, counts its tests, and remembers whether it failed.
+step() {
+  local name="$1"; shift
+  local out="$RUN_DIR/step-${#FAILED_STEPS[@]}-$RANDOM.log"
+  log "$name"
+  if "$@" 2>&1 | tee "$out"; then
+    count_results "$out"
+  else
+    count_results "$out"
+    FAILED_STEPS+=("$name")
+  fi
+}
+
+finish() {
+  log "Done"
+  if [ "${#FAILED_STEPS[@]}" -gt 0 ]; then
+    printf 'failed steps:\n' >&2
+    printf '  - %s\n' "${FAILED_STEPS[@]}" >&2
+    # A failed step without a failing test (a build error, say) still fails the run.
+    [ "$FAILED" -gt 0 ] || FAILED=1
+  fi
+  if [ "$SKIPPED" -gt 0 ]; then
+    printf 'summary: %d passed, %d failed, %d skipped\n' "$PASSED" "$FAILED" "$SKIPPED"
+  else
+    printf 'summary: %d passed, %d failed\n' "$PASSED" "$FAILED"
+  fi
+  [ "${#FAILED_STEPS[@]}" -eq 0 ]
+}
+
+# --- static checks -------------------------------------------------------------------------
+step "rustfmt" cargo fmt --all --check
+step "UI build" build_ui
+step "svelte-check" bash -c 'cd ui && npm run --silent check'
+step "clippy" cargo clippy --workspace --all-targets --features pec-app/custom-protocol -- -D warnings
+
+# --- unit and integration tests ------------------------------------------------------------
+step "Rust tests" cargo test --workspace --exclude pec-e2e --features pec-app/custom-protocol
+step "UI unit tests" bash -c 'cd ui && npx vitest run'
+
+# --- end to end: the real app window ---------------------------------------------------------
+step "app build" cargo build -p pec-app --features custom-protocol
+if [ -x "$PEC_APP_BIN" ]; then
+  start_xvfb
+  start_dbus
+  start_tauri_driver
+  export PEC_E2E_APP="$PEC_APP_BIN"
+  export PEC_E2E_SCREENSHOTS="$REPO_ROOT/target/e2e-screenshots"
+  rm -rf "$PEC_E2E_SCREENSHOTS"
+  step "end-to-end tests" cargo test -p pec-e2e -- --test-threads=1
+  log "Screenshots: $PEC_E2E_SCREENSHOTS"
+  services_stop
+else
+  FAILED_STEPS+=("end-to-end tests (no app binary)")
+fi
+
+finish

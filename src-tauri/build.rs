@@ -1,0 +1,14 @@
+//! Declares our own commands to Tauri's ACL: with an `AppManifest`, every app command is
+//! checked against the capabilities, so the main window can call only what
+//! `capabilities/main.json` allows.
+
+/// Every `#[tauri::command]` of the app. Keep in step with `lib.rs`'s `generate_handler!`.
+const COMMANDS: &[&str] = &["app_info", "get_settings", "set_language"];
+
+fn main() {
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("tauri-build failed: check tauri.conf.json and capabilities/");
+}

@@ -1,0 +1,154 @@
+//! User settings, kept as a small JSON file in the app's config directory.
+//!
+//! Writes are atomic (temporary file, then rename) so a crash never leaves half a file,
+//! and a file that cannot be parsed is moved aside rather than overwritten, so nothing the
+//! user had is silently lost.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use pec_domain::Lang;
+use serde::{Deserialize, Serialize};
+
+const FILE_NAME: &str = "settings.json";
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Italian unless the user chose otherwise ([`Lang`]'s default).
+    pub language: Lang,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("could not write the settings file: {0}")]
+    Write(#[source] io::Error),
+    #[error("could not encode the settings: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+impl SettingsError {
+    /// A short, non-sensitive detail for user-facing messages.
+    pub fn detail(&self) -> String {
+        match self {
+            SettingsError::Write(e) => e.to_string(),
+            SettingsError::Encode(e) => e.to_string(),
+        }
+    }
+}
+
+pub struct SettingsStore {
+    path: PathBuf,
+    current: Mutex<Settings>,
+}
+
+impl SettingsStore {
+    /// Loads the settings in `dir`, falling back to defaults when there are none yet.
+    pub fn load(dir: &Path) -> Self {
+        let path = dir.join(FILE_NAME);
+        let current = match fs::read(&path) {
+            Ok(bytes) => match serde_json::from_slice::<Settings>(&bytes) {
+                Ok(settings) => settings,
+                Err(err) => {
+                    let aside = path.with_extension("json.unreadable");
+                    tracing::warn!(%err, aside = %aside.display(), "settings file unreadable; kept aside, using defaults");
+                    if let Err(err) = fs::rename(&path, &aside) {
+                        tracing::warn!(%err, "could not move the unreadable settings file aside");
+                    }
+                    Settings::default()
+                }
+            },
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Settings::default(),
+            Err(err) => {
+                tracing::warn!(%err, "settings file could not be read; using defaults");
+                Settings::default()
+            }
+        };
+        Self {
+            path,
+            current: Mutex::new(current),
+        }
+    }
+
+    pub fn get(&self) -> Settings {
+        self.lock().clone()
+    }
+
+    /// Applies `change` and saves. The in-memory value changes even if saving fails, so the
+    /// running app honours the user's choice; the error tells them it will not persist.
+    pub fn update(&self, change: impl FnOnce(&mut Settings)) -> Result<Settings, SettingsError> {
+        let mut guard = self.lock();
+        change(&mut guard);
+        let snapshot = guard.clone();
+        drop(guard);
+        self.save(&snapshot)?;
+        Ok(snapshot)
+    }
+
+    fn save(&self, settings: &Settings) -> Result<(), SettingsError> {
+        let bytes = serde_json::to_vec_pretty(settings)?;
+        if let Some(dir) = self.path.parent() {
+            fs::create_dir_all(dir).map_err(SettingsError::Write)?;
+        }
+        let tmp = self.path.with_extension("json.tmp");
+        fs::write(&tmp, bytes).map_err(SettingsError::Write)?;
+        fs::rename(&tmp, &self.path).map_err(SettingsError::Write)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Settings> {
+        // A panic while holding the lock cannot leave Settings half-updated (plain data),
+        // so recovering the value is safe.
+        self.current
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_to_italian_when_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(SettingsStore::load(dir.path()).get().language, Lang::It);
+    }
+
+    #[test]
+    fn language_survives_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SettingsStore::load(dir.path());
+        store.update(|s| s.language = Lang::En).unwrap();
+        assert_eq!(SettingsStore::load(dir.path()).get().language, Lang::En);
+        assert!(!dir.path().join("settings.json.tmp").exists());
+    }
+
+    #[test]
+    fn unreadable_file_is_kept_aside_not_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(FILE_NAME), b"{not json").unwrap();
+        let store = SettingsStore::load(dir.path());
+        assert_eq!(store.get(), Settings::default());
+        let aside = fs::read(dir.path().join("settings.json.unreadable")).unwrap();
+        assert_eq!(aside, b"{not json");
+    }
+
+    #[test]
+    fn unknown_fields_and_missing_fields_are_tolerated() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(FILE_NAME), br#"{"future":1}"#).unwrap();
+        assert_eq!(SettingsStore::load(dir.path()).get().language, Lang::It);
+    }
+
+    #[test]
+    fn save_failure_is_reported_but_choice_kept_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the file should be makes the final rename fail.
+        fs::create_dir(dir.path().join(FILE_NAME)).unwrap();
+        let store = SettingsStore::load(dir.path());
+        assert!(store.update(|s| s.language = Lang::En).is_err());
+        assert_eq!(store.get().language, Lang::En);
+    }
+}

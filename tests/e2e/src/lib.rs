@@ -1,0 +1,264 @@
+//! A small W3C WebDriver client and the rig around it, for driving the real app window.
+//!
+//! The test command (`scripts/test.sh`) builds the app, starts Xvfb and `tauri-driver`
+//! (which starts WebKitWebDriver, which starts our binary), and passes these variables:
+//!
+//! * `PEC_E2E_DRIVER` — base URL of tauri-driver, e.g. `http://127.0.0.1:4444`;
+//! * `PEC_E2E_APP` — path of the built app binary;
+//! * `PEC_E2E_SCREENSHOTS` — directory for screenshots (the repo's `target/e2e-screenshots`);
+//! * `PEC_E2E_APP_HOME` — the private XDG home the app runs in (`config/`, `data/`, …).
+//!
+//! We speak the protocol directly (a dozen endpoints) rather than through a WebDriver
+//! crate: tauri-driver only understands `tauri:options` inside `alwaysMatch`, and this way
+//! every request is visible in one file.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+/// The key W3C WebDriver uses for element references.
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("HTTP error talking to the WebDriver server: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("WebDriver error `{error}`: {message}")]
+    WebDriver { error: String, message: String },
+    #[error("unexpected WebDriver response: {0}")]
+    Protocol(String),
+    #[error("timed out after {0:?} waiting for {1}")]
+    Timeout(Duration, String),
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// What the test command hands to the tests. Missing variables are a hard failure with a
+/// clear message, never a skip: these tests only make sense through the real rig.
+pub struct Rig {
+    pub driver: String,
+    pub app: PathBuf,
+    pub screenshots: PathBuf,
+    pub app_home: PathBuf,
+}
+
+impl Rig {
+    pub fn from_env() -> Self {
+        let var = |name: &str| {
+            std::env::var(name).unwrap_or_else(|_| {
+                panic!(
+                    "{name} is not set: end-to-end tests run through the project's test command \
+                     (./scripts/test.sh), which builds the app and starts Xvfb and tauri-driver"
+                )
+            })
+        };
+        let rig = Self {
+            driver: var("PEC_E2E_DRIVER"),
+            app: PathBuf::from(var("PEC_E2E_APP")),
+            screenshots: PathBuf::from(var("PEC_E2E_SCREENSHOTS")),
+            app_home: PathBuf::from(var("PEC_E2E_APP_HOME")),
+        };
+        assert!(
+            rig.app.is_file(),
+            "PEC_E2E_APP points to {}, which is not a file",
+            rig.app.display()
+        );
+        rig
+    }
+
+    /// Launches the app in a new WebDriver session.
+    pub fn launch(&self) -> Result<Session> {
+        Session::start(&self.driver, &self.app)
+    }
+
+    pub fn screenshot_path(&self, name: &str) -> PathBuf {
+        self.screenshots.join(name)
+    }
+
+    /// The app's log directory inside its private XDG data home.
+    pub fn log_dir(&self) -> PathBuf {
+        self.app_home.join("data/it.pecdesktop.app/logs")
+    }
+
+    /// Everything the app has logged so far, all files together.
+    pub fn logs(&self) -> String {
+        let mut all = String::new();
+        if let Ok(entries) = std::fs::read_dir(self.log_dir()) {
+            for entry in entries.flatten() {
+                if let Ok(text) = std::fs::read_to_string(entry.path()) {
+                    all.push_str(&text);
+                }
+            }
+        }
+        all
+    }
+}
+
+/// One running app window. Dropping it ends the session, which closes the app.
+pub struct Session {
+    http: reqwest::blocking::Client,
+    base: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Element(String);
+
+impl Session {
+    pub fn start(driver: &str, application: &Path) -> Result<Self> {
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .build()?;
+        // No browserName: WebKitWebDriver rejects the one tauri-driver would forward.
+        let body = json!({
+            "capabilities": {
+                "alwaysMatch": {
+                    "tauri:options": { "application": application.display().to_string() }
+                }
+            }
+        });
+        let value = send(http.post(format!("{driver}/session")).json(&body))?;
+        let id = value
+            .get("sessionId")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Error::Protocol(format!("no sessionId in {value}")))?;
+        Ok(Self {
+            base: format!("{driver}/session/{id}"),
+            http,
+        })
+    }
+
+    fn get(&self, path: &str) -> Result<Value> {
+        send(self.http.get(format!("{}{path}", self.base)))
+    }
+
+    fn post(&self, path: &str, body: Value) -> Result<Value> {
+        send(self.http.post(format!("{}{path}", self.base)).json(&body))
+    }
+
+    /// Finds the first element matching a CSS selector.
+    pub fn find(&self, css: &str) -> Result<Element> {
+        let value = self.post("/element", json!({ "using": "css selector", "value": css }))?;
+        element_of(&value)
+    }
+
+    pub fn text(&self, element: &Element) -> Result<String> {
+        as_string(self.get(&format!("/element/{}/text", element.0))?)
+    }
+
+    pub fn attribute(&self, element: &Element, name: &str) -> Result<Option<String>> {
+        let value = self.get(&format!("/element/{}/attribute/{name}", element.0))?;
+        Ok(value.as_str().map(str::to_owned))
+    }
+
+    pub fn click(&self, element: &Element) -> Result<()> {
+        self.post(&format!("/element/{}/click", element.0), json!({}))?;
+        Ok(())
+    }
+
+    /// Runs a script in the page and returns its result.
+    pub fn execute(&self, script: &str, args: Value) -> Result<Value> {
+        self.post("/execute/sync", json!({ "script": script, "args": args }))
+    }
+
+    /// Runs an asynchronous script: it gets a callback as its last argument.
+    pub fn execute_async(&self, script: &str, args: Value) -> Result<Value> {
+        self.post("/execute/async", json!({ "script": script, "args": args }))
+    }
+
+    /// Saves a PNG of the window as it is now.
+    ///
+    /// WebKitGTK's snapshot returns the last frame it painted, which under Xvfb can be one
+    /// change behind the DOM; waiting for two animation frames makes the picture current.
+    pub fn screenshot(&self, path: &Path) -> Result<()> {
+        self.execute_async(
+            "const done = arguments[arguments.length - 1];\n\
+             requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+            json!([]),
+        )?;
+        let data = as_string(self.get("/screenshot")?)?;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .map_err(|e| Error::Protocol(format!("screenshot is not base64: {e}")))?;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(path, png)?;
+        Ok(())
+    }
+
+    /// Waits until the element matching `css` exists and its text satisfies `accept`;
+    /// returns that text. Waiting is not a timing assertion: the limit only stops a hung run.
+    pub fn wait_for_text(
+        &self,
+        css: &str,
+        what: &str,
+        accept: impl Fn(&str) -> bool,
+    ) -> Result<String> {
+        let limit = Duration::from_secs(30);
+        let start = Instant::now();
+        let mut last = String::from("<not found>");
+        loop {
+            if let Ok(element) = self.find(css) {
+                if let Ok(text) = self.text(&element) {
+                    if accept(&text) {
+                        return Ok(text);
+                    }
+                    last = text;
+                }
+            }
+            if start.elapsed() > limit {
+                return Err(Error::Timeout(
+                    limit,
+                    format!("{css} to show {what} (last text: {last:?})"),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.http.delete(&self.base).send();
+    }
+}
+
+fn send(request: reqwest::blocking::RequestBuilder) -> Result<Value> {
+    let response = request.send()?;
+    let status = response.status();
+    let body: Value = response.json()?;
+    let value = body.get("value").cloned().unwrap_or(Value::Null);
+    if status.is_success() {
+        return Ok(value);
+    }
+    let field = |name: &str| {
+        value
+            .get(name)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    Err(Error::WebDriver {
+        error: field("error"),
+        message: field("message"),
+    })
+}
+
+fn element_of(value: &Value) -> Result<Element> {
+    value
+        .get(ELEMENT_KEY)
+        .and_then(Value::as_str)
+        .map(|id| Element(id.to_owned()))
+        .ok_or_else(|| Error::Protocol(format!("not an element reference: {value}")))
+}
+
+fn as_string(value: Value) -> Result<String> {
+    match value {
+        Value::String(s) => Ok(s),
+        other => Err(Error::Protocol(format!("expected a string, got {other}"))),
+    }
+}

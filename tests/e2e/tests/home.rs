@@ -1,0 +1,96 @@
+//! The home screen through the real window: Italian by default, English on request, and
+//! the choice kept across a restart of the app (settings file written by Rust).
+
+use pec_e2e::Rig;
+
+#[test]
+fn home_is_italian_by_default_switches_to_english_and_remembers_it() {
+    let rig = Rig::from_env();
+
+    // First launch: Italian home screen, and the IPC round trip has filled the footer.
+    let app = rig.launch().expect("app window starts");
+    let title = app
+        .wait_for_text("[data-testid=home-title]", "the Italian title", |t| {
+            !t.is_empty()
+        })
+        .unwrap();
+    assert_eq!(title, "Benvenuto in PEC Desktop");
+    let lang = app
+        .execute(
+            "return document.documentElement.lang;",
+            serde_json::json!([]),
+        )
+        .unwrap();
+    assert_eq!(lang, "it");
+    let task = app.find("[data-testid=task-identity] h3").unwrap();
+    assert_eq!(app.text(&task).unwrap(), "Conferma identità");
+    let footer = app
+        .wait_for_text("footer", "the version from Rust", |t| {
+            t.contains(&format!("Versione {}", env!("CARGO_PKG_VERSION")))
+        })
+        .unwrap();
+    assert!(
+        footer.contains(&rig.log_dir().display().to_string()),
+        "footer shows the log directory: {footer}"
+    );
+    let italian = app.find("[data-testid=lang-it]").unwrap();
+    assert_eq!(
+        app.attribute(&italian, "aria-pressed").unwrap().as_deref(),
+        Some("true")
+    );
+    app.screenshot(&rig.screenshot_path("home-it.png")).unwrap();
+
+    // Switch to English: every text changes, and the switch reports its state.
+    let english = app.find("[data-testid=lang-en]").unwrap();
+    app.click(&english).unwrap();
+    app.wait_for_text("[data-testid=home-title]", "the English title", |t| {
+        t == "Welcome to PEC Desktop"
+    })
+    .unwrap();
+    let task = app.find("[data-testid=task-identity] h3").unwrap();
+    assert_eq!(app.text(&task).unwrap(), "Confirm identity");
+    let lang = app
+        .execute(
+            "return document.documentElement.lang;",
+            serde_json::json!([]),
+        )
+        .unwrap();
+    assert_eq!(lang, "en");
+    let english = app.find("[data-testid=lang-en]").unwrap();
+    assert_eq!(
+        app.attribute(&english, "aria-pressed").unwrap().as_deref(),
+        Some("true")
+    );
+    assert!(
+        app.find("[data-testid=error]").is_err(),
+        "saving the language must not report an error"
+    );
+    app.screenshot(&rig.screenshot_path("home-en.png")).unwrap();
+    drop(app);
+
+    // Restart: the saved choice is honoured, then put back to Italian for the next run.
+    let app = rig.launch().expect("app window starts again");
+    app.wait_for_text(
+        "[data-testid=home-title]",
+        "the remembered English title",
+        |t| t == "Welcome to PEC Desktop",
+    )
+    .unwrap();
+    let italian = app.find("[data-testid=lang-it]").unwrap();
+    app.click(&italian).unwrap();
+    app.wait_for_text("[data-testid=home-title]", "the Italian title again", |t| {
+        t == "Benvenuto in PEC Desktop"
+    })
+    .unwrap();
+    drop(app);
+
+    // Rust logged both starts and the language changes to the rolling file, and the footer
+    // pointed the user at that same directory.
+    let logs = rig.logs();
+    assert_eq!(
+        logs.matches("PEC Desktop started").count(),
+        2,
+        "log:\n{logs}"
+    );
+    assert!(logs.contains("language changed"), "log:\n{logs}");
+}

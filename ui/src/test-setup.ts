@@ -1,0 +1,3 @@
+import '@testing-library/jest-dom/vitest';
+// Unmounts every component after each test.
+import '@testing-library/svelte/vitest';

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the project: static checks, Rust tests, UI tests, and end-to-end tests
 # of the real app window. Does its own set-up first (idempotent). Every service it starts
-# (Xvfb, D-Bus, tauri-driver) is stopped at the end by process id.
+# (pcscd, Xvfb, D-Bus, tauri-driver) is stopped at the end by process id.
 #
 # The last line is the overall count, e.g. `summary: 120 passed, 0 failed`.
 set -euo pipefail
@@ -87,6 +87,8 @@ step "svelte-check" bash -c 'cd ui && npm run --silent check'
 step "clippy" cargo clippy --workspace --all-targets --features pec-app/custom-protocol -- -D warnings
 
 # --- unit and integration tests ------------------------------------------------------------
+# The card tests run through the real PC/SC stack: pcscd + vpcd + the virtual card.
+start_pcscd
 step "Rust tests" cargo test --workspace --exclude pec-e2e --features pec-app/custom-protocol
 step "UI unit tests" bash -c 'cd ui && npx vitest run'
 
@@ -101,7 +103,6 @@ if [ -x "$PEC_APP_BIN" ]; then
   rm -rf "$PEC_E2E_SCREENSHOTS"
   step "end-to-end tests" cargo test -p pec-e2e -- --test-threads=1
   log "Screenshots: $PEC_E2E_SCREENSHOTS"
-  services_stop
 else
   FAILED_STEPS+=("end-to-end tests (no app binary)")
 fi

@@ -104,3 +104,13 @@ start_tauri_driver() {
   export PEC_E2E_APP_HOME="$app_home"
   log "tauri-driver on $PEC_E2E_DRIVER (pid $pid)"
 }
+
+# pcscd with the vsmartcard-vpcd virtual reader (scripts/rig/pcsc.sh), for the card tests
+# and for the app's virtual card. Exports PEC_PCSC_RIG=1, which the card tests require.
+start_pcscd() {
+  # shellcheck source=../rig/pcsc.sh
+  . "$REPO_ROOT/scripts/rig/pcsc.sh"
+  pcsc_rig_start "$RUN_DIR/pcsc" || die "pcscd could not be started (see $RUN_DIR/pcsc/pcscd.log)"
+  _service_started "$(cat "$RUN_DIR/pcsc/pcscd.pid")" pcscd
+  log "pcscd with the virtual reader (pid $(cat "$RUN_DIR/pcsc/pcscd.pid"))"
+}

@@ -1,0 +1,85 @@
+//! `pec-card-sim`: runs a virtual CNS card in vpcd's slot until interrupted.
+//!
+//! Needs pcscd with `vsmartcard-vpcd` (see `scripts/rig/pcsc.sh`). Handy for demos and for
+//! trying `pec card info` or OpenSC by hand.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use pec_card_sim::{ProfileName, SimCard, SimOptions, vpcd_reader_name};
+
+/// Virtual Italian CNS card for vsmartcard-vpcd.
+#[derive(Parser, Debug)]
+#[command(version, about, long_about = None)]
+struct Args {
+    /// Card profile: stincard-2048, athena-2048, cns-v1-1024, idemia-2021, blocked-pin,
+    /// expired-cert, no-cf, pulled.
+    #[arg(long, default_value = "stincard-2048")]
+    profile: ProfileName,
+    /// vpcd slot (0 = reader "Virtual PCD 00 00", TCP 35963).
+    #[arg(long, default_value_t = 0)]
+    slot: u16,
+    /// Pull the card out after this many answered APDUs.
+    #[arg(long)]
+    pull_after: Option<usize>,
+    /// Print every APDU (PIN data redacted) when the card stops.
+    #[arg(long)]
+    log_apdus: bool,
+    /// Append every APDU (PIN data redacted) as a JSON line to this file, as it happens.
+    #[arg(long)]
+    apdu_log_file: Option<std::path::PathBuf>,
+    /// Stop after this many seconds (default: run until killed).
+    #[arg(long)]
+    seconds: Option<u64>,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let mut opts = SimOptions::new(args.profile).slot(args.slot);
+    opts.pull_after = args.pull_after;
+    opts.apdu_log_file = args.apdu_log_file.clone();
+    let card = match SimCard::start(opts) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("pec-card-sim: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let holder = card.with_card(|c| c.profile().holder);
+    eprintln!(
+        "pec-card-sim: {} ({} {}, {}) in \"{}\"; PIN {}, PUK {}",
+        args.profile,
+        holder.given_name,
+        holder.surname,
+        holder.codice_fiscale,
+        vpcd_reader_name(args.slot),
+        pec_card_sim::DEFAULT_PIN,
+        pec_card_sim::DEFAULT_PUK,
+    );
+    if card.wait_powered(Duration::from_secs(30)) {
+        eprintln!("pec-card-sim: card powered by pcscd");
+    } else {
+        eprintln!("pec-card-sim: still waiting for vpcd (is pcscd running?)");
+    }
+    match args.seconds {
+        Some(s) => std::thread::sleep(Duration::from_secs(s)),
+        None => loop {
+            std::thread::park();
+        },
+    }
+    if args.log_apdus {
+        for r in card.apdu_log() {
+            println!(
+                "{:02X} {:02X} {:02X} {:02X} Lc={} -> {:04X} ({} bytes)",
+                r.cla, r.ins, r.p1, r.p2, r.data_len, r.sw, r.response_len
+            );
+        }
+    }
+    card.stop();
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,364 @@
+//! The test CA and the certificates it issues when an emulated card starts.
+//!
+//! Certificates follow the Italian profiles closely enough that a real parser has something to
+//! chew on: the CNS authentication certificate carries the AgID-style CN
+//! (`<codice fiscale>/<card id>.<hash>`), serialNumber `TINIT-<CF>`, givenName, surname, key
+//! usage digitalSignature (critical, no nonRepudiation), EKU clientAuth and policy 1.3.76.16.2.1;
+//! the qualified signature certificate has nonRepudiation only and the ETSI/AgID policies.
+//! Keys are fixed test keys (see `test-keys/README.md`); only the certificates are fresh.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use der::asn1::{Any, ObjectIdentifier, PrintableStringRef, SetOfVec, UtcTime, Utf8StringRef};
+use der::{Encode, Tag};
+use rsa::pkcs1v15::SigningKey;
+use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey};
+use rsa::{RsaPrivateKey, RsaPublicKey};
+use sha2::{Digest, Sha256};
+use spki::SubjectPublicKeyInfoOwned;
+use x509_cert::attr::AttributeTypeAndValue;
+use x509_cert::builder::{Builder, CertificateBuilder, Profile as BuildProfile};
+use x509_cert::ext::pkix::certpolicy::{CertificatePolicies, PolicyInformation};
+use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages};
+use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::time::{Time, Validity};
+
+use crate::SimError;
+use crate::profile::{CertValidity, Holder, Profile};
+
+/// CNS authentication certificate policy (AgID).
+pub const OID_POLICY_CNS_AUTH: &str = "1.3.76.16.2.1";
+/// ETSI QCP-n-qscd (qualified certificate, key on a QSCD).
+pub const OID_POLICY_QCP_N_QSCD: &str = "0.4.0.194112.1.2";
+/// AgID policy for qualified signature certificates.
+pub const OID_POLICY_AGID_QUALIFIED: &str = "1.3.76.16.6";
+
+const OID_CN: &str = "2.5.4.3";
+const OID_SURNAME: &str = "2.5.4.4";
+const OID_SERIAL_NUMBER: &str = "2.5.4.5";
+const OID_COUNTRY: &str = "2.5.4.6";
+const OID_ORG: &str = "2.5.4.10";
+const OID_ORG_UNIT: &str = "2.5.4.11";
+const OID_GIVEN_NAME: &str = "2.5.4.42";
+const OID_DN_QUALIFIER: &str = "2.5.4.46";
+const OID_KP_CLIENT_AUTH: &str = "1.3.6.1.5.5.7.3.2";
+const OID_KP_EMAIL: &str = "1.3.6.1.5.5.7.3.4";
+
+const CA_KEY: &str = include_str!("../test-keys/ca-2048.pem");
+const AUTH_KEY_A: &str = include_str!("../test-keys/card-a-2048.pem");
+const AUTH_KEY_B: &str = include_str!("../test-keys/card-b-2048.pem");
+const SIGN_KEY: &str = include_str!("../test-keys/card-sig-2048.pem");
+const AUTH_KEY_1024: &str = include_str!("../test-keys/card-c-1024.pem");
+
+/// Keys and certificates of one emulated card.
+#[derive(Clone)]
+pub struct CardCredentials {
+    /// Authentication key (CNS0 / IDEMIA key 0x02).
+    pub auth_key: RsaPrivateKey,
+    /// DER of the authentication certificate.
+    pub auth_cert: Vec<u8>,
+    /// Signature key and DER certificate, for profiles with the classic DF_DS keyset.
+    pub signature: Option<(RsaPrivateKey, Vec<u8>)>,
+    /// DER of the test CA certificate (self-signed), for chain checks in tests.
+    pub ca_cert: Vec<u8>,
+}
+
+impl std::fmt::Debug for CardCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Private keys stay out of debug output even in a test tool.
+        f.debug_struct("CardCredentials")
+            .field("auth_cert_len", &self.auth_cert.len())
+            .field("has_signature_keyset", &self.signature.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Issues the credentials for `profile`, `personal_data_hash` being the base64 SHA-256 of
+/// EF_DatiPersonali that the AgID CN embeds.
+pub fn issue(profile: &Profile, personal_data_hash: &str) -> Result<CardCredentials, SimError> {
+    let ca_key = load_key(CA_KEY)?;
+    let ca_name = name(&[
+        (OID_COUNTRY, "IT", true),
+        (OID_ORG, "PEC Desktop Test CA (non valida)", false),
+        (OID_ORG_UNIT, "Certificati di prova", false),
+        (OID_CN, "PEC Desktop Test CNS CA", false),
+    ])?;
+    let now = SystemTime::now();
+    let day = Duration::from_secs(86_400);
+    let ca_cert = build(
+        BuildProfile::Root,
+        1,
+        validity(now - day, now + 3650 * day)?,
+        ca_name.clone(),
+        &ca_key.to_public_key(),
+        &ca_key,
+        |b| {
+            b.add_extension(&BasicConstraints {
+                ca: true,
+                path_len_constraint: Some(0),
+            })?;
+            b.add_extension(&KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign))
+        },
+    )?;
+
+    let auth_key = match (profile.key_bits, profile.holder.surname) {
+        (1024, _) => load_key(AUTH_KEY_1024)?,
+        (_, "Rossi") => load_key(AUTH_KEY_A)?,
+        _ => load_key(AUTH_KEY_B)?,
+    };
+    let (not_before, not_after) = match profile.cert_validity {
+        CertValidity::Valid => (now - day, now + 3 * 365 * day),
+        CertValidity::Expired => (now - 3 * 365 * day, now - day),
+    };
+    let h = &profile.holder;
+    let subject = auth_subject(h, profile.serial, personal_data_hash, profile.cf_in_cert)?;
+    let auth_cert = build(
+        BuildProfile::Manual {
+            issuer: Some(ca_name.clone()),
+        },
+        serial_from(profile.serial, 1),
+        validity(not_before, not_after)?,
+        subject,
+        &auth_key.to_public_key(),
+        &ca_key,
+        |b| {
+            b.add_extension(&KeyUsage(
+                KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment,
+            ))?;
+            b.add_extension(&ExtendedKeyUsage(vec![
+                oid(OID_KP_CLIENT_AUTH)?,
+                oid(OID_KP_EMAIL)?,
+            ]))?;
+            b.add_extension(&policies(&[OID_POLICY_CNS_AUTH])?)
+        },
+    )?;
+
+    let signature = if profile.signature_df {
+        let sign_key = load_key(SIGN_KEY)?;
+        let full_name = format!("{} {}", h.given_name, h.surname);
+        let subject = name(&[
+            (OID_COUNTRY, "IT", true),
+            (OID_SURNAME, h.surname, false),
+            (OID_GIVEN_NAME, h.given_name, false),
+            (
+                OID_SERIAL_NUMBER,
+                &format!("TINIT-{}", h.codice_fiscale),
+                true,
+            ),
+            (OID_CN, &full_name, false),
+            (OID_DN_QUALIFIER, &format!("TEST-{}", profile.serial), true),
+        ])?;
+        let cert = build(
+            BuildProfile::Manual {
+                issuer: Some(ca_name),
+            },
+            serial_from(profile.serial, 2),
+            validity(now - day, now + 3 * 365 * day)?,
+            subject,
+            &sign_key.to_public_key(),
+            &ca_key,
+            |b| {
+                b.add_extension(&KeyUsage(KeyUsages::NonRepudiation.into()))?;
+                b.add_extension(&policies(&[
+                    OID_POLICY_QCP_N_QSCD,
+                    OID_POLICY_AGID_QUALIFIED,
+                ])?)
+            },
+        )?;
+        Some((sign_key, cert))
+    } else {
+        None
+    };
+
+    Ok(CardCredentials {
+        auth_key,
+        auth_cert,
+        signature,
+        ca_cert,
+    })
+}
+
+/// Base64 (standard alphabet, padded) of SHA-256 over `data`; the AgID CN carries a hash of
+/// EF_DatiPersonali in this form (its exact algorithm is not public, SHA-256 is our choice).
+pub fn personal_data_hash(data: &[u8]) -> String {
+    base64(&Sha256::digest(data))
+}
+
+fn auth_subject(h: &Holder, card_id: &str, hash: &str, with_cf: bool) -> Result<Name, SimError> {
+    if with_cf {
+        let cn = format!("{}/{}.{}", h.codice_fiscale, card_id, hash);
+        name(&[
+            (OID_COUNTRY, "IT", true),
+            (OID_ORG_UNIT, "Regione di Prova", false),
+            (OID_SURNAME, h.surname, false),
+            (OID_GIVEN_NAME, h.given_name, false),
+            (
+                OID_SERIAL_NUMBER,
+                &format!("TINIT-{}", h.codice_fiscale),
+                true,
+            ),
+            (OID_CN, &cn, false),
+        ])
+    } else {
+        // A "CNS-like" certificate from a private CA that identifies the person by name only.
+        let cn = format!("{} {}", h.given_name, h.surname);
+        name(&[
+            (OID_COUNTRY, "IT", true),
+            (OID_ORG_UNIT, "Regione di Prova", false),
+            (OID_SURNAME, h.surname, false),
+            (OID_GIVEN_NAME, h.given_name, false),
+            (OID_CN, &cn, false),
+        ])
+    }
+}
+
+fn build(
+    profile: BuildProfile,
+    serial: u64,
+    validity: Validity,
+    subject: Name,
+    subject_key: &RsaPublicKey,
+    ca_key: &RsaPrivateKey,
+    extend: impl FnOnce(
+        &mut CertificateBuilder<'_, SigningKey<Sha256>>,
+    ) -> Result<(), x509_cert::builder::Error>,
+) -> Result<Vec<u8>, SimError> {
+    let signer = SigningKey::<Sha256>::new(ca_key.clone());
+    let spki_der = subject_key
+        .to_public_key_der()
+        .map_err(|e| SimError::Pki(e.to_string()))?;
+    let spki = SubjectPublicKeyInfoOwned::try_from(spki_der.as_bytes()).map_err(pki_err)?;
+    let serial = SerialNumber::new(&serial.to_be_bytes()).map_err(pki_err)?;
+    let mut builder = CertificateBuilder::new(profile, serial, validity, subject, spki, &signer)
+        .map_err(pki_err)?;
+    extend(&mut builder).map_err(pki_err)?;
+    let cert = builder
+        .build::<rsa::pkcs1v15::Signature>()
+        .map_err(pki_err)?;
+    cert.to_der().map_err(pki_err)
+}
+
+fn pki_err(e: impl std::fmt::Display) -> SimError {
+    SimError::Pki(e.to_string())
+}
+
+fn load_key(pem: &str) -> Result<RsaPrivateKey, SimError> {
+    RsaPrivateKey::from_pkcs8_pem(pem).map_err(pki_err)
+}
+
+fn oid(s: &str) -> Result<ObjectIdentifier, x509_cert::builder::Error> {
+    ObjectIdentifier::new(s).map_err(|e| x509_cert::builder::Error::Asn1(e.into()))
+}
+
+fn policies(oids: &[&str]) -> Result<CertificatePolicies, x509_cert::builder::Error> {
+    oids.iter()
+        .map(|o| {
+            Ok(PolicyInformation {
+                policy_identifier: oid(o)?,
+                policy_qualifiers: None,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(CertificatePolicies)
+}
+
+/// One attribute per RDN, in order; `printable` picks PrintableString (C, serialNumber,
+/// dnQualifier per X.520) over UTF8String.
+fn name(attrs: &[(&str, &str, bool)]) -> Result<Name, SimError> {
+    let mut rdns = Vec::with_capacity(attrs.len());
+    for (o, value, printable) in attrs {
+        let value = if *printable {
+            let s = PrintableStringRef::new(value).map_err(pki_err)?;
+            Any::new(Tag::PrintableString, s.as_bytes()).map_err(pki_err)?
+        } else {
+            let s = Utf8StringRef::new(value).map_err(pki_err)?;
+            Any::new(Tag::Utf8String, s.as_bytes()).map_err(pki_err)?
+        };
+        let atv = AttributeTypeAndValue {
+            oid: ObjectIdentifier::new(o).map_err(pki_err)?,
+            value,
+        };
+        let set = SetOfVec::try_from(vec![atv]).map_err(pki_err)?;
+        rdns.push(RelativeDistinguishedName(set));
+    }
+    Ok(RdnSequence(rdns))
+}
+
+fn validity(from: SystemTime, to: SystemTime) -> Result<Validity, SimError> {
+    let t = |s: SystemTime| -> Result<Time, SimError> {
+        let d = s.duration_since(UNIX_EPOCH).map_err(pki_err)?;
+        // Whole seconds: DER times have no fractions.
+        let d = Duration::from_secs(d.as_secs());
+        Ok(Time::UtcTime(
+            UtcTime::from_unix_duration(d).map_err(pki_err)?,
+        ))
+    };
+    Ok(Validity {
+        not_before: t(from)?,
+        not_after: t(to)?,
+    })
+}
+
+/// A positive serial derived from the card id, so two runs of the same card get distinct but
+/// related certificate serials.
+fn serial_from(card_id: &str, n: u64) -> u64 {
+    let digits: u64 = card_id
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .fold(0u64, |acc, d| {
+            acc.wrapping_mul(10).wrapping_add(u64::from(d - b'0'))
+        });
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    // Keep the top bit clear so the DER INTEGER stays positive without a leading zero dance.
+    ((digits ^ (now << 8)) & 0x7FFF_FFFF_FFFF_FF00) | n
+}
+
+fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::ProfileName;
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+    }
+
+    #[test]
+    fn issues_parseable_certificates() {
+        use der::Decode;
+        let creds = issue(&ProfileName::Stincard2048.profile(), "abc=").expect("issue");
+        let cert = x509_cert::Certificate::from_der(&creds.auth_cert).expect("parse");
+        let subject = cert.tbs_certificate.subject.to_string();
+        assert!(subject.contains("TINIT-RSSMRA80A01H501U"), "{subject}");
+        assert!(creds.signature.is_some());
+    }
+}

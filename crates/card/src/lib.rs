@@ -1,0 +1,47 @@
+//! Italian CNS / TS-CNS smart cards over PC/SC, with no vendor middleware.
+//!
+//! The app needs to tell the holder, *before* the provider step, whether their card will work:
+//! whose codice fiscale it carries, until when the certificate is valid, whether the PIN is
+//! still usable, and that the key can actually sign. This crate does exactly that over raw
+//! ISO 7816-4 APDUs:
+//!
+//! - [`Pcsc`]: readers, hot-plug ([`ReaderWatcher`]), connections;
+//! - [`CardProfile`]: what a card is, from its ATR (CNS vendor/quirks, CardOS, CIE, unknown);
+//! - [`CnsCard`]: serial, personal data, certificates, PIN, challenge signature;
+//! - [`Certificate`]: names, codice fiscale by the AgID rule, validity, role;
+//! - [`CardError`]: typed errors with stable codes and Italian messages.
+//!
+//! ```no_run
+//! use pec_card::{Pcsc, Pin};
+//! # fn main() -> Result<(), pec_card::CardError> {
+//! let pcsc = Pcsc::establish()?;
+//! let reader = pcsc.reader_names()?.into_iter().next().ok_or(pec_card::CardError::NoReaders)?;
+//! let mut card = pcsc.connect(&reader)?;
+//! let cert = card.read_auth_certificate()?;
+//! println!("{:?} valid until {}", cert.codice_fiscale, cert.not_after);
+//! card.verify_pin(&Pin::new("12345678".to_owned())?)?;
+//! let signed = card.sign_challenge(b"nonce from the provider")?;
+//! # let _ = signed;
+//! # Ok(()) }
+//! ```
+//!
+//! Layering: `atr`, `cert`, `personal`, `pin` are pure; `transport` and `cns` need only a
+//! [`RawTransmit`]; `reader` is the only module that touches PC/SC.
+
+pub mod atr;
+pub mod cert;
+pub mod cns;
+pub mod error;
+pub mod personal;
+pub mod pin;
+pub mod reader;
+pub mod transport;
+
+pub use atr::{CardKind, CardProfile, CnsInfo};
+pub use cert::{Certificate, CertificateRole, ValidityStatus};
+pub use cns::{AuthLayout, ChallengeSignature, CnsCard};
+pub use error::{CardError, StatusKind, StatusWord};
+pub use personal::PersonalData;
+pub use pin::Pin;
+pub use reader::{Pcsc, PcscCard, ReaderEvent, ReaderInfo, ReaderWatcher, WatchCanceller};
+pub use transport::{Command, RawTransmit, Response, Transport};

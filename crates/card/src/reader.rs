@@ -1,0 +1,435 @@
+//! PC/SC: the service, its readers, hot-plug events and card connections.
+//!
+//! [`Pcsc`] re-establishes its PC/SC context by itself after the service went away (pcscd
+//! restarted, Windows service stopped), so one failed attempt does not poison the app: the
+//! error is reported once and the next call works again once the service is back.
+//!
+//! Hot-plug uses `SCardGetStatusChange` with the PnP pseudo-reader: the thread sleeps in
+//! pcscd until something changes, no polling loop.
+
+use std::ffi::CString;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::atr::CardProfile;
+use crate::cns::CnsCard;
+use crate::error::CardError;
+use crate::transport::RawTransmit;
+
+/// A reader and what is in it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ReaderInfo {
+    /// Reader name as PC/SC reports it.
+    pub name: String,
+    /// The card in it, if any.
+    pub card: Option<CardProfile>,
+    /// Another application holds the card exclusively.
+    pub exclusive: bool,
+}
+
+/// A change seen by [`ReaderWatcher::wait`].
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum ReaderEvent {
+    /// A reader appeared.
+    ReaderAdded {
+        /// Reader name.
+        reader: String,
+    },
+    /// A reader disappeared.
+    ReaderRemoved {
+        /// Reader name.
+        reader: String,
+    },
+    /// A card is now present (also reported for cards already present when watching starts).
+    CardInserted {
+        /// Reader name.
+        reader: String,
+        /// The card.
+        card: CardProfile,
+    },
+    /// The card was taken out.
+    CardRemoved {
+        /// Reader name.
+        reader: String,
+    },
+}
+
+/// Entry point to PC/SC.
+pub struct Pcsc {
+    ctx: Mutex<Option<pcsc::Context>>,
+}
+
+impl Pcsc {
+    /// Connects to the PC/SC service.
+    pub fn establish() -> Result<Pcsc, CardError> {
+        let ctx = pcsc::Context::establish(pcsc::Scope::User)?;
+        Ok(Pcsc {
+            ctx: Mutex::new(Some(ctx)),
+        })
+    }
+
+    /// A Pcsc that connects on first use (the service may start later).
+    pub fn lazy() -> Pcsc {
+        Pcsc {
+            ctx: Mutex::new(None),
+        }
+    }
+
+    fn context(&self) -> Result<pcsc::Context, CardError> {
+        let mut guard = self.ctx.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(ctx) = guard.as_ref()
+            && ctx.is_valid().is_ok()
+        {
+            return Ok(ctx.clone());
+        }
+        let ctx = pcsc::Context::establish(pcsc::Scope::User)?;
+        *guard = Some(ctx.clone());
+        Ok(ctx)
+    }
+
+    /// Runs `f` with a context; a service failure drops the context so the next call starts
+    /// afresh.
+    fn with_context<R>(
+        &self,
+        f: impl FnOnce(&pcsc::Context) -> Result<R, CardError>,
+    ) -> Result<R, CardError> {
+        let ctx = self.context()?;
+        let r = f(&ctx);
+        if matches!(r, Err(CardError::ServiceUnavailable)) {
+            *self.ctx.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        }
+        r
+    }
+
+    /// Reader names (empty when none is connected).
+    pub fn reader_names(&self) -> Result<Vec<String>, CardError> {
+        self.with_context(list_readers)
+    }
+
+    /// Readers and their cards, from one status snapshot (no card is contacted).
+    pub fn readers(&self) -> Result<Vec<ReaderInfo>, CardError> {
+        self.with_context(|ctx| {
+            let names = list_readers(ctx)?;
+            let mut states: Vec<pcsc::ReaderState> = Vec::with_capacity(names.len());
+            for n in &names {
+                states.push(pcsc::ReaderState::new(cstring(n)?, pcsc::State::UNAWARE));
+            }
+            if states.is_empty() {
+                return Ok(Vec::new());
+            }
+            ctx.get_status_change(Duration::ZERO, &mut states)
+                .map_err(CardError::from)?;
+            Ok(states
+                .iter()
+                .map(|s| {
+                    let ev = s.event_state();
+                    ReaderInfo {
+                        name: s.name().to_string_lossy().into_owned(),
+                        card: ev
+                            .contains(pcsc::State::PRESENT)
+                            .then(|| CardProfile::from_atr(s.atr())),
+                        exclusive: ev.contains(pcsc::State::EXCLUSIVE),
+                    }
+                })
+                .collect())
+        })
+    }
+
+    /// Connects (shared mode) to the card in `reader` as a CNS.
+    ///
+    /// Fails with [`CardError::UnsupportedCard`] for anything that is not a CNS (CIE, CardOS,
+    /// unknown), after reading its ATR; with [`CardError::CardBusy`] when another application
+    /// holds the card exclusively.
+    pub fn connect(&self, reader: &str) -> Result<CnsCard<PcscCard>, CardError> {
+        let link = self.connect_raw(reader)?;
+        let atr = link.atr.clone();
+        CnsCard::new(link, &atr)
+    }
+
+    /// Connects to the card in `reader` without assuming what it is.
+    pub fn connect_raw(&self, reader: &str) -> Result<PcscCard, CardError> {
+        self.with_context(|ctx| {
+            let name = cstring(reader)?;
+            let card = ctx
+                .connect(&name, pcsc::ShareMode::Shared, pcsc::Protocols::ANY)
+                .map_err(|e| match CardError::from(e) {
+                    CardError::ReaderNotFound { .. } => CardError::ReaderNotFound {
+                        reader: reader.to_owned(),
+                    },
+                    other => other,
+                })?;
+            let status = card.status2_owned().map_err(CardError::from)?;
+            Ok(PcscCard {
+                atr: status.atr().to_vec(),
+                card: Some(card),
+                ctx: ctx.clone(),
+                reader: name,
+                buf: vec![0; pcsc::MAX_BUFFER_SIZE_EXTENDED],
+            })
+        })
+    }
+
+    /// A watcher for reader and card changes.
+    pub fn watcher(&self) -> Result<ReaderWatcher, CardError> {
+        Ok(ReaderWatcher {
+            ctx: self.context()?,
+            states: Vec::new(),
+            started: false,
+        })
+    }
+}
+
+/// Blocks in PC/SC until readers or cards change.
+pub struct ReaderWatcher {
+    ctx: pcsc::Context,
+    /// Index 0 is the PnP pseudo-reader, then one entry per known reader.
+    states: Vec<pcsc::ReaderState>,
+    started: bool,
+}
+
+/// Stops a [`ReaderWatcher::wait`] from another thread.
+#[derive(Clone)]
+pub struct WatchCanceller(pcsc::Context);
+
+impl WatchCanceller {
+    /// Makes the pending (or next) `wait` return [`CardError::Cancelled`].
+    pub fn cancel(&self) -> Result<(), CardError> {
+        self.0.cancel().map_err(CardError::from)
+    }
+}
+
+impl ReaderWatcher {
+    /// A handle to cancel the wait from another thread (UI shutdown).
+    pub fn canceller(&self) -> WatchCanceller {
+        WatchCanceller(self.ctx.clone())
+    }
+
+    /// Waits until at least one change happens, or `timeout` passes (then `Ok(vec![])`).
+    /// The first call reports the cards already present.
+    pub fn wait(&mut self, timeout: Option<Duration>) -> Result<Vec<ReaderEvent>, CardError> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut events = Vec::new();
+        if !self.started {
+            self.started = true;
+            self.states.push(pcsc::ReaderState::new(
+                pcsc::PNP_NOTIFICATION(),
+                pcsc::State::UNAWARE,
+            ));
+        }
+        loop {
+            self.sync_readers(&mut events)?;
+            let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            match self.ctx.get_status_change(remaining, &mut self.states) {
+                Ok(()) => {}
+                Err(pcsc::Error::Timeout) => return Ok(events),
+                Err(e) => return Err(e.into()),
+            }
+            for s in self.states.iter_mut().skip(1) {
+                let before = s.current_state();
+                let now = s.event_state();
+                let reader = s.name().to_string_lossy().into_owned();
+                let was = before.contains(pcsc::State::PRESENT);
+                let is = now.contains(pcsc::State::PRESENT);
+                if is && !was {
+                    events.push(ReaderEvent::CardInserted {
+                        reader,
+                        card: CardProfile::from_atr(s.atr()),
+                    });
+                } else if was && !is {
+                    events.push(ReaderEvent::CardRemoved { reader });
+                }
+            }
+            for s in &mut self.states {
+                s.sync_current_state();
+            }
+            if !events.is_empty() {
+                return Ok(events);
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(events);
+            }
+        }
+    }
+
+    /// Adds new readers and drops vanished ones, reporting both.
+    fn sync_readers(&mut self, events: &mut Vec<ReaderEvent>) -> Result<(), CardError> {
+        let names = list_readers(&self.ctx)?;
+        let mut i = 1;
+        while i < self.states.len() {
+            let name = self.states[i].name().to_string_lossy().into_owned();
+            if names.contains(&name) {
+                i += 1;
+            } else {
+                if self.states[i]
+                    .current_state()
+                    .contains(pcsc::State::PRESENT)
+                {
+                    events.push(ReaderEvent::CardRemoved {
+                        reader: name.clone(),
+                    });
+                }
+                events.push(ReaderEvent::ReaderRemoved { reader: name });
+                self.states.remove(i);
+            }
+        }
+        for n in names {
+            if !self
+                .states
+                .iter()
+                .skip(1)
+                .any(|s| s.name().to_bytes() == n.as_bytes())
+            {
+                if self.started_with_readers() {
+                    events.push(ReaderEvent::ReaderAdded { reader: n.clone() });
+                }
+                self.states
+                    .push(pcsc::ReaderState::new(cstring(&n)?, pcsc::State::UNAWARE));
+            }
+        }
+        Ok(())
+    }
+
+    /// Readers present at the first call are not "added"; later ones are.
+    fn started_with_readers(&self) -> bool {
+        self.states
+            .first()
+            .is_some_and(|pnp| pnp.current_state() != pcsc::State::UNAWARE)
+    }
+}
+
+/// A connected PC/SC card handle.
+pub struct PcscCard {
+    card: Option<pcsc::Card>,
+    ctx: pcsc::Context,
+    reader: CString,
+    atr: Vec<u8>,
+    buf: Vec<u8>,
+}
+
+impl PcscCard {
+    /// ATR read at connection time.
+    pub fn atr(&self) -> &[u8] {
+        &self.atr
+    }
+
+    /// Disconnects resetting the card, so a verified PIN does not outlive this session for
+    /// other applications. Also done on drop.
+    pub fn disconnect(mut self) -> Result<(), CardError> {
+        self.reset_and_release()
+    }
+
+    fn reset_and_release(&mut self) -> Result<(), CardError> {
+        if let Some(card) = self.card.take() {
+            card.disconnect(pcsc::Disposition::ResetCard)
+                .map_err(|(_, e)| CardError::from(e))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for PcscCard {
+    fn drop(&mut self) {
+        let _ = self.reset_and_release();
+    }
+}
+
+impl RawTransmit for PcscCard {
+    fn transmit_raw(&mut self, command: &[u8]) -> Result<Vec<u8>, CardError> {
+        let card = self.card.as_ref().ok_or(CardError::CardRemoved)?;
+        transmit_on(card, &mut self.buf, &self.ctx, &self.reader, command)
+    }
+
+    /// SCardBeginTransaction / SCardEndTransaction around `f` (the card is left as it is).
+    fn exclusive(
+        &mut self,
+        f: &mut dyn FnMut(&mut dyn RawTransmit) -> Result<(), CardError>,
+    ) -> Result<(), CardError> {
+        let PcscCard {
+            card,
+            ctx,
+            reader,
+            buf,
+            ..
+        } = self;
+        let card = card.as_mut().ok_or(CardError::CardRemoved)?;
+        let tx = card.transaction().map_err(CardError::from)?;
+        let mut link = TxLink {
+            card: &tx,
+            ctx,
+            reader,
+            buf,
+        };
+        let r = f(&mut link);
+        let ended = tx
+            .end(pcsc::Disposition::LeaveCard)
+            .map_err(|(_, e)| CardError::from(e));
+        r.and(ended)
+    }
+}
+
+/// The link while a transaction is open: same card, borrowed from the transaction guard.
+struct TxLink<'a> {
+    card: &'a pcsc::Card,
+    ctx: &'a pcsc::Context,
+    reader: &'a CString,
+    buf: &'a mut Vec<u8>,
+}
+
+impl RawTransmit for TxLink<'_> {
+    fn transmit_raw(&mut self, command: &[u8]) -> Result<Vec<u8>, CardError> {
+        transmit_on(self.card, self.buf, self.ctx, self.reader, command)
+    }
+}
+
+fn transmit_on(
+    card: &pcsc::Card,
+    buf: &mut [u8],
+    ctx: &pcsc::Context,
+    reader: &CString,
+    command: &[u8],
+) -> Result<Vec<u8>, CardError> {
+    let resp = card.transmit(command, buf)?;
+    if resp.is_empty() {
+        // A card that vanishes mid-command can come back as a "successful" empty answer
+        // (seen with vpcd), before pcscd has noticed the removal. Give pcscd a moment
+        // (one bounded wait, no polling) to tell removal from a mute card.
+        return Err(removed_or_mute(ctx, reader, Duration::from_secs(2)));
+    }
+    Ok(resp.to_vec())
+}
+
+fn removed_or_mute(ctx: &pcsc::Context, reader: &CString, patience: Duration) -> CardError {
+    let deadline = Instant::now() + patience;
+    let mut state = [pcsc::ReaderState::new(reader.clone(), pcsc::State::UNAWARE)];
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        match ctx.get_status_change(remaining, &mut state) {
+            Ok(()) => {}
+            Err(pcsc::Error::Timeout) => return CardError::CardUnresponsive,
+            Err(e) => return e.into(),
+        }
+        let ev = state[0].event_state();
+        if ev.intersects(pcsc::State::EMPTY | pcsc::State::UNAVAILABLE | pcsc::State::UNKNOWN) {
+            return CardError::CardRemoved;
+        }
+        state[0].sync_current_state();
+    }
+}
+
+fn list_readers(ctx: &pcsc::Context) -> Result<Vec<String>, CardError> {
+    match ctx.list_readers_owned() {
+        Ok(names) => Ok(names
+            .iter()
+            .map(|n| n.to_string_lossy().into_owned())
+            .collect()),
+        Err(pcsc::Error::NoReadersAvailable) => Ok(Vec::new()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn cstring(s: &str) -> Result<CString, CardError> {
+    CString::new(s).map_err(|_| CardError::ReaderNotFound {
+        reader: s.replace('\0', "\\0"),
+    })
+}

@@ -1,0 +1,359 @@
+//! `pec`: the command-line companion of the PEC desktop app, for helpdesks and scripts.
+//!
+//! It shares the card crate with the app, so what `pec card info` says is exactly what the
+//! app's pre-flight check will say. PINs are read from the terminal (no echo) or from standard
+//! input, never from the command line, where they would end up in shell history and `ps`.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::SystemTime;
+
+use clap::{Parser, Subcommand};
+
+mod check;
+use pec_card::{
+    CardError, Certificate, CertificateRole, CnsCard, Pcsc, PcscCard, PersonalData, Pin,
+    ValidityStatus,
+};
+use serde::Serialize;
+
+const EXIT_CODES: &str = "\
+Exit codes / codici di uscita:
+  0  ok
+  1  other error (card answer, malformed data) / altro errore
+  2  wrong usage / uso errato
+  3  no PC/SC service or no reader / servizio PC/SC o lettore assente
+  4  no card, card removed, or not a supported card / carta assente, estratta o non supportata
+  5  wrong PIN (tries left printed) / PIN errato (tentativi rimasti indicati)
+  6  PIN blocked / PIN bloccato
+  7  card in use by another program / carta in uso da un altro programma";
+
+/// Smart-card diagnostics for Italian CNS / TS-CNS cards, and checks of Italian tax codes.
+#[derive(Parser, Debug)]
+#[command(name = "pec", version, about, after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Top,
+}
+
+#[derive(Subcommand, Debug)]
+enum Top {
+    /// Smart-card commands.
+    #[command(subcommand, after_help = EXIT_CODES)]
+    Card(CardCmd),
+    /// Checks a codice fiscale or a partita IVA.
+    #[command(subcommand, after_help = check::EXIT_CODES)]
+    Check(check::CheckCmd),
+}
+
+#[derive(Subcommand, Debug)]
+enum CardCmd {
+    /// Readers and the card in each, with its profile.
+    #[command(after_help = EXIT_CODES)]
+    List {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Profile, ATR, serial, holder, codice fiscale and certificates of a card.
+    #[command(after_help = EXIT_CODES)]
+    Info {
+        /// Reader name (default: the first reader holding a CNS).
+        #[arg(long)]
+        reader: Option<String>,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Checks the PIN once (read from the terminal, or from stdin when piped).
+    #[command(after_help = EXIT_CODES)]
+    VerifyPin {
+        /// Reader name (default: the first reader holding a CNS).
+        #[arg(long)]
+        reader: Option<String>,
+    },
+    /// Signs a challenge with the authentication key (SHA-256, PKCS#1 v1.5).
+    #[command(after_help = EXIT_CODES)]
+    Sign {
+        /// Reader name (default: the first reader holding a CNS).
+        #[arg(long)]
+        reader: Option<String>,
+        /// Challenge bytes in hex.
+        #[arg(long)]
+        challenge: String,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let cmd = match cli.command {
+        Top::Check(cmd) => return check::run(cmd),
+        Top::Card(cmd) => cmd,
+    };
+    let json = matches!(
+        cmd,
+        CardCmd::List { json: true }
+            | CardCmd::Info { json: true, .. }
+            | CardCmd::Sign { json: true, .. }
+    );
+    match run(cmd) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if json {
+                let v = serde_json::json!({ "error": e });
+                println!("{v}");
+            }
+            eprintln!("pec: {}", e.message_it());
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+fn exit_code(e: &CardError) -> u8 {
+    match e {
+        CardError::ServiceUnavailable
+        | CardError::NoReaders
+        | CardError::ReaderNotFound { .. }
+        | CardError::ReaderUnavailable => 3,
+        CardError::NoCard
+        | CardError::CardRemoved
+        | CardError::CardUnresponsive
+        | CardError::UnsupportedCard { .. } => 4,
+        CardError::WrongPin { .. } | CardError::WrongPuk { .. } | CardError::InvalidPinFormat => 5,
+        CardError::PinBlocked | CardError::PukBlocked => 6,
+        CardError::CardBusy => 7,
+        _ => 1,
+    }
+}
+
+fn run(cmd: CardCmd) -> Result<(), CardError> {
+    let pcsc = Pcsc::establish()?;
+    match cmd {
+        CardCmd::List { json } => list(&pcsc, json),
+        CardCmd::Info { reader, json } => info(&pcsc, reader, json),
+        CardCmd::VerifyPin { reader } => {
+            let (_, mut card) = connect(&pcsc, reader)?;
+            let pin = read_pin()?;
+            card.verify_pin(&pin)?;
+            println!("PIN corretto.");
+            Ok(())
+        }
+        CardCmd::Sign {
+            reader,
+            challenge,
+            json,
+        } => {
+            let challenge = parse_hex(&challenge).ok_or_else(|| CardError::Malformed {
+                what: "--challenge is not hex".into(),
+            })?;
+            let (_, mut card) = connect(&pcsc, reader)?;
+            // Read the certificate before asking for the PIN: a card without one fails fast.
+            card.read_auth_certificate()?;
+            let pin = read_pin()?;
+            let signed = card.verify_pin_and_sign(&pin, &challenge)?;
+            drop(pin);
+            if json {
+                let v = serde_json::json!({
+                    "signature": hex(&signed.signature),
+                    "algorithm": "RSASSA-PKCS1-v1_5/SHA-256",
+                    "certificate": signed.certificate,
+                    "certificate_der": hex(&signed.certificate.der),
+                });
+                println!("{v}");
+            } else {
+                println!("firma: {}", hex(&signed.signature));
+                println!("certificato: {}", signed.certificate.subject);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn list(pcsc: &Pcsc, json: bool) -> Result<(), CardError> {
+    let readers = pcsc.readers()?;
+    if json {
+        println!("{}", serde_json::json!({ "readers": readers }));
+        return Ok(());
+    }
+    if readers.is_empty() {
+        println!("Nessun lettore collegato.");
+    }
+    for r in readers {
+        match &r.card {
+            Some(card) => println!(
+                "{}: {}{} [ATR {}]",
+                r.name,
+                card.describe(),
+                if r.exclusive { " (in uso)" } else { "" },
+                card.atr
+            ),
+            None => println!("{}: nessuna carta", r.name),
+        }
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct Info {
+    reader: String,
+    profile: pec_card::CardProfile,
+    serial: Option<String>,
+    personal_data: Option<PersonalData>,
+    codice_fiscale: Option<String>,
+    certificates: Vec<CertInfo>,
+}
+
+#[derive(Serialize)]
+struct CertInfo {
+    slot: &'static str,
+    qualified: bool,
+    validity: ValidityStatus,
+    #[serde(flatten)]
+    certificate: Certificate,
+}
+
+fn info(pcsc: &Pcsc, reader: Option<String>, json: bool) -> Result<(), CardError> {
+    let (reader, mut card) = connect(pcsc, reader)?;
+    let serial = card.read_serial().ok();
+    let personal_data = card.read_personal_data().ok();
+    let now = SystemTime::now();
+    let mut certificates = Vec::new();
+    let auth = card.read_auth_certificate()?;
+    certificates.push(CertInfo {
+        slot: "authentication",
+        qualified: auth.is_qualified(),
+        validity: auth.validity_at(now),
+        certificate: auth.clone(),
+    });
+    if let Some(sig) = card.read_signature_certificate()? {
+        certificates.push(CertInfo {
+            slot: "signature",
+            qualified: sig.is_qualified(),
+            validity: sig.validity_at(now),
+            certificate: sig,
+        });
+    }
+    let info = Info {
+        reader,
+        profile: card.profile().clone(),
+        serial,
+        codice_fiscale: auth.codice_fiscale.clone(),
+        personal_data,
+        certificates,
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string(&info).map_err(|e| CardError::Malformed {
+                what: e.to_string()
+            })?
+        );
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "Lettore:         {}", info.reader);
+    let _ = writeln!(out, "Carta:           {}", info.profile.describe());
+    if let Some(label) = info.profile.label {
+        let _ = writeln!(out, "Modello noto:    {label}");
+    }
+    let _ = writeln!(out, "ATR:             {}", info.profile.atr);
+    let _ = writeln!(
+        out,
+        "Numero carta:    {}",
+        info.serial.as_deref().unwrap_or("-")
+    );
+    if let Some(pd) = &info.personal_data {
+        let _ = writeln!(out, "Titolare:        {} {}", pd.given_name, pd.surname);
+    }
+    let _ = writeln!(
+        out,
+        "Codice fiscale:  {}",
+        info.codice_fiscale
+            .as_deref()
+            .unwrap_or("assente nel certificato")
+    );
+    for c in &info.certificates {
+        let role = match c.certificate.role {
+            CertificateRole::CnsAuthentication => "autenticazione CNS",
+            CertificateRole::QualifiedSignature => "firma qualificata",
+            CertificateRole::Authentication => "autenticazione",
+            CertificateRole::Other => "altro",
+        };
+        let validity = match c.validity {
+            ValidityStatus::Valid => "valido",
+            ValidityStatus::Expired => "SCADUTO",
+            ValidityStatus::NotYetValid => "non ancora valido",
+        };
+        let _ = writeln!(out, "Certificato ({role}, {validity}):");
+        let _ = writeln!(out, "  soggetto:      {}", c.certificate.subject);
+        let _ = writeln!(out, "  emittente:     {}", c.certificate.issuer);
+        let _ = writeln!(
+            out,
+            "  validità:      {} → {}",
+            c.certificate.not_before, c.certificate.not_after
+        );
+        let _ = writeln!(
+            out,
+            "  qualificato:   {}",
+            if c.qualified { "sì" } else { "no" }
+        );
+    }
+    Ok(())
+}
+
+/// Picks the reader: the named one, or the first whose card is a CNS.
+fn connect(pcsc: &Pcsc, reader: Option<String>) -> Result<(String, CnsCard<PcscCard>), CardError> {
+    let name = match reader {
+        Some(r) => r,
+        None => {
+            let readers = pcsc.readers()?;
+            if readers.is_empty() {
+                return Err(CardError::NoReaders);
+            }
+            readers
+                .iter()
+                .find(|r| r.card.as_ref().is_some_and(|c| c.cns().is_some()))
+                .or_else(|| readers.iter().find(|r| r.card.is_some()))
+                .map(|r| r.name.clone())
+                .ok_or(CardError::NoCard)?
+        }
+    };
+    let card = pcsc.connect(&name)?;
+    Ok((name, card))
+}
+
+fn read_pin() -> Result<Pin, CardError> {
+    let stdin = std::io::stdin();
+    let raw = if stdin.is_terminal() {
+        rpassword::prompt_password("PIN: ").map_err(|_| CardError::InvalidPinFormat)?
+    } else {
+        let mut line = String::new();
+        stdin
+            .lock()
+            .read_line(&mut line)
+            .map_err(|_| CardError::InvalidPinFormat)?;
+        line
+    };
+    Pin::new(raw)
+}
+
+fn parse_hex(s: &str) -> Option<Vec<u8>> {
+    let s: String = s
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != ':')
+        .collect();
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}

@@ -1,0 +1,122 @@
+//! `pec card ...` end to end: the binary against the emulator through pcscd + vpcd.
+//! Needs the rig (`PEC_PCSC_RIG=1`, see scripts/rig/pcsc.sh); fails without it.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use pec_card_sim::{ProfileName, SimCard, SimOptions, vpcd_reader_name};
+
+static SLOT0: Mutex<()> = Mutex::new(());
+
+struct Rig {
+    sim: SimCard,
+    _slot: MutexGuard<'static, ()>,
+}
+
+fn wait_reader(wanted: pcsc::State) {
+    let ctx = pcsc::Context::establish(pcsc::Scope::User).expect("PC/SC");
+    let name = std::ffi::CString::new(vpcd_reader_name(0)).expect("name");
+    let mut st = [pcsc::ReaderState::new(name, pcsc::State::UNAWARE)];
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        ctx.get_status_change(left, &mut st)
+            .unwrap_or_else(|e| panic!("reader never {wanted:?}: {e}"));
+        if st[0].event_state().contains(wanted) {
+            return;
+        }
+        st[0].sync_current_state();
+    }
+}
+
+fn start(profile: ProfileName) -> Rig {
+    if std::env::var("PEC_PCSC_RIG").as_deref() != Ok("1") {
+        panic!(
+            "This test needs pcscd with vsmartcard-vpcd (PEC_PCSC_RIG=1 is not set). Run it \
+             through the project test command, or: source scripts/rig/pcsc.sh && \
+             pcsc_rig_start target/pcsc-rig && cargo test -p pec"
+        );
+    }
+    let slot = SLOT0.lock().unwrap_or_else(PoisonError::into_inner);
+    wait_reader(pcsc::State::EMPTY);
+    let sim = SimCard::start(SimOptions::new(profile)).expect("sim");
+    assert!(sim.wait_powered(Duration::from_secs(15)));
+    wait_reader(pcsc::State::PRESENT);
+    Rig { sim, _slot: slot }
+}
+
+fn pec(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pec"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run pec");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write PIN");
+    child.wait_with_output().expect("output")
+}
+
+#[test]
+fn info_json_reports_holder_and_certificates() {
+    let _rig = start(ProfileName::Stincard2048);
+    let out = pec(&["card", "info", "--json"], "");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["codice_fiscale"], "RSSMRA80A01H501U");
+    assert_eq!(v["reader"], vpcd_reader_name(0));
+    assert_eq!(v["certificates"][0]["slot"], "authentication");
+    assert_eq!(v["certificates"][0]["role"], "cns_authentication");
+    assert_eq!(v["certificates"][1]["qualified"], true);
+    let list = pec(&["card", "list"], "");
+    assert!(String::from_utf8_lossy(&list.stdout).contains("STIncard"));
+}
+
+#[test]
+fn sign_reads_the_pin_from_stdin() {
+    let _rig = start(ProfileName::Athena2048);
+    let out = pec(
+        &["card", "sign", "--challenge", "00112233", "--json"],
+        "12345678\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["signature"].as_str().map(str::len), Some(512));
+    assert_eq!(v["certificate"]["codice_fiscale"], "BNCGLI85C55F205C");
+}
+
+#[test]
+fn wrong_pin_exit_code_and_message() {
+    let rig = start(ProfileName::Athena2048);
+    let out = pec(&["card", "verify-pin"], "11111\n");
+    assert_eq!(out.status.code(), Some(5));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Restano 2 tentativi"), "{err}");
+    assert!(!err.contains("11111"), "the PIN never appears in output");
+    assert_eq!(
+        rig.sim.apdu_log().iter().filter(|r| r.ins == 0x20).count(),
+        1
+    );
+}
+
+#[test]
+fn blocked_pin_exit_code() {
+    let _rig = start(ProfileName::BlockedPin);
+    let out = pec(&["card", "verify-pin"], "12345678\n");
+    assert_eq!(out.status.code(), Some(6));
+}

@@ -15,6 +15,8 @@ APT_PACKAGES=(
   pcscd libpcsclite-dev vsmartcard-vpcd opensc
   # the OS keyring on Linux (Secret Service)
   gnome-keyring libsecret-tools
+  # the API fuzzer (schemathesis, from PyPI, in a venv)
+  python3 python3-venv
 )
 TAURI_DRIVER_VERSION="2.1.0"
 NODE_MIN_MAJOR=20

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the project: static checks, Rust tests, UI tests, and end-to-end tests
 # of the real app window. Does its own set-up first (idempotent). Every service it starts
-# (pcscd, Xvfb, D-Bus, tauri-driver) is stopped at the end by process id.
+# (pcscd, D-Bus, gnome-keyring, Xvfb, tauri-driver) is stopped at the end by process id.
 #
 # The last line is the overall count, e.g. `summary: 120 passed, 0 failed`.
 set -euo pipefail
@@ -38,6 +38,7 @@ count_results() {
         if ($(i+1) ~ /^ignored/) s += $i
       }
     }
+    /^schemathesis: [0-9]+ passed/ { p += $2; f += $4 }
     /^ *Tests +[0-9]/ {
       for (i = 1; i <= NF; i++) {
         if ($(i+1) == "passed") p += $i
@@ -87,16 +88,19 @@ step "svelte-check" bash -c 'cd ui && npm run --silent check'
 step "clippy" cargo clippy --workspace --all-targets --features pec-app/custom-protocol -- -D warnings
 
 # --- unit and integration tests ------------------------------------------------------------
-# The card tests run through the real PC/SC stack: pcscd + vpcd + the virtual card.
+# The card tests run through the real PC/SC stack (pcscd + vpcd + the virtual card), the
+# vault tests through a real Secret Service (gnome-keyring on a private D-Bus session bus).
 start_pcscd
+start_dbus
+start_keyring
 step "Rust tests" cargo test --workspace --exclude pec-e2e --features pec-app/custom-protocol
 step "UI unit tests" bash -c 'cd ui && npx vitest run'
+step "API fuzzing (schemathesis)" bash "$REPO_ROOT/scripts/rig/api-fuzz.sh"
 
 # --- end to end: the real app window ---------------------------------------------------------
 step "app build" cargo build -p pec-app --features custom-protocol
 if [ -x "$PEC_APP_BIN" ]; then
   start_xvfb
-  start_dbus
   start_tauri_driver
   export PEC_E2E_APP="$PEC_APP_BIN"
   export PEC_E2E_SCREENSHOTS="$REPO_ROOT/target/e2e-screenshots"

@@ -114,3 +114,30 @@ start_pcscd() {
   _service_started "$(cat "$RUN_DIR/pcsc/pcscd.pid")" pcscd
   log "pcscd with the virtual reader (pid $(cat "$RUN_DIR/pcsc/pcscd.pid"))"
 }
+
+# gnome-keyring's Secret Service on the session bus started by start_dbus, with its own
+# throwaway keyring directory (never the user's), unlocked with a test password.
+start_keyring() {
+  [ -n "${DBUS_SESSION_BUS_ADDRESS:-}" ] || die "start_keyring needs start_dbus first"
+  local data="$RUN_DIR/keyring-data" runtime="$RUN_DIR/keyring-runtime"
+  mkdir -p "$data" "$runtime"
+  chmod 700 "$runtime"
+  # The daemon reads the unlock password from stdin; $! is the daemon itself.
+  printf 'pec-test-keyring' |
+    env XDG_DATA_HOME="$data" XDG_RUNTIME_DIR="$runtime" \
+      gnome-keyring-daemon --foreground --unlock --components=secrets >"$RUN_DIR/keyring.log" 2>&1 &
+  local pid=$!
+  _service_started "$pid" gnome-keyring-daemon
+  for _ in $(seq 1 100); do
+    if dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+         org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null |
+       grep -q 'boolean true'; then
+      export PEC_KEYRING_RIG=1
+      log "Secret Service: gnome-keyring (pid $pid)"
+      return 0
+    fi
+    kill -0 "$pid" 2>/dev/null || die "gnome-keyring-daemon exited: $(cat "$RUN_DIR/keyring.log")"
+    sleep 0.1
+  done
+  die "gnome-keyring did not register org.freedesktop.secrets within 10 s"
+}

@@ -28,7 +28,8 @@ Exit codes / codici di uscita:
   6  PIN blocked / PIN bloccato
   7  card in use by another program / carta in uso da un altro programma";
 
-/// Smart-card diagnostics for Italian CNS / TS-CNS cards, and checks of Italian tax codes.
+/// Smart-card diagnostics for Italian CNS / TS-CNS cards, checks of Italian tax codes, and
+/// the reference provider server.
 #[derive(Parser, Debug)]
 #[command(name = "pec", version, about, after_help = EXIT_CODES)]
 struct Cli {
@@ -44,6 +45,9 @@ enum Top {
     /// Checks a codice fiscale or a partita IVA.
     #[command(subcommand, after_help = check::EXIT_CODES)]
     Check(check::CheckCmd),
+    /// The reference provider server (sandbox): `pec sandbox serve --addr 127.0.0.1:PORT --db PATH`.
+    #[command(subcommand)]
+    Sandbox(pec_sandbox::cli::Command),
 }
 
 #[derive(Subcommand, Debug)]
@@ -91,6 +95,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let cmd = match cli.command {
         Top::Check(cmd) => return check::run(cmd),
+        Top::Sandbox(cmd) => return sandbox(cmd),
         Top::Card(cmd) => cmd,
     };
     let json = matches!(
@@ -108,6 +113,26 @@ fn main() -> ExitCode {
             }
             eprintln!("pec: {}", e.message_it());
             ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+/// Runs a sandbox command on its own runtime; the card and check commands need none.
+fn sandbox(cmd: pec_sandbox::cli::Command) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = tokio::runtime::Runtime::new()
+        .map_err(anyhow::Error::from)
+        .and_then(|runtime| runtime.block_on(pec_sandbox::cli::run(cmd)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pec sandbox: {e:#}");
+            ExitCode::FAILURE
         }
     }
 }

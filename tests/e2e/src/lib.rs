@@ -202,13 +202,11 @@ impl Session {
         let start = Instant::now();
         let mut last = String::from("<not found>");
         loop {
-            if let Ok(element) = self.find(css) {
-                if let Ok(text) = self.text(&element) {
-                    if accept(&text) {
-                        return Ok(text);
-                    }
-                    last = text;
+            if let Ok(text) = self.find(css).and_then(|element| self.text(&element)) {
+                if accept(&text) {
+                    return Ok(text);
                 }
+                last = text;
             }
             if start.elapsed() > limit {
                 return Err(Error::Timeout(

@@ -1,0 +1,1008 @@
+//! The provider API's wire types: what travels as JSON between the app and a provider.
+//!
+//! The server (`pec-sandbox`) serialises these and generates its OpenAPI document from them, and
+//! this crate's client deserialises them, so client and document cannot drift apart.
+//!
+//! Inputs carry plain strings rather than `pec_domain` newtypes on purpose: a malformed codice
+//! fiscale must come back as a problem with the domain's stable code (`cf.checksum`, ...) and both
+//! messages, which a serde failure inside a newtype cannot give. [`HolderData::to_domain`] and
+//! [`ContactData::to_domain`] run the domain validators and return that [`Localized`] error.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use pec_domain::{
+    CodiceFiscale, Contact, DomainError, EmailAddress, Holder, HolderDraft, HolderKind,
+    IdentificationMethod, IdentityState, Localized, MobileNumber, Name, NaturalPerson, PartitaIva,
+    Role, TaxCode,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+mod portals;
+pub use portals::*;
+
+/// Header carrying the client's idempotency key on every creating POST.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
+
+/// Media type of every error body (RFC 9457).
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/// An error body (`application/problem+json`, RFC 9457) with the domain's stable code and both
+/// messages, so the app can show it without a table of its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Problem {
+    /// `urn:pec:problem:<code>`.
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    /// Short English summary (the English message).
+    pub title: String,
+    /// HTTP status.
+    pub status: u16,
+    /// Stable machine code, e.g. `cf.checksum` or `auth.locked`.
+    pub code: String,
+    /// Message for people, in Italian.
+    pub message_it: String,
+    /// Message for people, in English.
+    pub message_en: String,
+    /// Seconds to wait before trying again (rate limits and lock-outs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+}
+
+impl Problem {
+    /// The code and messages as the domain's boundary shape.
+    pub fn localized(&self) -> Localized {
+        Localized {
+            code: self.code.clone(),
+            message_it: self.message_it.clone(),
+            message_en: self.message_en.clone(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions
+
+/// Sign in with a mailbox address or an account id.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SignInRequest {
+    /// A PEC address of the account, or the account id.
+    pub login: String,
+    /// The account password.
+    pub password: String,
+    /// Current two-step code, required when two-step login is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp_code: Option<String>,
+}
+
+/// Exchange a refresh token for a new pair (the old pair stops working).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RefreshRequest {
+    /// The refresh token of the current session.
+    pub refresh_token: String,
+}
+
+/// Tokens of a session. Both are opaque; the server keeps only their hashes.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct SessionTokens {
+    /// Bearer token for the `Authorization` header.
+    pub access_token: String,
+    /// Token for [`RefreshRequest`].
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// When the access token stops working.
+    pub expires_at: DateTime<Utc>,
+    /// When the refresh token stops working.
+    pub refresh_expires_at: DateTime<Utc>,
+    /// The account signed in.
+    pub account_id: String,
+}
+
+impl std::fmt::Debug for SessionTokens {
+    // Tokens must never reach a log, even through `{:?}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionTokens")
+            .field("account_id", &self.account_id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Holder, contact, mailbox
+
+/// A natural person (private holder or legal representative).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PersonData {
+    /// Nome.
+    pub first_name: String,
+    /// Cognome.
+    pub last_name: String,
+    /// Codice fiscale (16 characters).
+    pub tax_code: String,
+}
+
+/// The holder of a mailbox, tagged by `kind` (same JSON as `pec_domain::Holder`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum HolderData {
+    /// Impresa / società.
+    Company {
+        /// Ragione sociale.
+        business_name: String,
+        /// Codice fiscale dell'impresa.
+        tax_code: String,
+        /// The legale rappresentante.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        legal_representative: Option<PersonData>,
+    },
+    /// Professionista / ditta individuale / artigiano.
+    Professional {
+        /// Name or trading name.
+        name: String,
+        /// Codice fiscale.
+        tax_code: String,
+        /// Partita IVA.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        vat_number: Option<String>,
+    },
+    /// Privato cittadino.
+    PrivateCitizen {
+        /// Nome.
+        first_name: String,
+        /// Cognome.
+        last_name: String,
+        /// Codice fiscale.
+        tax_code: String,
+    },
+}
+
+/// Contact data: where the OTP and the notices go.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ContactData {
+    /// Ordinary e-mail address.
+    pub email: String,
+    /// Italian mobile number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mobile: Option<String>,
+}
+
+/// Identity-confirmation state, as the providers name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityStateData {
+    /// "Da confermare".
+    ToConfirm,
+    /// "Verifiche in corso".
+    ChecksInProgress,
+    /// "Documenti mancanti".
+    DocumentsMissing,
+    /// "Completato".
+    Completed,
+}
+
+/// Kind of holder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HolderKindData {
+    /// Impresa / società.
+    Company,
+    /// Professionista / ditta individuale / artigiano.
+    Professional,
+    /// Privato cittadino.
+    PrivateCitizen,
+}
+
+/// Identification method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MethodData {
+    /// SPID.
+    Spid,
+    /// CIE.
+    Cie,
+    /// CNS / Tessera Sanitaria.
+    Cns,
+    /// Firma digitale on a card.
+    DigitalSignature,
+    /// Firma remota.
+    RemoteSignature,
+    /// Webcam with an operator.
+    Webcam,
+}
+
+/// Who is going through the confirmation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleData {
+    /// "Sono il legale rappresentante o l'intestatario della casella".
+    HolderOrLegalRepresentative,
+    /// "Non sono il legale rappresentante o l'intestatario della casella".
+    Other,
+}
+
+/// A mailbox of the signed-in account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MailboxView {
+    /// The PEC address.
+    pub address: String,
+    /// The holder on record.
+    pub holder: HolderData,
+    /// The contact data on record.
+    pub contact: ContactData,
+    /// Where the identity confirmation stands.
+    pub identity_state: IdentityStateData,
+    /// Italian label of the state ("Da confermare", ...).
+    pub identity_state_label_it: String,
+    /// The European star: qualified and identified.
+    pub qualified: bool,
+    /// Last day of the paid period.
+    pub expires_on: NaiveDate,
+    /// Two-step login on.
+    pub two_step_login: bool,
+    /// The identity request in progress, to resume it from any entry point.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_identity_request: Option<String>,
+}
+
+/// A notification for the bell, or the "adegua la PEC" banner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NotificationView {
+    /// Identifier (banners: `banner:<address>`).
+    pub id: String,
+    /// What it is about.
+    pub kind: NotificationKind,
+    /// The mailbox concerned.
+    pub mailbox: String,
+    /// Title in Italian.
+    pub title_it: String,
+    /// Title in English.
+    pub title_en: String,
+    /// Text in Italian.
+    pub body_it: String,
+    /// Text in English.
+    pub body_en: String,
+    /// When it was raised.
+    pub created_at: DateTime<Utc>,
+    /// Whether the user has read it.
+    pub read: bool,
+}
+
+/// Kinds of notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationKind {
+    /// "Adegua la PEC": identity confirmation needed (shown as a banner too).
+    IdentityBanner,
+    /// An identity-request outcome or state change.
+    IdentityOutcome,
+    /// Security: two-step login, app passwords.
+    Security,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Identity requests
+
+/// The steps of an identity request (the domain state machine's `step` names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum StepData {
+    ChoosingRole,
+    AwaitingHolderEmail,
+    DelegationLinkSent,
+    ChoosingHolderKind,
+    EnteringData,
+    Summary,
+    ChoosingMethod,
+    Identifying,
+    Identified,
+    AcceptingTerms,
+    OtpSent,
+    Completed,
+    DataMismatch,
+    LegalPersonCeased,
+    DocumentsMissing,
+    ChecksInProgress,
+    HolderChangeRequired,
+}
+
+/// Outcomes other than plain success.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeData {
+    /// "Dati non corrispondenti".
+    DataMismatch,
+    /// "Persona giuridica cancellata".
+    LegalPersonCeased,
+    /// Legal-representative check failed: send documents.
+    LegalRepresentativeCheckFailed,
+    /// Documents under review.
+    ChecksInProgress,
+}
+
+/// Holder and contact data as on the summary page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DraftData {
+    /// Holder.
+    pub holder: HolderData,
+    /// Contact.
+    pub contact: ContactData,
+}
+
+/// An identity request, flattened for clients: which fields are set depends on `step`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct IdentityRequestView {
+    /// Identifier.
+    pub id: String,
+    /// The mailbox being confirmed.
+    pub mailbox: String,
+    /// The step reached.
+    pub step: StepData,
+    /// The provider-facing state.
+    pub state: IdentityStateData,
+    /// Italian label of the state.
+    pub state_label_it: String,
+    /// The outcome to show, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<OutcomeData>,
+    /// Italian heading of the outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome_label_it: Option<String>,
+    /// Numero di pratica (documents review).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub practice_number: Option<String>,
+    /// Holder kind chosen (entering data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder_kind: Option<HolderKindData>,
+    /// Data collected (or entered before, to prefill the form).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draft: Option<DraftData>,
+    /// Identification method.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<MethodData>,
+    /// Delegation: where the link went.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder_email: Option<String>,
+    /// When the current OTP stops working.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otp_expires_at: Option<DateTime<Utc>>,
+    /// Wrong codes still allowed for the current OTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otp_attempts_left: Option<u32>,
+    /// When "invia di nuovo" becomes available.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resend_available_at: Option<DateTime<Utc>>,
+    /// Documents uploaded for the review.
+    pub documents: Vec<DocumentView>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Terms the holder accepts before "completa la richiesta di identificazione".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TermsData {
+    /// Condizioni di servizio.
+    pub service_conditions: bool,
+    /// Presa visione dell'informativa contrattuale.
+    pub contract_information: bool,
+}
+
+/// A user action on an identity request, tagged by `type`. Provider results (identification,
+/// checks) are not actions: the server applies them itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum IdentityAction {
+    /// Answer "holder or legal representative?".
+    ChooseRole {
+        /// The answer.
+        role: RoleData,
+    },
+    /// Delegation: send the holder a link.
+    SubmitHolderEmail {
+        /// The holder's e-mail address.
+        holder_email: String,
+    },
+    /// Choose the kind of holder.
+    ChooseHolderKind {
+        /// The kind.
+        kind: HolderKindData,
+    },
+    /// Holder and contact data.
+    SubmitData {
+        /// Holder.
+        holder: HolderData,
+        /// Contact.
+        contact: ContactData,
+    },
+    /// "Salva e procedi" on the summary.
+    ConfirmSummary,
+    /// Go back one page.
+    Back,
+    /// Choose the identification method.
+    ChooseMethod {
+        /// The method.
+        method: MethodData,
+    },
+    /// Leave the identification and choose another method.
+    AbandonIdentification,
+    /// "PROCEDI" after a successful identification.
+    Proceed,
+    /// Accept the terms and "completa la richiesta": the OTP is e-mailed.
+    CompleteRequest {
+        /// The checkboxes.
+        terms: TermsData,
+    },
+    /// "Invia di nuovo".
+    ResendOtp,
+    /// "Conferma" with the e-mailed code.
+    ConfirmOtp {
+        /// The code.
+        code: String,
+    },
+    /// After a mismatch: identify again.
+    Retry,
+    /// "Cambia titolare PEC".
+    ChangeHolder,
+    /// "Cambia legale rappresentante".
+    ChangeLegalRepresentative,
+    /// "Invia documenti": submit the uploaded documents for review.
+    SubmitDocuments,
+}
+
+/// Public view of a delegation link (the holder opens it without signing in).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DelegationView {
+    /// The mailbox whose identity must be confirmed.
+    pub mailbox: String,
+    /// Valid until 24:00 Europe/Rome of the day after it was sent.
+    pub expires_at: DateTime<Utc>,
+    /// Whether it can still be used.
+    pub valid: bool,
+}
+
+/// An uploaded document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DocumentView {
+    /// Identifier.
+    pub id: String,
+    /// File name as sent.
+    pub filename: String,
+    /// Media type found by looking at the content.
+    pub media_type: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Upload time.
+    pub uploaded_at: DateTime<Utc>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Methods
+
+/// A card challenge: sign `challenge` (the decoded bytes) with RSA PKCS#1 v1.5 SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CardChallenge {
+    /// Identifier to send back.
+    pub challenge_id: String,
+    /// Random bytes, base64 (standard alphabet).
+    pub challenge: String,
+    /// Single use, and only until then.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The card's answer to a challenge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CardResponse {
+    /// The challenge answered.
+    pub challenge_id: String,
+    /// Certificates, DER in base64, the card's own first, then its issuers.
+    pub certificate_chain: Vec<String>,
+    /// The signature, base64.
+    pub signature: String,
+}
+
+/// A SPID login started for a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SpidLogin {
+    /// Handle to poll.
+    pub handle: String,
+    /// Page to open in a browser (or as a QR code on a phone).
+    pub login_url: String,
+    /// When the login stops being accepted.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// State of a SPID login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SpidStatus {
+    /// Waiting for the user at the identity provider.
+    Pending,
+    /// Authorised: the request moved on.
+    Authorised,
+    /// The user refused.
+    Denied,
+    /// Not completed in time.
+    Expired,
+}
+
+/// Poll answer for a SPID login.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SpidPoll {
+    /// The login's state.
+    pub status: SpidStatus,
+    /// The request after the login, once authorised or denied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<IdentityRequestView>,
+}
+
+/// Remote-signature credentials and the OTP of its app.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct RemoteSignatureRequest {
+    /// Remote-signature user name.
+    pub username: String,
+    /// Its password.
+    pub password: String,
+    /// The current OTP of its app.
+    pub otp: String,
+}
+
+impl std::fmt::Debug for RemoteSignatureRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteSignatureRequest")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A webcam appointment slot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct WebcamSlot {
+    /// Start of the call.
+    pub starts_at: DateTime<Utc>,
+    /// Length in minutes.
+    pub minutes: u32,
+}
+
+/// Identity documents accepted in a video call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IdDocumentKind {
+    /// Carta d'identità elettronica.
+    Cie,
+    /// Paper identity card (also needs a codice fiscale document).
+    PaperIdentityCard,
+    /// Driving licence.
+    DrivingLicence,
+    /// Passport (Italian or foreign).
+    Passport,
+}
+
+/// Book a webcam slot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct WebcamBookingRequest {
+    /// A slot's `starts_at`.
+    pub starts_at: DateTime<Utc>,
+    /// The document the holder will show.
+    pub document: IdDocumentKind,
+    /// Language of the call: `it` or `en`.
+    pub language: String,
+}
+
+/// A booked video call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct WebcamBooking {
+    /// Identifier.
+    pub id: String,
+    /// The request.
+    pub request_id: String,
+    /// Start of the call.
+    pub starts_at: DateTime<Utc>,
+    /// Booked, approved or rejected.
+    pub status: WebcamStatus,
+}
+
+/// State of a booking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WebcamStatus {
+    /// Waiting for the call.
+    Booked,
+    /// The operator identified the holder.
+    Approved,
+    /// The operator could not identify the holder.
+    Rejected,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Two-step login and app passwords
+
+/// A two-step enrolment: add the secret to an authenticator app, then confirm a code.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct TwoStepEnrolment {
+    /// Base32 secret.
+    pub secret: String,
+    /// `otpauth://totp/...` URI for a QR code.
+    pub otpauth_uri: String,
+}
+
+impl std::fmt::Debug for TwoStepEnrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TwoStepEnrolment { .. }")
+    }
+}
+
+/// A code from the authenticator app.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct CodeRequest {
+    /// Six digits.
+    pub code: String,
+}
+
+impl std::fmt::Debug for CodeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CodeRequest { .. }")
+    }
+}
+
+/// Create an app password for a mail program.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AppPasswordRequest {
+    /// What it is for ("Thunderbird on the office PC").
+    pub label: String,
+}
+
+/// An app password. `password` is present only in the answer that created it.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct AppPasswordView {
+    /// Identifier.
+    pub id: String,
+    /// Label.
+    pub label: String,
+    /// The password, shown once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for AppPasswordView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppPasswordView")
+            .field("id", &self.id)
+            .field("label", &self.label)
+            .finish_non_exhaustive()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sandbox-only
+
+/// An e-mail the sandbox "sent".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OutboxMessage {
+    /// Identifier, increasing.
+    pub id: i64,
+    /// Recipient.
+    pub to: String,
+    /// Subject.
+    pub subject: String,
+    /// Plain-text body.
+    pub body: String,
+    /// When it was sent (sandbox clock).
+    pub sent_at: DateTime<Utc>,
+}
+
+/// The sandbox clock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ClockView {
+    /// The server's current time.
+    pub now: DateTime<Utc>,
+    /// Offset from the real time, in seconds.
+    pub offset_seconds: i64,
+}
+
+/// Move the sandbox clock forward.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ClockAdvance {
+    /// Seconds to add (0 ..= 31,622,400, one leap year).
+    pub seconds: u32,
+}
+
+/// The operator's decision on a documents review.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ChecksDecision {
+    /// Documents accepted.
+    pub passed: bool,
+}
+
+/// The operator's decision after a video call.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WebcamDecision {
+    /// Whether the person was identified.
+    pub approved: bool,
+    /// The codice fiscale read on the documents (required when approved).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax_code: Option<String>,
+}
+
+/// A test account to seed.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct SeedAccountRequest {
+    /// Password (at least 8 characters).
+    pub password: String,
+    /// Its mailboxes (1..=20).
+    pub mailboxes: Vec<SeedMailbox>,
+}
+
+impl std::fmt::Debug for SeedAccountRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeedAccountRequest")
+            .field("mailboxes", &self.mailboxes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A mailbox of a seeded account.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SeedMailbox {
+    /// PEC address.
+    pub address: String,
+    /// Holder.
+    pub holder: HolderData,
+    /// Contact.
+    pub contact: ContactData,
+}
+
+/// The seeded account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SeededAccount {
+    /// Account id, usable as login.
+    pub account_id: String,
+}
+
+/// Liveness answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    /// `ok`.
+    pub status: String,
+    /// `sandbox` or `production`.
+    pub mode: String,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conversions to and from the domain
+
+fn loc(e: &impl DomainError) -> Localized {
+    e.to_localized()
+}
+
+impl PersonData {
+    /// Validates into the domain type.
+    pub fn to_domain(&self) -> Result<NaturalPerson, Localized> {
+        Ok(NaturalPerson {
+            first_name: Name::parse(&self.first_name).map_err(|e| loc(&e))?,
+            last_name: Name::parse(&self.last_name).map_err(|e| loc(&e))?,
+            tax_code: CodiceFiscale::parse(&self.tax_code).map_err(|e| loc(&e))?,
+        })
+    }
+}
+
+impl From<&NaturalPerson> for PersonData {
+    fn from(p: &NaturalPerson) -> Self {
+        Self {
+            first_name: p.first_name.as_str().to_owned(),
+            last_name: p.last_name.as_str().to_owned(),
+            tax_code: p.tax_code.as_str().to_owned(),
+        }
+    }
+}
+
+impl HolderData {
+    /// Validates into the domain type, with the domain's error codes.
+    pub fn to_domain(&self) -> Result<Holder, Localized> {
+        Ok(match self {
+            Self::Company {
+                business_name,
+                tax_code,
+                legal_representative,
+            } => Holder::Company {
+                business_name: Name::parse(business_name).map_err(|e| loc(&e))?,
+                tax_code: TaxCode::parse(tax_code).map_err(|e| loc(&e))?,
+                legal_representative: legal_representative
+                    .as_ref()
+                    .map(PersonData::to_domain)
+                    .transpose()?,
+            },
+            Self::Professional {
+                name,
+                tax_code,
+                vat_number,
+            } => Holder::Professional {
+                name: Name::parse(name).map_err(|e| loc(&e))?,
+                tax_code: TaxCode::parse(tax_code).map_err(|e| loc(&e))?,
+                vat_number: vat_number
+                    .as_deref()
+                    .map(PartitaIva::parse)
+                    .transpose()
+                    .map_err(|e| loc(&e))?,
+            },
+            Self::PrivateCitizen {
+                first_name,
+                last_name,
+                tax_code,
+            } => Holder::PrivateCitizen {
+                person: PersonData {
+                    first_name: first_name.clone(),
+                    last_name: last_name.clone(),
+                    tax_code: tax_code.clone(),
+                }
+                .to_domain()?,
+            },
+        })
+    }
+}
+
+impl From<&Holder> for HolderData {
+    fn from(h: &Holder) -> Self {
+        match h {
+            Holder::Company {
+                business_name,
+                tax_code,
+                legal_representative,
+            } => Self::Company {
+                business_name: business_name.as_str().to_owned(),
+                tax_code: tax_code.as_str().to_owned(),
+                legal_representative: legal_representative.as_ref().map(PersonData::from),
+            },
+            Holder::Professional {
+                name,
+                tax_code,
+                vat_number,
+            } => Self::Professional {
+                name: name.as_str().to_owned(),
+                tax_code: tax_code.as_str().to_owned(),
+                vat_number: vat_number.as_ref().map(|v| v.as_str().to_owned()),
+            },
+            Holder::PrivateCitizen { person } => Self::PrivateCitizen {
+                first_name: person.first_name.as_str().to_owned(),
+                last_name: person.last_name.as_str().to_owned(),
+                tax_code: person.tax_code.as_str().to_owned(),
+            },
+        }
+    }
+}
+
+impl ContactData {
+    /// Validates into the domain type.
+    pub fn to_domain(&self) -> Result<Contact, Localized> {
+        Ok(Contact {
+            email: EmailAddress::parse(&self.email).map_err(|e| loc(&e))?,
+            mobile: self
+                .mobile
+                .as_deref()
+                .map(MobileNumber::parse)
+                .transpose()
+                .map_err(|e| loc(&e))?,
+        })
+    }
+}
+
+impl From<&Contact> for ContactData {
+    fn from(c: &Contact) -> Self {
+        Self {
+            email: c.email.as_str().to_owned(),
+            mobile: c.mobile.as_ref().map(|m| m.as_str().to_owned()),
+        }
+    }
+}
+
+impl From<&HolderDraft> for DraftData {
+    fn from(d: &HolderDraft) -> Self {
+        Self {
+            holder: HolderData::from(&d.holder),
+            contact: ContactData::from(&d.contact),
+        }
+    }
+}
+
+impl From<IdentityState> for IdentityStateData {
+    fn from(s: IdentityState) -> Self {
+        match s {
+            IdentityState::ToConfirm => Self::ToConfirm,
+            IdentityState::ChecksInProgress => Self::ChecksInProgress,
+            IdentityState::DocumentsMissing => Self::DocumentsMissing,
+            IdentityState::Completed => Self::Completed,
+        }
+    }
+}
+
+impl From<HolderKind> for HolderKindData {
+    fn from(k: HolderKind) -> Self {
+        match k {
+            HolderKind::Company => Self::Company,
+            HolderKind::Professional => Self::Professional,
+            HolderKind::PrivateCitizen => Self::PrivateCitizen,
+        }
+    }
+}
+
+impl From<HolderKindData> for HolderKind {
+    fn from(k: HolderKindData) -> Self {
+        match k {
+            HolderKindData::Company => Self::Company,
+            HolderKindData::Professional => Self::Professional,
+            HolderKindData::PrivateCitizen => Self::PrivateCitizen,
+        }
+    }
+}
+
+impl From<IdentificationMethod> for MethodData {
+    fn from(m: IdentificationMethod) -> Self {
+        match m {
+            IdentificationMethod::Spid => Self::Spid,
+            IdentificationMethod::Cie => Self::Cie,
+            IdentificationMethod::Cns => Self::Cns,
+            IdentificationMethod::DigitalSignature => Self::DigitalSignature,
+            IdentificationMethod::RemoteSignature => Self::RemoteSignature,
+            IdentificationMethod::Webcam => Self::Webcam,
+        }
+    }
+}
+
+impl From<MethodData> for IdentificationMethod {
+    fn from(m: MethodData) -> Self {
+        match m {
+            MethodData::Spid => Self::Spid,
+            MethodData::Cie => Self::Cie,
+            MethodData::Cns => Self::Cns,
+            MethodData::DigitalSignature => Self::DigitalSignature,
+            MethodData::RemoteSignature => Self::RemoteSignature,
+            MethodData::Webcam => Self::Webcam,
+        }
+    }
+}
+
+impl From<RoleData> for Role {
+    fn from(r: RoleData) -> Self {
+        match r {
+            RoleData::HolderOrLegalRepresentative => Self::HolderOrLegalRepresentative,
+            RoleData::Other => Self::Other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holder_json_matches_the_domain_shape() {
+        let wire = HolderData::PrivateCitizen {
+            first_name: "Mario".into(),
+            last_name: "Rossi".into(),
+            tax_code: "RSSMRA45C12F205C".into(),
+        };
+        let domain = wire.to_domain().unwrap();
+        assert_eq!(
+            serde_json::to_value(&wire).unwrap(),
+            serde_json::to_value(&domain).unwrap()
+        );
+        assert_eq!(HolderData::from(&domain), wire);
+    }
+
+    #[test]
+    fn invalid_codice_fiscale_keeps_the_domain_code() {
+        let wire = HolderData::PrivateCitizen {
+            first_name: "Mario".into(),
+            last_name: "Rossi".into(),
+            tax_code: "RSSMRA45C12F205A".into(),
+        };
+        let err = wire.to_domain().unwrap_err();
+        assert!(err.code.starts_with("cf."), "{}", err.code);
+        assert!(!err.message_it.is_empty() && !err.message_en.is_empty());
+    }
+}

@@ -1,0 +1,895 @@
+//! HTTP client of the PEC provider API (reqwest + rustls).
+//!
+//! - **https only**, except for loopback addresses: the app's embedded sandbox listens on
+//!   `127.0.0.1`, anything else carries passwords and session tokens over the network.
+//! - **Timeouts** on connect and on every request, so a stuck provider shows an error instead of
+//!   a spinner forever.
+//! - **Retries with backoff only where repeating is harmless**: GET and DELETE, and creating
+//!   POSTs, which always carry an `Idempotency-Key` (one key per logical call, reused by its
+//!   retries, so the server creates at most one thing). Sign-in, wizard actions, OTP and card
+//!   answers are never retried: repeating them could burn an attempt or a single-use challenge.
+//! - **Typed errors that keep the server's problem**: [`Error::Api`] holds the stable code and both
+//!   messages, so the UI can key on `otp.invalid` and show Italian or English.
+//!
+//! - **Portals with their own sessions**: the registry (change of the PEC on record) and the
+//!   association's renewal portal have their own accounts; [`Portal`] tokens are kept apart from
+//!   the provider's, so signing in to one never signs out of another.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), pec_provider::Error> {
+//! let client = pec_provider::Client::new("http://127.0.0.1:8787")?;
+//! client.sign_in("mario.rossi@pec.sandbox.test", "Demo-Password-1", None).await?;
+//! for m in client.mailboxes().await? {
+//!     println!("{}: {}", m.address, m.identity_state_label_it);
+//! }
+//! # Ok(()) }
+//! ```
+
+pub mod api;
+mod portals;
+
+pub use portals::Portal;
+
+use std::net::IpAddr;
+use std::sync::RwLock;
+use std::time::Duration;
+
+use api::*;
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+/// Client settings.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Time to establish a connection.
+    pub connect_timeout: Duration,
+    /// Time for a whole request (documents up to 5 MiB included).
+    pub request_timeout: Duration,
+    /// Retries of an idempotent call after a transport error or a 502/503/504.
+    pub max_retries: u32,
+    /// First backoff; doubled on each retry.
+    pub initial_backoff: Duration,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(30),
+            max_retries: 3,
+            initial_backoff: Duration::from_millis(200),
+        }
+    }
+}
+
+/// What can go wrong calling the provider.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The base URL is not https and not loopback.
+    #[error("the provider URL must use https (plain http only on loopback): {0}")]
+    InsecureUrl(String),
+    /// The base URL cannot be parsed.
+    #[error("invalid provider URL: {0}")]
+    InvalidUrl(String),
+    /// The provider answered with a problem.
+    #[error("{} ({}): {}", problem.code, status, problem.message_en)]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// The problem body, with its stable code and both messages (boxed: errors travel in
+        /// every `Result`, and should stay small).
+        problem: Box<Problem>,
+    },
+    /// The provider did not answer in time.
+    #[error("the provider did not answer in time")]
+    Timeout,
+    /// Connection or protocol failure.
+    #[error("cannot reach the provider: {0}")]
+    Transport(String),
+    /// The answer was not what the API says.
+    #[error("unexpected answer from the provider: {0}")]
+    Decode(String),
+    /// A call that needs a session was made without one.
+    #[error("not signed in")]
+    NotSignedIn,
+}
+
+impl Error {
+    /// The server's stable problem code, if the server answered with one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Api { problem, .. } => Some(&problem.code),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status, if the server answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    fn from_reqwest(e: reqwest::Error) -> Self {
+        if e.is_timeout() {
+            Self::Timeout
+        } else if e.is_decode() {
+            Self::Decode(e.to_string())
+        } else {
+            // Without the URL: it may hold a delegation token.
+            Self::Transport(e.without_url().to_string())
+        }
+    }
+
+    fn retryable(&self) -> bool {
+        match self {
+            Self::Timeout | Self::Transport(_) => true,
+            Self::Api { status, .. } => matches!(status, 502..=504),
+            _ => false,
+        }
+    }
+}
+
+/// Result of a client call.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Whether a call may be repeated after a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    Yes,
+    No,
+}
+
+/// A provider API client. Cheap to share behind an `Arc`; holds the current access token.
+pub struct Client {
+    http: reqwest::Client,
+    base: Url,
+    config: ClientConfig,
+    token: RwLock<Option<String>>,
+    /// Sessions of the registry and renewal portals: separate accounts, separate tokens.
+    portal_tokens: RwLock<[Option<String>; 2]>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.base.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client with default timeouts and retries.
+    pub fn new(base_url: &str) -> Result<Self> {
+        Self::with_config(base_url, ClientConfig::default())
+    }
+
+    /// A client with explicit settings.
+    pub fn with_config(base_url: &str, config: ClientConfig) -> Result<Self> {
+        let base = Url::parse(base_url).map_err(|e| Error::InvalidUrl(e.to_string()))?;
+        check_secure(&base)?;
+        let http = reqwest::Client::builder()
+            .use_rustls_tls()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
+            // A redirect could move the request to plain http or another host with our token.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("pec-provider/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::Transport(e.to_string()))?;
+        Ok(Self {
+            http,
+            base,
+            config,
+            token: RwLock::new(None),
+            portal_tokens: RwLock::new([None, None]),
+        })
+    }
+
+    /// The provider's base URL.
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    /// Uses `token` for the calls that need a session (e.g. one restored from the keyring).
+    pub fn set_access_token(&self, token: Option<String>) {
+        if let Ok(mut t) = self.token.write() {
+            *t = token;
+        }
+    }
+
+    fn bearer(&self) -> Option<String> {
+        self.token.read().ok().and_then(|t| t.clone())
+    }
+
+    fn url(&self, segments: &[&str]) -> Result<Url> {
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .map_err(|_| Error::InvalidUrl(self.base.to_string()))?
+            .pop_if_empty()
+            .extend(segments);
+        Ok(url)
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Sessions
+
+    /// Signs in with a PEC address or account id; the session's access token is kept for the
+    /// following calls. Never retried (each failure counts towards the lock-out).
+    pub async fn sign_in(
+        &self,
+        login: &str,
+        password: &str,
+        totp_code: Option<&str>,
+    ) -> Result<SessionTokens> {
+        let body = SignInRequest {
+            login: login.to_owned(),
+            password: password.to_owned(),
+            totp_code: totp_code.map(str::to_owned),
+        };
+        let tokens: SessionTokens = self
+            .send(
+                Method::POST,
+                &["v1", "sessions"],
+                Some(&body),
+                None,
+                false,
+                Retry::No,
+            )
+            .await?;
+        self.set_access_token(Some(tokens.access_token.clone()));
+        Ok(tokens)
+    }
+
+    /// Exchanges a refresh token for new tokens (kept for the following calls).
+    pub async fn refresh(&self, refresh_token: &str) -> Result<SessionTokens> {
+        let body = RefreshRequest {
+            refresh_token: refresh_token.to_owned(),
+        };
+        let tokens: SessionTokens = self
+            .send(
+                Method::POST,
+                &["v1", "sessions", "refresh"],
+                Some(&body),
+                None,
+                false,
+                Retry::No,
+            )
+            .await?;
+        self.set_access_token(Some(tokens.access_token.clone()));
+        Ok(tokens)
+    }
+
+    /// Signs out; the token is forgotten here too.
+    pub async fn sign_out(&self) -> Result<()> {
+        self.send_empty(
+            Method::DELETE,
+            &["v1", "sessions", "current"],
+            None::<&()>,
+            true,
+            Retry::Yes,
+        )
+        .await?;
+        self.set_access_token(None);
+        Ok(())
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Mailboxes and notifications
+
+    /// The account's mailboxes.
+    pub async fn mailboxes(&self) -> Result<Vec<MailboxView>> {
+        self.get(&["v1", "mailboxes"]).await
+    }
+
+    /// One mailbox.
+    pub async fn mailbox(&self, address: &str) -> Result<MailboxView> {
+        self.get(&["v1", "mailboxes", address]).await
+    }
+
+    /// Bell notifications and banners.
+    pub async fn notifications(&self) -> Result<Vec<NotificationView>> {
+        self.get(&["v1", "notifications"]).await
+    }
+
+    /// Marks a notification read.
+    pub async fn mark_notification_read(&self, id: &str) -> Result<()> {
+        self.send_empty(
+            Method::POST,
+            &["v1", "notifications", id, "read"],
+            None::<&()>,
+            true,
+            Retry::Yes,
+        )
+        .await
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Identity requests
+
+    /// Starts an identity confirmation for a mailbox ("Conferma identità").
+    pub async fn create_identity_request(&self, address: &str) -> Result<IdentityRequestView> {
+        self.create_identity_request_keyed(address, &new_key())
+            .await
+    }
+
+    /// As [`Self::create_identity_request`] with the caller's idempotency key (e.g. one persisted
+    /// across an app restart).
+    pub async fn create_identity_request_keyed(
+        &self,
+        address: &str,
+        key: &str,
+    ) -> Result<IdentityRequestView> {
+        self.create(
+            &["v1", "mailboxes", address, "identity-requests"],
+            None::<&()>,
+            key,
+        )
+        .await
+    }
+
+    /// An identity request.
+    pub async fn identity_request(&self, id: &str) -> Result<IdentityRequestView> {
+        self.get(&["v1", "identity-requests", id]).await
+    }
+
+    /// Applies a wizard action. Not retried: the server's answer says where the request is.
+    pub async fn act(&self, id: &str, action: &IdentityAction) -> Result<IdentityRequestView> {
+        self.send(
+            Method::POST,
+            &["v1", "identity-requests", id, "actions"],
+            Some(action),
+            None,
+            true,
+            Retry::No,
+        )
+        .await
+    }
+
+    /// Uploads a document for a failed legal-representative check.
+    pub async fn upload_document(
+        &self,
+        id: &str,
+        filename: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<DocumentView> {
+        let key = new_key();
+        let mut url = self.url(&["v1", "identity-requests", id, "documents"])?;
+        url.query_pairs_mut().append_pair("filename", filename);
+        let mut attempt = 0;
+        loop {
+            let req = self
+                .authorised(self.http.post(url.clone()))?
+                .header(IDEMPOTENCY_KEY_HEADER, &key)
+                .header(reqwest::header::CONTENT_TYPE, content_type)
+                .body(bytes.clone());
+            match self.finish::<DocumentView>(req).await {
+                Err(e) if e.retryable() && attempt < self.config.max_retries => {
+                    self.backoff(attempt).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// What a delegation link (from the e-mail) is for; needs no session.
+    pub async fn delegation(&self, token: &str) -> Result<DelegationView> {
+        self.send(
+            Method::GET,
+            &["v1", "delegations", token],
+            None::<&()>,
+            None,
+            false,
+            Retry::Yes,
+        )
+        .await
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Methods
+
+    /// A single-use challenge for the card to sign.
+    pub async fn card_challenge(&self, id: &str) -> Result<CardChallenge> {
+        self.create(
+            &["v1", "identity-requests", id, "card", "challenge"],
+            None::<&()>,
+            &new_key(),
+        )
+        .await
+    }
+
+    /// The card's answer. Never retried (the challenge is single use).
+    pub async fn card_response(
+        &self,
+        id: &str,
+        resp: &CardResponse,
+    ) -> Result<IdentityRequestView> {
+        self.send(
+            Method::POST,
+            &["v1", "identity-requests", id, "card", "response"],
+            Some(resp),
+            None,
+            true,
+            Retry::No,
+        )
+        .await
+    }
+
+    /// Starts a SPID login.
+    pub async fn start_spid(&self, id: &str) -> Result<SpidLogin> {
+        self.create(
+            &["v1", "identity-requests", id, "spid"],
+            None::<&()>,
+            &new_key(),
+        )
+        .await
+    }
+
+    /// Polls a SPID login.
+    pub async fn poll_spid(&self, id: &str, handle: &str) -> Result<SpidPoll> {
+        self.get(&["v1", "identity-requests", id, "spid", handle])
+            .await
+    }
+
+    /// Identifies with firma remota. Never retried (the OTP is single use).
+    pub async fn remote_signature(
+        &self,
+        id: &str,
+        req: &RemoteSignatureRequest,
+    ) -> Result<IdentityRequestView> {
+        self.send(
+            Method::POST,
+            &["v1", "identity-requests", id, "remote-signature"],
+            Some(req),
+            None,
+            true,
+            Retry::No,
+        )
+        .await
+    }
+
+    /// Free webcam slots.
+    pub async fn webcam_slots(&self) -> Result<Vec<WebcamSlot>> {
+        self.get(&["v1", "webcam", "slots"]).await
+    }
+
+    /// Books a video call.
+    pub async fn book_webcam(&self, id: &str, req: &WebcamBookingRequest) -> Result<WebcamBooking> {
+        self.create(
+            &["v1", "identity-requests", id, "webcam", "booking"],
+            Some(req),
+            &new_key(),
+        )
+        .await
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Two-step login and app passwords
+
+    /// Starts two-step enrolment.
+    pub async fn two_step_enrol(&self, address: &str) -> Result<TwoStepEnrolment> {
+        self.create(
+            &["v1", "mailboxes", address, "two-step", "enrolment"],
+            None::<&()>,
+            &new_key(),
+        )
+        .await
+    }
+
+    /// Confirms enrolment with a code.
+    pub async fn two_step_confirm(&self, address: &str, code: &str) -> Result<MailboxView> {
+        let body = CodeRequest {
+            code: code.to_owned(),
+        };
+        self.send(
+            Method::POST,
+            &["v1", "mailboxes", address, "two-step", "confirmation"],
+            Some(&body),
+            None,
+            true,
+            Retry::No,
+        )
+        .await
+    }
+
+    /// Turns two-step login off.
+    pub async fn two_step_disable(&self, address: &str, code: &str) -> Result<MailboxView> {
+        let body = CodeRequest {
+            code: code.to_owned(),
+        };
+        self.send(
+            Method::POST,
+            &["v1", "mailboxes", address, "two-step", "disable"],
+            Some(&body),
+            None,
+            true,
+            Retry::No,
+        )
+        .await
+    }
+
+    /// Creates an app password (the answer is the only time it is shown).
+    pub async fn create_app_password(&self, address: &str, label: &str) -> Result<AppPasswordView> {
+        let body = AppPasswordRequest {
+            label: label.to_owned(),
+        };
+        self.create(
+            &["v1", "mailboxes", address, "app-passwords"],
+            Some(&body),
+            &new_key(),
+        )
+        .await
+    }
+
+    /// App passwords of a mailbox.
+    pub async fn app_passwords(&self, address: &str) -> Result<Vec<AppPasswordView>> {
+        self.get(&["v1", "mailboxes", address, "app-passwords"])
+            .await
+    }
+
+    /// Revokes an app password.
+    pub async fn delete_app_password(&self, address: &str, id: &str) -> Result<()> {
+        self.send_empty(
+            Method::DELETE,
+            &["v1", "mailboxes", address, "app-passwords", id],
+            None::<&()>,
+            true,
+            Retry::Yes,
+        )
+        .await
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Sandbox back office (only on a sandbox-mode server)
+
+    /// Liveness.
+    pub async fn health(&self) -> Result<Health> {
+        self.send(
+            Method::GET,
+            &["health"],
+            None::<&()>,
+            None,
+            false,
+            Retry::Yes,
+        )
+        .await
+    }
+
+    /// The served OpenAPI document, as text.
+    pub async fn openapi_document(&self) -> Result<String> {
+        let req = self.http.get(self.url(&["openapi.json"])?);
+        let resp = req.send().await.map_err(Error::from_reqwest)?;
+        resp.text().await.map_err(Error::from_reqwest)
+    }
+
+    /// The sandbox outbox, optionally only messages to `to`.
+    pub async fn sandbox_outbox(&self, to: Option<&str>) -> Result<Vec<OutboxMessage>> {
+        let mut url = self.url(&["sandbox", "outbox"])?;
+        if let Some(to) = to {
+            url.query_pairs_mut().append_pair("to", to);
+        }
+        self.finish(self.http.get(url)).await
+    }
+
+    /// The sandbox clock.
+    pub async fn sandbox_clock(&self) -> Result<ClockView> {
+        self.send(
+            Method::GET,
+            &["sandbox", "clock"],
+            None::<&()>,
+            None,
+            false,
+            Retry::Yes,
+        )
+        .await
+    }
+
+    /// Moves the sandbox clock forward.
+    pub async fn sandbox_advance_clock(&self, seconds: u32) -> Result<ClockView> {
+        self.send(
+            Method::POST,
+            &["sandbox", "clock", "advance"],
+            Some(&ClockAdvance { seconds }),
+            None,
+            false,
+            Retry::No,
+        )
+        .await
+    }
+
+    /// The operator's decision on submitted documents.
+    pub async fn sandbox_decide_checks(
+        &self,
+        id: &str,
+        passed: bool,
+    ) -> Result<IdentityRequestView> {
+        self.send(
+            Method::POST,
+            &["sandbox", "identity-requests", id, "checks"],
+            Some(&ChecksDecision { passed }),
+            None,
+            false,
+            Retry::No,
+        )
+        .await
+    }
+
+    /// The back office records a change of holder: the request starts again.
+    pub async fn sandbox_holder_changed(&self, id: &str) -> Result<IdentityRequestView> {
+        self.send(
+            Method::POST,
+            &["sandbox", "identity-requests", id, "holder-changed"],
+            None::<&()>,
+            None,
+            false,
+            Retry::No,
+        )
+        .await
+    }
+
+    /// The operator's decision after a video call.
+    pub async fn sandbox_decide_webcam(
+        &self,
+        booking_id: &str,
+        decision: &WebcamDecision,
+    ) -> Result<WebcamBooking> {
+        self.send(
+            Method::POST,
+            &["sandbox", "webcam", "bookings", booking_id, "decision"],
+            Some(decision),
+            None,
+            false,
+            Retry::No,
+        )
+        .await
+    }
+
+    /// Seeds a test account.
+    pub async fn sandbox_seed_account(&self, req: &SeedAccountRequest) -> Result<SeededAccount> {
+        self.send(
+            Method::POST,
+            &["sandbox", "accounts"],
+            Some(req),
+            None,
+            false,
+            Retry::No,
+        )
+        .await
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Plumbing
+
+    async fn get<T: DeserializeOwned>(&self, path: &[&str]) -> Result<T> {
+        self.send(Method::GET, path, None::<&()>, None, true, Retry::Yes)
+            .await
+    }
+
+    async fn create<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &[&str],
+        body: Option<&B>,
+        key: &str,
+    ) -> Result<T> {
+        self.send(Method::POST, path, body, Some(key), true, Retry::Yes)
+            .await
+    }
+
+    fn authorised(&self, req: reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder> {
+        let token = self.bearer().ok_or(Error::NotSignedIn)?;
+        Ok(req.bearer_auth(token))
+    }
+
+    fn build<B: Serialize + ?Sized>(
+        &self,
+        method: &Method,
+        path: &[&str],
+        body: Option<&B>,
+        key: Option<&str>,
+        auth: bool,
+    ) -> Result<reqwest::RequestBuilder> {
+        let mut req = self.http.request(method.clone(), self.url(path)?);
+        if auth {
+            req = self.authorised(req)?;
+        }
+        if let Some(key) = key {
+            req = req.header(IDEMPOTENCY_KEY_HEADER, key);
+        }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        Ok(req)
+    }
+
+    async fn send<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &[&str],
+        body: Option<&B>,
+        key: Option<&str>,
+        auth: bool,
+        retry: Retry,
+    ) -> Result<T> {
+        let mut attempt = 0;
+        loop {
+            let req = self.build(&method, path, body, key, auth)?;
+            match self.finish(req).await {
+                Err(e)
+                    if retry == Retry::Yes
+                        && e.retryable()
+                        && attempt < self.config.max_retries =>
+                {
+                    self.backoff(attempt).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn send_empty<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &[&str],
+        body: Option<&B>,
+        auth: bool,
+        retry: Retry,
+    ) -> Result<()> {
+        let mut attempt = 0;
+        loop {
+            let req = self.build(&method, path, body, None, auth)?;
+            let result = match req.send().await {
+                Ok(resp) if resp.status().is_success() => Ok(()),
+                Ok(resp) => Err(problem_of(resp).await),
+                Err(e) => Err(Error::from_reqwest(e)),
+            };
+            match result {
+                Err(e)
+                    if retry == Retry::Yes
+                        && e.retryable()
+                        && attempt < self.config.max_retries =>
+                {
+                    self.backoff(attempt).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn finish<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> Result<T> {
+        let resp = req.send().await.map_err(Error::from_reqwest)?;
+        if !resp.status().is_success() {
+            return Err(problem_of(resp).await);
+        }
+        let bytes = resp.bytes().await.map_err(Error::from_reqwest)?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::Decode(e.to_string()))
+    }
+
+    async fn backoff(&self, attempt: u32) {
+        let base = self
+            .config
+            .initial_backoff
+            .saturating_mul(1 << attempt.min(6));
+        // Up to +50% jitter, from the clock's nanoseconds: enough to spread retries apart.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let jitter = base.mul_f64(f64::from(nanos % 500) / 1000.0);
+        tokio::time::sleep(base + jitter).await;
+    }
+}
+
+async fn problem_of(resp: reqwest::Response) -> Error {
+    let status = resp.status();
+    let bytes = resp.bytes().await.unwrap_or_default();
+    match serde_json::from_slice::<Problem>(&bytes) {
+        Ok(problem) => Error::Api {
+            status: status.as_u16(),
+            problem: Box::new(problem),
+        },
+        Err(_) => Error::Api {
+            status: status.as_u16(),
+            problem: Box::new(Problem {
+                type_uri: "about:blank".into(),
+                title: status.canonical_reason().unwrap_or("error").into(),
+                status: status.as_u16(),
+                code: generic_code(status).into(),
+                message_it: format!("Il fornitore ha risposto con un errore ({status})."),
+                message_en: format!("The provider answered with an error ({status})."),
+                retry_after: None,
+            }),
+        },
+    }
+}
+
+fn generic_code(status: StatusCode) -> &'static str {
+    if status.is_server_error() {
+        "server.error"
+    } else {
+        "request.error"
+    }
+}
+
+fn check_secure(url: &Url) -> Result<()> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" => {
+            let loopback = match url.host() {
+                Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+                Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                None => false,
+            };
+            if loopback {
+                Ok(())
+            } else {
+                Err(Error::InsecureUrl(url.to_string()))
+            }
+        }
+        _ => Err(Error::InsecureUrl(url.to_string())),
+    }
+}
+
+/// A fresh idempotency key.
+pub fn new_key() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn https_required_except_loopback() {
+        assert!(Client::new("https://pec.example.it").is_ok());
+        assert!(Client::new("http://127.0.0.1:8787").is_ok());
+        assert!(Client::new("http://[::1]:8787").is_ok());
+        assert!(Client::new("http://localhost:8787").is_ok());
+        assert!(matches!(
+            Client::new("http://pec.example.it"),
+            Err(Error::InsecureUrl(_))
+        ));
+        assert!(matches!(
+            Client::new("http://10.0.0.1"),
+            Err(Error::InsecureUrl(_))
+        ));
+        assert!(matches!(Client::new("ftp://x"), Err(Error::InsecureUrl(_))));
+    }
+
+    #[test]
+    fn paths_are_escaped() {
+        let c = Client::new("http://127.0.0.1:1/base/").unwrap();
+        let u = c.url(&["v1", "mailboxes", "a b@x.it"]).unwrap();
+        assert_eq!(
+            u.as_str(),
+            "http://127.0.0.1:1/base/v1/mailboxes/a%20b@x.it"
+        );
+    }
+
+    #[test]
+    fn only_transport_and_gateway_errors_are_retried() {
+        assert!(Error::Timeout.retryable());
+        let api = |status| Error::Api {
+            status,
+            problem: Box::new(Problem {
+                type_uri: String::new(),
+                title: String::new(),
+                status,
+                code: "x".into(),
+                message_it: String::new(),
+                message_en: String::new(),
+                retry_after: None,
+            }),
+        };
+        assert!(api(503).retryable());
+        assert!(!api(422).retryable());
+        assert!(!api(500).retryable());
+    }
+}

@@ -1,0 +1,147 @@
+//! The sandbox's command line, shared by the `pec-sandbox` binary and `pec sandbox …` in the
+//! project's CLI (crates/cli), so both accept exactly the same arguments.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Subcommand;
+
+use crate::{Config, Mode, Sandbox, SmtpConfig, SmtpSecurity};
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the provider API until Ctrl-C or SIGTERM.
+    Serve {
+        /// Address to listen on; port 0 picks a free one (printed on stdout).
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        addr: SocketAddr,
+        /// SQLite file (created and seeded with demo accounts if missing).
+        #[arg(long)]
+        db: PathBuf,
+        /// Production mode: no /sandbox endpoints.
+        #[arg(long)]
+        production: bool,
+        /// A PEM or DER root certificate trusted for card identification (repeatable).
+        #[arg(long = "trust-anchor")]
+        trust_anchors: Vec<PathBuf>,
+        /// Do not seed the demo accounts.
+        #[arg(long)]
+        no_demo: bool,
+        /// SMTP relay host; without it e-mails stay in the outbox.
+        #[arg(long)]
+        smtp_host: Option<String>,
+        /// SMTP relay port.
+        #[arg(long, default_value_t = 587)]
+        smtp_port: u16,
+        /// plain (loopback relays only), starttls or tls.
+        #[arg(long, default_value = "starttls")]
+        smtp_security: String,
+        /// SMTP user; the password is read from PEC_SMTP_PASSWORD, never from the command line.
+        #[arg(long)]
+        smtp_user: Option<String>,
+        /// Sender address.
+        #[arg(long, default_value = "PEC Sandbox <noreply@pec.sandbox.test>")]
+        smtp_from: String,
+    },
+    /// Print the OpenAPI document, or write it to a file.
+    Openapi {
+        /// Write here instead of stdout (e.g. openapi/provider-api.json).
+        #[arg(long)]
+        write: Option<PathBuf>,
+    },
+}
+
+/// Runs one sandbox command to completion (for `serve`: until Ctrl-C or SIGTERM).
+pub async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Openapi { write } => {
+            let doc = crate::openapi_json();
+            match write {
+                Some(path) => std::fs::write(path, doc)?,
+                None => print!("{doc}"),
+            }
+        }
+        Command::Serve {
+            addr,
+            db,
+            production,
+            trust_anchors,
+            no_demo,
+            smtp_host,
+            smtp_port,
+            smtp_security,
+            smtp_user,
+            smtp_from,
+        } => {
+            let mut config = Config::new(addr, db);
+            config.mode = if production {
+                Mode::Production
+            } else {
+                Mode::Sandbox
+            };
+            config.seed_demo = !no_demo;
+            if let Some(host) = smtp_host {
+                let security = match smtp_security.as_str() {
+                    "plain" => SmtpSecurity::Plain,
+                    "starttls" => SmtpSecurity::StartTls,
+                    "tls" => SmtpSecurity::Tls,
+                    other => anyhow::bail!("unknown --smtp-security {other}"),
+                };
+                let credentials = match smtp_user {
+                    Some(user) => Some((user, std::env::var("PEC_SMTP_PASSWORD")?)),
+                    None => None,
+                };
+                config.smtp = Some(SmtpConfig {
+                    host,
+                    port: smtp_port,
+                    security,
+                    credentials,
+                    from: smtp_from,
+                });
+            }
+            for path in trust_anchors {
+                config.card_trust_anchors.push(read_cert(&path)?);
+            }
+            let running = Sandbox::start(config).await?;
+            // Scripts read the bound address from here when they asked for port 0.
+            println!("listening on {}", running.base_url());
+            tokio::select! {
+                r = shutdown_signal() => r?,
+                r = running.wait_ref() => return r,
+            }
+            running.shutdown().await?;
+        }
+    }
+    Ok(())
+}
+
+fn read_cert(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
+    let bytes = std::fs::read(path)?;
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return Ok(bytes);
+    };
+    let Some(start) = text.find("-----BEGIN CERTIFICATE-----") else {
+        return Ok(bytes);
+    };
+    let body = &text[start + "-----BEGIN CERTIFICATE-----".len()..];
+    let end = body
+        .find("-----END CERTIFICATE-----")
+        .ok_or_else(|| anyhow::anyhow!("{}: unterminated PEM", path.display()))?;
+    let b64: String = body[..end].chars().filter(|c| !c.is_whitespace()).collect();
+    use base64::Engine;
+    Ok(base64::engine::general_purpose::STANDARD.decode(b64)?)
+}
+
+async fn shutdown_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}

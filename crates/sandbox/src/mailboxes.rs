@@ -1,0 +1,562 @@
+//! Mailboxes, notifications (bell and "adegua la PEC" banner), two-step login and app passwords.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use pec_domain::{IdentityState, Lang};
+use pec_provider::api::{
+    AppPasswordRequest, AppPasswordView, CodeRequest, ContactData, HolderData, IdentityStateData,
+    MailboxView, NotificationKind, NotificationView, TwoStepEnrolment,
+};
+use rusqlite::{OptionalExtension, params};
+
+use crate::auth::Auth;
+use crate::problem::{ApiError, ApiResult};
+use crate::state::{
+    AppState, Ctx, hash_password, idempotent, new_id, new_token, notify, parse_ts, random_bytes,
+    sha256_hex, ts,
+};
+
+/// A mailbox row, decoded.
+pub(crate) struct MailboxRow {
+    pub address: String,
+    /// Wire form straight from the stored JSON (same shape as the domain's): it was validated
+    /// when written, and re-validating it on every status read cost measurable time.
+    pub holder: HolderData,
+    pub contact: ContactData,
+    pub state: IdentityState,
+    pub qualified: bool,
+    pub expires_on: String,
+    pub two_step: bool,
+    pub totp_pending: Option<String>,
+}
+
+const MAILBOX_COLS: &str = "address, holder, contact, identity_state, qualified, \
+                            expires_on, two_step_login, totp_pending_secret";
+
+fn decode(r: &rusqlite::Row<'_>) -> rusqlite::Result<(MailboxRowRaw,)> {
+    Ok((MailboxRowRaw {
+        address: r.get(0)?,
+        holder: r.get(1)?,
+        contact: r.get(2)?,
+        state: r.get(3)?,
+        qualified: r.get(4)?,
+        expires_on: r.get(5)?,
+        two_step: r.get(6)?,
+        totp_pending: r.get(7)?,
+    },))
+}
+
+struct MailboxRowRaw {
+    address: String,
+    holder: String,
+    contact: String,
+    state: String,
+    qualified: bool,
+    expires_on: String,
+    two_step: bool,
+    totp_pending: Option<String>,
+}
+
+impl MailboxRowRaw {
+    fn parse(self) -> ApiResult<MailboxRow> {
+        Ok(MailboxRow {
+            address: self.address,
+            holder: serde_json::from_str(&self.holder)?,
+            contact: serde_json::from_str(&self.contact)?,
+            state: serde_json::from_str(&self.state)?,
+            qualified: self.qualified,
+            expires_on: self.expires_on,
+            two_step: self.two_step,
+            totp_pending: self.totp_pending,
+        })
+    }
+}
+
+/// Loads a mailbox of `account_id`; someone else's mailbox is "not found" too.
+pub(crate) fn load_mailbox(
+    ctx: &Ctx<'_>,
+    account_id: &str,
+    address: &str,
+) -> ApiResult<MailboxRow> {
+    let address = address.trim().to_lowercase();
+    let raw = ctx
+        .tx
+        .prepare_cached(&format!(
+            "SELECT {MAILBOX_COLS} FROM mailboxes WHERE address = ?1 AND account_id = ?2"
+        ))?
+        .query_row(params![address, account_id], decode)
+        .optional()?;
+    match raw {
+        Some((raw,)) => raw.parse(),
+        None => Err(ApiError::not_found("Casella", "Mailbox")),
+    }
+}
+
+/// Sets the identity state on the mailbox (and the star when completed).
+pub(crate) fn set_mailbox_state(
+    ctx: &Ctx<'_>,
+    address: &str,
+    state: IdentityState,
+) -> ApiResult<()> {
+    ctx.tx.execute(
+        "UPDATE mailboxes SET identity_state = ?1, qualified = (qualified OR ?2) WHERE address = ?3",
+        params![
+            serde_json::to_string(&state)?,
+            state == IdentityState::Completed,
+            address
+        ],
+    )?;
+    Ok(())
+}
+
+fn view(ctx: &Ctx<'_>, m: &MailboxRow) -> ApiResult<MailboxView> {
+    let active: Option<String> = ctx
+        .tx
+        .prepare_cached(
+            "SELECT id FROM identity_requests WHERE mailbox = ?1 AND active = 1
+             ORDER BY created_at DESC LIMIT 1",
+        )?
+        .query_row(params![m.address], |r| r.get(0))
+        .optional()?;
+    Ok(MailboxView {
+        address: m.address.clone(),
+        holder: m.holder.clone(),
+        contact: m.contact.clone(),
+        identity_state: IdentityStateData::from(m.state),
+        identity_state_label_it: m.state.label(Lang::It).to_owned(),
+        qualified: m.qualified,
+        expires_on: m.expires_on.parse().map_err(|e| ApiError::internal(&e))?,
+        two_step_login: m.two_step,
+        active_identity_request: active,
+    })
+}
+
+fn account_mailboxes(ctx: &Ctx<'_>, account_id: &str) -> ApiResult<Vec<MailboxRow>> {
+    let mut stmt = ctx.tx.prepare(&format!(
+        "SELECT {MAILBOX_COLS} FROM mailboxes WHERE account_id = ?1 ORDER BY address"
+    ))?;
+    let raws = stmt
+        .query_map(params![account_id], decode)?
+        .collect::<Result<Vec<_>, _>>()?;
+    raws.into_iter().map(|(r,)| r.parse()).collect()
+}
+
+/// The mailboxes of the signed-in account.
+#[utoipa::path(get, path = "/v1/mailboxes", tag = "mailboxes",
+    security(("bearer" = [])),
+    responses((status = 200, description = "Mailboxes", body = Vec<MailboxView>)))]
+pub(crate) async fn list(
+    State(st): State<Arc<AppState>>,
+    auth: Auth,
+) -> ApiResult<Json<Vec<MailboxView>>> {
+    st.read(move |ctx| {
+        let rows = account_mailboxes(ctx, &auth.account_id)?;
+        rows.iter()
+            .map(|m| view(ctx, m))
+            .collect::<ApiResult<Vec<_>>>()
+            .map(Json)
+    })
+    .await
+}
+
+/// One mailbox (its identity state is the "mailbox status" the app polls).
+#[utoipa::path(get, path = "/v1/mailboxes/{address}", tag = "mailboxes", operation_id = "get_mailbox",
+    security(("bearer" = [])),
+    params(("address" = String, Path, description = "PEC address")),
+    responses((status = 200, description = "The mailbox", body = MailboxView)))]
+pub(crate) async fn get(
+    State(st): State<Arc<AppState>>,
+    auth: Auth,
+    Path(address): Path<String>,
+) -> ApiResult<Json<MailboxView>> {
+    st.read(move |ctx| {
+        let m = load_mailbox(ctx, &auth.account_id, &address)?;
+        view(ctx, &m).map(Json)
+    })
+    .await
+}
+
+/// Notifications for the bell; one "adegua la PEC" banner per mailbox still to confirm.
+#[utoipa::path(get, path = "/v1/notifications", tag = "mailboxes",
+    security(("bearer" = [])),
+    responses((status = 200, description = "Notifications, newest first", body = Vec<NotificationView>)))]
+pub(crate) async fn notifications(
+    State(st): State<Arc<AppState>>,
+    auth: Auth,
+) -> ApiResult<Json<Vec<NotificationView>>> {
+    st.run(move |ctx| {
+        let mut out = Vec::new();
+        for m in account_mailboxes(ctx, &auth.account_id)? {
+            if m.state != IdentityState::Completed {
+                out.push(NotificationView {
+                    id: format!("banner:{}", m.address),
+                    kind: NotificationKind::IdentityBanner,
+                    mailbox: m.address.clone(),
+                    title_it: "Adegua la PEC agli standard europei".into(),
+                    title_en: "Bring your PEC up to the European standard".into(),
+                    body_it: format!(
+                        "Conferma l'identità del titolare di {}: clicca su \"Conferma identità\". Stato: {}.",
+                        m.address,
+                        m.state.label(Lang::It)
+                    ),
+                    body_en: format!(
+                        "Confirm the identity of the holder of {}: click \"Confirm identity\". State: {}.",
+                        m.address,
+                        m.state.label(Lang::En)
+                    ),
+                    created_at: ctx.now,
+                    read: false,
+                });
+            }
+        }
+        let mut stmt = ctx.tx.prepare(
+            "SELECT id, kind, mailbox, title_it, title_en, body_it, body_en, created_at, read
+             FROM notifications WHERE account_id = ?1 ORDER BY id DESC LIMIT 200",
+        )?;
+        let rows = stmt
+            .query_map(params![auth.account_id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, String>(7)?,
+                    r.get::<_, bool>(8)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        for (id, kind, mailbox, ti, te, bi, be, at, read) in rows {
+            out.push(NotificationView {
+                id: id.to_string(),
+                kind: if kind == "security" {
+                    NotificationKind::Security
+                } else {
+                    NotificationKind::IdentityOutcome
+                },
+                mailbox,
+                title_it: ti,
+                title_en: te,
+                body_it: bi,
+                body_en: be,
+                created_at: parse_ts(&at)?,
+                read,
+            });
+        }
+        Ok(Json(out))
+    })
+    .await
+}
+
+/// Marks a notification read (banners cannot be dismissed: they go when the identity is confirmed).
+#[utoipa::path(post, path = "/v1/notifications/{id}/read", tag = "mailboxes",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Notification id")),
+    responses((status = 204, description = "Marked read")))]
+pub(crate) async fn mark_read(
+    State(st): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    st.run(move |ctx| {
+        let Ok(id) = id.parse::<i64>() else {
+            return Err(ApiError::not_found("Notifica", "Notification"));
+        };
+        let n = ctx.tx.execute(
+            "UPDATE notifications SET read = 1 WHERE id = ?1 AND account_id = ?2",
+            params![id, auth.account_id],
+        )?;
+        if n == 0 {
+            return Err(ApiError::not_found("Notifica", "Notification"));
+        }
+        Ok(StatusCode::NO_CONTENT)
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Two-step login
+
+fn require_completed(m: &MailboxRow) -> ApiResult<()> {
+    if m.state != IdentityState::Completed {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "two_step.identity_not_confirmed",
+            "Conferma prima l'identità del titolare: la verifica in due passaggi viene dopo.",
+            "Confirm the holder's identity first: two-step login comes after.",
+        ));
+    }
+    Ok(())
+}
+
+/// Starts two-step enrolment: a new secret to add to an authenticator app.
+#[utoipa::path(post, path = "/v1/mailboxes/{address}/two-step/enrolment", tag = "security",
+    security(("bearer" = [])),
+    params(("address" = String, Path, description = "PEC address")),
+    responses((status = 201, description = "Secret and otpauth URI", body = TwoStepEnrolment)))]
+pub(crate) async fn two_step_enrol(
+    State(st): State<Arc<AppState>>,
+    auth: Auth,
+    Path(address): Path<String>,
+) -> ApiResult<(StatusCode, Json<TwoStepEnrolment>)> {
+    st.run(move |ctx| {
+        let m = load_mailbox(ctx, &auth.account_id, &address)?;
+        require_completed(&m)?;
+        let secret = crate::totp::base32_encode(&random_bytes(20));
+        ctx.tx.execute(
+            "UPDATE mailboxes SET totp_pending_secret = ?1 WHERE address = ?2",
+            params![secret, m.address],
+        )?;
+        let uri = format!(
+            "otpauth://totp/PEC%20Sandbox:{}?secret={secret}&issuer=PEC%20Sandbox&algorithm=SHA1&digits=6&period=30",
+            m.address.replace('@', "%40")
+        );
+        Ok((
+            StatusCode::CREATED,
+            Json(TwoStepEnrolment {
+                secret,
+                otpauth_uri: uri,
+            }),
+        ))
+    })
+    .await
+}
+
+/// Confirms enrolment with a code from the app: two-step login is on from now.
+#[utoipa::path(post, path = "/v1/mailboxes/{address}/two-step/confirmation", tag = "security",
+    security(("bearer" = [])),
+    params(("address" = String, Path, description = "PEC address")),
+    request_body = CodeRequest,
+    responses((status = 200, description = "Two-step login on", body = MailboxView)))]
+pub(crate) async fn two_step_confirm(
+    State(st): State<Arc<AppState>>,
+    auth: Auth,
+    Path(address): Path<String>,
+    Json(req): Json<CodeRequest>,
+) -> ApiResult<Json<MailboxView>> {
+    st.run(move |ctx| {
+        let m = load_mailbox(ctx, &auth.account_id, &address)?;
+        let Some(secret) = m.totp_pending.clone() else {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "two_step.not_enrolling",
+                "Nessuna attivazione in corso: ricomincia.",
+                "No enrolment in progress: start again.",
+            ));
+        };
+        if !crate::totp::verify(&secret, ctx.now.timestamp(), &req.code) {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "two_step.code_invalid",
+                "Codice non valido: controlla l'ora del telefono e riprova.",
+                "Invalid code: check the phone's clock and try again.",
+            ));
+        }
+        ctx.tx.execute(
+            "UPDATE mailboxes SET totp_secret = ?1, totp_pending_secret = NULL, two_step_login = 1
+             WHERE address = ?2",
+            params![secret, m.address],
+        )?;
+        notify(
+            ctx,
+            &auth.account_id,
+            &m.address,
+            "security",
+            ("Verifica in due passaggi attiva", "Two-step login is on"),
+            (
+                "I programmi di posta ora richiedono una password dedicata.",
+                "Mail programs now need an app password.",
+            ),
+        )?;
+        let m = load_mailbox(ctx, &auth.account_id, &address)?;
+        view(ctx, &m).map(Json)
+    })
+    .await
+}
+
+/// Turns two-step login off (needs a current code).
+#[utoipa::path(post, path = "/v1/mailboxes/{address}/two-step/disable", tag = "security",
+    security(("bearer" = [])),
+    params(("address" = String, Path, description = "PEC address")),
+    request_body = CodeRequest,
+    responses((status = 200, description = "Two-step login off", body = MailboxView)))]
+pub(crate) async fn two_step_disable(
+    State(st): State<Arc<AppState>>,
+    auth: Auth,
+    Path(address): Path<String>,
+    Json(req): Json<CodeRequest>,
+) -> ApiResult<Json<MailboxView>> {
+    st.run(move |ctx| {
+        let m = load_mailbox(ctx, &auth.account_id, &address)?;
+        let secret: Option<String> = ctx
+            .tx
+            .query_row(
+                "SELECT totp_secret FROM mailboxes WHERE address = ?1 AND two_step_login = 1",
+                params![m.address],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        let ok = secret.is_some_and(|s| crate::totp::verify(&s, ctx.now.timestamp(), &req.code));
+        if !ok {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "two_step.code_invalid",
+                "Codice non valido.",
+                "Invalid code.",
+            ));
+        }
+        ctx.tx.execute(
+            "UPDATE mailboxes SET totp_secret = NULL, two_step_login = 0 WHERE address = ?1",
+            params![m.address],
+        )?;
+        let m = load_mailbox(ctx, &auth.account_id, &address)?;
+        view(ctx, &m).map(Json)
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// App passwords
+
+/// Creates an app password for a mail program (shown once). Honours `Idempotency-Key`.
+#[utoipa::path(post, path = "/v1/mailboxes/{address}/app-passwords", tag = "security",
+    security(("bearer" = [])),
+    params(("address" = String, Path, description = "PEC address"),
+           ("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe create")),
+    request_body = AppPasswordRequest,
+    responses((status = 201, description = "Created; the password is shown only now", body = AppPasswordView)))]
+pub(crate) async fn create_app_password(
+    State(st): State<Arc<AppState>>,
+    auth: Auth,
+    Path(address): Path<String>,
+    headers: HeaderMap,
+    Json(req): Json<AppPasswordRequest>,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    let key = idem_key(&headers);
+    st.run(move |ctx| {
+        let fp = sha256_hex(&[b"app-password", address.as_bytes(), req.label.as_bytes()]);
+        let account = auth.account_id.clone();
+        let (status, body) = idempotent(ctx, &account, key.as_deref(), &fp, |ctx| {
+            let m = load_mailbox(ctx, &auth.account_id, &address)?;
+            let label = req.label.trim();
+            if label.is_empty()
+                || label.chars().count() > 100
+                || label.chars().any(char::is_control)
+            {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "app_password.label",
+                    "Indica un nome da 1 a 100 caratteri.",
+                    "Give a label of 1 to 100 characters.",
+                ));
+            }
+            let count: i64 = ctx.tx.query_row(
+                "SELECT COUNT(*) FROM app_passwords WHERE mailbox = ?1",
+                params![m.address],
+                |r| r.get(0),
+            )?;
+            if count >= 20 {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "app_password.too_many",
+                    "Al massimo 20 password per programmi: eliminane una.",
+                    "At most 20 app passwords: delete one first.",
+                ));
+            }
+            let password = new_token();
+            let id = new_id("app");
+            let hash = hash_password(&password).map_err(|e| ApiError::internal(&e))?;
+            ctx.tx.execute(
+                "INSERT INTO app_passwords (id, mailbox, label, password_hash, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, m.address, label, hash, ts(ctx.now)],
+            )?;
+            let v = AppPasswordView {
+                id,
+                label: label.to_owned(),
+                password: Some(password),
+                created_at: ctx.now,
+            };
+            Ok((201, serde_json::to_value(v)?))
+        })?;
+        Ok((
+            StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED),
+            Json(body),
+        ))
+    })
+    .await
+}
+
+/// App passwords of a mailbox (without the passwords).
+#[utoipa::path(get, path = "/v1/mailboxes/{address}/app-passwords", tag = "security",
+    security(("bearer" = [])),
+    params(("address" = String, Path, description = "PEC address")),
+    responses((status = 200, description = "App passwords", body = Vec<AppPasswordView>)))]
+pub(crate) async fn list_app_passwords(
+    State(st): State<Arc<AppState>>,
+    auth: Auth,
+    Path(address): Path<String>,
+) -> ApiResult<Json<Vec<AppPasswordView>>> {
+    st.run(move |ctx| {
+        let m = load_mailbox(ctx, &auth.account_id, &address)?;
+        let mut stmt = ctx.tx.prepare(
+            "SELECT id, label, created_at FROM app_passwords WHERE mailbox = ?1 ORDER BY created_at",
+        )?;
+        let rows = stmt
+            .query_map(params![m.address], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(id, label, at)| {
+                Ok(AppPasswordView {
+                    id,
+                    label,
+                    password: None,
+                    created_at: parse_ts(&at)?,
+                })
+            })
+            .collect::<ApiResult<Vec<_>>>()
+            .map(Json)
+    })
+    .await
+}
+
+/// Revokes an app password.
+#[utoipa::path(delete, path = "/v1/mailboxes/{address}/app-passwords/{id}", tag = "security",
+    security(("bearer" = [])),
+    params(("address" = String, Path, description = "PEC address"),
+           ("id" = String, Path, description = "App password id")),
+    responses((status = 204, description = "Revoked")))]
+pub(crate) async fn delete_app_password(
+    State(st): State<Arc<AppState>>,
+    auth: Auth,
+    Path((address, id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    st.run(move |ctx| {
+        let m = load_mailbox(ctx, &auth.account_id, &address)?;
+        let n = ctx.tx.execute(
+            "DELETE FROM app_passwords WHERE id = ?1 AND mailbox = ?2",
+            params![id, m.address],
+        )?;
+        if n == 0 {
+            return Err(ApiError::not_found("Password", "App password"));
+        }
+        Ok(StatusCode::NO_CONTENT)
+    })
+    .await
+}
+
+/// The `Idempotency-Key` header, if any and readable.
+pub(crate) fn idem_key(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(pec_provider::api::IDEMPOTENCY_KEY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}

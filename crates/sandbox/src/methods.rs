@@ -1,0 +1,571 @@
+//! Identification methods: card challenge/response, SPID (with the sandbox's test identity
+//! provider page), firma remota, webcam appointments.
+//!
+//! Each method ends in [`crate::identity::evaluate_identification`] with the codice fiscale it
+//! proved; what happens next (success, mismatch, ceased company, documents) is the provider's
+//! common evaluation, as in the guides.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Form, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Html;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use chrono::{Datelike, TimeDelta, Timelike, Weekday};
+use pec_domain::{CodiceFiscale, IdentificationMethod, IdentityRequest};
+use pec_provider::api::{
+    CardChallenge, CardResponse, IdentityRequestView, RemoteSignatureRequest, SpidLogin, SpidPoll,
+    SpidStatus, WebcamBooking, WebcamBookingRequest, WebcamSlot, WebcamStatus,
+};
+use rusqlite::{OptionalExtension, params};
+use serde::Deserialize;
+
+use crate::auth::Auth;
+use crate::identity::{
+    ReqRow, challenge_bytes, evaluate_identification, load_request, load_request_any, view,
+};
+use crate::mailboxes::idem_key;
+use crate::problem::{ApiError, ApiResult};
+use crate::state::{AppState, Ctx, idempotent, new_id, parse_ts, sha256_hex, ts, verify_password};
+
+/// A card challenge is valid this long, and once.
+pub const CHALLENGE_TTL: TimeDelta = TimeDelta::minutes(2);
+/// A SPID login must be completed within this time.
+pub const SPID_TTL: TimeDelta = TimeDelta::minutes(10);
+
+fn require_identifying(row: &ReqRow, accepted: &[IdentificationMethod]) -> ApiResult<()> {
+    match &row.req {
+        IdentityRequest::Identifying { method, .. } if accepted.contains(method) => Ok(()),
+        IdentityRequest::Identifying { .. } => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "method.mismatch",
+            "Questo metodo non è quello scelto per la richiesta.",
+            "This is not the method chosen for the request.",
+        )),
+        _ => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "method.not_identifying",
+            "La richiesta non è al passo di riconoscimento.",
+            "The request is not at the identification step.",
+        )),
+    }
+}
+
+const CARD_METHODS: &[IdentificationMethod] = &[
+    IdentificationMethod::Cns,
+    IdentificationMethod::Cie,
+    IdentificationMethod::DigitalSignature,
+];
+
+// ---------------------------------------------------------------------------------------------
+// Card
+
+/// Issues a single-use challenge for the card to sign. Honours `Idempotency-Key`.
+#[utoipa::path(post, path = "/v1/identity-requests/{id}/card/challenge", tag = "methods",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Request id"),
+           ("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe create")),
+    responses((status = 201, description = "Challenge", body = CardChallenge)))]
+pub(crate) async fn card_challenge(
+    State(st): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    let key = idem_key(&headers);
+    st.run(move |ctx| {
+        let fp = sha256_hex(&[b"card-challenge", id.as_bytes()]);
+        let account = auth.account_id.clone();
+        let (status, body) = idempotent(ctx, &account, key.as_deref(), &fp, |ctx| {
+            let row = load_request(ctx, &auth.account_id, &id)?;
+            require_identifying(&row, CARD_METHODS)?;
+            let challenge = challenge_bytes();
+            let cid = new_id("chl");
+            let expires_at = ctx.now + CHALLENGE_TTL;
+            ctx.tx.execute(
+                "INSERT INTO card_challenges (id, request_id, challenge, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                params![cid, row.id, challenge, ts(expires_at)],
+            )?;
+            let v = CardChallenge {
+                challenge_id: cid,
+                challenge: B64.encode(&challenge),
+                expires_at,
+            };
+            Ok((201, serde_json::to_value(v)?))
+        })?;
+        Ok((StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED), Json(body)))
+    })
+    .await
+}
+
+fn card_error(e: crate::card::CardError) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        e.code(),
+        e.message_it(),
+        e.message_en(),
+    )
+}
+
+/// Verifies the card's signature of a challenge; on success the provider evaluates the
+/// identified codice fiscale (the request moves to an outcome or to "identified").
+#[utoipa::path(post, path = "/v1/identity-requests/{id}/card/response", tag = "methods",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Request id")),
+    request_body = CardResponse,
+    responses((status = 200, description = "The request after the identification", body = IdentityRequestView)))]
+pub(crate) async fn card_response(
+    State(st): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Json(resp): Json<CardResponse>,
+) -> ApiResult<Json<IdentityRequestView>> {
+    st.run(move |ctx| {
+        let mut row = load_request(ctx, &auth.account_id, &id)?;
+        require_identifying(&row, CARD_METHODS)?;
+        let ch: Option<(Vec<u8>, String, bool)> = ctx
+            .tx
+            .query_row(
+                "SELECT challenge, expires_at, used FROM card_challenges WHERE id = ?1 AND request_id = ?2",
+                params![resp.challenge_id, row.id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let Some((challenge, exp, used)) = ch else {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "card.challenge_unknown",
+                "Sfida sconosciuta: richiedine una nuova.",
+                "Unknown challenge: ask for a new one.",
+            ));
+        };
+        if used {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "card.challenge_used",
+                "Questa sfida è già stata usata: richiedine una nuova.",
+                "This challenge was already used: ask for a new one.",
+            ));
+        }
+        // Single use whatever the result: a failed answer cannot be retried on the same bytes.
+        ctx.tx.execute(
+            "UPDATE card_challenges SET used = 1 WHERE id = ?1",
+            params![resp.challenge_id],
+        )?;
+        if parse_ts(&exp)? <= ctx.now {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "card.challenge_expired",
+                "La sfida è scaduta: richiedine una nuova.",
+                "The challenge has expired: ask for a new one.",
+            ));
+        }
+        let chain = resp
+            .certificate_chain
+            .iter()
+            .map(|c| B64.decode(c.trim()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| card_error(crate::card::CardError::Encoding))?;
+        let signature = B64
+            .decode(resp.signature.trim())
+            .map_err(|_| card_error(crate::card::CardError::Encoding))?;
+        let cf = crate::card::verify(&chain, &challenge, &signature, &ctx.st.trust_anchors, ctx.now)
+            .map_err(card_error)?;
+        evaluate_identification(ctx, &mut row, &cf)?;
+        view(ctx, &row).map(Json)
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// SPID
+
+/// Starts a SPID login: open `login_url` in a browser (or show it as a QR code), then poll.
+/// Honours `Idempotency-Key`.
+#[utoipa::path(post, path = "/v1/identity-requests/{id}/spid", tag = "methods",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Request id"),
+           ("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe create")),
+    responses((status = 201, description = "Login started", body = SpidLogin)))]
+pub(crate) async fn spid_start(
+    State(st): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    let key = idem_key(&headers);
+    st.run(move |ctx| {
+        let fp = sha256_hex(&[b"spid", id.as_bytes()]);
+        let account = auth.account_id.clone();
+        let (status, body) = idempotent(ctx, &account, key.as_deref(), &fp, |ctx| {
+            let row = load_request(ctx, &auth.account_id, &id)?;
+            require_identifying(&row, &[IdentificationMethod::Spid])?;
+            if ctx.st.mode != crate::Mode::Sandbox {
+                return Err(ApiError::new(
+                    StatusCode::NOT_IMPLEMENTED,
+                    "spid.not_configured",
+                    "SPID non è configurato su questo server.",
+                    "SPID is not configured on this server.",
+                ));
+            }
+            let handle = new_id("spid");
+            let expires_at = ctx.now + SPID_TTL;
+            ctx.tx.execute(
+                "INSERT INTO spid_logins (handle, request_id, status, expires_at) VALUES (?1, ?2, 'pending', ?3)",
+                params![handle, row.id, ts(expires_at)],
+            )?;
+            let v = SpidLogin {
+                login_url: format!("{}/sandbox/spid/login/{handle}", ctx.st.base_url),
+                handle,
+                expires_at,
+            };
+            Ok((201, serde_json::to_value(v)?))
+        })?;
+        Ok((StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED), Json(body)))
+    })
+    .await
+}
+
+fn spid_status(ctx: &Ctx<'_>, handle: &str) -> ApiResult<(String, SpidStatus)> {
+    let row: Option<(String, String, String)> = ctx
+        .tx
+        .query_row(
+            "SELECT request_id, status, expires_at FROM spid_logins WHERE handle = ?1",
+            params![handle],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((request_id, status, exp)) = row else {
+        return Err(ApiError::not_found("Accesso SPID", "SPID login"));
+    };
+    let status = match status.as_str() {
+        "authorised" => SpidStatus::Authorised,
+        "denied" => SpidStatus::Denied,
+        _ if parse_ts(&exp)? <= ctx.now => SpidStatus::Expired,
+        _ => SpidStatus::Pending,
+    };
+    Ok((request_id, status))
+}
+
+/// Polls a SPID login.
+#[utoipa::path(get, path = "/v1/identity-requests/{id}/spid/{handle}", tag = "methods",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Request id"),
+           ("handle" = String, Path, description = "Login handle")),
+    responses((status = 200, description = "Login state", body = SpidPoll)))]
+pub(crate) async fn spid_poll(
+    State(st): State<Arc<AppState>>,
+    auth: Auth,
+    Path((id, handle)): Path<(String, String)>,
+) -> ApiResult<Json<SpidPoll>> {
+    st.run(move |ctx| {
+        let row = load_request(ctx, &auth.account_id, &id)?;
+        let (request_id, status) = spid_status(ctx, &handle)?;
+        if request_id != row.id {
+            return Err(ApiError::not_found("Accesso SPID", "SPID login"));
+        }
+        let request = match status {
+            SpidStatus::Authorised | SpidStatus::Denied => Some(view(ctx, &row)?),
+            _ => None,
+        };
+        Ok(Json(SpidPoll { status, request }))
+    })
+    .await
+}
+
+/// The test identity provider's page (sandbox only, not part of the API document).
+pub(crate) async fn spid_page(
+    State(st): State<Arc<AppState>>,
+    Path(handle): Path<String>,
+) -> ApiResult<Html<String>> {
+    st.run(move |ctx| {
+        let (_, status) = spid_status(ctx, &handle)?;
+        let mut stmt = ctx
+            .tx
+            .prepare("SELECT tax_code, first_name, last_name FROM spid_identities ORDER BY last_name")?;
+        let ids = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let options: String = ids
+            .iter()
+            .enumerate()
+            .map(|(i, (cf, f, l))| {
+                format!(
+                    "<label><input type=\"radio\" name=\"tax_code\" value=\"{cf}\"{}> {f} {l} ({cf})</label><br>",
+                    if i == 0 { " checked" } else { "" }
+                )
+            })
+            .collect();
+        let body = if status == SpidStatus::Pending {
+            format!(
+                "<form method=\"post\">{options}<p>\
+                 <button name=\"decision\" value=\"authorise\">Autorizza / Authorise</button> \
+                 <button name=\"decision\" value=\"deny\">Annulla / Cancel</button></p></form>"
+            )
+        } else {
+            "<p>Accesso già concluso o scaduto. / Login already finished or expired.</p>".into()
+        };
+        Ok(Html(format!(
+            "<!doctype html><html lang=\"it\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width\">\
+             <title>SPID di prova</title></head><body><h1>SPID — identity provider di prova</h1>\
+             <p>Scegli un'identità di prova e autorizza l'accesso. / Choose a test identity and authorise.</p>\
+             {body}</body></html>"
+        )))
+    })
+    .await
+}
+
+/// The IdP form.
+#[derive(Debug, Deserialize)]
+pub(crate) struct SpidForm {
+    tax_code: Option<String>,
+    decision: String,
+}
+
+/// The test IdP's decision (sandbox only).
+pub(crate) async fn spid_decide(
+    State(st): State<Arc<AppState>>,
+    Path(handle): Path<String>,
+    Form(form): Form<SpidForm>,
+) -> ApiResult<Html<String>> {
+    st.run(move |ctx| {
+        let (request_id, status) = spid_status(ctx, &handle)?;
+        if status != SpidStatus::Pending {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "spid.finished",
+                "Accesso già concluso o scaduto.",
+                "Login already finished or expired.",
+            ));
+        }
+        let mut row = load_request_any(ctx, &request_id)?;
+        if form.decision != "authorise" {
+            ctx.tx.execute(
+                "UPDATE spid_logins SET status = 'denied' WHERE handle = ?1",
+                params![handle],
+            )?;
+            crate::identity::apply(&mut row, pec_domain::IdentityEvent::IdentificationAbandoned)?;
+            crate::identity::save_request(ctx, &mut row)?;
+            return Ok(Html("<p>Accesso annullato. / Login cancelled.</p>".into()));
+        }
+        let cf = form.tax_code.as_deref().unwrap_or_default();
+        let known: Option<String> = ctx
+            .tx
+            .query_row(
+                "SELECT tax_code FROM spid_identities WHERE tax_code = ?1",
+                params![cf],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let cf = known
+            .and_then(|c| CodiceFiscale::parse(&c).ok())
+            .ok_or_else(|| ApiError::not_found("Identità", "Identity"))?;
+        require_identifying(&row, &[IdentificationMethod::Spid])?;
+        ctx.tx.execute(
+            "UPDATE spid_logins SET status = 'authorised' WHERE handle = ?1",
+            params![handle],
+        )?;
+        evaluate_identification(ctx, &mut row, &cf)?;
+        Ok(Html(
+            "<p>Accesso autorizzato: torna all'applicazione. / Authorised: go back to the app.</p>"
+                .into(),
+        ))
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Firma remota
+
+/// Identifies with remote-signature credentials and the OTP of its app.
+#[utoipa::path(post, path = "/v1/identity-requests/{id}/remote-signature", tag = "methods",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Request id")),
+    request_body = RemoteSignatureRequest,
+    responses((status = 200, description = "The request after the identification", body = IdentityRequestView)))]
+pub(crate) async fn remote_signature(
+    State(st): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Json(req): Json<RemoteSignatureRequest>,
+) -> ApiResult<Json<IdentityRequestView>> {
+    st.run(move |ctx| {
+        let mut row = load_request(ctx, &auth.account_id, &id)?;
+        require_identifying(&row, &[IdentificationMethod::RemoteSignature])?;
+        let acc: Option<(String, String, String)> = ctx
+            .tx
+            .query_row(
+                "SELECT password_hash, totp_secret, tax_code FROM remote_signature_accounts WHERE username = ?1",
+                params![req.username.trim()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let refused = || {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "remote_signature.refused",
+                "Credenziali o codice OTP della firma remota non validi.",
+                "Invalid remote-signature credentials or OTP.",
+            )
+        };
+        let Some((hash, secret, cf)) = acc else {
+            let _ = verify_password(&req.password, &ctx.st.dummy_hash);
+            return Err(refused());
+        };
+        if !verify_password(&req.password, &hash)
+            || !crate::totp::verify(&secret, ctx.now.timestamp(), &req.otp)
+        {
+            return Err(refused());
+        }
+        let cf = CodiceFiscale::parse(&cf).map_err(|e| ApiError::internal(&e))?;
+        evaluate_identification(ctx, &mut row, &cf)?;
+        view(ctx, &row).map(Json)
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Webcam
+
+/// Free slots in the next five working days, 9:00–17:30 UTC, every 30 minutes.
+#[utoipa::path(get, path = "/v1/webcam/slots", tag = "methods",
+    security(("bearer" = [])),
+    responses((status = 200, description = "Free slots", body = Vec<WebcamSlot>)))]
+pub(crate) async fn webcam_slots(
+    State(st): State<Arc<AppState>>,
+    _auth: Auth,
+) -> ApiResult<Json<Vec<WebcamSlot>>> {
+    st.run(move |ctx| free_slots(ctx).map(Json)).await
+}
+
+fn free_slots(ctx: &Ctx<'_>) -> ApiResult<Vec<WebcamSlot>> {
+    let mut stmt = ctx
+        .tx
+        .prepare("SELECT starts_at FROM webcam_bookings WHERE status = 'booked'")?;
+    let booked = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut out = Vec::new();
+    let mut day = ctx.now.date_naive();
+    let mut days = 0;
+    while days < 5 {
+        day = day.succ_opt().unwrap_or(day);
+        if matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
+            continue;
+        }
+        days += 1;
+        for half_hour in 18..36u32 {
+            let Some(t) = day.and_hms_opt(half_hour / 2, (half_hour % 2) * 30, 0) else {
+                continue;
+            };
+            let t = t.and_utc();
+            if !booked.contains(&ts(t)) {
+                out.push(WebcamSlot {
+                    starts_at: t,
+                    minutes: 30,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Books a video call with an operator. Honours `Idempotency-Key`.
+#[utoipa::path(post, path = "/v1/identity-requests/{id}/webcam/booking", tag = "methods",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Request id"),
+           ("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe create")),
+    request_body = WebcamBookingRequest,
+    responses((status = 201, description = "Booked", body = WebcamBooking)))]
+pub(crate) async fn webcam_book(
+    State(st): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Json(req): Json<WebcamBookingRequest>,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    let key = idem_key(&headers);
+    st.run(move |ctx| {
+        let fp = sha256_hex(&[
+            b"webcam",
+            id.as_bytes(),
+            ts(req.starts_at).as_bytes(),
+            req.language.as_bytes(),
+        ]);
+        let account = auth.account_id.clone();
+        let (status, body) = idempotent(ctx, &account, key.as_deref(), &fp, |ctx| {
+            let row = load_request(ctx, &auth.account_id, &id)?;
+            require_identifying(&row, &[IdentificationMethod::Webcam])?;
+            if !matches!(req.language.as_str(), "it" | "en") {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "webcam.language",
+                    "La videochiamata si svolge in italiano (it) o in inglese (en).",
+                    "The call is held in Italian (it) or English (en).",
+                ));
+            }
+            let starts = req
+                .starts_at
+                .with_nanosecond(0)
+                .unwrap_or(req.starts_at);
+            if !free_slots(ctx)?.iter().any(|s| s.starts_at == starts) {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "webcam.slot_unavailable",
+                    "L'orario scelto non è disponibile.",
+                    "The chosen time is not available.",
+                ));
+            }
+            ctx.tx.execute(
+                "UPDATE webcam_bookings SET status = 'cancelled' WHERE request_id = ?1 AND status = 'booked'",
+                params![row.id],
+            )?;
+            let bid = new_id("cam");
+            ctx.tx.execute(
+                "DELETE FROM webcam_bookings WHERE starts_at = ?1 AND status != 'booked'",
+                params![ts(starts)],
+            )?;
+            ctx.tx.execute(
+                "INSERT INTO webcam_bookings (id, request_id, starts_at, document, language, status)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'booked')",
+                params![bid, row.id, ts(starts), serde_json::to_string(&req.document)?, req.language],
+            )?;
+            let v = WebcamBooking {
+                id: bid,
+                request_id: row.id.clone(),
+                starts_at: starts,
+                status: WebcamStatus::Booked,
+            };
+            Ok((201, serde_json::to_value(v)?))
+        })?;
+        Ok((StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED), Json(body)))
+    })
+    .await
+}
+
+/// Used by the admin decision.
+pub(crate) fn webcam_booking(ctx: &Ctx<'_>, id: &str) -> ApiResult<(String, WebcamStatus)> {
+    let row: Option<(String, String)> = ctx
+        .tx
+        .query_row(
+            "SELECT request_id, status FROM webcam_bookings WHERE id = ?1",
+            params![id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((req, status)) = row else {
+        return Err(ApiError::not_found("Prenotazione", "Booking"));
+    };
+    let status = match status.as_str() {
+        "approved" => WebcamStatus::Approved,
+        "rejected" => WebcamStatus::Rejected,
+        "booked" => WebcamStatus::Booked,
+        _ => return Err(ApiError::not_found("Prenotazione", "Booking")),
+    };
+    Ok((req, status))
+}

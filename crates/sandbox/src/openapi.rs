@@ -1,0 +1,312 @@
+//! Routing and the OpenAPI document, generated from the handlers' annotations and the wire types
+//! of `pec_provider::api`, so the document cannot describe an API the server does not serve.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::{Next, map_response};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use pec_provider::api::{Health, PROBLEM_JSON, Problem};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::problem::{ApiError, problem_for_plain_errors};
+use crate::state::{AppState, Mode};
+use crate::{admin, auth, identity, mailboxes, methods, registry, renewal};
+
+/// JSON bodies are small; documents have their own limit in their handler.
+pub const JSON_BODY_LIMIT: usize = 64 * 1024;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "PEC provider API",
+        description = "Identity confirmation (PEC europea), two-step login and app passwords for \
+                       Italian PEC holders. Errors are application/problem+json with a stable `code` \
+                       and `message_it`/`message_en`. Creating POSTs honour `Idempotency-Key`. \
+                       Paths under /sandbox exist only on a server in sandbox mode.",
+        version = "1.0.0",
+        license(name = "EUPL-1.2")
+    ),
+    modifiers(&Additions),
+    components(schemas(Problem)),
+    tags(
+        (name = "sessions", description = "Sign in, refresh, sign out"),
+        (name = "mailboxes", description = "Mailboxes and notifications"),
+        (name = "identity", description = "Identity confirmation requests"),
+        (name = "methods", description = "Identification methods"),
+        (name = "security", description = "Two-step login and app passwords"),
+        (name = "registry", description = "A public registry (OAM style): change of the PEC on record, support tickets"),
+        (name = "renewal", description = "An association's renewal portal: registration, captcha, orders, payment"),
+        (name = "sandbox", description = "Sandbox-only back office")
+    )
+)]
+struct ApiDoc;
+
+struct Additions;
+
+impl Modify for Additions {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Liveness.
+#[utoipa::path(get, path = "/health", tag = "sessions",
+    responses((status = 200, description = "Up", body = Health)))]
+async fn health(State(st): State<Arc<AppState>>) -> axum::Json<Health> {
+    axum::Json(Health {
+        status: "ok".into(),
+        mode: match st.mode {
+            Mode::Sandbox => "sandbox".into(),
+            Mode::Production => "production".into(),
+        },
+    })
+}
+
+fn api_routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health))
+        .routes(routes!(auth::sign_in))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::sign_out))
+        .routes(routes!(mailboxes::list))
+        .routes(routes!(mailboxes::get))
+        .routes(routes!(mailboxes::notifications))
+        .routes(routes!(mailboxes::mark_read))
+        .routes(routes!(mailboxes::two_step_enrol))
+        .routes(routes!(mailboxes::two_step_confirm))
+        .routes(routes!(mailboxes::two_step_disable))
+        .routes(routes!(
+            mailboxes::create_app_password,
+            mailboxes::list_app_passwords
+        ))
+        .routes(routes!(mailboxes::delete_app_password))
+        .routes(routes!(identity::create))
+        .routes(routes!(identity::get))
+        .routes(routes!(identity::act))
+        .routes(routes!(identity::upload))
+        .routes(routes!(identity::delegation))
+        .routes(routes!(methods::card_challenge))
+        .routes(routes!(methods::card_response))
+        .routes(routes!(methods::spid_start))
+        .routes(routes!(methods::spid_poll))
+        .routes(routes!(methods::remote_signature))
+        .routes(routes!(methods::webcam_slots))
+        .routes(routes!(methods::webcam_book))
+        .routes(routes!(renewal::mailbox_expiry))
+        .routes(routes!(registry::sign_in))
+        .routes(routes!(registry::registration))
+        .routes(routes!(registry::request_change, registry::list_changes))
+        .routes(routes!(registry::confirm))
+        .routes(routes!(registry::open_ticket))
+        .routes(routes!(registry::get_ticket))
+        .routes(routes!(registry::attach_document))
+        .routes(routes!(renewal::lookup))
+        .routes(routes!(renewal::new_captcha))
+        .routes(routes!(renewal::captcha_image))
+        .routes(routes!(renewal::register))
+        .routes(routes!(renewal::verify_email))
+        .routes(routes!(renewal::verify_sms))
+        .routes(routes!(renewal::skip_sms))
+        .routes(routes!(renewal::sign_in))
+        .routes(routes!(renewal::mailboxes))
+        .routes(routes!(renewal::create_order))
+        .routes(routes!(renewal::get_order))
+        .routes(routes!(renewal::pay))
+}
+
+fn sandbox_routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(admin::outbox))
+        .routes(routes!(admin::clock))
+        .routes(routes!(admin::advance_clock))
+        .routes(routes!(admin::checks))
+        .routes(routes!(admin::holder_changed))
+        .routes(routes!(admin::webcam_decision))
+        .routes(routes!(admin::seed_account))
+        .routes(routes!(admin::set_clock))
+        .routes(routes!(registry::decide_ticket))
+        .routes(routes!(renewal::sms_outbox))
+        .routes(routes!(renewal::captcha_answer))
+        .routes(routes!(renewal::charges))
+}
+
+/// The full document (API and sandbox paths) as pretty JSON with a trailing newline.
+pub fn document_json() -> String {
+    static DOC: OnceLock<String> = OnceLock::new();
+    DOC.get_or_init(|| {
+        let (_, mut doc) = api_routes().merge(sandbox_routes()).split_for_parts();
+        add_links(&mut doc);
+        add_problem_responses(&mut doc);
+        let mut value = serde_json::to_value(&doc).unwrap_or_default();
+        fix_link_keys(&mut value);
+        let mut s = serde_json::to_string_pretty(&value)
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        s.push('\n');
+        s
+    })
+    .clone()
+}
+
+/// OpenAPI links from the creation of an identity request to the operations on it, so that
+/// clients (and schemathesis' stateful phase) can follow `id` from one to the other.
+fn add_links(doc: &mut utoipa::openapi::OpenApi) {
+    let mut targets = Vec::new();
+    for (path, item) in &doc.paths.paths {
+        if !path.starts_with("/v1/identity-requests/{id}") || path.contains("{handle}") {
+            continue;
+        }
+        for op in [&item.get, &item.post].into_iter().flatten() {
+            if let Some(id) = &op.operation_id {
+                targets.push(id.clone());
+            }
+        }
+    }
+    let Some(create) = doc
+        .paths
+        .paths
+        .get_mut("/v1/mailboxes/{address}/identity-requests")
+        .and_then(|item| item.post.as_mut())
+    else {
+        return;
+    };
+    if let Some(RefOr::T(created)) = create.responses.responses.get_mut("201") {
+        for target in targets {
+            let link = utoipa::openapi::link::LinkBuilder::new()
+                .operation_id(target.clone())
+                .parameter("id", "$response.body#/id")
+                .build();
+            created.links.insert(target, RefOr::T(link));
+        }
+    }
+}
+
+/// utoipa 5 writes a Link's fields in snake case (`operation_id`); OpenAPI spells them in
+/// camel case, and tools ignore the link otherwise.
+fn fix_link_keys(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let Some(links) = map.get_mut("links").and_then(|l| l.as_object_mut()) {
+                for link in links.values_mut() {
+                    if let Some(link) = link.as_object_mut() {
+                        for (from, to) in [
+                            ("operation_id", "operationId"),
+                            ("operation_ref", "operationRef"),
+                            ("request_body", "requestBody"),
+                        ] {
+                            if let Some(v) = link.remove(from) {
+                                link.insert(to.to_owned(), v);
+                            }
+                        }
+                    }
+                }
+            }
+            for v in map.values_mut() {
+                fix_link_keys(v);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(fix_link_keys),
+        _ => {}
+    }
+}
+
+/// Every operation may answer with a problem; saying so once here keeps the annotations short.
+fn add_problem_responses(doc: &mut utoipa::openapi::OpenApi) {
+    let problem = ResponseBuilder::new()
+        .description("Error (RFC 9457 problem with a stable code and Italian/English messages)")
+        .content(
+            PROBLEM_JSON,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build();
+    let components = doc.components.get_or_insert_with(Default::default);
+    components
+        .responses
+        .insert("Problem".to_owned(), RefOr::T(problem));
+    for item in doc.paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            for code in [
+                "400", "401", "404", "405", "409", "410", "413", "415", "422", "429", "501",
+            ] {
+                op.responses
+                    .responses
+                    .entry(code.to_owned())
+                    .or_insert_with(|| RefOr::Ref(Ref::from_response_name("Problem")));
+            }
+        }
+    }
+}
+
+async fn serve_document() -> Response {
+    let mut resp = document_json().into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("Risorsa", "Resource")
+}
+
+/// Logs method, route template, status and time: never the URI itself, which may hold a
+/// delegation token, nor headers or bodies.
+async fn log_requests(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "(unmatched)".to_owned());
+    let started = Instant::now();
+    let resp = next.run(req).await;
+    tracing::debug!(%method, route, status = resp.status().as_u16(),
+        ms = started.elapsed().as_millis() as u64, "request");
+    resp
+}
+
+pub(crate) fn build_router(state: Arc<AppState>) -> Router {
+    let (mut app, _) = api_routes().split_for_parts();
+    if state.mode == Mode::Sandbox {
+        let (sandbox, _) = sandbox_routes().split_for_parts();
+        app = app.merge(sandbox).route(
+            "/sandbox/spid/login/{handle}",
+            get(methods::spid_page).post(methods::spid_decide),
+        );
+    }
+    // The page of the e-mailed confirmation link (HTML, not part of the JSON API).
+    app = app.route(
+        "/registry/v1/pec-confirmations/{token}",
+        get(registry::confirm_page),
+    );
+    app.route("/openapi.json", get(serve_document))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer(axum::middleware::from_fn(log_requests))
+        .layer(map_response(problem_for_plain_errors))
+        .with_state(state)
+}

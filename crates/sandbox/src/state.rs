@@ -1,0 +1,383 @@
+//! Shared server state, the blocking database context handlers run in, and small helpers.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use argon2::password_hash::{PasswordHasher, SaltString};
+use argon2::{Argon2, PasswordHash, PasswordVerifier};
+use base64::Engine;
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use rand::RngCore;
+use rusqlite::{Connection, OptionalExtension, params};
+use sha2::{Digest, Sha256};
+
+use crate::Config;
+use crate::problem::{ApiError, ApiResult};
+
+/// Whether the sandbox-only endpoints exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Outbox, clock, operator decisions, test accounts and the SPID test IdP are served.
+    Sandbox,
+    /// Only the provider API.
+    Production,
+}
+
+pub(crate) struct AppState {
+    db: Arc<Mutex<Connection>>,
+    /// Read-only connections for hot GETs: WAL lets them read while the writer writes, so status
+    /// polling does not queue behind the single writer.
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+    /// Access tokens already checked: hash → (account, session, expiry). Saves a database round
+    /// trip on every request; entries go on sign-out and refresh.
+    token_cache: Mutex<HashMap<String, CachedSession>>,
+    /// Seconds added to the real clock; persisted so a restart keeps a test's "future".
+    clock_offset: AtomicI64,
+    pub mode: Mode,
+    pub base_url: String,
+    pub trust_anchors: Vec<Vec<u8>>,
+    /// Whether outbox rows are to be relayed over SMTP.
+    pub relay_mail: bool,
+    /// Sign-in attempts per client address, for the per-address rate limit.
+    signin_window: Mutex<HashMap<IpAddr, Vec<Instant>>>,
+    /// A real argon2 hash, verified when the login is unknown so that unknown and known logins
+    /// take the same time.
+    pub dummy_hash: String,
+}
+
+/// A session found by its access-token hash.
+#[derive(Debug, Clone)]
+pub(crate) struct CachedSession {
+    pub account_id: String,
+    pub session_id: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Readers in the pool.
+const READERS: usize = 4;
+/// Cached sessions at most (the cache is emptied when full).
+const TOKEN_CACHE_MAX: usize = 10_000;
+
+/// What a handler's blocking part gets: the transaction and the instant of the request.
+pub(crate) struct Ctx<'a> {
+    /// The writer's transaction, or a read-only connection in [`AppState::read`].
+    pub tx: &'a Connection,
+    pub now: DateTime<Utc>,
+    pub st: &'a AppState,
+}
+
+impl AppState {
+    pub fn open(config: &Config, base_url: String) -> anyhow::Result<Self> {
+        let mut conn = crate::db::open(&config.db_path)?;
+        let offset: i64 = conn
+            .query_row(
+                "SELECT value FROM settings WHERE key = 'clock_offset'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        crate::seed::seed_registries(&mut conn)?;
+        if config.seed_demo {
+            crate::seed::seed_demo(&mut conn, Utc::now() + TimeDelta::seconds(offset))?;
+            crate::seed::seed_portals(&mut conn, Utc::now() + TimeDelta::seconds(offset))?;
+        }
+        let readers = (0..READERS)
+            .map(|_| crate::db::open_reader(&config.db_path).map(Mutex::new))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Self {
+            db: Arc::new(Mutex::new(conn)),
+            readers,
+            next_reader: AtomicUsize::new(0),
+            token_cache: Mutex::new(HashMap::new()),
+            clock_offset: AtomicI64::new(offset),
+            mode: config.mode,
+            base_url,
+            trust_anchors: config.card_trust_anchors.clone(),
+            relay_mail: config.smtp.is_some(),
+            signin_window: Mutex::new(HashMap::new()),
+            dummy_hash: hash_password("not-a-real-password")?,
+        })
+    }
+
+    /// The server's notion of now: the real clock plus the sandbox offset.
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now() + TimeDelta::seconds(self.clock_offset.load(Ordering::SeqCst))
+    }
+
+    pub fn clock_offset(&self) -> i64 {
+        self.clock_offset.load(Ordering::SeqCst)
+    }
+
+    pub fn set_clock_offset(&self, offset: i64) {
+        self.clock_offset.store(offset, Ordering::SeqCst);
+    }
+
+    /// Runs `f` in a transaction on the blocking pool. The transaction is committed whether `f`
+    /// succeeds or not: handlers write only what must stick even on error (a failed attempt, a
+    /// used challenge) before returning an error.
+    pub async fn run<T, F>(self: &Arc<Self>, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Ctx<'_>) -> ApiResult<T> + Send + 'static,
+    {
+        let st = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let mut guard = st
+                .db
+                .lock()
+                .map_err(|_| ApiError::internal(&"database mutex poisoned"))?;
+            let tx = guard.transaction()?;
+            let now = st.now();
+            let result = {
+                let mut ctx = Ctx {
+                    tx: &tx,
+                    now,
+                    st: &st,
+                };
+                f(&mut ctx)
+            };
+            tx.commit()?;
+            result
+        })
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+    }
+
+    /// Runs a read-only `f` on a pooled reader connection (no transaction object: each statement
+    /// reads a consistent snapshot, and `f` must not write).
+    pub async fn read<T, F>(self: &Arc<Self>, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Ctx<'_>) -> ApiResult<T> + Send + 'static,
+    {
+        let st = Arc::clone(self);
+        let job = move || {
+            let i = st.next_reader.fetch_add(1, Ordering::Relaxed) % st.readers.len().max(1);
+            let reader = st
+                .readers
+                .get(i)
+                .ok_or_else(|| ApiError::internal(&"no reader connection"))?;
+            let conn = reader
+                .lock()
+                .map_err(|_| ApiError::internal(&"reader mutex poisoned"))?;
+            let now = st.now();
+            let mut ctx = Ctx {
+                tx: &conn,
+                now,
+                st: &st,
+            };
+            f(&mut ctx)
+        };
+        // On the blocking pool like every database call: running reads inline on the async
+        // workers or with `block_in_place` measured no better (examples/bench_status.rs).
+        tokio::task::spawn_blocking(job)
+            .await
+            .map_err(|e| ApiError::internal(&e))?
+    }
+
+    /// A cached session for an access-token hash, if still valid at the server's now.
+    pub fn cached_session(&self, hash: &str) -> Option<CachedSession> {
+        let cache = self.token_cache.lock().ok()?;
+        cache
+            .get(hash)
+            .filter(|s| s.expires_at > self.now())
+            .cloned()
+    }
+
+    /// Remembers a session checked in the database.
+    pub fn cache_session(&self, hash: String, session: CachedSession) {
+        if let Ok(mut cache) = self.token_cache.lock() {
+            if cache.len() >= TOKEN_CACHE_MAX {
+                cache.clear();
+            }
+            cache.insert(hash, session);
+        }
+    }
+
+    /// Forgets a revoked session.
+    pub fn forget_session(&self, session_id: &str) {
+        if let Ok(mut cache) = self.token_cache.lock() {
+            cache.retain(|_, s| s.session_id != session_id);
+        }
+    }
+
+    /// Per-address sign-in rate limit: at most `max` attempts in the last minute.
+    pub fn signin_allowed(&self, ip: IpAddr, max: usize) -> Result<(), u64> {
+        let Ok(mut map) = self.signin_window.lock() else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        let entry = map.entry(ip).or_default();
+        entry.retain(|t| now.duration_since(*t).as_secs() < 60);
+        if entry.len() >= max {
+            let oldest = entry.first().copied().unwrap_or(now);
+            return Err(60u64
+                .saturating_sub(now.duration_since(oldest).as_secs())
+                .max(1));
+        }
+        entry.push(now);
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers used across handlers.
+
+/// RFC 3339 in UTC with milliseconds: sortable as text.
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+pub(crate) fn parse_ts(s: &str) -> ApiResult<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| ApiError::internal(&e))
+}
+
+/// `n` random bytes.
+pub(crate) fn random_bytes(n: usize) -> Vec<u8> {
+    let mut v = vec![0u8; n];
+    rand::rngs::OsRng.fill_bytes(&mut v);
+    v
+}
+
+/// An opaque id with a readable prefix. Lowercase hex, because logins are matched lowercase and
+/// an account id is a login.
+pub(crate) fn new_id(prefix: &str) -> String {
+    let hex: String = random_bytes(12)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{prefix}-{hex}")
+}
+
+/// A secret token (256 bits).
+pub(crate) fn new_token() -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes(32))
+}
+
+/// How tokens and OTPs are stored: SHA-256 suffices for 256-bit random tokens; OTPs are salted
+/// with their request id so equal codes differ at rest.
+pub(crate) fn sha256_hex(parts: &[&[u8]]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_be_bytes());
+        h.update(p);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Constant-time equality of two strings (hash comparisons).
+pub(crate) fn ct_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+pub(crate) fn hash_password(password: &str) -> anyhow::Result<String> {
+    let salt = SaltString::encode_b64(&random_bytes(16)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+pub(crate) fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// Sends an e-mail: the message lands in the outbox table (which sandbox mode exposes) and, when
+/// an SMTP relay is configured, [`crate::mail`] relays it from there.
+pub(crate) fn send_mail(ctx: &Ctx<'_>, to: &str, subject: &str, body: &str) -> ApiResult<()> {
+    ctx.tx.execute(
+        "INSERT INTO outbox (recipient, subject, body, sent_at, deliver) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![to, subject, body, ts(ctx.now), ctx.st.relay_mail],
+    )?;
+    // Only the fact, never the body: bodies hold OTPs and links.
+    tracing::info!(subject, "mail queued");
+    Ok(())
+}
+
+/// Adds a bell notification.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn notify(
+    ctx: &Ctx<'_>,
+    account_id: &str,
+    mailbox: &str,
+    kind: &str,
+    title: (&str, &str),
+    body: (&str, &str),
+) -> ApiResult<()> {
+    ctx.tx.execute(
+        "INSERT INTO notifications (account_id, mailbox, kind, title_it, title_en, body_it, body_en, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![account_id, mailbox, kind, title.0, title.1, body.0, body.1, ts(ctx.now)],
+    )?;
+    Ok(())
+}
+
+/// Runs a creating handler under an `Idempotency-Key`: a repeat with the same key and the same
+/// request returns the first answer; the same key with a different request is an error.
+pub(crate) fn idempotent(
+    ctx: &mut Ctx<'_>,
+    account_id: &str,
+    key: Option<&str>,
+    fingerprint: &str,
+    create: impl FnOnce(&mut Ctx<'_>) -> ApiResult<(u16, serde_json::Value)>,
+) -> ApiResult<(u16, serde_json::Value)> {
+    let Some(key) = key else {
+        return create(ctx);
+    };
+    if key.is_empty() || key.len() > 200 {
+        return Err(ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "idempotency.key_invalid",
+            "La chiave di idempotenza deve avere da 1 a 200 caratteri.",
+            "The idempotency key must have 1 to 200 characters.",
+        ));
+    }
+    let found: Option<(String, u16, String)> = ctx
+        .tx
+        .query_row(
+            "SELECT fingerprint, status, body FROM idempotency WHERE account_id = ?1 AND key = ?2",
+            params![account_id, key],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    if let Some((fp, status, body)) = found {
+        if fp != fingerprint {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency.key_reused",
+                "La chiave di idempotenza è già stata usata per un'altra richiesta.",
+                "The idempotency key was already used for a different request.",
+            ));
+        }
+        return Ok((status, serde_json::from_str(&body)?));
+    }
+    let (status, body) = create(ctx)?;
+    ctx.tx.execute(
+        "INSERT INTO idempotency (account_id, key, fingerprint, status, body, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            account_id,
+            key,
+            fingerprint,
+            status,
+            serde_json::to_string(&body)?,
+            ts(ctx.now)
+        ],
+    )?;
+    Ok((status, body))
+}

@@ -1,0 +1,289 @@
+//! Shared test rig: a sandbox on loopback over a real SQLite file in a temp dir, a client, and a
+//! tiny PKI made in the test (CA, card certificates, keys).
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use der::Encode;
+use pec_provider::Client;
+use pec_provider::api::*;
+use pec_sandbox::{Config, RunningSandbox, Sandbox};
+use rsa::RsaPrivateKey;
+use rsa::pkcs1v15::SigningKey;
+use rsa::pkcs8::EncodePublicKey;
+use sha2::Sha256;
+use signature::{SignatureEncoding, Signer};
+use x509_cert::builder::{Builder, CertificateBuilder, Profile};
+use x509_cert::name::Name;
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::spki::SubjectPublicKeyInfoOwned;
+use x509_cert::time::{Time, Validity};
+
+pub const MARIO: &str = "mario.rossi@pec.sandbox.test";
+pub const STUDIO: &str = "studio.rossi@pec.sandbox.test";
+pub const ACME: &str = "amministrazione@pec.acme-srl.test";
+pub const ACME_SERVIZI: &str = "fatture@pec.acme-srl.test";
+pub const CEASED: &str = "vecchia@pec.acme-srl.test";
+pub const PASSWORD: &str = "Demo-Password-1";
+pub const MARIO_CF: &str = "RSSMRA45C12F205C";
+pub const CHIARA_CF: &str = "CNTCHR83T41D969D";
+
+/// Test PKI: a trusted CA and an untrusted one, with their keys.
+pub struct Pki {
+    pub ca_key: RsaPrivateKey,
+    pub ca_der: Vec<u8>,
+    pub ca_name: Name,
+    pub rogue_key: RsaPrivateKey,
+    pub rogue_name: Name,
+    pub card_key: RsaPrivateKey,
+    pub other_key: RsaPrivateKey,
+}
+
+fn key() -> RsaPrivateKey {
+    // 1024 bits keeps key generation quick in debug builds; the server checks no key size.
+    RsaPrivateKey::new(&mut rand_core::OsRng, 1024).expect("rsa key")
+}
+
+pub fn pki() -> &'static Pki {
+    static PKI: OnceLock<Pki> = OnceLock::new();
+    PKI.get_or_init(|| {
+        let ca_key = key();
+        let ca_name = Name::from_str("CN=Sandbox Test CA,O=PEC Test,C=IT").expect("name");
+        let ca_der = build(
+            &ca_key,
+            &ca_key,
+            Profile::Root,
+            ca_name.clone(),
+            validity(-3600, 86_400 * 365),
+        );
+        let rogue_key = key();
+        let rogue_name = Name::from_str("CN=Rogue CA,O=Nobody,C=IT").expect("name");
+        Pki {
+            ca_key,
+            ca_der,
+            ca_name,
+            rogue_key,
+            rogue_name,
+            card_key: key(),
+            other_key: key(),
+        }
+    })
+}
+
+/// Validity from `from` to `to` seconds relative to now.
+pub fn validity(from: i64, to: i64) -> Validity {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("time")
+        .as_secs() as i64;
+    let t = |d: i64| {
+        Time::UtcTime(
+            der::asn1::UtcTime::from_unix_duration(Duration::from_secs((now + d) as u64))
+                .expect("utc time"),
+        )
+    };
+    Validity {
+        not_before: t(from),
+        not_after: t(to),
+    }
+}
+
+fn build(
+    subject_key: &RsaPrivateKey,
+    issuer_key: &RsaPrivateKey,
+    profile: Profile,
+    subject: Name,
+    validity: Validity,
+) -> Vec<u8> {
+    let spki_der = subject_key
+        .to_public_key()
+        .to_public_key_der()
+        .expect("spki");
+    let spki = SubjectPublicKeyInfoOwned::try_from(spki_der.as_bytes()).expect("spki parse");
+    let signer = SigningKey::<Sha256>::new(issuer_key.clone());
+    let serial = SerialNumber::from(rand_core::RngCore::next_u32(&mut rand_core::OsRng));
+    let builder = CertificateBuilder::new(profile, serial, validity, subject, spki, &signer)
+        .expect("builder");
+    builder
+        .build::<rsa::pkcs1v15::Signature>()
+        .expect("build")
+        .to_der()
+        .expect("der")
+}
+
+/// A card certificate for `cf` with the card key, issued by the trusted CA (or the rogue one).
+pub fn card_cert(cf: &str, validity: Validity, trusted: bool) -> Vec<u8> {
+    let p = pki();
+    // CNS style: CN is "<cf>/<card serial>.<hash>", serialNumber carries TINIT-<cf>.
+    let subject = Name::from_str(&format!(
+        "CN={cf}/7420070300000045.abc123,serialNumber=TINIT-{cf},C=IT"
+    ))
+    .expect("subject");
+    let (issuer_key, issuer_name) = if trusted {
+        (&p.ca_key, p.ca_name.clone())
+    } else {
+        (&p.rogue_key, p.rogue_name.clone())
+    };
+    build(
+        &p.card_key,
+        issuer_key,
+        Profile::Leaf {
+            issuer: issuer_name,
+            enable_key_agreement: false,
+            enable_key_encipherment: false,
+            include_subject_key_identifier: true,
+        },
+        subject,
+        validity,
+    )
+}
+
+/// Signs a challenge as a card does (RSA PKCS#1 v1.5, SHA-256).
+pub fn sign(key: &RsaPrivateKey, challenge_b64: &str) -> String {
+    let challenge = B64.decode(challenge_b64).expect("challenge b64");
+    let sig = SigningKey::<Sha256>::new(key.clone()).sign(&challenge);
+    B64.encode(sig.to_bytes())
+}
+
+pub fn card_response(challenge: &CardChallenge, cert: &[u8], key: &RsaPrivateKey) -> CardResponse {
+    CardResponse {
+        challenge_id: challenge.challenge_id.clone(),
+        certificate_chain: vec![B64.encode(cert)],
+        signature: sign(key, &challenge.challenge),
+    }
+}
+
+/// A started sandbox with a client.
+pub struct Rig {
+    pub sandbox: RunningSandbox,
+    pub client: Client,
+}
+
+pub async fn start(db: &Path) -> Rig {
+    let mut config = Config::new("127.0.0.1:0".parse().expect("addr"), db.to_path_buf());
+    config.card_trust_anchors = vec![pki().ca_der.clone()];
+    let sandbox = Sandbox::start(config).await.expect("sandbox starts");
+    let client = Client::new(sandbox.base_url()).expect("client");
+    Rig { sandbox, client }
+}
+
+pub async fn signed_in(db: &Path, login: &str) -> Rig {
+    let rig = start(db).await;
+    rig.client
+        .sign_in(login, PASSWORD, None)
+        .await
+        .expect("sign in");
+    rig
+}
+
+pub async fn act(c: &Client, id: &str, a: IdentityAction) -> IdentityRequestView {
+    c.act(id, &a).await.unwrap_or_else(|e| panic!("{a:?}: {e}"))
+}
+
+pub fn mario_holder() -> HolderData {
+    HolderData::PrivateCitizen {
+        first_name: "Mario".into(),
+        last_name: "Rossi".into(),
+        tax_code: MARIO_CF.into(),
+    }
+}
+
+pub fn company_holder(name: &str, tax_code: &str, lr_cf: Option<&str>) -> HolderData {
+    HolderData::Company {
+        business_name: name.into(),
+        tax_code: tax_code.into(),
+        legal_representative: lr_cf.map(|cf| PersonData {
+            first_name: "Chiara".into(),
+            last_name: "Conti".into(),
+            tax_code: cf.into(),
+        }),
+    }
+}
+
+pub fn contact(email: &str) -> ContactData {
+    ContactData {
+        email: email.into(),
+        mobile: Some("+393331234567".into()),
+    }
+}
+
+/// Creates a request for `address` and walks it to the identification step with `method`.
+pub async fn to_identifying(
+    c: &Client,
+    address: &str,
+    holder: HolderData,
+    contact_email: &str,
+    method: MethodData,
+) -> String {
+    let r = c.create_identity_request(address).await.expect("create");
+    assert_eq!(r.step, StepData::ChoosingRole);
+    let id = r.id;
+    act(
+        c,
+        &id,
+        IdentityAction::ChooseRole {
+            role: RoleData::HolderOrLegalRepresentative,
+        },
+    )
+    .await;
+    let kind = match &holder {
+        HolderData::Company { .. } => HolderKindData::Company,
+        HolderData::Professional { .. } => HolderKindData::Professional,
+        HolderData::PrivateCitizen { .. } => HolderKindData::PrivateCitizen,
+    };
+    act(c, &id, IdentityAction::ChooseHolderKind { kind }).await;
+    let r = act(
+        c,
+        &id,
+        IdentityAction::SubmitData {
+            holder,
+            contact: contact(contact_email),
+        },
+    )
+    .await;
+    assert_eq!(r.step, StepData::Summary);
+    act(c, &id, IdentityAction::ConfirmSummary).await;
+    let r = act(c, &id, IdentityAction::ChooseMethod { method }).await;
+    assert_eq!(r.step, StepData::Identifying);
+    id
+}
+
+/// The last OTP e-mailed to `to`.
+pub async fn last_otp(c: &Client, to: &str) -> String {
+    let mails = c.sandbox_outbox(Some(to)).await.expect("outbox");
+    let body = mails
+        .iter()
+        .rev()
+        .find(|m| m.body.starts_with("Codice OTP: "))
+        .map(|m| m.body.clone())
+        .expect("an OTP mail");
+    body["Codice OTP: ".len().."Codice OTP: ".len() + 6].to_owned()
+}
+
+/// Proceeds from "identified" to a completed request through the OTP.
+pub async fn finish_with_otp(c: &Client, id: &str, contact_email: &str) -> IdentityRequestView {
+    act(c, id, IdentityAction::Proceed).await;
+    let r = act(
+        c,
+        id,
+        IdentityAction::CompleteRequest {
+            terms: TermsData {
+                service_conditions: true,
+                contract_information: true,
+            },
+        },
+    )
+    .await;
+    assert_eq!(r.step, StepData::OtpSent);
+    let code = last_otp(c, contact_email).await;
+    act(c, id, IdentityAction::ConfirmOtp { code }).await
+}
+
+pub fn code_of(e: &pec_provider::Error) -> &str {
+    e.code().unwrap_or("<no code>")
+}

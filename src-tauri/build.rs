@@ -3,7 +3,19 @@
 //! `capabilities/main.json` allows.
 
 /// Every `#[tauri::command]` of the app. Keep in step with `lib.rs`'s `generate_handler!`.
-const COMMANDS: &[&str] = &["app_info", "get_settings", "set_language"];
+const COMMANDS: &[&str] = &[
+    "app_info",
+    "get_settings",
+    "set_language",
+    "provider_info",
+    "sign_in",
+    "sign_in_demo",
+    "restore_session",
+    "sign_out",
+    "list_mailboxes",
+    "list_notifications",
+    "mark_notification_read",
+];
 
 fn main() {
     tauri_build::try_build(

@@ -7,6 +7,7 @@
 mod commands;
 mod error;
 mod logs;
+mod session;
 mod settings;
 
 use std::path::PathBuf;
@@ -24,6 +25,23 @@ pub struct AppDirs {
 /// Keeps the non-blocking log writer alive for the whole run; dropping it flushes the file.
 struct LogGuard(#[allow(dead_code)] tracing_appender::non_blocking::WorkerGuard);
 
+/// The provider of this run: the configured one, or the embedded sandbox. A failure is kept
+/// and reported by the commands, so the window still opens and says what is wrong.
+fn connect(provider_url: Option<&str>, data_dir: &std::path::Path) -> session::Connection {
+    let provider = match provider_url {
+        Some(url) => session::Provider::remote(url),
+        None => tauri::async_runtime::block_on(session::Provider::embedded(data_dir)),
+    };
+    if let Err(e) = &provider {
+        tracing::error!(error = %e, "the provider could not be set up");
+    }
+    let vault = pec_vault::Vault::system(session::APP_ID).map_err(|e| {
+        tracing::error!(error = %e, "the system keyring is not available");
+        pec_domain::DomainError::to_localized(&e)
+    });
+    session::Connection::new(provider, vault)
+}
+
 /// Runs the app and returns the process exit code.
 pub fn run() -> i32 {
     let result = tauri::Builder::default()
@@ -33,8 +51,13 @@ pub fn run() -> i32 {
             app.manage(LogGuard(guard));
 
             let config_dir = app.path().app_config_dir()?;
-            app.manage(SettingsStore::load(&config_dir));
+            let settings = SettingsStore::load(&config_dir);
+            let provider_url = settings.get().provider_url;
+            app.manage(settings);
             app.manage(AppDirs { log_dir });
+
+            let data_dir = app.path().app_data_dir()?;
+            app.manage(connect(provider_url.as_deref(), &data_dir));
             tracing::info!(version = env!("CARGO_PKG_VERSION"), "PEC Desktop started");
             Ok(())
         })
@@ -42,6 +65,14 @@ pub fn run() -> i32 {
             commands::app_info,
             commands::get_settings,
             commands::set_language,
+            commands::provider_info,
+            commands::sign_in,
+            commands::sign_in_demo,
+            commands::restore_session,
+            commands::sign_out,
+            commands::list_mailboxes,
+            commands::list_notifications,
+            commands::mark_notification_read,
         ])
         .run(tauri::generate_context!());
 

@@ -19,6 +19,13 @@ const FILE_NAME: &str = "settings.json";
 pub struct Settings {
     /// Italian unless the user chose otherwise ([`Lang`]'s default).
     pub language: Lang,
+    /// The provider's API base URL; none means the embedded sandbox (the demo).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_url: Option<String>,
+    /// The account of the last session, to restore it from the keyring and prefill the
+    /// sign-in form. An account id, never a secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_account: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -140,6 +147,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join(FILE_NAME), br#"{"future":1}"#).unwrap();
         assert_eq!(SettingsStore::load(dir.path()).get().language, Lang::It);
+    }
+
+    #[test]
+    fn provider_and_last_account_survive_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join(FILE_NAME),
+            br#"{"language":"en","provider_url":"https://pec.example.it"}"#,
+        )
+        .unwrap();
+        let store = SettingsStore::load(dir.path());
+        assert_eq!(
+            store.get().provider_url.as_deref(),
+            Some("https://pec.example.it")
+        );
+        store
+            .update(|s| s.last_account = Some("acc-demo-mario".into()))
+            .unwrap();
+        let again = SettingsStore::load(dir.path()).get();
+        assert_eq!(again.last_account.as_deref(), Some("acc-demo-mario"));
+        assert_eq!(again.language, Lang::En);
     }
 
     #[test]

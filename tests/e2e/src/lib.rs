@@ -98,6 +98,38 @@ impl Rig {
     }
 }
 
+impl Rig {
+    /// The base URL of the embedded sandbox of the app's last start, from the app's log
+    /// (the app logs it as `embedded sandbox started url=...`).
+    pub fn sandbox_url(&self) -> Option<String> {
+        let logs = self.logs();
+        let marker = "embedded sandbox started url=";
+        let at = logs.rfind(marker)? + marker.len();
+        let rest = &logs[at..];
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        Some(rest[..end].trim_matches('"').to_owned())
+    }
+
+    /// What the Secret Service holds for the app's session of `account` with the embedded
+    /// sandbox, read with `secret-tool` (another client of the same keyring).
+    pub fn keyring_session(&self, account: &str) -> Option<String> {
+        let out = std::process::Command::new("secret-tool")
+            .args([
+                "lookup",
+                "service",
+                "it.pecdesktop.app/session",
+                "username",
+                &format!("{account} @ embedded-sandbox"),
+            ])
+            .output()
+            .expect("secret-tool runs (Debian package libsecret-tools)");
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+            .filter(|s| !s.is_empty())
+    }
+}
+
 /// One running app window. Dropping it ends the session, which closes the app.
 pub struct Session {
     http: reqwest::blocking::Client,
@@ -154,6 +186,48 @@ impl Session {
         Ok(value.as_str().map(str::to_owned))
     }
 
+    /// Types `text` into an input, as keystrokes.
+    pub fn type_into(&self, element: &Element, text: &str) -> Result<()> {
+        self.post(
+            &format!("/element/{}/value", element.0),
+            json!({ "text": text }),
+        )?;
+        Ok(())
+    }
+
+    /// Clears an input.
+    pub fn clear(&self, element: &Element) -> Result<()> {
+        self.post(&format!("/element/{}/clear", element.0), json!({}))?;
+        Ok(())
+    }
+
+    /// The current value of an input (its property, not the attribute).
+    pub fn value(&self, element: &Element) -> Result<String> {
+        let value = self.get(&format!("/element/{}/property/value", element.0))?;
+        Ok(value.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Waits until an element matching `css` exists and returns it.
+    pub fn wait_for(&self, css: &str) -> Result<Element> {
+        let limit = Duration::from_secs(30);
+        let start = Instant::now();
+        loop {
+            if let Ok(element) = self.find(css) {
+                return Ok(element);
+            }
+            if start.elapsed() > limit {
+                return Err(Error::Timeout(limit, format!("{css} to appear")));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Waits until the element matching `css` is clickable, then clicks it.
+    pub fn click_when_ready(&self, css: &str) -> Result<()> {
+        let element = self.wait_for(css)?;
+        self.click(&element)
+    }
+
     pub fn click(&self, element: &Element) -> Result<()> {
         self.post(&format!("/element/{}/click", element.0), json!({}))?;
         Ok(())
@@ -202,7 +276,9 @@ impl Session {
         let start = Instant::now();
         let mut last = String::from("<not found>");
         loop {
-            if let Ok(text) = self.find(css).and_then(|element| self.text(&element)) {
+            if let Ok(element) = self.find(css)
+                && let Ok(text) = self.text(&element)
+            {
                 if accept(&text) {
                     return Ok(text);
                 }

@@ -19,6 +19,36 @@ describe('tauriBackend', () => {
     expect(seen[1]?.[1]).toMatchObject({ language: 'en' });
   });
 
+  test('session commands: names and argument keys as Tauri expects them', async () => {
+    const seen: Array<[string, unknown]> = [];
+    mockIPC((cmd, args) => {
+      seen.push([cmd, args]);
+      if (cmd === 'sign_in' || cmd === 'sign_in_demo') return { account_id: 'acc-demo-mario' };
+      if (cmd === 'restore_session') return null;
+      if (cmd === 'list_mailboxes' || cmd === 'list_notifications') return [];
+      return undefined;
+    });
+    await expect(tauriBackend.signIn('a@pec.it', 'pw')).resolves.toEqual({ account_id: 'acc-demo-mario' });
+    await tauriBackend.signInDemo('acc-demo-mario');
+    await expect(tauriBackend.restoreSession()).resolves.toBeNull();
+    await tauriBackend.listMailboxes();
+    await tauriBackend.listNotifications();
+    await tauriBackend.markNotificationRead('banner:x');
+    await tauriBackend.signOut();
+    expect(seen.map(([cmd]) => cmd)).toEqual([
+      'sign_in',
+      'sign_in_demo',
+      'restore_session',
+      'list_mailboxes',
+      'list_notifications',
+      'mark_notification_read',
+      'sign_out',
+    ]);
+    expect(seen[0]?.[1]).toMatchObject({ login: 'a@pec.it', password: 'pw', totpCode: null });
+    expect(seen[1]?.[1]).toMatchObject({ login: 'acc-demo-mario' });
+    expect(seen[5]?.[1]).toMatchObject({ id: 'banner:x' });
+  });
+
   test('turns a Rust error payload into a BackendError with both messages', async () => {
     mockIPC(() => {
       throw { code: 'settings.save_failed', message_it: 'Salvataggio non riuscito', message_en: 'Save failed' };

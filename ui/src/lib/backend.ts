@@ -13,6 +13,73 @@ export interface AppInfo {
 
 export interface Settings {
   language: Language;
+  /** The provider's API base URL; absent means the embedded sandbox. */
+  provider_url?: string;
+  /** The account of the last session (prefills the sign-in form). */
+  last_account?: string;
+}
+
+export interface DemoAccount {
+  login: string;
+  name: string;
+  mailboxes: string[];
+}
+
+export interface ProviderInfo {
+  base_url: string;
+  /** The embedded sandbox runs: the sign-in screen offers its demo accounts. */
+  embedded: boolean;
+  demo_accounts: DemoAccount[];
+  last_login: string | null;
+}
+
+/** The signed-in account. No token ever crosses into the webview. */
+export interface SessionView {
+  account_id: string;
+}
+
+export type IdentityState = 'to_confirm' | 'checks_in_progress' | 'documents_missing' | 'completed';
+
+export type HolderData =
+  | {
+      kind: 'company';
+      business_name: string;
+      tax_code: string;
+      legal_representative?: { first_name: string; last_name: string; tax_code: string };
+    }
+  | { kind: 'professional'; name: string; tax_code: string; vat_number?: string }
+  | { kind: 'private_citizen'; first_name: string; last_name: string; tax_code: string };
+
+export interface ContactData {
+  email: string;
+  mobile?: string;
+}
+
+export interface Mailbox {
+  address: string;
+  holder: HolderData;
+  contact: ContactData;
+  identity_state: IdentityState;
+  identity_state_label_it: string;
+  /** The European star: qualified and identified. */
+  qualified: boolean;
+  expires_on: string;
+  two_step_login: boolean;
+  active_identity_request?: string;
+}
+
+export type NotificationKind = 'identity_banner' | 'identity_outcome' | 'security';
+
+export interface Notification {
+  id: string;
+  kind: NotificationKind;
+  mailbox: string;
+  title_it: string;
+  title_en: string;
+  body_it: string;
+  body_en: string;
+  created_at: string;
+  read: boolean;
 }
 
 /** Errors cross IPC as a stable code plus the message in both languages. */
@@ -44,7 +111,20 @@ export interface Backend {
   appInfo(): Promise<AppInfo>;
   getSettings(): Promise<Settings>;
   setLanguage(language: Language): Promise<Settings>;
+  providerInfo(): Promise<ProviderInfo>;
+  signIn(login: string, password: string, totpCode?: string): Promise<SessionView>;
+  /** Signs in to a demo account of the embedded sandbox (Rust knows the demo password). */
+  signInDemo(login: string): Promise<SessionView>;
+  /** The session kept in the OS keyring, if the provider still accepts it. */
+  restoreSession(): Promise<SessionView | null>;
+  signOut(): Promise<void>;
+  listMailboxes(): Promise<Mailbox[]>;
+  listNotifications(): Promise<Notification[]>;
+  markNotificationRead(id: string): Promise<void>;
 }
+
+/** The code Rust answers with when the session can no longer be used. */
+export const SESSION_EXPIRED = 'session.expired';
 
 function isPayload(value: unknown): value is BackendErrorPayload {
   if (typeof value !== 'object' || value === null) return false;
@@ -80,4 +160,13 @@ export const tauriBackend: Backend = {
   appInfo: () => call<AppInfo>('app_info'),
   getSettings: () => call<Settings>('get_settings'),
   setLanguage: (language) => call<Settings>('set_language', { language }),
+  providerInfo: () => call<ProviderInfo>('provider_info'),
+  signIn: (login, password, totpCode) =>
+    call<SessionView>('sign_in', { login, password, totpCode: totpCode ?? null }),
+  signInDemo: (login) => call<SessionView>('sign_in_demo', { login }),
+  restoreSession: () => call<SessionView | null>('restore_session'),
+  signOut: () => call<void>('sign_out'),
+  listMailboxes: () => call<Mailbox[]>('list_mailboxes'),
+  listNotifications: () => call<Notification[]>('list_notifications'),
+  markNotificationRead: (id) => call<void>('mark_notification_read', { id }),
 };

@@ -1,0 +1,436 @@
+//! The provider the app talks to, and the signed-in session.
+//!
+//! - With no provider URL in the settings, the app starts the embedded sandbox (pec-sandbox,
+//!   in-process, on a free loopback port, its SQLite file in the app's data directory) and
+//!   offers its demo accounts; with a URL, it talks to that provider.
+//! - The session's refresh token lives only in the OS keyring (pec-vault). The access token is
+//!   kept in memory by the provider client, for the calls; both are dropped on sign-out.
+//! - A call answered with 401 is refreshed once from the keyring and repeated; when that fails
+//!   too, the keyring item is deleted and the UI is told `session.expired`, so it can ask for
+//!   the password again without losing what is on screen.
+
+use std::future::Future;
+use std::path::Path;
+
+use pec_domain::Localized;
+use pec_provider::Client;
+use pec_vault::{Secret, SecretKey, Vault};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Mutex;
+
+use crate::error::CommandError;
+
+/// The keyring's application id (the bundle identifier).
+pub const APP_ID: &str = "it.pecdesktop.app";
+
+/// How the embedded sandbox is named in keyring items: its port changes on every start, the
+/// provider does not.
+pub const EMBEDDED_PROVIDER_ID: &str = "embedded-sandbox";
+
+/// A demo account the sign-in screen offers when the embedded sandbox runs.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DemoAccount {
+    pub login: &'static str,
+    pub name: &'static str,
+    pub mailboxes: &'static [&'static str],
+}
+
+/// The seeded demo accounts of pec-sandbox (see `crates/sandbox/README.md`).
+pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
+    DemoAccount {
+        login: "acc-demo-mario",
+        name: "Mario Rossi",
+        mailboxes: &[
+            "mario.rossi@pec.sandbox.test",
+            "studio.rossi@pec.sandbox.test",
+        ],
+    },
+    DemoAccount {
+        login: "acc-demo-acme",
+        name: "ACME S.r.l.",
+        mailboxes: &[
+            "amministrazione@pec.acme-srl.test",
+            "fatture@pec.acme-srl.test",
+            "vecchia@pec.acme-srl.test",
+        ],
+    },
+];
+
+/// What the sign-in screen needs to know about the provider.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProviderInfo {
+    pub base_url: String,
+    pub embedded: bool,
+    pub demo_accounts: Vec<DemoAccount>,
+    /// The login of the last session, to prefill the form (not a secret).
+    pub last_login: Option<String>,
+}
+
+/// The signed-in account, as the UI sees it. No token crosses IPC.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SessionView {
+    pub account_id: String,
+}
+
+/// What the keyring item holds: the refresh token (JSON, so more can be added later).
+#[derive(Serialize, Deserialize)]
+struct StoredSession {
+    refresh_token: String,
+}
+
+/// The provider connection of this run.
+pub struct Provider {
+    client: Client,
+    provider_id: String,
+    embedded: bool,
+    /// Kept alive for the whole run; dropping it stops the server.
+    _sandbox: Option<pec_sandbox::RunningSandbox>,
+}
+
+impl Provider {
+    /// Starts the embedded sandbox with its database in `data_dir`.
+    pub async fn embedded(data_dir: &Path) -> Result<Self, String> {
+        std::fs::create_dir_all(data_dir).map_err(|e| e.to_string())?;
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        let config = pec_sandbox::Config::new(addr, data_dir.join("sandbox.sqlite"));
+        let running = pec_sandbox::Sandbox::start(config)
+            .await
+            .map_err(|e| e.to_string())?;
+        let client = Client::new(running.base_url()).map_err(|e| e.to_string())?;
+        tracing::info!(url = running.base_url(), "embedded sandbox started");
+        Ok(Self {
+            client,
+            provider_id: EMBEDDED_PROVIDER_ID.to_owned(),
+            embedded: true,
+            _sandbox: Some(running),
+        })
+    }
+
+    /// A provider at `base_url` (https, or http on loopback).
+    pub fn remote(base_url: &str) -> Result<Self, String> {
+        let client = Client::new(base_url).map_err(|e| e.to_string())?;
+        tracing::info!(url = base_url, "provider configured");
+        Ok(Self {
+            client,
+            provider_id: base_url.trim_end_matches('/').to_owned(),
+            embedded: false,
+            _sandbox: None,
+        })
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn is_embedded(&self) -> bool {
+        self.embedded
+    }
+
+    pub fn base_url(&self) -> String {
+        self.client
+            .base_url()
+            .as_str()
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    /// The keyring key of `account`'s session at this provider.
+    pub fn session_key(&self, account: &str) -> SecretKey {
+        SecretKey::session(&self.provider_id, account)
+    }
+}
+
+/// The app's connection state: the provider (or why it could not start) and the session.
+pub struct Connection {
+    provider: Result<Provider, String>,
+    vault: Result<Vault, Localized>,
+    account: Mutex<Option<String>>,
+}
+
+impl Connection {
+    pub fn new(provider: Result<Provider, String>, vault: Result<Vault, Localized>) -> Self {
+        Self {
+            provider,
+            vault,
+            account: Mutex::new(None),
+        }
+    }
+
+    pub fn provider(&self) -> Result<&Provider, CommandError> {
+        self.provider
+            .as_ref()
+            .map_err(|detail| CommandError::ProviderUnavailable(detail.clone()))
+    }
+
+    fn vault(&self) -> Result<&Vault, CommandError> {
+        self.vault
+            .as_ref()
+            .map_err(|e| CommandError::Localized(e.clone()))
+    }
+
+    /// Signs in and keeps the refresh token in the keyring.
+    pub async fn sign_in(
+        &self,
+        login: &str,
+        password: &str,
+        totp_code: Option<&str>,
+    ) -> Result<SessionView, CommandError> {
+        let provider = self.provider()?;
+        let vault = self.vault()?;
+        let tokens = provider
+            .client()
+            .sign_in(login, password, totp_code)
+            .await?;
+        let account = tokens.account_id.clone();
+        let stored = StoredSession {
+            refresh_token: tokens.refresh_token.clone(),
+        };
+        let secret =
+            Secret::new(serde_json::to_string(&stored).map_err(|_| CommandError::Internal)?);
+        if let Err(e) = vault.put(&provider.session_key(&account), &secret) {
+            // Without the keyring the session cannot be kept safely: undo it.
+            let _ = provider.client().sign_out().await;
+            return Err(e.into());
+        }
+        *self.account.lock().await = Some(account.clone());
+        tracing::info!(account = %account, "signed in");
+        Ok(SessionView {
+            account_id: account,
+        })
+    }
+
+    /// Picks up the session of `account` from the keyring, if it is still valid.
+    pub async fn restore(&self, account: &str) -> Result<Option<SessionView>, CommandError> {
+        let provider = self.provider()?;
+        match self.refresh(provider, account).await {
+            Ok(()) => {
+                *self.account.lock().await = Some(account.to_owned());
+                tracing::info!(account = %account, "session restored from the keyring");
+                Ok(Some(SessionView {
+                    account_id: account.to_owned(),
+                }))
+            }
+            Err(CommandError::SessionExpired) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Signs out at the provider (best effort) and deletes the keyring item.
+    pub async fn sign_out(&self) -> Result<(), CommandError> {
+        let provider = self.provider()?;
+        let account = self.account.lock().await.take();
+        if let Err(e) = provider.client().sign_out().await {
+            tracing::warn!(error = %e, "provider sign-out failed; the local session is removed anyway");
+        }
+        provider.client().set_access_token(None);
+        if let Some(account) = account {
+            self.vault()?.delete(&provider.session_key(&account))?;
+            tracing::info!(account = %account, "signed out");
+        }
+        Ok(())
+    }
+
+    /// The signed-in account.
+    pub async fn account(&self) -> Option<String> {
+        self.account.lock().await.clone()
+    }
+
+    /// Runs `call` with the session; on 401 refreshes once from the keyring and runs it again.
+    /// A 401 means the provider did nothing, so repeating is safe for any call.
+    pub async fn authed<'s, T, F, Fut>(&'s self, call: F) -> Result<T, CommandError>
+    where
+        F: Fn(&'s Client) -> Fut,
+        Fut: Future<Output = pec_provider::Result<T>>,
+    {
+        let provider = self.provider()?;
+        let Some(account) = self.account().await else {
+            return Err(CommandError::NotSignedIn);
+        };
+        match call(provider.client()).await {
+            Err(e) if e.status() == Some(401) => {
+                self.refresh(provider, &account).await?;
+                call(provider.client()).await.map_err(Into::into)
+            }
+            other => other.map_err(Into::into),
+        }
+    }
+
+    /// Exchanges the stored refresh token for new tokens. When the provider refuses it, the
+    /// keyring item is deleted and the answer is `session.expired`.
+    async fn refresh(&self, provider: &Provider, account: &str) -> Result<(), CommandError> {
+        let vault = self.vault()?;
+        let key = provider.session_key(account);
+        let stored = match vault.get(&key) {
+            Ok(Some(secret)) => serde_json::from_str::<StoredSession>(secret.expose()).ok(),
+            Ok(None) => None,
+            Err(pec_vault::VaultError::BadData) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let Some(stored) = stored else {
+            let _ = vault.delete(&key);
+            *self.account.lock().await = None;
+            return Err(CommandError::SessionExpired);
+        };
+        match provider.client().refresh(&stored.refresh_token).await {
+            Ok(tokens) => {
+                let next = StoredSession {
+                    refresh_token: tokens.refresh_token.clone(),
+                };
+                let secret =
+                    Secret::new(serde_json::to_string(&next).map_err(|_| CommandError::Internal)?);
+                vault.put(&key, &secret)?;
+                Ok(())
+            }
+            Err(e) if matches!(e.status(), Some(400..=499)) => {
+                tracing::info!(account = %account, "session expired");
+                let _ = vault.delete(&key);
+                provider.client().set_access_token(None);
+                *self.account.lock().await = None;
+                Err(CommandError::SessionExpired)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A connection to a fresh embedded sandbox, with an in-memory keyring.
+    async fn connection(dir: &Path) -> Connection {
+        let provider = Provider::embedded(dir).await.unwrap();
+        let vault = Vault::with_store(keyring_core::mock::Store::new().unwrap(), APP_ID);
+        Connection::new(Ok(provider), Ok(vault))
+    }
+
+    fn stored(conn: &Connection, account: &str) -> Option<String> {
+        let provider = conn.provider().unwrap();
+        conn.vault()
+            .unwrap()
+            .get(&provider.session_key(account))
+            .unwrap()
+            .map(|s| s.expose().to_owned())
+    }
+
+    async fn advance_clock(conn: &Connection, seconds: u32) {
+        let url = format!(
+            "{}/sandbox/clock/advance",
+            conn.provider().unwrap().base_url()
+        );
+        let status = reqwest::Client::new()
+            .post(url)
+            .json(&serde_json::json!({ "seconds": seconds }))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert!(status.is_success());
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn sign_in_keeps_only_the_refresh_token_in_the_keyring_and_sign_out_deletes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = connection(dir.path()).await;
+        let session = conn
+            .sign_in(
+                "mario.rossi@pec.sandbox.test",
+                pec_sandbox::seed::DEMO_PASSWORD,
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(session.account_id, "acc-demo-mario");
+        let item = stored(&conn, "acc-demo-mario").expect("keyring item");
+        assert!(item.contains("refresh_token"));
+
+        let boxes = conn.authed(|c| c.mailboxes()).await.unwrap();
+        assert_eq!(boxes.len(), 2);
+
+        conn.sign_out().await.unwrap();
+        assert_eq!(stored(&conn, "acc-demo-mario"), None);
+        assert!(matches!(
+            conn.authed(|c| c.mailboxes()).await,
+            Err(CommandError::NotSignedIn)
+        ));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_session_is_restored_from_the_keyring_and_refreshed_when_the_access_token_expires() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = connection(dir.path()).await;
+        conn.sign_in("acc-demo-acme", pec_sandbox::seed::DEMO_PASSWORD, None)
+            .await
+            .unwrap();
+        let before = stored(&conn, "acc-demo-acme").unwrap();
+
+        // As after a restart: a client with no access token, the keyring still full.
+        conn.provider().unwrap().client().set_access_token(None);
+        *conn.account.lock().await = None;
+        let restored = conn.restore("acc-demo-acme").await.unwrap();
+        assert_eq!(restored.unwrap().account_id, "acc-demo-acme");
+        let after = stored(&conn, "acc-demo-acme").unwrap();
+        assert_ne!(before, after, "the refresh token is rotated");
+
+        // 16 minutes later the access token is dead: one refresh, and the call goes through.
+        advance_clock(&conn, 16 * 60).await;
+        let boxes = conn.authed(|c| c.mailboxes()).await.unwrap();
+        assert_eq!(boxes.len(), 3);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn an_expired_session_is_reported_and_removed_from_the_keyring() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = connection(dir.path()).await;
+        conn.sign_in("acc-demo-mario", pec_sandbox::seed::DEMO_PASSWORD, None)
+            .await
+            .unwrap();
+        advance_clock(&conn, 31 * 24 * 3600).await;
+        let err = conn.authed(|c| c.mailboxes()).await.unwrap_err();
+        assert_eq!(err.to_localized().code, "session.expired");
+        assert_eq!(stored(&conn, "acc-demo-mario"), None);
+        assert_eq!(conn.account().await, None);
+        assert_eq!(conn.restore("acc-demo-mario").await.unwrap(), None);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn wrong_password_keeps_the_providers_code_and_stores_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = connection(dir.path()).await;
+        let err = conn
+            .sign_in("acc-demo-mario", "not-the-password", None)
+            .await
+            .unwrap_err();
+        let loc = err.to_localized();
+        assert_eq!(loc.code, "auth.invalid_credentials");
+        assert!(!loc.message_it.contains("not-the-password"));
+        assert_eq!(stored(&conn, "acc-demo-mario"), None);
+    }
+
+    #[test]
+    fn a_provider_that_failed_to_start_is_reported_not_fatal() {
+        let conn = Connection::new(
+            Err("address in use".into()),
+            Err(Localized {
+                code: "vault.unavailable".into(),
+                message_it: String::new(),
+                message_en: String::new(),
+            }),
+        );
+        let err = conn.provider().err().unwrap();
+        assert_eq!(err.to_localized().code, "provider.unavailable");
+        assert!(
+            Provider::remote("http://pec.example.it").is_err(),
+            "plain http refused"
+        );
+        assert!(Provider::remote("https://pec.example.it").is_ok());
+    }
+
+    #[test]
+    fn demo_accounts_match_the_sandbox_seed() {
+        // The sign-in screen offers these; the sandbox must know them.
+        let logins: Vec<_> = DEMO_ACCOUNTS.iter().map(|a| a.login).collect();
+        assert_eq!(logins, ["acc-demo-mario", "acc-demo-acme"]);
+        assert!(!pec_sandbox::seed::DEMO_PASSWORD.is_empty());
+    }
+}

@@ -1,0 +1,71 @@
+// Labels of domain values, from the typed message tables.
+import type { HolderData, IdentityState, Language, Notification } from './backend';
+import type { Messages } from './i18n';
+
+export function stateLabel(m: Messages, state: IdentityState): string {
+  switch (state) {
+    case 'to_confirm':
+      return m.stateToConfirm;
+    case 'checks_in_progress':
+      return m.stateChecksInProgress;
+    case 'documents_missing':
+      return m.stateDocumentsMissing;
+    case 'completed':
+      return m.stateCompleted;
+  }
+}
+
+export function stateHelp(m: Messages, state: IdentityState): string {
+  switch (state) {
+    case 'to_confirm':
+      return m.helpToConfirm;
+    case 'checks_in_progress':
+      return m.helpChecksInProgress;
+    case 'documents_missing':
+      return m.helpDocumentsMissing;
+    case 'completed':
+      return m.helpCompleted;
+  }
+}
+
+export function holderName(holder: HolderData): string {
+  switch (holder.kind) {
+    case 'company':
+      return holder.business_name;
+    case 'professional':
+      return holder.name;
+    case 'private_citizen':
+      return `${holder.first_name} ${holder.last_name}`;
+  }
+}
+
+export function holderKind(m: Messages, holder: HolderData): string {
+  switch (holder.kind) {
+    case 'company':
+      return m.holderCompany;
+    case 'professional':
+      return m.holderProfessional;
+    case 'private_citizen':
+      return m.holderPrivate;
+  }
+}
+
+export function notificationTitle(n: Notification, lang: Language): string {
+  return lang === 'it' ? n.title_it : n.title_en;
+}
+
+export function notificationBody(n: Notification, lang: Language): string {
+  return lang === 'it' ? n.body_it : n.body_en;
+}
+
+/** A date (YYYY-MM-DD or a timestamp) the way people read it in that language. */
+export function formatDate(value: string, lang: Language): string {
+  const date = new Date(value.length === 10 ? `${value}T12:00:00Z` : value);
+  if (Number.isNaN(date.getTime())) return value;
+  return date.toLocaleDateString(lang === 'it' ? 'it-IT' : 'en-GB', {
+    day: 'numeric',
+    month: 'long',
+    year: 'numeric',
+    timeZone: 'Europe/Rome',
+  });
+}

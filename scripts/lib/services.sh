@@ -9,6 +9,12 @@ _service_started() { SERVICE_PIDS+=("$1"); SERVICE_NAMES+=("$2"); }
 
 services_stop() {
   local i pid
+  # pcscd is stopped through the rig, by the pid in its pid file: a test may have restarted
+  # it (crates/card/tests/pcscd_restart.rs), so the pid seen at start can be stale.
+  if [ -n "${SERVICE_PCSC_DIR:-}" ]; then
+    pcsc_rig_stop "$SERVICE_PCSC_DIR"
+    SERVICE_PCSC_DIR=""
+  fi
   for ((i = ${#SERVICE_PIDS[@]} - 1; i >= 0; i--)); do
     pid="${SERVICE_PIDS[$i]}"
     if kill -0 "$pid" 2>/dev/null; then
@@ -110,8 +116,8 @@ start_tauri_driver() {
 start_pcscd() {
   # shellcheck source=../rig/pcsc.sh
   . "$REPO_ROOT/scripts/rig/pcsc.sh"
-  pcsc_rig_start "$RUN_DIR/pcsc" || die "pcscd could not be started (see $RUN_DIR/pcsc/pcscd.log)"
-  _service_started "$(cat "$RUN_DIR/pcsc/pcscd.pid")" pcscd
+  SERVICE_PCSC_DIR="$RUN_DIR/pcsc"
+  pcsc_rig_start "$SERVICE_PCSC_DIR" || die "pcscd could not be started (see $SERVICE_PCSC_DIR/pcscd.log)"
   log "pcscd with the virtual reader (pid $(cat "$RUN_DIR/pcsc/pcscd.pid"))"
 }
 

@@ -787,26 +787,7 @@ pub(crate) async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    let bytes = axum::body::to_bytes(body, MAX_DOCUMENT_BYTES)
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "document.too_large",
-                "Il documento supera i 5 MB.",
-                "The document is larger than 5 MB.",
-            )
-        })?;
-    let declared = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_lowercase()
-        });
+    let (bytes, declared) = read_document(&headers, body).await?;
     let key = idem_key(&headers);
     st.run(move |ctx| {
         let fp = sha256_hex(&[b"document", id.as_bytes(), q.filename.as_bytes(), &bytes]);
@@ -857,6 +838,36 @@ pub(crate) async fn upload(
         ))
     })
     .await
+}
+
+/// Reads an uploaded document's bytes (at most [`MAX_DOCUMENT_BYTES`]) and the media type the
+/// client declared, without parameters. Shared by every upload endpoint, so the size limit and
+/// its error are the same everywhere; [`check_document`] then sniffs the content.
+pub(crate) async fn read_document(
+    headers: &HeaderMap,
+    body: Body,
+) -> ApiResult<(axum::body::Bytes, Option<String>)> {
+    let bytes = axum::body::to_bytes(body, MAX_DOCUMENT_BYTES)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "document.too_large",
+                "Il documento supera i 5 MB.",
+                "The document is larger than 5 MB.",
+            )
+        })?;
+    let declared = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_lowercase()
+        });
+    Ok((bytes, declared))
 }
 
 /// The media type by content, checked against the extension and the declared type.

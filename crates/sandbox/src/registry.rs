@@ -35,7 +35,7 @@ use rusqlite::{OptionalExtension, params};
 use serde::Deserialize;
 
 use crate::auth::SIGNIN_PER_MINUTE;
-use crate::identity::{MAX_DOCUMENT_BYTES, check_document};
+use crate::identity::{check_document, read_document};
 use crate::mailboxes::idem_key;
 use crate::problem::{ApiError, ApiResult};
 use crate::state::{
@@ -833,26 +833,7 @@ pub(crate) async fn attach_document(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    let bytes = axum::body::to_bytes(body, MAX_DOCUMENT_BYTES)
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "document.too_large",
-                "Il documento supera i 5 MB.",
-                "The document is larger than 5 MB.",
-            )
-        })?;
-    let declared = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_lowercase()
-        });
+    let (bytes, declared) = read_document(&headers, body).await?;
     let token = ticket_token(&headers);
     let key = idem_key(&headers);
     st.run(move |ctx| {

@@ -483,28 +483,27 @@ impl Client {
 
     /// Confirms enrolment with a code.
     pub async fn two_step_confirm(&self, address: &str, code: &str) -> Result<MailboxView> {
-        let body = CodeRequest {
-            code: code.to_owned(),
-        };
-        self.send(
-            Method::POST,
-            &["v1", "mailboxes", address, "two-step", "confirmation"],
-            Some(&body),
-            None,
-            true,
-            Retry::No,
-        )
-        .await
+        self.two_step_with_code(address, "confirmation", code).await
     }
 
     /// Turns two-step login off.
     pub async fn two_step_disable(&self, address: &str, code: &str) -> Result<MailboxView> {
+        self.two_step_with_code(address, "disable", code).await
+    }
+
+    /// A two-step action proven with a current code; never retried, since a code is single-use.
+    async fn two_step_with_code(
+        &self,
+        address: &str,
+        action: &str,
+        code: &str,
+    ) -> Result<MailboxView> {
         let body = CodeRequest {
             code: code.to_owned(),
         };
         self.send(
             Method::POST,
-            &["v1", "mailboxes", address, "two-step", "disable"],
+            &["v1", "mailboxes", address, "two-step", action],
             Some(&body),
             None,
             true,

@@ -30,5 +30,22 @@ if [ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ]; then
   start_keyring
 fi
 
+# With no PC/SC service running (so no real reader in use), put the virtual card in a virtual
+# reader, so the card method can be tried end to end: the embedded sandbox trusts its test CA.
+# PEC_VIRTUAL_CARD picks the profile (default stincard-2048: Mario Rossi, PIN 12345678);
+# PEC_VIRTUAL_CARD=none turns it off.
+if [ "${PEC_VIRTUAL_CARD:-stincard-2048}" != none ] && ! pgrep -x pcscd >/dev/null 2>&1; then
+  if [ "$(id -u)" != 0 ]; then
+    warn "the virtual card needs its own pcscd, which needs root: run as root, or start pcscd with vsmartcard-vpcd and run pec-card-sim yourself"
+  else
+    start_pcscd
+    (cd "$REPO_ROOT" && cargo build -q -p pec-card-sim)
+    "$CARGO_TARGET_DIR/debug/pec-card-sim" --profile "${PEC_VIRTUAL_CARD:-stincard-2048}" \
+      >"$RUN_DIR/card-sim.log" 2>&1 &
+    _service_started "$!" "virtual card"
+    log "virtual card ${PEC_VIRTUAL_CARD:-stincard-2048} in \"Virtual PCD 00 00\" (PIN 12345678)"
+  fi
+fi
+
 log "Starting PEC Desktop ($PEC_APP_BIN)"
 "$PEC_APP_BIN" "$@"

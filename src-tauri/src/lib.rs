@@ -4,8 +4,10 @@
 //! domain crates and exposes a few commands that parse their arguments, call into a crate
 //! and map errors to [`error::CommandError`]. Rules about PEC live in `crates/`.
 
+mod cards;
 mod commands;
 mod error;
+mod identity;
 mod logs;
 mod session;
 mod settings;
@@ -45,6 +47,8 @@ fn connect(provider_url: Option<&str>, data_dir: &std::path::Path) -> session::C
 /// Runs the app and returns the process exit code.
 pub fn run() -> i32 {
     let result = tauri::Builder::default()
+        // Used from Rust only (the SPID page); the webview has no opener permission.
+        .plugin(tauri_plugin_opener::init())
         .setup(|app| {
             let log_dir = app.path().app_log_dir()?;
             let guard = logs::init(&log_dir)?;
@@ -58,6 +62,9 @@ pub fn run() -> i32 {
 
             let data_dir = app.path().app_data_dir()?;
             app.manage(connect(provider_url.as_deref(), &data_dir));
+            app.manage(cards::Cards::new(&data_dir));
+            app.manage(identity::Drafts::new(&data_dir));
+            app.manage(identity::SpidPages::default());
             tracing::info!(version = env!("CARGO_PKG_VERSION"), "PEC Desktop started");
             Ok(())
         })
@@ -73,6 +80,31 @@ pub fn run() -> i32 {
             commands::list_mailboxes,
             commands::list_notifications,
             commands::mark_notification_read,
+            identity::identity_start,
+            identity::identity_get,
+            identity::identity_act,
+            identity::identity_upload,
+            identity::validate_field,
+            identity::guide_link,
+            identity::spid_start,
+            identity::spid_open,
+            identity::spid_poll,
+            identity::remote_signature,
+            identity::webcam_slots,
+            identity::webcam_book,
+            identity::two_step_enrol,
+            identity::two_step_confirm,
+            identity::app_passwords,
+            identity::app_password_create,
+            identity::app_password_delete,
+            identity::draft_load,
+            identity::draft_save,
+            identity::draft_clear,
+            cards::card_readers,
+            cards::card_watch,
+            cards::card_unwatch,
+            cards::card_preflight,
+            cards::card_identify,
         ])
         .run(tauri::generate_context!());
 

@@ -27,6 +27,9 @@ pub const APP_ID: &str = "it.pecdesktop.app";
 /// provider does not.
 pub const EMBEDDED_PROVIDER_ID: &str = "embedded-sandbox";
 
+/// The virtual card's test CA certificate (see `crates/card-sim/test-keys/README.md`).
+const DEMO_CARD_CA: &[u8] = include_bytes!("../../crates/card-sim/test-keys/ca-2048.cert.der");
+
 /// A demo account the sign-in screen offers when the embedded sandbox runs.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct DemoAccount {
@@ -92,7 +95,10 @@ impl Provider {
     pub async fn embedded(data_dir: &Path) -> Result<Self, String> {
         std::fs::create_dir_all(data_dir).map_err(|e| e.to_string())?;
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-        let config = pec_sandbox::Config::new(addr, data_dir.join("sandbox.sqlite"));
+        let mut config = pec_sandbox::Config::new(addr, data_dir.join("sandbox.sqlite"));
+        // The demo's virtual card (pec-card-sim) is issued by this test CA: trust it here,
+        // in the embedded sandbox only, so the card method works end to end out of the box.
+        config.card_trust_anchors.push(DEMO_CARD_CA.to_vec());
         let running = pec_sandbox::Sandbox::start(config)
             .await
             .map_err(|e| e.to_string())?;

@@ -113,6 +113,18 @@ impl SettingsStore {
     }
 }
 
+/// Writes `value` as JSON to `path` atomically (temporary file, then rename), creating the
+/// directory. Shared by the app's small state files (drafts, card memory).
+pub fn write_atomic<T: serde::Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    let bytes = serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?;
+    let tmp = path.with_extension("json.tmp");
+    fs::write(&tmp, bytes)?;
+    fs::rename(&tmp, path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

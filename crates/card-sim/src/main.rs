@@ -29,6 +29,10 @@ struct Args {
     /// Append every APDU (PIN data redacted) as a JSON line to this file, as it happens.
     #[arg(long)]
     apdu_log_file: Option<std::path::PathBuf>,
+    /// Write the test CA certificate (DER) to this file and exit, e.g. to give it to
+    /// `pec sandbox serve --trust-anchor`.
+    #[arg(long)]
+    export_ca: Option<std::path::PathBuf>,
     /// Stop after this many seconds (default: run until killed).
     #[arg(long)]
     seconds: Option<u64>,
@@ -40,6 +44,20 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
+    if let Some(path) = &args.export_ca {
+        let written = pec_card_sim::VirtualCard::new(args.profile.profile())
+            .map_err(|e| e.to_string())
+            .and_then(|c| {
+                std::fs::write(path, &c.credentials().ca_cert).map_err(|e| e.to_string())
+            });
+        return match written {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("pec-card-sim: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let mut opts = SimOptions::new(args.profile).slot(args.slot);
     opts.pull_after = args.pull_after;
     opts.apdu_log_file = args.apdu_log_file.clone();

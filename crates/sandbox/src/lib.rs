@@ -50,6 +50,7 @@ pub mod totp;
 
 mod admin;
 mod auth;
+mod guide;
 mod identity;
 mod mailboxes;
 mod methods;

@@ -303,6 +303,13 @@ pub(crate) fn build_router(state: Arc<AppState>) -> Router {
         "/registry/v1/pec-confirmations/{token}",
         get(registry::confirm_page),
     );
+    // The guide a phone opens from the app's QR code.
+    app = app
+        .route("/guida/conferma-identita", get(crate::guide::identity_it))
+        .route(
+            "/guide/identity-confirmation",
+            get(crate::guide::identity_en),
+        );
     app.route("/openapi.json", get(serve_document))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))

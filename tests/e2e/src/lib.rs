@@ -295,6 +295,54 @@ impl Session {
     }
 }
 
+impl Session {
+    /// Runs axe-core (from the UI's npm packages) in the window and returns the violations
+    /// of impact `serious` or `critical`, as "rule: help (n nodes)" lines. The audit runs
+    /// in the real WebKit page, so colour contrast and focus order are those users get.
+    pub fn accessibility_problems(&self) -> Result<Vec<String>> {
+        let loaded = self.execute("return typeof axe;", json!([]))?;
+        if loaded.as_str() != Some("object") {
+            let source = std::fs::read_to_string(axe_path())?;
+            self.execute(&format!("{source}\nreturn typeof axe;"), json!([]))?;
+        }
+        let found = self.execute_async(
+            "const done = arguments[arguments.length - 1];\
+             axe.run(document, { resultTypes: ['violations'] })\
+               .then(r => done(r.violations\
+                 .filter(v => v.impact === 'serious' || v.impact === 'critical')\
+                 .map(v => v.id + ': ' + v.help + ' (' + v.nodes.length + ' nodes: ' +\
+                   v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ') + ')')))\
+               .catch(e => done(['axe failed: ' + e]));",
+            json!([]),
+        )?;
+        Ok(found
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// Audits the current screen and fails with the list of serious or critical problems.
+    pub fn assert_accessible(&self, screen: &str) {
+        let problems = self
+            .accessibility_problems()
+            .unwrap_or_else(|e| panic!("axe-core could not run on {screen}: {e}"));
+        assert!(
+            problems.is_empty(),
+            "accessibility problems on {screen}:\n{}",
+            problems.join("\n")
+        );
+    }
+}
+
+/// axe-core as installed by `npm ci` in `ui/`.
+fn axe_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui/node_modules/axe-core/axe.min.js")
+}
+
 impl Drop for Session {
     fn drop(&mut self) {
         let _ = self.http.delete(&self.base).send();

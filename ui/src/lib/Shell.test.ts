@@ -79,10 +79,9 @@ describe('Shell', () => {
     const banner = await screen.findByTestId('banner-mario.rossi@pec.sandbox.test');
     expect(banner).toHaveTextContent('Adegua la tua PEC agli standard europei');
     await user.click(within(banner).getByRole('button', { name: 'Conferma identità' }));
-    expect(screen.getByTestId('mailbox-title')).toHaveTextContent('mario.rossi@pec.sandbox.test');
-    expect(screen.getByTestId('mailbox-state')).toHaveTextContent('Da confermare');
-    // No fake success: the app says plainly what is not there yet.
-    expect(screen.getByTestId('wizard-pending')).toHaveTextContent('non è ancora disponibile');
+    const wizard = await screen.findByTestId('wizard');
+    expect(wizard).toHaveTextContent('Conferma identità – mario.rossi@pec.sandbox.test');
+    expect(await screen.findByRole('heading', { name: 'Chi sta confermando l’identità?' })).toBeInTheDocument();
   });
 
   test('English labels for states', async () => {

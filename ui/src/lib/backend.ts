@@ -1,6 +1,6 @@
 // The one place where the UI talks to Rust. Components receive a `Backend` so that
 // unit tests can pass a fake one; the app passes `tauriBackend`, which wraps `invoke`.
-import { invoke } from '@tauri-apps/api/core';
+import { Channel, invoke } from '@tauri-apps/api/core';
 
 export type Language = 'it' | 'en';
 
@@ -82,6 +82,162 @@ export interface Notification {
   read: boolean;
 }
 
+export type HolderKind = 'company' | 'professional' | 'private_citizen';
+export type Method = 'spid' | 'cie' | 'cns' | 'digital_signature' | 'remote_signature' | 'webcam';
+export type Step =
+  | 'choosing_role'
+  | 'awaiting_holder_email'
+  | 'delegation_link_sent'
+  | 'choosing_holder_kind'
+  | 'entering_data'
+  | 'summary'
+  | 'choosing_method'
+  | 'identifying'
+  | 'identified'
+  | 'accepting_terms'
+  | 'otp_sent'
+  | 'completed'
+  | 'data_mismatch'
+  | 'legal_person_ceased'
+  | 'documents_missing'
+  | 'checks_in_progress'
+  | 'holder_change_required';
+
+export interface DocumentView {
+  id: string;
+  filename: string;
+  media_type: string;
+  size: number;
+  uploaded_at: string;
+}
+
+/** An identity request as the provider returns it; which fields are set depends on `step`. */
+export interface IdentityRequest {
+  id: string;
+  mailbox: string;
+  step: Step;
+  state: IdentityState;
+  state_label_it: string;
+  outcome?: 'data_mismatch' | 'legal_person_ceased' | 'legal_representative_check_failed' | 'checks_in_progress';
+  outcome_label_it?: string;
+  practice_number?: string;
+  holder_kind?: HolderKind;
+  draft?: { holder: HolderData; contact: ContactData };
+  method?: Method;
+  holder_email?: string;
+  otp_expires_at?: string;
+  otp_attempts_left?: number;
+  resend_available_at?: string;
+  documents: DocumentView[];
+  updated_at: string;
+}
+
+export type IdentityAction =
+  | { type: 'choose_role'; role: 'holder_or_legal_representative' | 'other' }
+  | { type: 'submit_holder_email'; holder_email: string }
+  | { type: 'choose_holder_kind'; kind: HolderKind }
+  | { type: 'submit_data'; holder: HolderData; contact: ContactData }
+  | { type: 'confirm_summary' }
+  | { type: 'back' }
+  | { type: 'choose_method'; method: Method }
+  | { type: 'abandon_identification' }
+  | { type: 'proceed' }
+  | { type: 'complete_request'; terms: { service_conditions: boolean; contract_information: boolean } }
+  | { type: 'resend_otp' }
+  | { type: 'confirm_otp'; code: string }
+  | { type: 'retry' }
+  | { type: 'change_holder' }
+  | { type: 'change_legal_representative' }
+  | { type: 'submit_documents' };
+
+export type FieldKind = 'codice_fiscale' | 'tax_code' | 'partita_iva' | 'email' | 'mobile' | 'name';
+
+export interface FieldCheck {
+  valid: boolean;
+  normalized: string | null;
+  error: BackendErrorPayload | null;
+}
+
+export interface ReaderView {
+  name: string;
+  card: 'none' | 'cns' | 'cie' | 'signature_token' | 'unknown';
+  card_label: string | null;
+  atr: string | null;
+  busy: boolean;
+}
+
+export interface ReadersUpdate {
+  readers: ReaderView[];
+  error: BackendErrorPayload | null;
+}
+
+export interface CardCheck {
+  reader: string;
+  card_label: string;
+  serial: string | null;
+  given_name: string | null;
+  surname: string | null;
+  tax_code: string | null;
+  issuer: string | null;
+  not_after: string;
+  certificate: 'valid' | 'expired' | 'not_yet_valid';
+  tax_code_matches: boolean | null;
+  pin: { tries_left: number | null; blocked: boolean };
+  problems: BackendErrorPayload[];
+}
+
+export interface SpidStart {
+  handle: string;
+  login_url: string;
+  expires_at: string;
+  qr_svg: string;
+}
+
+export interface SpidPoll {
+  status: 'pending' | 'authorised' | 'denied' | 'expired';
+  request?: IdentityRequest;
+}
+
+export interface WebcamSlot {
+  starts_at: string;
+  minutes: number;
+}
+
+export type IdDocumentKind = 'cie' | 'paper_identity_card' | 'driving_licence' | 'passport';
+
+export interface WebcamBooking {
+  id: string;
+  request_id: string;
+  starts_at: string;
+  status: 'booked' | 'approved' | 'rejected';
+}
+
+export interface TwoStepSetup {
+  secret: string;
+  qr_svg: string;
+}
+
+export interface AppPassword {
+  id: string;
+  label: string;
+  /** Present only in the answer that created it: shown once. */
+  password?: string;
+  created_at: string;
+}
+
+export interface Link {
+  url: string;
+  qr_svg: string;
+}
+
+/** Where a wizard was left. Only form fields, never a secret. */
+export interface Draft {
+  mailbox: string;
+  request_id: string | null;
+  fields: Record<string, string>;
+  saved_at?: string | null;
+}
+
 /** Errors cross IPC as a stable code plus the message in both languages. */
 export interface BackendErrorPayload {
   code: string;
@@ -121,6 +277,33 @@ export interface Backend {
   listMailboxes(): Promise<Mailbox[]>;
   listNotifications(): Promise<Notification[]>;
   markNotificationRead(id: string): Promise<void>;
+  identityStart(address: string): Promise<IdentityRequest>;
+  identityGet(id: string): Promise<IdentityRequest>;
+  identityAct(id: string, action: IdentityAction): Promise<IdentityRequest>;
+  identityUpload(id: string, filename: string, bytes: Uint8Array): Promise<IdentityRequest>;
+  validateField(kind: FieldKind, value: string): Promise<FieldCheck>;
+  guideLink(lang: Language): Promise<Link>;
+  spidStart(id: string): Promise<SpidStart>;
+  spidOpen(id: string): Promise<void>;
+  spidPoll(id: string, handle: string): Promise<SpidPoll>;
+  remoteSignature(id: string, username: string, password: string, otp: string): Promise<IdentityRequest>;
+  webcamSlots(): Promise<WebcamSlot[]>;
+  webcamBook(id: string, startsAt: string, document: IdDocumentKind, language: Language): Promise<WebcamBooking>;
+  twoStepEnrol(address: string): Promise<TwoStepSetup>;
+  twoStepConfirm(address: string, code: string): Promise<Mailbox>;
+  appPasswords(address: string): Promise<AppPassword[]>;
+  appPasswordCreate(address: string, label: string): Promise<AppPassword>;
+  appPasswordDelete(address: string, id: string): Promise<void>;
+  draftLoad(): Promise<Draft | null>;
+  draftSave(draft: Draft): Promise<void>;
+  draftClear(): Promise<void>;
+  cardReaders(): Promise<ReadersUpdate>;
+  /** Calls `onUpdate` now and on every reader or card change, until `cardUnwatch`. */
+  cardWatch(onUpdate: (update: ReadersUpdate) => void): Promise<void>;
+  cardUnwatch(): Promise<void>;
+  cardPreflight(reader: string, declaredTaxCode: string | null): Promise<CardCheck>;
+  /** VERIFY once, sign the provider's challenge; a wrong PIN rejects with `card.pin_wrong`. */
+  cardIdentify(id: string, reader: string, pin: string): Promise<IdentityRequest>;
 }
 
 /** The code Rust answers with when the session can no longer be used. */
@@ -148,9 +331,13 @@ export function toBackendError(cause: unknown): BackendError {
   });
 }
 
-async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+async function call<T>(
+  command: string,
+  args?: Record<string, unknown> | Uint8Array,
+  options?: { headers: Record<string, string> },
+): Promise<T> {
   try {
-    return await invoke<T>(command, args);
+    return await invoke<T>(command, args, options);
   } catch (cause) {
     throw toBackendError(cause);
   }
@@ -169,4 +356,40 @@ export const tauriBackend: Backend = {
   listMailboxes: () => call<Mailbox[]>('list_mailboxes'),
   listNotifications: () => call<Notification[]>('list_notifications'),
   markNotificationRead: (id) => call<void>('mark_notification_read', { id }),
+  identityStart: (address) => call<IdentityRequest>('identity_start', { address }),
+  identityGet: (id) => call<IdentityRequest>('identity_get', { id }),
+  identityAct: (id, action) => call<IdentityRequest>('identity_act', { id, action }),
+  // The file goes as the raw IPC body: no base64, no JSON array of numbers.
+  identityUpload: (id, filename, bytes) =>
+    call<IdentityRequest>('identity_upload', bytes, {
+      headers: { 'x-request-id': id, 'x-filename': encodeURIComponent(filename) },
+    }),
+  validateField: (kind, value) => call<FieldCheck>('validate_field', { kind, value }),
+  guideLink: (lang) => call<Link>('guide_link', { lang }),
+  spidStart: (id) => call<SpidStart>('spid_start', { id }),
+  spidOpen: (id) => call<void>('spid_open', { id }),
+  spidPoll: (id, handle) => call<SpidPoll>('spid_poll', { id, handle }),
+  remoteSignature: (id, username, password, otp) =>
+    call<IdentityRequest>('remote_signature', { id, username, password, otp }),
+  webcamSlots: () => call<WebcamSlot[]>('webcam_slots'),
+  webcamBook: (id, startsAt, document, language) =>
+    call<WebcamBooking>('webcam_book', { id, startsAt, document, language }),
+  twoStepEnrol: (address) => call<TwoStepSetup>('two_step_enrol', { address }),
+  twoStepConfirm: (address, code) => call<Mailbox>('two_step_confirm', { address, code }),
+  appPasswords: (address) => call<AppPassword[]>('app_passwords', { address }),
+  appPasswordCreate: (address, label) => call<AppPassword>('app_password_create', { address, label }),
+  appPasswordDelete: (address, id) => call<void>('app_password_delete', { address, id }),
+  draftLoad: () => call<Draft | null>('draft_load'),
+  draftSave: (draft) => call<void>('draft_save', { draft }),
+  draftClear: () => call<void>('draft_clear'),
+  cardReaders: () => call<ReadersUpdate>('card_readers'),
+  cardWatch: (onUpdate) => {
+    const channel = new Channel<ReadersUpdate>();
+    channel.onmessage = onUpdate;
+    return call<void>('card_watch', { channel });
+  },
+  cardUnwatch: () => call<void>('card_unwatch'),
+  cardPreflight: (reader, declaredTaxCode) =>
+    call<CardCheck>('card_preflight', { reader, declaredTaxCode }),
+  cardIdentify: (id, reader, pin) => call<IdentityRequest>('card_identify', { id, reader, pin }),
 };

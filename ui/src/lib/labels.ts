@@ -69,3 +69,17 @@ export function formatDate(value: string, lang: Language): string {
     timeZone: 'Europe/Rome',
   });
 }
+
+/** Date and time in Europe/Rome, e.g. "3 dicembre 2026, 10:30". */
+export function formatDateTime(value: string, lang: Language): string {
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) return value;
+  return date.toLocaleString(lang === 'it' ? 'it-IT' : 'en-GB', {
+    day: 'numeric',
+    month: 'long',
+    year: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    timeZone: 'Europe/Rome',
+  });
+}

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Launch-time and memory benchmark: PEC Desktop against a bare Tauri hello-world
+# (bench/hello-world), both release builds with the UI embedded, in the same run and rig.
+#
+# For each app, N launches (PEC_BENCH_RUNS, default 5) through tauri-driver under Xvfb:
+#   - launch → first interactive screen: from the WebDriver "new session" request (which
+#     starts the binary) until the first screen's element exists (sign-in form for the app,
+#     the <h1> for hello-world). Both go through the same driver, so its cost cancels out in
+#     the ratio;
+#   - resident memory 10 s later: VmRSS of the app process plus every process under it
+#     (WebKitWebProcess, WebKitNetworkProcess).
+# Prints a table with medians and the ratios; goal ≤ 1.3 for both.
+set -euo pipefail
+# shellcheck source=lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=lib/services.sh
+. "$REPO_ROOT/scripts/lib/services.sh"
+
+RUNS="${PEC_BENCH_RUNS:-5}"
+bash "$REPO_ROOT/scripts/setup.sh"
+build_ui
+log "Release builds (app and hello-world)"
+(cd "$REPO_ROOT" && cargo build --release -p pec-app --features custom-protocol \
+  && cargo build --release -p hello-world-bench --features custom-protocol)
+APP="$CARGO_TARGET_DIR/release/pec-app"
+HELLO="$CARGO_TARGET_DIR/release/hello-world-bench"
+
+RUN_DIR="$(mktemp -d "${TMPDIR:-/tmp}/pec-bench.XXXXXX")"
+export RUN_DIR
+trap 'services_stop' EXIT
+trap 'exit 130' INT TERM
+start_xvfb
+start_dbus
+start_keyring
+# tauri-driver gives the apps a private XDG home: the embedded sandbox starts fresh.
+start_tauri_driver
+
+python3 - "$PEC_E2E_DRIVER" "$RUNS" "$APP" "$HELLO" <<'PY'
+import json, os, statistics, sys, time, urllib.request
+
+driver, runs, app, hello = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+
+def call(method, path, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(driver + path, data=data, method=method,
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=120) as r:
+        return json.load(r)["value"]
+
+def tree_rss_kib(root):
+    """VmRSS of root and all its descendants, in KiB."""
+    children = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(pid))
+        except (OSError, ValueError, IndexError):
+            pass
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, []))
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+def pid_of(binary):
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.readlink(f"/proc/{pid}/exe") == binary:
+                return int(pid)
+        except OSError:
+            pass
+    return None
+
+def measure(binary, selector):
+    times, rss = [], []
+    for _ in range(runs):
+        start = time.monotonic()
+        session = call("POST", "/session", {"capabilities": {"alwaysMatch": {
+            "tauri:options": {"application": binary}}}})["sessionId"]
+        script = {"script": "return document.querySelector(arguments[0]) !== null;",
+                  "args": [selector]}
+        while not call("POST", f"/session/{session}/execute/sync", script):
+            time.sleep(0.01)
+        times.append((time.monotonic() - start) * 1000)
+        time.sleep(10)
+        pid = pid_of(binary)
+        rss.append(tree_rss_kib(pid) / 1024 if pid else float("nan"))
+        call("DELETE", f"/session/{session}")
+        time.sleep(1)
+    return statistics.median(times), statistics.median(rss)
+
+app_t, app_m = measure(app, "[data-testid=signin-title]")
+hw_t, hw_m = measure(hello, "h1")
+rt, rm = app_t / hw_t, app_m / hw_m
+print()
+print(f"launch benchmark ({runs} launches each, medians)")
+print(f"| {'':<22} | {'launch → interactive':>21} | {'RSS after 10 s idle':>20} |")
+print(f"|{'-'*24}|{'-'*23}|{'-'*22}|")
+print(f"| {'PEC Desktop':<22} | {app_t:>18.0f} ms | {app_m:>17.1f} MB |")
+print(f"| {'Tauri hello-world':<22} | {hw_t:>18.0f} ms | {hw_m:>17.1f} MB |")
+print(f"| {'ratio (goal ≤ 1.3)':<22} | {rt:>21.2f} | {rm:>20.2f} |")
+print(f"goal met: launch {'yes' if rt <= 1.3 else 'no'}, memory {'yes' if rm <= 1.3 else 'no'}")
+PY

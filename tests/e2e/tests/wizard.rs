@@ -1,0 +1,521 @@
+//! The identity-confirmation wizard through the real window, against the app's embedded
+//! sandbox and the virtual card in the rig's pcscd (vsmartcard-vpcd).
+//!
+//! Each test seeds its own account through the sandbox-only endpoint, so tests do not depend
+//! on one another's leftovers in the shared app home. The sandbox's outbox gives the OTP, its
+//! clock expires it, and the card's APDU log proves what reached the card.
+
+// Helpers outside `#[test]` functions: here a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use pec_card_sim::{ProfileName, SimCard, SimOptions};
+use pec_e2e::{Rig, Session};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "E2e-Password-1";
+/// Holder of the STIncard profile of the virtual card.
+const MARIO_CF: &str = "RSSMRA80A01H501U";
+
+struct Sandbox {
+    url: String,
+    http: reqwest::blocking::Client,
+}
+
+impl Sandbox {
+    fn of(rig: &Rig) -> Self {
+        Self {
+            url: rig.sandbox_url().expect("the app logged its sandbox URL"),
+            http: reqwest::blocking::Client::new(),
+        }
+    }
+
+    fn post(&self, path: &str, body: Value) -> Value {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .json(&body)
+            .send()
+            .expect("the sandbox answers");
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+        r.json().unwrap_or(Value::Null)
+    }
+
+    /// A fresh account with one mailbox; returns (account id, mailbox address, contact e-mail).
+    fn seed(&self, tag: &str, holder: Value) -> (String, String, String) {
+        let n = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let address = format!("{tag}-{n}@pec.sandbox.test");
+        let email = format!("{tag}-{n}@example.com");
+        let account = self.post(
+            "/sandbox/accounts",
+            json!({
+                "password": PASSWORD,
+                "mailboxes": [{ "address": address, "holder": holder, "contact": { "email": email } }]
+            }),
+        );
+        let id = account["account_id"].as_str().unwrap().to_owned();
+        (id, address, email)
+    }
+
+    /// The newest six-digit code e-mailed to `to`.
+    fn latest_otp(&self, to: &str) -> String {
+        let messages: Value = self
+            .http
+            .get(format!("{}/sandbox/outbox", self.url))
+            .query(&[("to", to)])
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let mut all: Vec<&Value> = messages.as_array().unwrap().iter().collect();
+        all.sort_by_key(|m| m["id"].as_i64());
+        let body = all
+            .iter()
+            .rev()
+            .map(|m| m["body"].as_str().unwrap_or_default())
+            .find(|b| six_digits(b).is_some())
+            .expect("an OTP e-mail in the outbox");
+        six_digits(body).unwrap()
+    }
+
+    fn outbox_to(&self, to: &str) -> Vec<Value> {
+        let messages: Value = self
+            .http
+            .get(format!("{}/sandbox/outbox", self.url))
+            .query(&[("to", to)])
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        messages.as_array().cloned().unwrap_or_default()
+    }
+}
+
+/// A screenshot of the current screen, and its accessibility audit.
+fn shot(app: &Session, rig: &Rig, name: &str) {
+    app.screenshot(&rig.screenshot_path(name)).unwrap();
+    app.assert_accessible(name);
+}
+
+fn six_digits(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    (0..b.len().saturating_sub(5)).find_map(|i| {
+        let w = &b[i..i + 6];
+        let before = i.checked_sub(1).map(|j| b[j]);
+        let after = b.get(i + 6);
+        (w.iter().all(u8::is_ascii_digit)
+            && !before.is_some_and(|c| c.is_ascii_digit())
+            && !after.is_some_and(u8::is_ascii_digit))
+        .then(|| String::from_utf8_lossy(w).into_owned())
+    })
+}
+
+fn private_citizen(first: &str, last: &str, cf: &str) -> Value {
+    json!({ "kind": "private_citizen", "first_name": first, "last_name": last, "tax_code": cf })
+}
+
+fn sign_in(app: &Session, account: &str) {
+    app.wait_for("[data-testid=login]").unwrap();
+    let login = app.find("[data-testid=login]").unwrap();
+    app.clear(&login).unwrap();
+    app.type_into(&login, account).unwrap();
+    let password = app.find("[data-testid=password]").unwrap();
+    app.type_into(&password, PASSWORD).unwrap();
+    app.click_when_ready("[data-testid=signin-submit]").unwrap();
+    app.wait_for("[data-testid=mailbox-title]").unwrap();
+}
+
+fn at_step(app: &Session, step: &str) {
+    let limit = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Ok(w) = app.find("[data-testid=wizard]")
+            && app.attribute(&w, "data-step").unwrap().as_deref() == Some(step)
+        {
+            return;
+        }
+        if std::time::Instant::now() > limit {
+            let error = app
+                .find("[data-testid=wizard-error]")
+                .and_then(|e| app.text(&e))
+                .unwrap_or_default();
+            panic!("the wizard did not reach {step} (error shown: {error:?})");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+fn fill(app: &Session, testid: &str, text: &str) {
+    let field = app.wait_for(&format!("[data-testid={testid}]")).unwrap();
+    app.clear(&field).unwrap();
+    app.type_into(&field, text).unwrap();
+}
+
+/// From the mailbox page to the method list, as a private citizen.
+fn to_methods(
+    app: &Session,
+    rig: &Rig,
+    first: &str,
+    last: &str,
+    cf: &str,
+    email: &str,
+    shots: &str,
+) {
+    app.click_when_ready("[data-testid=confirm-identity]")
+        .unwrap();
+    at_step(app, "choosing_role");
+    shot(app, rig, &format!("{shots}-1-role.png"));
+    app.click_when_ready("[data-testid=role-holder]").unwrap();
+    app.click_when_ready("[data-testid=role-confirm]").unwrap();
+    at_step(app, "choosing_holder_kind");
+    app.click_when_ready("[data-testid=kind-private]").unwrap();
+    app.click_when_ready("[data-testid=kind-confirm]").unwrap();
+    at_step(app, "entering_data");
+    fill(app, "f-first_name", first);
+    fill(app, "f-last_name", last);
+    fill(app, "f-tax_code", cf);
+    fill(app, "f-email", email);
+    shot(app, rig, &format!("{shots}-2-data.png"));
+    app.click_when_ready("[data-testid=data-confirm]").unwrap();
+    at_step(app, "summary");
+    shot(app, rig, &format!("{shots}-3-summary.png"));
+    app.click_when_ready("[data-testid=summary-proceed]")
+        .unwrap();
+    at_step(app, "choosing_method");
+    shot(app, rig, &format!("{shots}-4-methods.png"));
+}
+
+/// VERIFY commands the card received (INS 0x20).
+fn verifies(card: &SimCard) -> usize {
+    card.apdu_log().iter().filter(|r| r.ins == 0x20).count()
+}
+
+fn terms_and_otp(app: &Session, rig: &Rig, sandbox: &Sandbox, email: &str, shots: &str) {
+    at_step(app, "identified");
+    shot(app, rig, &format!("{shots}-6-identified.png"));
+    app.click_when_ready("[data-testid=proceed]").unwrap();
+    at_step(app, "accepting_terms");
+    app.click_when_ready("[data-testid=terms-service]").unwrap();
+    app.click_when_ready("[data-testid=terms-contract]")
+        .unwrap();
+    shot(app, rig, &format!("{shots}-7-terms.png"));
+    app.click_when_ready("[data-testid=complete-request]")
+        .unwrap();
+    at_step(app, "otp_sent");
+    app.wait_for_text("[data-testid=otp-timer]", "the countdown", |t| {
+        t.contains("Il codice scade tra")
+    })
+    .unwrap();
+    shot(app, rig, &format!("{shots}-8-otp.png"));
+    let otp = sandbox.latest_otp(email);
+    fill(app, "otp", &otp);
+    app.click_when_ready("[data-testid=otp-confirm]").unwrap();
+}
+
+#[test]
+fn cns_path_wrong_pin_then_otp_expiry_resend_and_completed_with_the_star() {
+    let card = SimCard::start(SimOptions::new(ProfileName::Stincard2048)).expect("virtual card");
+    let rig = Rig::from_env();
+    let app = rig.launch().expect("app window starts");
+    app.wait_for("[data-testid=signin-title]").unwrap();
+    let sandbox = Sandbox::of(&rig);
+    let (account, address, email) =
+        sandbox.seed("cns", private_citizen("Mario", "Rossi", MARIO_CF));
+    sign_in(&app, &account);
+    to_methods(&app, &rig, "Mario", "Rossi", MARIO_CF, &email, "cns");
+
+    app.click_when_ready("[data-testid=method-cns]").unwrap();
+    at_step(&app, "identifying");
+    let owner = app
+        .wait_for_text("[data-testid=card-owner]", "the card holder", |t| {
+            !t.is_empty()
+        })
+        .unwrap();
+    assert_eq!(owner, "Mario Rossi");
+    app.wait_for("[data-testid=card-matches]").unwrap();
+    shot(&app, &rig, "cns-5-card.png");
+    assert_eq!(verifies(&card), 0, "the pre-flight sends no VERIFY");
+
+    // A wrong PIN: the card's answer shows the tries left; nothing is sent a second time.
+    fill(&app, "pin", "11111111");
+    app.click_when_ready("[data-testid=card-sign]").unwrap();
+    let error = app
+        .wait_for_text("[data-testid=card-error]", "the wrong-PIN message", |t| {
+            !t.is_empty()
+        })
+        .unwrap();
+    assert!(error.contains("Restano 2 tentativi"), "{error}");
+    app.wait_for_text("[data-testid=card-pin]", "the tries left", |t| {
+        t.contains("2 rimasti")
+    })
+    .unwrap();
+    shot(&app, &rig, "cns-5-wrong-pin.png");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(verifies(&card), 1, "exactly one VERIFY for one click");
+    assert_eq!(card.with_card(|c| c.tries_left(0x10)), Some(2));
+
+    fill(&app, "pin", pec_card_sim::DEFAULT_PIN);
+    app.click_when_ready("[data-testid=card-sign]").unwrap();
+    at_step(&app, "identified");
+    assert_eq!(verifies(&card), 2);
+
+    // The OTP expires (sandbox clock +61 s): refused, sent again, then accepted.
+    app.click_when_ready("[data-testid=proceed]").unwrap();
+    at_step(&app, "accepting_terms");
+    app.click_when_ready("[data-testid=terms-service]").unwrap();
+    app.click_when_ready("[data-testid=terms-contract]")
+        .unwrap();
+    app.click_when_ready("[data-testid=complete-request]")
+        .unwrap();
+    at_step(&app, "otp_sent");
+    let first = sandbox.latest_otp(&email);
+    sandbox.post("/sandbox/clock/advance", json!({ "seconds": 61 }));
+    fill(&app, "otp", &first);
+    app.click_when_ready("[data-testid=otp-confirm]").unwrap();
+    app.wait_for("[data-testid=wizard-error]").unwrap();
+    shot(&app, &rig, "cns-8-otp-expired.png");
+    app.click_when_ready("[data-testid=resend]").unwrap();
+    app.wait_for_text("[data-testid=wizard-notice]", "the resend notice", |t| {
+        t.contains("Nuovo codice inviato")
+    })
+    .unwrap();
+    let second = sandbox.latest_otp(&email);
+    fill(&app, "otp", &second);
+    app.click_when_ready("[data-testid=otp-confirm]").unwrap();
+    at_step(&app, "completed");
+    shot(&app, &rig, "cns-9-completed.png");
+
+    app.click_when_ready("[data-testid=to-security]").unwrap();
+    app.wait_for("[data-testid=security]").unwrap();
+    let star = app
+        .wait_for(&format!(
+            "[data-testid='mailbox-{address}'] [data-testid=star]"
+        ))
+        .expect("the European star next to the mailbox");
+    assert!(app.attribute(&star, "aria-label").unwrap().is_some());
+    let state = app
+        .wait_for_text("[data-testid=mailbox-state]", "the state", |t| {
+            t == "Completato"
+        })
+        .unwrap();
+    assert_eq!(state, "Completato");
+    shot(&app, &rig, "cns-10-star.png");
+    // Success e-mails went to the ordinary address too.
+    assert!(sandbox.outbox_to(&email).len() >= 3);
+    let logs = rig.logs();
+    for secret in [
+        pec_card_sim::DEFAULT_PIN,
+        "11111111",
+        first.as_str(),
+        second.as_str(),
+    ] {
+        assert!(!logs.contains(secret), "a secret reached the log");
+    }
+    drop(app);
+    card.stop();
+}
+
+#[test]
+fn preflight_stops_a_card_of_someone_else_before_the_provider() {
+    // Giulia Bianchi's card, but the mailbox holder is Mario Rossi.
+    let card = SimCard::start(SimOptions::new(ProfileName::Athena2048)).expect("virtual card");
+    let rig = Rig::from_env();
+    let app = rig.launch().expect("app window starts");
+    app.wait_for("[data-testid=signin-title]").unwrap();
+    let sandbox = Sandbox::of(&rig);
+    let (account, _, email) = sandbox.seed("mismatch", private_citizen("Mario", "Rossi", MARIO_CF));
+    sign_in(&app, &account);
+    to_methods(&app, &rig, "Mario", "Rossi", MARIO_CF, &email, "mismatch");
+    app.click_when_ready("[data-testid=method-digital_signature]")
+        .unwrap();
+    let problems = app
+        .wait_for_text(
+            "[data-testid=preflight-problems]",
+            "the pre-flight warning",
+            |t| !t.is_empty(),
+        )
+        .unwrap();
+    assert!(problems.contains("BNCGLI85C55F205C"), "{problems}");
+    assert!(problems.contains(MARIO_CF), "{problems}");
+    assert!(
+        app.find("[data-testid=pin]").is_err(),
+        "no PIN field for a wrong card"
+    );
+    assert_eq!(verifies(&card), 0);
+    shot(&app, &rig, "mismatch-5-preflight.png");
+    drop(app);
+    card.stop();
+}
+
+#[test]
+fn spid_login_completed_on_the_sandbox_identity_provider_page() {
+    let rig = Rig::from_env();
+    let app = rig.launch().expect("app window starts");
+    app.wait_for("[data-testid=signin-title]").unwrap();
+    let sandbox = Sandbox::of(&rig);
+    let cf = "RSSMRA45C12F205C"; // a test identity of the sandbox's SPID page
+    let (account, _, email) = sandbox.seed("spid", private_citizen("Mario", "Rossi", cf));
+    sign_in(&app, &account);
+    to_methods(&app, &rig, "Mario", "Rossi", cf, &email, "spid");
+    app.click_when_ready("[data-testid=method-spid]").unwrap();
+    app.click_when_ready("[data-testid=spid-start]").unwrap();
+    let url = app
+        .wait_for_text("[data-testid=spid-url]", "the SPID page link", |t| {
+            t.starts_with("http")
+        })
+        .unwrap();
+    app.wait_for("[data-testid=qr]").unwrap();
+    shot(&app, &rig, "spid-5-qr.png");
+    // The test plays the user at the identity provider's page.
+    let page = sandbox.http.get(&url).send().unwrap().text().unwrap();
+    assert!(page.contains(cf), "the test identity is offered");
+    let r = sandbox
+        .http
+        .post(&url)
+        .form(&[("tax_code", cf), ("decision", "authorise")])
+        .send()
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    terms_and_otp(&app, &rig, &sandbox, &email, "spid");
+    at_step(&app, "completed");
+    shot(&app, &rig, "spid-9-completed.png");
+}
+
+#[test]
+fn delegation_sends_the_link_to_the_holder() {
+    let rig = Rig::from_env();
+    let app = rig.launch().expect("app window starts");
+    app.wait_for("[data-testid=signin-title]").unwrap();
+    let sandbox = Sandbox::of(&rig);
+    let (account, _, _) = sandbox.seed("delega", private_citizen("Mario", "Rossi", MARIO_CF));
+    sign_in(&app, &account);
+    app.click_when_ready("[data-testid=confirm-identity]")
+        .unwrap();
+    at_step(&app, "choosing_role");
+    app.click_when_ready("[data-testid=role-other]").unwrap();
+    app.click_when_ready("[data-testid=role-confirm]").unwrap();
+    at_step(&app, "awaiting_holder_email");
+    let holder = format!("titolare-{account}@example.com");
+    fill(&app, "f-holder_email", &holder);
+    app.click_when_ready("[data-testid=send-link]").unwrap();
+    at_step(&app, "delegation_link_sent");
+    let text = app
+        .text(&app.find("[data-testid=link-sent]").unwrap())
+        .unwrap();
+    assert!(text.contains(&holder), "{text}");
+    shot(&app, &rig, "delegation-sent.png");
+    assert_eq!(
+        sandbox.outbox_to(&holder).len(),
+        1,
+        "the holder got the link"
+    );
+}
+
+#[test]
+fn documents_needed_then_uploaded_for_review() {
+    // Mario Rossi's card identifies him, but he is not the registered legal representative
+    // of this company: the provider asks for documents.
+    let card = SimCard::start(SimOptions::new(ProfileName::Stincard2048)).expect("virtual card");
+    let rig = Rig::from_env();
+    let app = rig.launch().expect("app window starts");
+    app.wait_for("[data-testid=signin-title]").unwrap();
+    let sandbox = Sandbox::of(&rig);
+    let company = json!({ "kind": "company", "business_name": "Officina Demo S.r.l.", "tax_code": "07973780013" });
+    let (account, _, email) = sandbox.seed("docs", company);
+    sign_in(&app, &account);
+    app.click_when_ready("[data-testid=confirm-identity]")
+        .unwrap();
+    at_step(&app, "choosing_role");
+    app.click_when_ready("[data-testid=role-holder]").unwrap();
+    app.click_when_ready("[data-testid=role-confirm]").unwrap();
+    at_step(&app, "choosing_holder_kind");
+    app.click_when_ready("[data-testid=kind-company]").unwrap();
+    app.click_when_ready("[data-testid=kind-confirm]").unwrap();
+    at_step(&app, "entering_data");
+    fill(&app, "f-business_name", "Officina Demo S.r.l.");
+    fill(&app, "f-tax_code", "07973780013");
+    fill(&app, "f-rep_first_name", "Mario");
+    fill(&app, "f-rep_last_name", "Rossi");
+    fill(&app, "f-rep_tax_code", MARIO_CF);
+    fill(&app, "f-email", &email);
+    app.click_when_ready("[data-testid=data-confirm]").unwrap();
+    at_step(&app, "summary");
+    app.click_when_ready("[data-testid=summary-proceed]")
+        .unwrap();
+    at_step(&app, "choosing_method");
+    app.click_when_ready("[data-testid=method-cns]").unwrap();
+    app.wait_for("[data-testid=card-matches]").unwrap();
+    fill(&app, "pin", pec_card_sim::DEFAULT_PIN);
+    app.click_when_ready("[data-testid=card-sign]").unwrap();
+    at_step(&app, "documents_missing");
+    let practice = app
+        .wait_for_text("[data-testid=practice]", "the case number", |t| {
+            t.starts_with("PR-")
+        })
+        .unwrap();
+    shot(&app, &rig, "docs-1-missing.png");
+
+    let dir = std::env::temp_dir().join(format!("pec-e2e-{account}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("visura-camerale.pdf");
+    std::fs::write(
+        &file,
+        b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n",
+    )
+    .unwrap();
+    let picker = app.wait_for("[data-testid=doc-file]").unwrap();
+    app.type_into(&picker, &file.display().to_string()).unwrap();
+    app.wait_for_text("[data-testid=documents]", "the uploaded document", |t| {
+        t.contains("visura-camerale.pdf")
+    })
+    .unwrap();
+    app.click_when_ready("[data-testid=docs-submit]").unwrap();
+    at_step(&app, "checks_in_progress");
+    let again = app
+        .text(&app.find("[data-testid=practice]").unwrap())
+        .unwrap();
+    assert_eq!(again, practice);
+    shot(&app, &rig, "docs-2-checks.png");
+    drop(app);
+    card.stop();
+}
+
+#[test]
+fn the_wizard_resumes_where_it_was_after_a_restart() {
+    let rig = Rig::from_env();
+    let app = rig.launch().expect("app window starts");
+    app.wait_for("[data-testid=signin-title]").unwrap();
+    let sandbox = Sandbox::of(&rig);
+    let (account, _, _) = sandbox.seed("resume", private_citizen("Mario", "Rossi", MARIO_CF));
+    sign_in(&app, &account);
+    app.click_when_ready("[data-testid=confirm-identity]")
+        .unwrap();
+    at_step(&app, "choosing_role");
+    app.click_when_ready("[data-testid=role-holder]").unwrap();
+    app.click_when_ready("[data-testid=role-confirm]").unwrap();
+    at_step(&app, "choosing_holder_kind");
+    app.click_when_ready("[data-testid=kind-private]").unwrap();
+    app.click_when_ready("[data-testid=kind-confirm]").unwrap();
+    at_step(&app, "entering_data");
+    fill(&app, "f-first_name", "Marietto");
+    // The draft is written shortly after typing stops.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    drop(app);
+
+    let app = rig.launch().expect("app window starts again");
+    at_step(&app, "entering_data");
+    app.wait_for("[data-testid=resumed]").unwrap();
+    let name = app.find("[data-testid=f-first_name]").unwrap();
+    assert_eq!(app.value(&name).unwrap(), "Marietto");
+    shot(&app, &rig, "resume-after-restart.png");
+    let drafts = std::fs::read_dir(rig.app_home.join("data/it.pecdesktop.app/drafts"))
+        .expect("drafts on disk")
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect::<String>();
+    assert!(drafts.contains("Marietto"));
+    assert!(!drafts.contains(PASSWORD), "no secret in drafts");
+}

@@ -118,6 +118,23 @@ fn private_citizen(first: &str, last: &str, cf: &str) -> Value {
     json!({ "kind": "private_citizen", "first_name": first, "last_name": last, "tax_code": cf })
 }
 
+/// Waits for the first screen; signs out if the keyring brought back an earlier test's session.
+fn signed_out(app: &Session) {
+    let limit = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if app.find("[data-testid=signin-title]").is_ok() {
+            return;
+        }
+        if let Ok(button) = app.find("[data-testid=sign-out]") {
+            app.click(&button).unwrap();
+            app.wait_for("[data-testid=signin-title]").unwrap();
+            return;
+        }
+        assert!(std::time::Instant::now() < limit, "neither sign-in nor shell appeared");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 fn sign_in(app: &Session, account: &str) {
     app.wait_for("[data-testid=login]").unwrap();
     let login = app.find("[data-testid=login]").unwrap();
@@ -220,7 +237,7 @@ fn cns_path_wrong_pin_then_otp_expiry_resend_and_completed_with_the_star() {
     let card = SimCard::start(SimOptions::new(ProfileName::Stincard2048)).expect("virtual card");
     let rig = Rig::from_env();
     let app = rig.launch().expect("app window starts");
-    app.wait_for("[data-testid=signin-title]").unwrap();
+    signed_out(&app);
     let sandbox = Sandbox::of(&rig);
     let (account, address, email) =
         sandbox.seed("cns", private_citizen("Mario", "Rossi", MARIO_CF));
@@ -324,7 +341,7 @@ fn preflight_stops_a_card_of_someone_else_before_the_provider() {
     let card = SimCard::start(SimOptions::new(ProfileName::Athena2048)).expect("virtual card");
     let rig = Rig::from_env();
     let app = rig.launch().expect("app window starts");
-    app.wait_for("[data-testid=signin-title]").unwrap();
+    signed_out(&app);
     let sandbox = Sandbox::of(&rig);
     let (account, _, email) = sandbox.seed("mismatch", private_citizen("Mario", "Rossi", MARIO_CF));
     sign_in(&app, &account);
@@ -354,7 +371,7 @@ fn preflight_stops_a_card_of_someone_else_before_the_provider() {
 fn spid_login_completed_on_the_sandbox_identity_provider_page() {
     let rig = Rig::from_env();
     let app = rig.launch().expect("app window starts");
-    app.wait_for("[data-testid=signin-title]").unwrap();
+    signed_out(&app);
     let sandbox = Sandbox::of(&rig);
     let cf = "RSSMRA45C12F205C"; // a test identity of the sandbox's SPID page
     let (account, _, email) = sandbox.seed("spid", private_citizen("Mario", "Rossi", cf));
@@ -388,7 +405,7 @@ fn spid_login_completed_on_the_sandbox_identity_provider_page() {
 fn delegation_sends_the_link_to_the_holder() {
     let rig = Rig::from_env();
     let app = rig.launch().expect("app window starts");
-    app.wait_for("[data-testid=signin-title]").unwrap();
+    signed_out(&app);
     let sandbox = Sandbox::of(&rig);
     let (account, _, _) = sandbox.seed("delega", private_citizen("Mario", "Rossi", MARIO_CF));
     sign_in(&app, &account);
@@ -421,7 +438,7 @@ fn documents_needed_then_uploaded_for_review() {
     let card = SimCard::start(SimOptions::new(ProfileName::Stincard2048)).expect("virtual card");
     let rig = Rig::from_env();
     let app = rig.launch().expect("app window starts");
-    app.wait_for("[data-testid=signin-title]").unwrap();
+    signed_out(&app);
     let sandbox = Sandbox::of(&rig);
     let company = json!({ "kind": "company", "business_name": "Officina Demo S.r.l.", "tax_code": "07973780013" });
     let (account, _, email) = sandbox.seed("docs", company);
@@ -487,7 +504,7 @@ fn documents_needed_then_uploaded_for_review() {
 fn the_wizard_resumes_where_it_was_after_a_restart() {
     let rig = Rig::from_env();
     let app = rig.launch().expect("app window starts");
-    app.wait_for("[data-testid=signin-title]").unwrap();
+    signed_out(&app);
     let sandbox = Sandbox::of(&rig);
     let (account, _, _) = sandbox.seed("resume", private_citizen("Mario", "Rossi", MARIO_CF));
     sign_in(&app, &account);

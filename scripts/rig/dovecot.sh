@@ -8,7 +8,10 @@
 #                           # DIR/dovecot.pid, log in DIR/dovecot.log), waits for the port, and
 #                           # exports PEC_IMAP_RIG=1, PEC_IMAP_ADDR (127.0.0.1:PORT),
 #                           # PEC_IMAP_USER, PEC_IMAP_PASSWORD, PEC_IMAP_CA (the CA's PEM file),
-#                           # PEC_IMAP_RIG_DIR and PEC_IMAP_RIG_SCRIPT (this file).
+#                           # PEC_IMAP_TEST_DOMAIN, PEC_IMAP_RIG_DIR and PEC_IMAP_RIG_SCRIPT.
+#                           # Besides PEC_IMAP_USER, any user NAME@PEC_IMAP_TEST_DOMAIN logs in
+#                           # with the same password and gets its own empty mailbox: tests
+#                           # running in parallel each use their own user.
 #   dovecot_rig_seed DIR FOLDER FILE...
 #                           # stores each RFC 822 file in FOLDER of the test user through
 #                           # `doveadm save` (creates the folder), as the server itself would.
@@ -27,6 +30,7 @@
 
 DOVECOT_RIG_USER="${DOVECOT_RIG_USER:-mario.rossi@pec.example.it}"
 DOVECOT_RIG_PASSWORD="${DOVECOT_RIG_PASSWORD:-pec-rig-imap-password}"
+DOVECOT_RIG_TEST_DOMAIN="${DOVECOT_RIG_TEST_DOMAIN:-test.pec.invalid}"
 
 _dovecot_rig_port_open() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
@@ -117,6 +121,13 @@ passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%u $world/users
 }
+# Each test gets a mailbox of its own, so tests can run in parallel against one server: any
+# user name under the test domain logs in with the rig's password and gets an empty maildir.
+passdb {
+  driver = static
+  args = password=$DOVECOT_RIG_PASSWORD
+  username_filter = *@$DOVECOT_RIG_TEST_DOMAIN
+}
 userdb {
   driver = static
   args = uid=$uid gid=$gid home=$world/home/%u
@@ -140,6 +151,12 @@ service submission-login {
 }
 service anvil {
   chroot =
+  # After a failed login Dovecot slows down every later login from the same IP (anvil's auth
+  # penalty, up to 15 s). All tests connect from 127.0.0.1 and one of them fails on purpose:
+  # closing the penalty socket to the auth process turns the penalty off.
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
 }
 service imap {
   process_limit = 16
@@ -203,6 +220,7 @@ dovecot_rig_start() {
             export PEC_IMAP_USER="$DOVECOT_RIG_USER"
             export PEC_IMAP_PASSWORD="$DOVECOT_RIG_PASSWORD"
             export PEC_IMAP_CA="$world/ca.crt"
+            export PEC_IMAP_TEST_DOMAIN="$DOVECOT_RIG_TEST_DOMAIN"
             export PEC_IMAP_RIG_DIR="$dir"
             PEC_IMAP_RIG_SCRIPT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
             export PEC_IMAP_RIG_SCRIPT

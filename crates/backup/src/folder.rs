@@ -53,6 +53,9 @@ fn decode_run(run: &str) -> Option<String> {
             units.push(((bits >> nbits) & 0xFFFF) as u16);
         }
     }
+    if units.is_empty() {
+        return None; // a run encodes at least one UTF-16 unit
+    }
     String::from_utf16(&units).ok()
 }
 
@@ -130,6 +133,8 @@ mod tests {
         // Malformed input is kept, never a panic.
         assert_eq!(decode_mutf7("a&b"), "a&b");
         assert_eq!(decode_mutf7("a&!!-b"), "a&!!-b");
+        assert_eq!(decode_mutf7("&A-"), "&A-");
+        assert_eq!(decode_mutf7("&2D0-"), "&2D0-"); // a lone surrogate
     }
 
     #[test]

@@ -44,7 +44,7 @@ use zeroize::Zeroizing;
 
 pub use error::BackupError;
 pub use export::{BackupOptions, BackupReport, FolderReport, Phase, Progress, backup};
-pub use folder::decode_mutf7;
+pub use folder::{decode_mutf7, dir_components as folder_dir_components};
 pub use store::{FileCheck, INDEX_FORMAT, Index, IndexEntry, verify_folder};
 pub use summary::{MessageSummary, PecType};
 pub use tokio_util::sync::CancellationToken;

@@ -13,6 +13,8 @@ APT_PACKAGES=(
   webkit2gtk-driver xvfb xauth dbus dbus-x11
   # smart cards: the PC/SC daemon, its headers, the virtual reader, and OpenSC as an independent reader
   pcscd libpcsclite-dev vsmartcard-vpcd opensc
+  # the mailbox backup's IMAP test server (scripts/rig/dovecot.sh) and its throwaway certificates
+  dovecot-imapd openssl
   # the OS keyring on Linux (Secret Service)
   gnome-keyring libsecret-tools
   # the API fuzzer (schemathesis, from PyPI, in a venv)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the project: static checks, Rust tests, UI tests, and end-to-end tests
 # of the real app window. Does its own set-up first (idempotent). Every service it starts
-# (pcscd, D-Bus, gnome-keyring, Xvfb, tauri-driver) is stopped at the end by process id.
+# (pcscd, D-Bus, gnome-keyring, Dovecot, Xvfb, tauri-driver) is stopped at the end by process id.
 #
 # The last line is the overall count, e.g. `summary: 120 passed, 0 failed`.
 set -euo pipefail
@@ -89,10 +89,12 @@ step "clippy" cargo clippy --workspace --all-targets --features pec-app/custom-p
 
 # --- unit and integration tests ------------------------------------------------------------
 # The card tests run through the real PC/SC stack (pcscd + vpcd + the virtual card), the
-# vault tests through a real Secret Service (gnome-keyring on a private D-Bus session bus).
+# vault tests through a real Secret Service (gnome-keyring on a private D-Bus session bus),
+# the mailbox backup tests against a real IMAPS server (Dovecot on loopback).
 start_pcscd
 start_dbus
 start_keyring
+start_dovecot
 step "Rust tests" cargo test --workspace --exclude pec-e2e --features pec-app/custom-protocol
 step "UI unit tests" bash -c 'cd ui && npx vitest run'
 step "API fuzzing (schemathesis)" bash "$REPO_ROOT/scripts/rig/api-fuzz.sh"

@@ -15,6 +15,10 @@ services_stop() {
     pcsc_rig_stop "$SERVICE_PCSC_DIR"
     SERVICE_PCSC_DIR=""
   fi
+  if [ -n "${SERVICE_DOVECOT_DIR:-}" ]; then
+    dovecot_rig_stop "$SERVICE_DOVECOT_DIR"
+    SERVICE_DOVECOT_DIR=""
+  fi
   for ((i = ${#SERVICE_PIDS[@]} - 1; i >= 0; i--)); do
     pid="${SERVICE_PIDS[$i]}"
     if kill -0 "$pid" 2>/dev/null; then
@@ -146,4 +150,16 @@ start_keyring() {
     sleep 0.1
   done
   die "gnome-keyring did not register org.freedesktop.secrets within 10 s"
+}
+
+# A private Dovecot IMAPS server on a free loopback port (scripts/rig/dovecot.sh), for the
+# mailbox backup tests (crates/backup). Exports PEC_IMAP_RIG=1, PEC_IMAP_ADDR, PEC_IMAP_USER,
+# PEC_IMAP_PASSWORD and PEC_IMAP_CA, which those tests require. Stopped through the rig's pid
+# file, like pcscd, so the rig also removes the directory it made.
+start_dovecot() {
+  # shellcheck source=../rig/dovecot.sh
+  . "$REPO_ROOT/scripts/rig/dovecot.sh"
+  SERVICE_DOVECOT_DIR="$RUN_DIR/dovecot"
+  dovecot_rig_start "$SERVICE_DOVECOT_DIR" || die "dovecot could not be started (see $SERVICE_DOVECOT_DIR/dovecot.log)"
+  log "dovecot IMAPS on $PEC_IMAP_ADDR (pid $(cat "$SERVICE_DOVECOT_DIR/dovecot.pid"))"
 }

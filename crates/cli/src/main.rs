@@ -10,6 +10,7 @@ use std::time::SystemTime;
 
 use clap::{Parser, Subcommand};
 
+mod backup;
 mod check;
 use pec_card::{
     CardError, Certificate, CertificateRole, CnsCard, Pcsc, PcscCard, PersonalData, Pin,
@@ -48,6 +49,10 @@ enum Top {
     /// The reference provider server (sandbox): `pec sandbox serve --addr 127.0.0.1:PORT --db PATH`.
     #[command(subcommand)]
     Sandbox(pec_sandbox::cli::Command),
+    /// Saves every message of a PEC mailbox over IMAPS to a folder (.eml files + index.json);
+    /// resumable and verified. Password from PEC_BACKUP_PASSWORD or the terminal.
+    #[command(after_help = backup::EXIT_CODES)]
+    Backup(backup::BackupArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -96,6 +101,7 @@ fn main() -> ExitCode {
     let cmd = match cli.command {
         Top::Check(cmd) => return check::run(cmd),
         Top::Sandbox(cmd) => return sandbox(cmd),
+        Top::Backup(args) => return backup::run(args),
         Top::Card(cmd) => cmd,
     };
     let json = matches!(

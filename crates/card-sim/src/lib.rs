@@ -29,7 +29,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
 pub use card::{ApduRecord, DEFAULT_PIN, DEFAULT_PUK, DEFAULT_SIGN_PIN, VirtualCard};
-pub use profile::{Holder, Profile, ProfileName};
+pub use profile::{AuthIssuer, AuthKeyUsage, Holder, Profile, ProfileName};
 pub use vpcd::{LinkEvent, SimCard};
 
 /// TCP port of vpcd slot 0 (reader "Virtual PCD 00 00"); slot *n* listens on this + *n*.
@@ -53,6 +53,10 @@ pub struct SimOptions {
     /// Also append every APDU (PIN data redacted) as one JSON line to this file, for tests that
     /// run the card in another process.
     pub apdu_log_file: Option<PathBuf>,
+    /// Hold the APDU after this many answered ones in flight: never answered nor executed,
+    /// until vpcd drops the link (the test stops pcscd meanwhile, so the reader vanishes under
+    /// a pending command). Once only; the card then reconnects like a card left in a reader.
+    pub stall_after: Option<usize>,
 }
 
 impl SimOptions {
@@ -63,6 +67,7 @@ impl SimOptions {
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, VPCD_PORT)),
             pull_after: None,
             apdu_log_file: None,
+            stall_after: None,
         }
     }
 
@@ -75,6 +80,12 @@ impl SimOptions {
     /// Pulls the card after `n` answered APDUs.
     pub fn pull_after(mut self, n: usize) -> SimOptions {
         self.pull_after = Some(n);
+        self
+    }
+
+    /// Holds the command after `n` answered APDUs unanswered (see [`SimOptions::stall_after`]).
+    pub fn stall_after(mut self, n: usize) -> SimOptions {
+        self.stall_after = Some(n);
         self
     }
 }

@@ -6,6 +6,11 @@
 //! usage digitalSignature (critical, no nonRepudiation), EKU clientAuth and policy 1.3.76.16.2.1;
 //! the qualified signature certificate has nonRepudiation only and the ETSI/AgID policies.
 //! Keys are fixed test keys (see `test-keys/README.md`); only the certificates are fresh.
+//!
+//! The root allows one intermediate (pathLenConstraint 1). A profile may have its authentication
+//! certificate issued by an intermediate CA under the root ([`AuthIssuer::Intermediate`]) or
+//! with another key usage ([`AuthKeyUsage`]), for tests of a verifier's chain and key-usage
+//! rules.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -25,7 +30,7 @@ use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::{Time, Validity};
 
 use crate::SimError;
-use crate::profile::{CertValidity, Holder, Profile};
+use crate::profile::{AuthIssuer, AuthKeyUsage, CertValidity, Holder, Profile};
 
 /// CNS authentication certificate policy (AgID).
 pub const OID_POLICY_CNS_AUTH: &str = "1.3.76.16.2.1";
@@ -50,6 +55,7 @@ const AUTH_KEY_A: &str = include_str!("../test-keys/card-a-2048.pem");
 const AUTH_KEY_B: &str = include_str!("../test-keys/card-b-2048.pem");
 const SIGN_KEY: &str = include_str!("../test-keys/card-sig-2048.pem");
 const AUTH_KEY_1024: &str = include_str!("../test-keys/card-c-1024.pem");
+const INTERMEDIATE_KEY: &str = include_str!("../test-keys/intermediate-2048.pem");
 
 /// Keys and certificates of one emulated card.
 #[derive(Clone)]
@@ -62,6 +68,9 @@ pub struct CardCredentials {
     pub signature: Option<(RsaPrivateKey, Vec<u8>)>,
     /// DER of the test CA certificate (self-signed), for chain checks in tests.
     pub ca_cert: Vec<u8>,
+    /// DER of the CA certificates between the authentication certificate and the root, the
+    /// issuer of the card certificate first; empty when the root issued it.
+    pub intermediates: Vec<Vec<u8>>,
 }
 
 impl std::fmt::Debug for CardCredentials {
@@ -86,8 +95,10 @@ pub fn issue(profile: &Profile, personal_data_hash: &str) -> Result<CardCredenti
     ])?;
     let now = SystemTime::now();
     let day = Duration::from_secs(86_400);
+    // Manual profiles: the builder's Root/SubCA profiles add their own basicConstraints, and a
+    // second one would make a certificate strict parsers refuse (RFC 5280 §4.2).
     let ca_cert = build(
-        BuildProfile::Root,
+        BuildProfile::Manual { issuer: None },
         1,
         validity(now - day, now + 3650 * day)?,
         ca_name.clone(),
@@ -96,11 +107,48 @@ pub fn issue(profile: &Profile, personal_data_hash: &str) -> Result<CardCredenti
         |b| {
             b.add_extension(&BasicConstraints {
                 ca: true,
-                path_len_constraint: Some(0),
+                path_len_constraint: Some(1),
             })?;
             b.add_extension(&KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign))
         },
     )?;
+
+    // The authentication certificate's issuer: the root, or an intermediate under it.
+    let (auth_issuer_key, auth_issuer_name, intermediates) = match profile.auth_issuer {
+        AuthIssuer::Root => (ca_key.clone(), ca_name.clone(), Vec::new()),
+        AuthIssuer::Intermediate => {
+            let key = load_key(INTERMEDIATE_KEY)?;
+            let int_name = name(&[
+                (OID_COUNTRY, "IT", true),
+                (OID_ORG, "PEC Desktop Test CA (non valida)", false),
+                (OID_ORG_UNIT, "Certificati di prova", false),
+                (OID_CN, "PEC Desktop Test CNS Sub CA", false),
+            ])?;
+            let cert = build(
+                BuildProfile::Manual {
+                    issuer: Some(ca_name.clone()),
+                },
+                2,
+                validity(now - day, now + 1825 * day)?,
+                int_name.clone(),
+                &key.to_public_key(),
+                &ca_key,
+                |b| {
+                    b.add_extension(&BasicConstraints {
+                        ca: true,
+                        path_len_constraint: Some(0),
+                    })?;
+                    b.add_extension(&KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign))
+                },
+            )?;
+            (key, int_name, vec![cert])
+        }
+    };
+    let auth_usage = match profile.auth_key_usage {
+        AuthKeyUsage::Cns => KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment,
+        AuthKeyUsage::NonRepudiationOnly => KeyUsages::NonRepudiation.into(),
+        AuthKeyUsage::KeyEnciphermentOnly => KeyUsages::KeyEncipherment.into(),
+    };
 
     let auth_key = match (profile.key_bits, profile.holder.surname) {
         (1024, _) => load_key(AUTH_KEY_1024)?,
@@ -115,17 +163,15 @@ pub fn issue(profile: &Profile, personal_data_hash: &str) -> Result<CardCredenti
     let subject = auth_subject(h, profile.serial, personal_data_hash, profile.cf_in_cert)?;
     let auth_cert = build(
         BuildProfile::Manual {
-            issuer: Some(ca_name.clone()),
+            issuer: Some(auth_issuer_name),
         },
         serial_from(profile.serial, 1),
         validity(not_before, not_after)?,
         subject,
         &auth_key.to_public_key(),
-        &ca_key,
+        &auth_issuer_key,
         |b| {
-            b.add_extension(&KeyUsage(
-                KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment,
-            ))?;
+            b.add_extension(&KeyUsage(auth_usage))?;
             b.add_extension(&ExtendedKeyUsage(vec![
                 oid(OID_KP_CLIENT_AUTH)?,
                 oid(OID_KP_EMAIL)?,
@@ -176,6 +222,7 @@ pub fn issue(profile: &Profile, personal_data_hash: &str) -> Result<CardCredenti
         auth_cert,
         signature,
         ca_cert,
+        intermediates,
     })
 }
 
@@ -342,6 +389,7 @@ fn base64(data: &[u8]) -> String {
 mod tests {
     use super::*;
     use crate::profile::ProfileName;
+    use der::Decode;
 
     #[test]
     fn base64_matches_rfc4648_vectors() {
@@ -354,11 +402,61 @@ mod tests {
 
     #[test]
     fn issues_parseable_certificates() {
-        use der::Decode;
         let creds = issue(&ProfileName::Stincard2048.profile(), "abc=").expect("issue");
         let cert = x509_cert::Certificate::from_der(&creds.auth_cert).expect("parse");
         let subject = cert.tbs_certificate.subject.to_string();
         assert!(subject.contains("TINIT-RSSMRA80A01H501U"), "{subject}");
         assert!(creds.signature.is_some());
+        assert!(creds.intermediates.is_empty());
+    }
+
+    fn extension_oids(der: &[u8]) -> Vec<String> {
+        let cert = x509_cert::Certificate::from_der(der).expect("parse");
+        cert.tbs_certificate
+            .extensions
+            .unwrap_or_default()
+            .iter()
+            .map(|e| e.extn_id.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn every_extension_appears_once() {
+        let mut p = ProfileName::Stincard2048.profile();
+        p.auth_issuer = AuthIssuer::Intermediate;
+        let creds = issue(&p, "abc=").expect("issue");
+        for der in [&creds.ca_cert, &creds.auth_cert, &creds.intermediates[0]] {
+            let oids = extension_oids(der);
+            let mut unique = oids.clone();
+            unique.sort();
+            unique.dedup();
+            assert_eq!(oids.len(), unique.len(), "{oids:?}");
+        }
+    }
+
+    #[test]
+    fn issues_through_an_intermediate_on_request() {
+        let mut p = ProfileName::Athena2048.profile();
+        p.auth_issuer = AuthIssuer::Intermediate;
+        p.auth_key_usage = AuthKeyUsage::NonRepudiationOnly;
+        let creds = issue(&p, "abc=").expect("issue");
+        let leaf = x509_cert::Certificate::from_der(&creds.auth_cert).expect("leaf");
+        let [int] = creds.intermediates.as_slice() else {
+            panic!("one intermediate expected");
+        };
+        let int = x509_cert::Certificate::from_der(int).expect("intermediate");
+        let root = x509_cert::Certificate::from_der(&creds.ca_cert).expect("root");
+        assert_eq!(leaf.tbs_certificate.issuer, int.tbs_certificate.subject);
+        assert_eq!(int.tbs_certificate.issuer, root.tbs_certificate.subject);
+        assert_ne!(int.tbs_certificate.subject, root.tbs_certificate.subject);
+        let ku = leaf
+            .tbs_certificate
+            .extensions
+            .unwrap_or_default()
+            .into_iter()
+            .find(|e| e.extn_id.to_string() == "2.5.29.15")
+            .expect("key usage");
+        let ku = KeyUsage::from_der(ku.extn_value.as_bytes()).expect("ku");
+        assert!(ku.non_repudiation() && !ku.digital_signature());
     }
 }

@@ -92,6 +92,8 @@ impl ProfileName {
             pin_tries_left: 3,
             serial: "7430010024925855",
             pull_after_default: None,
+            auth_issuer: AuthIssuer::Root,
+            auth_key_usage: AuthKeyUsage::Cns,
         };
         let athena = Profile {
             name: self,
@@ -228,6 +230,28 @@ pub enum CertValidity {
     Expired,
 }
 
+/// Who signs the authentication certificate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthIssuer {
+    /// The test root CA itself (chain: card → root).
+    Root,
+    /// An intermediate CA under the test root (chain: card → intermediate → root), as a
+    /// provider sees certificates of CAs that issue under a parent; the intermediate's DER is in
+    /// [`crate::pki::CardCredentials::intermediates`].
+    Intermediate,
+}
+
+/// Key usage of the authentication certificate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthKeyUsage {
+    /// What CNS authentication certificates carry: digitalSignature and keyEncipherment.
+    Cns,
+    /// nonRepudiation only, as a qualified signature certificate: not for authentication.
+    NonRepudiationOnly,
+    /// keyEncipherment only: an encryption certificate.
+    KeyEnciphermentOnly,
+}
+
 /// Everything that makes one emulated card lot differ from another.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Profile {
@@ -262,6 +286,11 @@ pub struct Profile {
     pub serial: &'static str,
     /// Pull the card after this many APDUs unless the options say otherwise.
     pub pull_after_default: Option<usize>,
+    /// Who signs the authentication certificate (no built-in profile uses an intermediate;
+    /// tests set it on a copy of one).
+    pub auth_issuer: AuthIssuer,
+    /// Key usage of the authentication certificate (tests of refusals change it).
+    pub auth_key_usage: AuthKeyUsage,
 }
 
 /// Real STIncard lot ATR (Aruba signing card, pcsc-tools list) with the CNS version byte set to

@@ -33,6 +33,8 @@ pub enum LinkEvent {
     Pulled,
     /// vpcd closed the connection (pcscd stopped).
     Disconnected,
+    /// A command is being held unanswered ([`crate::SimOptions::stall_after`]).
+    Stalled,
 }
 
 struct State {
@@ -44,6 +46,7 @@ struct State {
     /// APDUs answered since the card was last inserted; drives `pull_after`.
     apdus_since_insert: usize,
     pull_after: Option<usize>,
+    stall_after: Option<usize>,
     log_file: Option<std::fs::File>,
 }
 
@@ -97,6 +100,7 @@ impl SimCard {
                 events: Vec::new(),
                 apdus_since_insert: 0,
                 pull_after,
+                stall_after: options.stall_after,
                 log_file,
             }),
             changed: Condvar::new(),
@@ -149,6 +153,27 @@ impl SimCard {
                     .iter()
                     .any(|e| matches!(e, LinkEvent::PowerOn | LinkEvent::Reset))
             {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            st = self
+                .shared
+                .changed
+                .wait_timeout(st, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    /// Waits until a command is held by [`crate::SimOptions::stall_after`]. `false` on timeout.
+    pub fn wait_stalled(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut st = self.shared.lock();
+        loop {
+            if st.events.contains(&LinkEvent::Stalled) {
                 return true;
             }
             let now = Instant::now();
@@ -284,6 +309,7 @@ fn serve(shared: &Shared, mut stream: TcpStream) -> End {
                 };
             }
         };
+        let mut stalled = false;
         let reply = {
             let mut st = shared.lock();
             match msg.as_slice() {
@@ -313,14 +339,32 @@ fn serve(shared: &Shared, mut stream: TcpStream) -> End {
                         shared.changed.notify_all();
                         return End::Pulled;
                     }
-                    st.apdus_since_insert += 1;
-                    let response = st.card.transmit(apdu);
-                    log_line(&mut st);
-                    Some(response)
+                    if st.stall_after.is_some_and(|n| st.apdus_since_insert >= n) {
+                        // In flight for good: not executed, so no PIN counter moves.
+                        st.stall_after = None;
+                        st.events.push(LinkEvent::Stalled);
+                        stalled = true;
+                        None
+                    } else {
+                        st.apdus_since_insert += 1;
+                        let response = st.card.transmit(apdu);
+                        log_line(&mut st);
+                        Some(response)
+                    }
                 }
             }
         };
         shared.changed.notify_all();
+        if stalled {
+            // Whatever vpcd sends now goes unanswered; the link ends when vpcd drops it.
+            while read_frame(&mut stream).is_ok() {}
+            let st = shared.lock();
+            return if st.inserted && !st.stop {
+                End::VpcdClosed
+            } else {
+                End::Pulled
+            };
+        }
         if let Some(r) = reply
             && write_frame(&mut stream, &r).is_err()
         {

@@ -8,7 +8,7 @@
 //! pcscd until something changes, no polling loop.
 
 use std::ffi::CString;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::atr::CardProfile;
@@ -90,16 +90,32 @@ impl Pcsc {
 
     /// Runs `f` with a context; a service failure drops the context so the next call starts
     /// afresh.
+    ///
+    /// A context made before pcscd restarted still passes `SCardIsValidContext` (pcsc-lite
+    /// checks it in the client) and fails only when used. So when `f` finds the service gone,
+    /// `f` runs once more on a fresh context: otherwise the first attempt after a restart
+    /// would fail whenever the previous failure came from a card command rather than from
+    /// here. `f` only lists, queries or connects: no card command is ever repeated.
     fn with_context<R>(
         &self,
-        f: impl FnOnce(&pcsc::Context) -> Result<R, CardError>,
+        f: impl Fn(&pcsc::Context) -> Result<R, CardError>,
     ) -> Result<R, CardError> {
         let ctx = self.context()?;
-        let r = f(&ctx);
-        if matches!(r, Err(CardError::ServiceUnavailable)) {
-            *self.ctx.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        match f(&ctx) {
+            Err(CardError::ServiceUnavailable) => {
+                self.forget_context();
+                let r = f(&self.context()?);
+                if matches!(r, Err(CardError::ServiceUnavailable)) {
+                    self.forget_context();
+                }
+                r
+            }
+            r => r,
         }
-        r
+    }
+
+    fn forget_context(&self) {
+        *self.ctx.lock().unwrap_or_else(PoisonError::into_inner) = None;
     }
 
     /// Reader names (empty when none is connected).
@@ -173,36 +189,56 @@ impl Pcsc {
     /// A watcher for reader and card changes.
     pub fn watcher(&self) -> Result<ReaderWatcher, CardError> {
         Ok(ReaderWatcher {
-            ctx: self.context()?,
+            ctx: Arc::new(Mutex::new(self.context()?)),
             states: Vec::new(),
             started: false,
+            announce_added: false,
+            service_lost: false,
         })
     }
 }
 
 /// Blocks in PC/SC until readers or cards change.
+///
+/// It outlives the service: when pcscd goes away (stopped, restarted, crashed) every reader is
+/// gone as far as the holder can tell, so the next [`ReaderWatcher::wait`] reports each known
+/// reader removed (and its card). While the service is down `wait` fails at once with
+/// [`CardError::ServiceUnavailable`] (there is nothing to sleep on; the caller retries with
+/// its own pace); once the service is back, readers that reappear are reported as added.
 pub struct ReaderWatcher {
-    ctx: pcsc::Context,
+    /// Shared with the cancellers, and replaced when the service comes back, so a canceller
+    /// taken before a restart still reaches the wait.
+    ctx: Arc<Mutex<pcsc::Context>>,
     /// Index 0 is the PnP pseudo-reader, then one entry per known reader.
     states: Vec<pcsc::ReaderState>,
     started: bool,
+    /// Readers present at the first call are not "added"; later ones (and all of them after
+    /// the service came back) are.
+    announce_added: bool,
+    /// The service went away; the next wait establishes a new context first.
+    service_lost: bool,
 }
 
 /// Stops a [`ReaderWatcher::wait`] from another thread.
 #[derive(Clone)]
-pub struct WatchCanceller(pcsc::Context);
+pub struct WatchCanceller(Arc<Mutex<pcsc::Context>>);
 
 impl WatchCanceller {
     /// Makes the pending (or next) `wait` return [`CardError::Cancelled`].
     pub fn cancel(&self) -> Result<(), CardError> {
-        self.0.cancel().map_err(CardError::from)
+        let ctx = self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        ctx.cancel().map_err(CardError::from)
     }
 }
 
 impl ReaderWatcher {
     /// A handle to cancel the wait from another thread (UI shutdown).
     pub fn canceller(&self) -> WatchCanceller {
-        WatchCanceller(self.ctx.clone())
+        WatchCanceller(Arc::clone(&self.ctx))
     }
 
     /// Waits until at least one change happens, or `timeout` passes (then `Ok(vec![])`).
@@ -210,6 +246,11 @@ impl ReaderWatcher {
     pub fn wait(&mut self, timeout: Option<Duration>) -> Result<Vec<ReaderEvent>, CardError> {
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut events = Vec::new();
+        if self.service_lost {
+            let ctx = pcsc::Context::establish(pcsc::Scope::User)?;
+            *self.ctx.lock().unwrap_or_else(PoisonError::into_inner) = ctx;
+            self.service_lost = false;
+        }
         if !self.started {
             self.started = true;
             self.states.push(pcsc::ReaderState::new(
@@ -217,13 +258,21 @@ impl ReaderWatcher {
                 pcsc::State::UNAWARE,
             ));
         }
+        // Cloned out of the lock: a canceller must be able to take it while we sleep in pcscd.
+        let ctx = self
+            .ctx
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         loop {
-            self.sync_readers(&mut events)?;
+            if let Err(e) = self.sync_readers(&ctx, &mut events) {
+                return self.failed(e, events);
+            }
             let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            match self.ctx.get_status_change(remaining, &mut self.states) {
+            match ctx.get_status_change(remaining, &mut self.states) {
                 Ok(()) => {}
                 Err(pcsc::Error::Timeout) => return Ok(events),
-                Err(e) => return Err(e.into()),
+                Err(e) => return self.failed(e.into(), events),
             }
             for s in self.states.iter_mut().skip(1) {
                 let before = s.current_state();
@@ -243,6 +292,7 @@ impl ReaderWatcher {
             for s in &mut self.states {
                 s.sync_current_state();
             }
+            self.announce_added = true;
             if !events.is_empty() {
                 return Ok(events);
             }
@@ -252,9 +302,42 @@ impl ReaderWatcher {
         }
     }
 
+    /// Ends a wait that failed. Losing the service removes every known reader: reported now
+    /// (with what was already collected), the error itself on the next calls.
+    fn failed(
+        &mut self,
+        e: CardError,
+        mut events: Vec<ReaderEvent>,
+    ) -> Result<Vec<ReaderEvent>, CardError> {
+        if !matches!(e, CardError::ServiceUnavailable) {
+            return Err(e);
+        }
+        self.service_lost = true;
+        for s in self.states.drain(..).skip(1) {
+            let reader = s.name().to_string_lossy().into_owned();
+            if s.current_state().contains(pcsc::State::PRESENT) {
+                events.push(ReaderEvent::CardRemoved {
+                    reader: reader.clone(),
+                });
+            }
+            events.push(ReaderEvent::ReaderRemoved { reader });
+        }
+        self.started = false;
+        self.announce_added = true;
+        if events.is_empty() {
+            Err(e)
+        } else {
+            Ok(events)
+        }
+    }
+
     /// Adds new readers and drops vanished ones, reporting both.
-    fn sync_readers(&mut self, events: &mut Vec<ReaderEvent>) -> Result<(), CardError> {
-        let names = list_readers(&self.ctx)?;
+    fn sync_readers(
+        &mut self,
+        ctx: &pcsc::Context,
+        events: &mut Vec<ReaderEvent>,
+    ) -> Result<(), CardError> {
+        let names = list_readers(ctx)?;
         let mut i = 1;
         while i < self.states.len() {
             let name = self.states[i].name().to_string_lossy().into_owned();
@@ -280,7 +363,7 @@ impl ReaderWatcher {
                 .skip(1)
                 .any(|s| s.name().to_bytes() == n.as_bytes())
             {
-                if self.started_with_readers() {
+                if self.announce_added {
                     events.push(ReaderEvent::ReaderAdded { reader: n.clone() });
                 }
                 self.states
@@ -288,13 +371,6 @@ impl ReaderWatcher {
             }
         }
         Ok(())
-    }
-
-    /// Readers present at the first call are not "added"; later ones are.
-    fn started_with_readers(&self) -> bool {
-        self.states
-            .first()
-            .is_some_and(|pnp| pnp.current_state() != pcsc::State::UNAWARE)
     }
 }
 

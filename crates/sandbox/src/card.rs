@@ -12,13 +12,14 @@ use rsa::pkcs8::DecodePublicKey;
 use rsa::{Pkcs1v15Sign, RsaPublicKey};
 use sha2::{Digest, Sha256};
 use x509_cert::Certificate;
-use x509_cert::ext::pkix::KeyUsage;
+use x509_cert::ext::pkix::{BasicConstraints, KeyUsage};
 
 /// Longest chain accepted (card certificate plus intermediates).
 pub const MAX_CHAIN: usize = 5;
 
 const OID_SHA256_WITH_RSA: &str = "1.2.840.113549.1.1.11";
 const OID_KEY_USAGE: &str = "2.5.29.15";
+const OID_BASIC_CONSTRAINTS: &str = "2.5.29.19";
 const OID_SERIAL_NUMBER: &str = "2.5.4.5";
 const OID_COMMON_NAME: &str = "2.5.4.3";
 
@@ -40,7 +41,8 @@ pub enum CardError {
     /// The chain does not end at a configured trust anchor, or a link does not verify.
     #[error("the certificate was not issued by a trusted authority")]
     Untrusted,
-    /// The card certificate's key may not be used for signing.
+    /// The card certificate's key usage lacks digitalSignature (e.g. a qualified signature
+    /// certificate, nonRepudiation only), or the certificate states no key usage.
     #[error("the certificate may not be used for this signature")]
     KeyUsage,
     /// No codice fiscale in the subject.
@@ -141,21 +143,57 @@ fn check_validity(cert: &Certificate, now: DateTime<Utc>) -> Result<(), CardErro
     Ok(())
 }
 
-fn check_key_usage(cert: &Certificate) -> Result<(), CardError> {
-    let Some(exts) = &cert.tbs_certificate.extensions else {
-        return Ok(());
-    };
-    for ext in exts {
-        if ext.extn_id.to_string() == OID_KEY_USAGE {
-            let ku =
-                KeyUsage::from_der(ext.extn_value.as_bytes()).map_err(|_| CardError::Encoding)?;
-            // CNS authentication certificates carry digitalSignature, signature-card ones
-            // nonRepudiation: either proves possession of the key.
-            if ku.digital_signature() || ku.non_repudiation() {
-                return Ok(());
+/// The value of the extension `oid`, if present. An extension present twice makes the
+/// certificate unreadable (RFC 5280 §4.2): which of the two to believe is not ours to guess.
+fn extension<'a>(cert: &'a Certificate, oid: &str) -> Result<Option<&'a [u8]>, CardError> {
+    let mut found = None;
+    for ext in cert.tbs_certificate.extensions.iter().flatten() {
+        if ext.extn_id.to_string() == oid {
+            if found.is_some() {
+                return Err(CardError::Encoding);
             }
-            return Err(CardError::KeyUsage);
+            found = Some(ext.extn_value.as_bytes());
         }
+    }
+    Ok(found)
+}
+
+fn key_usage(cert: &Certificate) -> Result<Option<KeyUsage>, CardError> {
+    extension(cert, OID_KEY_USAGE)?
+        .map(|v| KeyUsage::from_der(v).map_err(|_| CardError::Encoding))
+        .transpose()
+}
+
+/// The card certificate must say its key may sign for authentication: keyUsage present with
+/// digitalSignature (CNS authentication certificates are issued so, critical). A certificate
+/// with nonRepudiation only is a qualified signature certificate: signing a server-chosen
+/// challenge with it would hand the server a qualified signature over bytes of its choosing,
+/// so it is refused even though the signature verifies.
+fn check_key_usage(cert: &Certificate) -> Result<(), CardError> {
+    match key_usage(cert)? {
+        Some(ku) if ku.digital_signature() => Ok(()),
+        _ => Err(CardError::KeyUsage),
+    }
+}
+
+/// An issuing certificate must be a CA (basicConstraints cA, keyUsage keyCertSign when the
+/// extension is there) whose pathLenConstraint allows `below` intermediates under it.
+fn check_issuer(cert: &Certificate, below: usize) -> Result<(), CardError> {
+    let bc = extension(cert, OID_BASIC_CONSTRAINTS)?
+        .map(|v| BasicConstraints::from_der(v).map_err(|_| CardError::Encoding))
+        .transpose()?;
+    let Some(bc) = bc.filter(|bc| bc.ca) else {
+        return Err(CardError::Untrusted);
+    };
+    if let Some(max) = bc.path_len_constraint
+        && below > usize::from(max)
+    {
+        return Err(CardError::Untrusted);
+    }
+    if let Some(ku) = key_usage(cert)?
+        && !ku.key_cert_sign()
+    {
+        return Err(CardError::Untrusted);
     }
     Ok(())
 }
@@ -189,29 +227,37 @@ fn signed_by(child: &Certificate, issuer: &Certificate) -> Result<bool, CardErro
         .is_ok())
 }
 
+/// Each certificate of the chain must be signed by the next one, every issuer must be a CA
+/// allowed to have the intermediates below it, and the chain must end at a trust anchor: the
+/// last certificate is an anchor, or an anchor signed it. A missing or unknown intermediate
+/// leaves the chain hanging: untrusted.
 fn check_chain(
     chain: &[Certificate],
     anchors: &[Vec<u8>],
     now: DateTime<Utc>,
 ) -> Result<(), CardError> {
-    for pair in chain.windows(2) {
-        if let [child, issuer] = pair
-            && !signed_by(child, issuer)?
-        {
-            return Err(CardError::Untrusted);
+    for (i, pair) in chain.windows(2).enumerate() {
+        if let [child, issuer] = pair {
+            if !signed_by(child, issuer)? {
+                return Err(CardError::Untrusted);
+            }
+            // `issuer` is chain[i + 1]: chain[1..=i] are the intermediates below it.
+            check_issuer(issuer, i)?;
         }
     }
     let last = chain.last().ok_or(CardError::Encoding)?;
+    let last_der = last.to_der().map_err(|_| CardError::Encoding)?;
     for anchor_der in anchors {
         let Ok(anchor) = Certificate::from_der(anchor_der) else {
             continue;
         };
-        let last_der = last.to_der().map_err(|_| CardError::Encoding)?;
         if last_der == *anchor_der {
             return Ok(());
         }
         if signed_by(last, &anchor)? {
             check_validity(&anchor, now)?;
+            // Every certificate after the card's is an intermediate under the anchor.
+            check_issuer(&anchor, chain.len().saturating_sub(1))?;
             return Ok(());
         }
     }

@@ -1,8 +1,8 @@
 //! SQLite persistence: opening, pragmas and versioned migrations.
 //!
-//! One connection behind a mutex, used from `spawn_blocking`: the sandbox serves one person's app
-//! or one test at a time, and a single writer makes every handler's read-modify-write atomic
-//! without per-table locking. WAL keeps readers of the file (e.g. `sqlite3` during a demo) from
+//! One writer connection behind a mutex, used from `spawn_blocking`: a single writer makes every
+//! handler's read-modify-write atomic without per-table locking. Read-only connections
+//! ([`open_reader`]) serve the GETs that change nothing. WAL keeps readers of the file (e.g. `sqlite3` during a demo) from
 //! blocking it. Migrations are embedded, applied in order and recorded in `user_version`, so an
 //! old file is upgraded in place and a restart never loses data.
 

@@ -174,11 +174,53 @@ impl AppState {
             };
             f(&mut ctx)
         };
-        // On the blocking pool like every database call: running reads inline on the async
-        // workers or with `block_in_place` measured no better (examples/bench_status.rs).
+        // On the blocking pool: these reads may scan or sort (lists, histories). Bounded point
+        // lookups on the hot path use `read_inline` instead.
         tokio::task::spawn_blocking(job)
             .await
             .map_err(|e| ApiError::internal(&e))?
+    }
+
+    /// Runs a short read-only `f` right here, on the async worker, on a free pooled reader.
+    ///
+    /// Only for bounded point lookups (a row by its key, through an index) on the hot polling
+    /// path: they take microseconds on the memory-mapped file, while a trip through the
+    /// blocking pool costs two thread wake-ups and context switches per request, which is
+    /// what the status benchmark spent most of its time on. Anything that scans, sorts many
+    /// rows or writes goes through [`Self::read`] or [`Self::run`].
+    pub fn read_inline<T>(&self, f: impl FnOnce(&mut Ctx<'_>) -> ApiResult<T>) -> ApiResult<T> {
+        let n = self.readers.len();
+        if n == 0 {
+            return Err(ApiError::internal(&"no reader connection"));
+        }
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        // A free reader if there is one (there are more readers than async workers, so there
+        // normally is); else wait for the next one in turn, which is busy for microseconds
+        // or for one blocking-pool read.
+        let mut guard = None;
+        for i in 0..n {
+            if let Some(r) = self.readers.get((start + i) % n)
+                && let Ok(g) = r.try_lock()
+            {
+                guard = Some(g);
+                break;
+            }
+        }
+        let conn = match guard {
+            Some(g) => g,
+            None => self
+                .readers
+                .get(start % n)
+                .ok_or_else(|| ApiError::internal(&"no reader connection"))?
+                .lock()
+                .map_err(|_| ApiError::internal(&"reader mutex poisoned"))?,
+        };
+        let mut ctx = Ctx {
+            tx: &conn,
+            now: self.now(),
+            st: self,
+        };
+        f(&mut ctx)
     }
 
     /// A cached session for an access-token hash, if still valid at the server's now.
@@ -270,7 +312,18 @@ pub(crate) fn sha256_hex(parts: &[&[u8]]) -> String {
         h.update((p.len() as u64).to_be_bytes());
         h.update(p);
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hex(&h.finalize())
+}
+
+/// Lowercase hex, without a formatting call per byte (this runs on every request).
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
 }
 
 /// Constant-time equality of two strings (hash comparisons).

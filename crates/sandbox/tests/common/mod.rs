@@ -93,7 +93,7 @@ pub fn validity(from: i64, to: i64) -> Validity {
     }
 }
 
-fn build(
+pub fn build(
     subject_key: &RsaPrivateKey,
     issuer_key: &RsaPrivateKey,
     profile: Profile,

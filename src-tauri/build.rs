@@ -15,6 +15,8 @@ const COMMANDS: &[&str] = &[
     "list_mailboxes",
     "list_notifications",
     "mark_notification_read",
+    "branding",
+    "check_for_update",
 ];
 
 fn main() {

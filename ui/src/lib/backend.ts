@@ -17,6 +17,27 @@ export interface Settings {
   provider_url?: string;
   /** The account of the last session (prefills the sign-in form). */
   last_account?: string;
+  /** The release feed of the update notice; absent means the branding's, if any. */
+  release_feed_url?: string;
+}
+
+/** The association behind a branded build (`null` for the plain one). */
+export interface BrandingView {
+  /** The association's name. */
+  name: string;
+  /** The product name of the branded build. */
+  product_name: string;
+  colors: { primary: string; accent: string };
+  support: { phone?: string; email?: string; web?: string };
+}
+
+/** A newer release than the running one, from the release feed. */
+export interface UpdateNotice {
+  current: string;
+  latest: string;
+  /** `YYYY-MM-DD`. */
+  published: string;
+  notes_url: string;
 }
 
 export interface DemoAccount {
@@ -121,6 +142,10 @@ export interface Backend {
   listMailboxes(): Promise<Mailbox[]>;
   listNotifications(): Promise<Notification[]>;
   markNotificationRead(id: string): Promise<void>;
+  /** The association behind this build, or `null` for the plain build. */
+  branding(): Promise<BrandingView | null>;
+  /** A newer release, or `null` (also when the feed cannot be reached). */
+  checkForUpdate(): Promise<UpdateNotice | null>;
 }
 
 /** The code Rust answers with when the session can no longer be used. */
@@ -169,4 +194,6 @@ export const tauriBackend: Backend = {
   listMailboxes: () => call<Mailbox[]>('list_mailboxes'),
   listNotifications: () => call<Notification[]>('list_notifications'),
   markNotificationRead: (id) => call<void>('mark_notification_read', { id }),
+  branding: () => call<BrandingView | null>('branding'),
+  checkForUpdate: () => call<UpdateNotice | null>('check_for_update'),
 };

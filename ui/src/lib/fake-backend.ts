@@ -5,12 +5,14 @@ import {
   SESSION_EXPIRED,
   type AppInfo,
   type Backend,
+  type BrandingView,
   type Language,
   type Mailbox,
   type Notification,
   type ProviderInfo,
   type SessionView,
   type Settings,
+  type UpdateNotice,
 } from './backend';
 
 export interface FakeBackend extends Backend {
@@ -26,6 +28,10 @@ export interface FakeBackend extends Backend {
   keyring: string | null;
   /** Makes the next authenticated call answer `session.expired`. */
   expireSession(): void;
+  /** The association of a branded build; `null` is the plain build. */
+  brand: BrandingView | null;
+  /** What the release feed says; `null` is "up to date" (or unreachable). */
+  update: UpdateNotice | null;
 }
 
 export const expiredError = new BackendError({
@@ -103,6 +109,8 @@ export function fakeBackend(initial: Partial<Settings> = {}): FakeBackend {
     accounts: demoAccounts(),
     session: null,
     keyring: null,
+    brand: null,
+    update: null,
     expireSession() {
       expireNext = true;
     },
@@ -164,6 +172,12 @@ export function fakeBackend(initial: Partial<Settings> = {}): FakeBackend {
         const n = current().notifications.find((x) => x.id === id);
         if (n) n.read = true;
       });
+    },
+    async branding() {
+      return answer('branding', () => (fake.brand ? structuredClone(fake.brand) : null));
+    },
+    async checkForUpdate() {
+      return answer('checkForUpdate', () => (fake.update ? { ...fake.update } : null));
     },
   };
 

@@ -39,6 +39,7 @@ count_results() {
       }
     }
     /^schemathesis: [0-9]+ passed/ { p += $2; f += $4 }
+    /^bundle: [0-9]+ passed/ { p += $2; f += $4 }
     /^ *Tests +[0-9]/ {
       for (i = 1; i <= NF; i++) {
         if ($(i+1) == "passed") p += $i
@@ -110,5 +111,8 @@ if [ -x "$PEC_APP_BIN" ]; then
 else
   FAILED_STEPS+=("end-to-end tests (no app binary)")
 fi
+
+# --- installers: plain and branded .deb, installed into throwaway roots and smoke-tested ------
+step "installers (.deb)" env PEC_BUNDLE_NO_SETUP=1 bash "$REPO_ROOT/scripts/bundle-test.sh"
 
 finish

@@ -19,8 +19,14 @@ APT_PACKAGES=(
   gnome-keyring libsecret-tools
   # the API fuzzer (schemathesis, from PyPI, in a venv)
   python3 python3-venv
+  # checking the .deb: the desktop entry validator, and dpkg-shlibdeps (dpkg-dev) for the
+  # libraries the binary links
+  desktop-file-utils dpkg-dev
 )
 TAURI_DRIVER_VERSION="2.1.0"
+# The Tauri CLI (bundler) used by scripts/bundle.sh; keep it at the version of the tauri
+# crate in Cargo.lock.
+TAURI_CLI_VERSION="2.12.5"
 NODE_MIN_MAJOR=20
 NODE_MIN_MINOR=19
 
@@ -87,9 +93,32 @@ install_tauri_driver() {
   echo "$TAURI_DRIVER_VERSION" >"$stamp"
 }
 
+# The Tauri CLI from its npm package, which carries a prebuilt binary per platform: seconds to
+# install, where `cargo install tauri-cli` compiles ~600 crates (20+ minutes on a 2-core
+# machine). It lives in its own prefix, not in ui/package.json: npm 11 writes only the
+# current platform's optional binary package into a lockfile, which broke `npm ci` elsewhere.
+# The exact version pins the CLI and its platform package (its optionalDependencies are exact).
+install_tauri_cli() {
+  local dir="$PEC_TOOLS/tauri-cli" stamp="$PEC_TOOLS/tauri-cli.version"
+  if [ -x "$dir/node_modules/.bin/tauri" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$TAURI_CLI_VERSION" ]; then
+    log "Tauri CLI $TAURI_CLI_VERSION: present"
+    return
+  fi
+  log "Installing the Tauri CLI $TAURI_CLI_VERSION (npm package @tauri-apps/cli)"
+  rm -rf "$dir"
+  mkdir -p "$dir" "$PEC_TOOLS/bin"
+  npm install --prefix "$dir" --no-save --no-package-lock --no-audit --no-fund --loglevel=error \
+    "@tauri-apps/cli@$TAURI_CLI_VERSION"
+  "$dir/node_modules/.bin/tauri" --version | grep -qx "tauri-cli $TAURI_CLI_VERSION" ||
+    die "the Tauri CLI in $dir does not report version $TAURI_CLI_VERSION"
+  ln -sf "$dir/node_modules/.bin/tauri" "$PEC_TOOLS/bin/tauri"
+  echo "$TAURI_CLI_VERSION" >"$stamp"
+}
+
 install_apt_packages
 check_node
 check_rust
 install_npm_packages
 install_tauri_driver
+install_tauri_cli
 log "Set-up complete"

@@ -40,6 +40,8 @@ const COMMANDS: &[&str] = &[
     "card_unwatch",
     "card_preflight",
     "card_identify",
+    "branding",
+    "check_for_update",
 ];
 
 fn main() {

@@ -13,15 +13,16 @@ use crate::{AppDirs, CommandError, Settings, SettingsStore};
 
 #[derive(Debug, Serialize)]
 pub struct AppInfo {
-    pub name: &'static str,
+    /// The product name this binary was built with ("PEC Desktop", or a branded build's).
+    pub name: String,
     pub version: &'static str,
     pub log_dir: String,
 }
 
 #[tauri::command]
-pub fn app_info(dirs: State<'_, AppDirs>) -> AppInfo {
+pub fn app_info(app: tauri::AppHandle, dirs: State<'_, AppDirs>) -> AppInfo {
     AppInfo {
-        name: "PEC Desktop",
+        name: app.package_info().name.clone(),
         version: env!("CARGO_PKG_VERSION"),
         log_dir: dirs.log_dir.display().to_string(),
     }

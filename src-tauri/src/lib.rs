@@ -4,6 +4,7 @@
 //! domain crates and exposes a few commands that parse their arguments, call into a crate
 //! and map errors to [`error::CommandError`]. Rules about PEC live in `crates/`.
 
+mod branding;
 mod cards;
 mod commands;
 mod error;
@@ -11,6 +12,7 @@ mod identity;
 mod logs;
 mod session;
 mod settings;
+mod updates;
 
 use std::path::PathBuf;
 
@@ -54,11 +56,29 @@ pub fn run() -> i32 {
             let guard = logs::init(&log_dir)?;
             app.manage(LogGuard(guard));
 
+            // A branded build presets the provider, the first language and the release feed;
+            // the user's settings win over each of them.
+            let brand = branding::load(app.path().resource_dir().ok().as_deref());
+            let defaults = Settings {
+                language: brand
+                    .as_ref()
+                    .map(|b| b.default_language)
+                    .unwrap_or_default(),
+                ..Settings::default()
+            };
             let config_dir = app.path().app_config_dir()?;
-            let settings = SettingsStore::load(&config_dir);
-            let provider_url = settings.get().provider_url;
+            let settings = SettingsStore::load_or(&config_dir, defaults);
+            let current = settings.get();
+            let provider_url = current
+                .provider_url
+                .or_else(|| brand.as_ref().map(|b| b.provider_url.clone()));
+            let feed_url = current
+                .release_feed_url
+                .or_else(|| brand.as_ref().and_then(|b| b.release_feed_url.clone()));
             app.manage(settings);
             app.manage(AppDirs { log_dir });
+            app.manage(updates::UpdateCheck::new(feed_url));
+            app.manage(branding::AppBranding(brand));
 
             let data_dir = app.path().app_data_dir()?;
             app.manage(connect(provider_url.as_deref(), &data_dir));
@@ -105,6 +125,8 @@ pub fn run() -> i32 {
             cards::card_unwatch,
             cards::card_preflight,
             cards::card_identify,
+            branding::branding,
+            updates::check_for_update,
         ])
         .run(tauri::generate_context!());
 

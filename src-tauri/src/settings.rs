@@ -26,6 +26,10 @@ pub struct Settings {
     /// sign-in form. An account id, never a secret.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_account: Option<String>,
+    /// The release feed of the update notice; none means the branding's, if any (see
+    /// `updates.rs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub release_feed_url: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +58,12 @@ pub struct SettingsStore {
 impl SettingsStore {
     /// Loads the settings in `dir`, falling back to defaults when there are none yet.
     pub fn load(dir: &Path) -> Self {
+        Self::load_or(dir, Settings::default())
+    }
+
+    /// Loads the settings in `dir`; with no file yet (a first start) or an unreadable one,
+    /// starts from `defaults` (a branded build's language, say).
+    pub fn load_or(dir: &Path, defaults: Settings) -> Self {
         let path = dir.join(FILE_NAME);
         let current = match fs::read(&path) {
             Ok(bytes) => match serde_json::from_slice::<Settings>(&bytes) {
@@ -64,13 +74,13 @@ impl SettingsStore {
                     if let Err(err) = fs::rename(&path, &aside) {
                         tracing::warn!(%err, "could not move the unreadable settings file aside");
                     }
-                    Settings::default()
+                    defaults
                 }
             },
-            Err(err) if err.kind() == io::ErrorKind::NotFound => Settings::default(),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => defaults,
             Err(err) => {
                 tracing::warn!(%err, "settings file could not be read; using defaults");
-                Settings::default()
+                defaults
             }
         };
         Self {
@@ -180,6 +190,22 @@ mod tests {
         let again = SettingsStore::load(dir.path()).get();
         assert_eq!(again.last_account.as_deref(), Some("acc-demo-mario"));
         assert_eq!(again.language, Lang::En);
+    }
+
+    #[test]
+    fn a_first_start_takes_the_given_defaults_a_saved_choice_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let english = Settings {
+            language: Lang::En,
+            ..Settings::default()
+        };
+        let store = SettingsStore::load_or(dir.path(), english.clone());
+        assert_eq!(store.get().language, Lang::En);
+        store.update(|s| s.language = Lang::It).unwrap();
+        assert_eq!(
+            SettingsStore::load_or(dir.path(), english).get().language,
+            Lang::It
+        );
     }
 
     #[test]

@@ -130,7 +130,10 @@ fn signed_out(app: &Session) {
             app.wait_for("[data-testid=signin-title]").unwrap();
             return;
         }
-        assert!(std::time::Instant::now() < limit, "neither sign-in nor shell appeared");
+        assert!(
+            std::time::Instant::now() < limit,
+            "neither sign-in nor shell appeared"
+        );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }

@@ -17,6 +17,27 @@ export interface Settings {
   provider_url?: string;
   /** The account of the last session (prefills the sign-in form). */
   last_account?: string;
+  /** The release feed of the update notice; absent means the branding's, if any. */
+  release_feed_url?: string;
+}
+
+/** The association behind a branded build (`null` for the plain one). */
+export interface BrandingView {
+  /** The association's name. */
+  name: string;
+  /** The product name of the branded build. */
+  product_name: string;
+  colors: { primary: string; accent: string };
+  support: { phone?: string; email?: string; web?: string };
+}
+
+/** A newer release than the running one, from the release feed. */
+export interface UpdateNotice {
+  current: string;
+  latest: string;
+  /** `YYYY-MM-DD`. */
+  published: string;
+  notes_url: string;
 }
 
 export interface DemoAccount {
@@ -304,6 +325,10 @@ export interface Backend {
   cardPreflight(reader: string, declaredTaxCode: string | null): Promise<CardCheck>;
   /** VERIFY once, sign the provider's challenge; a wrong PIN rejects with `card.pin_wrong`. */
   cardIdentify(id: string, reader: string, pin: string): Promise<IdentityRequest>;
+  /** The association behind this build, or `null` for the plain build. */
+  branding(): Promise<BrandingView | null>;
+  /** A newer release, or `null` (also when the feed cannot be reached). */
+  checkForUpdate(): Promise<UpdateNotice | null>;
 }
 
 /** The code Rust answers with when the session can no longer be used. */
@@ -392,4 +417,6 @@ export const tauriBackend: Backend = {
   cardPreflight: (reader, declaredTaxCode) =>
     call<CardCheck>('card_preflight', { reader, declaredTaxCode }),
   cardIdentify: (id, reader, pin) => call<IdentityRequest>('card_identify', { id, reader, pin }),
+  branding: () => call<BrandingView | null>('branding'),
+  checkForUpdate: () => call<UpdateNotice | null>('check_for_update'),
 };

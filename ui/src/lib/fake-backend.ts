@@ -12,12 +12,14 @@ import {
   type IdentityRequest,
   type ReadersUpdate,
   type Step,
+  type BrandingView,
   type Language,
   type Mailbox,
   type Notification,
   type ProviderInfo,
   type SessionView,
   type Settings,
+  type UpdateNotice,
 } from './backend';
 
 export interface FakeBackend extends Backend {
@@ -45,7 +47,12 @@ export interface FakeBackend extends Backend {
   pinTriesLeft: number;
   spidStatus: 'pending' | 'authorised' | 'denied' | 'expired';
   appPasswordList: AppPassword[];
+  /** The association of a branded build; `null` is the plain build. */
+  brand: BrandingView | null;
+  /** What the release feed says; `null` is "up to date" (or unreachable). */
+  update: UpdateNotice | null;
 }
+
 
 /** The OTP, two-step code and PIN the fake accepts. */
 export const FAKE_OTP = '123456';
@@ -142,6 +149,8 @@ export function fakeBackend(initial: Partial<Settings> = {}): FakeBackend {
     accounts: demoAccounts(),
     session: null,
     keyring: null,
+    brand: null,
+    update: null,
     expireSession() {
       expireNext = true;
     },
@@ -378,6 +387,12 @@ export function fakeBackend(initial: Partial<Settings> = {}): FakeBackend {
         r.step = 'identified';
         return structuredClone(r);
       });
+    },
+    async branding() {
+      return answer('branding', () => (fake.brand ? structuredClone(fake.brand) : null));
+    },
+    async checkForUpdate() {
+      return answer('checkForUpdate', () => (fake.update ? { ...fake.update } : null));
     },
   };
 

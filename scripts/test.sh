@@ -108,7 +108,7 @@ if [ -x "$PEC_APP_BIN" ]; then
   export PEC_E2E_APP="$PEC_APP_BIN"
   export PEC_E2E_SCREENSHOTS="$REPO_ROOT/target/e2e-screenshots"
   rm -rf "$PEC_E2E_SCREENSHOTS"
-  step "end-to-end tests" cargo test -p pec-e2e -- --test-threads=1
+  step "end-to-end tests" cargo test -p pec-e2e --no-fail-fast -- --test-threads=1
   log "Screenshots: $PEC_E2E_SCREENSHOTS"
 else
   FAILED_STEPS+=("end-to-end tests (no app binary)")

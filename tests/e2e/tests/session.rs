@@ -90,9 +90,15 @@ fn demo_sign_in_shows_mailboxes_keeps_the_session_in_the_keyring_and_sign_out_re
         .unwrap();
     app.click(&bell).unwrap();
 
-    // The banner's "Conferma identità" opens that mailbox.
+    // The banner's "Conferma identità" opens the wizard for that mailbox; closing it shows
+    // the mailbox page.
     app.click_when_ready("[data-testid='confirm-mario.rossi@pec.sandbox.test']")
         .unwrap();
+    app.wait_for_text("[data-testid=wizard]", "the wizard of the mailbox", |t| {
+        t.contains("mario.rossi@pec.sandbox.test")
+    })
+    .unwrap();
+    app.click_when_ready("[data-testid=wizard-close]").unwrap();
     app.wait_for_text("[data-testid=mailbox-title]", "the mailbox", |t| {
         t.contains("mario.rossi@pec.sandbox.test")
     })

@@ -539,3 +539,36 @@ fn the_wizard_resumes_where_it_was_after_a_restart() {
     assert!(drafts.contains("Marietto"));
     assert!(!drafts.contains(PASSWORD), "no secret in drafts");
 }
+
+#[test]
+fn firma_digitale_path_to_completed() {
+    // The STIncard profile is also a signature card (DF 1400 with a qualified certificate);
+    // the identification signs with its authentication key, as for CNS.
+    let card = SimCard::start(SimOptions::new(ProfileName::Stincard2048)).expect("virtual card");
+    let rig = Rig::from_env();
+    let app = rig.launch().expect("app window starts");
+    signed_out(&app);
+    let sandbox = Sandbox::of(&rig);
+    let (account, address, email) =
+        sandbox.seed("firma", private_citizen("Mario", "Rossi", MARIO_CF));
+    sign_in(&app, &account);
+    to_methods(&app, &rig, "Mario", "Rossi", MARIO_CF, &email, "firma");
+    app.click_when_ready("[data-testid=method-digital_signature]")
+        .unwrap();
+    at_step(&app, "identifying");
+    app.wait_for("[data-testid=card-matches]").unwrap();
+    shot(&app, &rig, "firma-5-card.png");
+    fill(&app, "pin", pec_card_sim::DEFAULT_PIN);
+    app.click_when_ready("[data-testid=card-sign]").unwrap();
+    terms_and_otp(&app, &rig, &sandbox, &email, "firma");
+    at_step(&app, "completed");
+    assert_eq!(verifies(&card), 1);
+    app.click_when_ready("[data-testid=to-security]").unwrap();
+    app.wait_for(&format!(
+        "[data-testid='mailbox-{address}'] [data-testid=star]"
+    ))
+    .expect("the European star next to the mailbox");
+    shot(&app, &rig, "firma-9-star.png");
+    drop(app);
+    card.stop();
+}

@@ -98,12 +98,16 @@ impl Cards {
     }
 }
 
-fn card_error(e: &CardError) -> CommandError {
-    CommandError::Localized(Localized {
+fn card_localized(e: &CardError) -> Localized {
+    Localized {
         code: e.code().to_owned(),
         message_it: e.message_it(),
         message_en: e.message_en(),
-    })
+    }
+}
+
+fn card_error(e: &CardError) -> CommandError {
+    CommandError::Localized(card_localized(e))
 }
 
 async fn blocking<T: Send + 'static>(
@@ -162,11 +166,7 @@ fn snapshot(pcsc: &Pcsc) -> ReadersUpdate {
         },
         Err(e) => ReadersUpdate {
             readers: Vec::new(),
-            error: Some(Localized {
-                code: e.code().to_owned(),
-                message_it: e.message_it(),
-                message_en: e.message_en(),
-            }),
+            error: Some(card_localized(&e)),
         },
     }
 }

@@ -63,23 +63,12 @@ impl Sandbox {
 
     /// The newest six-digit code e-mailed to `to`.
     fn latest_otp(&self, to: &str) -> String {
-        let messages: Value = self
-            .http
-            .get(format!("{}/sandbox/outbox", self.url))
-            .query(&[("to", to)])
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        let mut all: Vec<&Value> = messages.as_array().unwrap().iter().collect();
+        let mut all = self.outbox_to(to);
         all.sort_by_key(|m| m["id"].as_i64());
-        let body = all
-            .iter()
+        all.iter()
             .rev()
-            .map(|m| m["body"].as_str().unwrap_or_default())
-            .find(|b| six_digits(b).is_some())
-            .expect("an OTP e-mail in the outbox");
-        six_digits(body).unwrap()
+            .find_map(|m| six_digits(m["body"].as_str().unwrap_or_default()))
+            .expect("an OTP e-mail in the outbox")
     }
 
     fn outbox_to(&self, to: &str) -> Vec<Value> {
@@ -116,6 +105,17 @@ fn six_digits(text: &str) -> Option<String> {
 
 fn private_citizen(first: &str, last: &str, cf: &str) -> Value {
     json!({ "kind": "private_citizen", "first_name": first, "last_name": last, "tax_code": cf })
+}
+
+/// Launches the app and signs in to a freshly seeded account with one mailbox of `holder`:
+/// returns the window, the sandbox, and the account id, mailbox address and contact e-mail.
+fn start(rig: &Rig, tag: &str, holder: Value) -> (Session, Sandbox, String, String, String) {
+    let app = rig.launch().expect("app window starts");
+    signed_out(&app);
+    let sandbox = Sandbox::of(rig);
+    let (account, address, email) = sandbox.seed(tag, holder);
+    sign_in(&app, &account);
+    (app, sandbox, account, address, email)
 }
 
 /// Waits for the first screen; signs out if the keyring brought back an earlier test's session.
@@ -239,12 +239,8 @@ fn terms_and_otp(app: &Session, rig: &Rig, sandbox: &Sandbox, email: &str, shots
 fn cns_path_wrong_pin_then_otp_expiry_resend_and_completed_with_the_star() {
     let card = SimCard::start(SimOptions::new(ProfileName::Stincard2048)).expect("virtual card");
     let rig = Rig::from_env();
-    let app = rig.launch().expect("app window starts");
-    signed_out(&app);
-    let sandbox = Sandbox::of(&rig);
-    let (account, address, email) =
-        sandbox.seed("cns", private_citizen("Mario", "Rossi", MARIO_CF));
-    sign_in(&app, &account);
+    let (app, sandbox, _, address, email) =
+        start(&rig, "cns", private_citizen("Mario", "Rossi", MARIO_CF));
     to_methods(&app, &rig, "Mario", "Rossi", MARIO_CF, &email, "cns");
 
     app.click_when_ready("[data-testid=method-cns]").unwrap();
@@ -343,11 +339,11 @@ fn preflight_stops_a_card_of_someone_else_before_the_provider() {
     // Giulia Bianchi's card, but the mailbox holder is Mario Rossi.
     let card = SimCard::start(SimOptions::new(ProfileName::Athena2048)).expect("virtual card");
     let rig = Rig::from_env();
-    let app = rig.launch().expect("app window starts");
-    signed_out(&app);
-    let sandbox = Sandbox::of(&rig);
-    let (account, _, email) = sandbox.seed("mismatch", private_citizen("Mario", "Rossi", MARIO_CF));
-    sign_in(&app, &account);
+    let (app, _, _, _, email) = start(
+        &rig,
+        "mismatch",
+        private_citizen("Mario", "Rossi", MARIO_CF),
+    );
     to_methods(&app, &rig, "Mario", "Rossi", MARIO_CF, &email, "mismatch");
     app.click_when_ready("[data-testid=method-digital_signature]")
         .unwrap();
@@ -373,12 +369,8 @@ fn preflight_stops_a_card_of_someone_else_before_the_provider() {
 #[test]
 fn spid_login_completed_on_the_sandbox_identity_provider_page() {
     let rig = Rig::from_env();
-    let app = rig.launch().expect("app window starts");
-    signed_out(&app);
-    let sandbox = Sandbox::of(&rig);
     let cf = "RSSMRA45C12F205C"; // a test identity of the sandbox's SPID page
-    let (account, _, email) = sandbox.seed("spid", private_citizen("Mario", "Rossi", cf));
-    sign_in(&app, &account);
+    let (app, sandbox, _, _, email) = start(&rig, "spid", private_citizen("Mario", "Rossi", cf));
     to_methods(&app, &rig, "Mario", "Rossi", cf, &email, "spid");
     app.click_when_ready("[data-testid=method-spid]").unwrap();
     app.click_when_ready("[data-testid=spid-start]").unwrap();
@@ -407,11 +399,8 @@ fn spid_login_completed_on_the_sandbox_identity_provider_page() {
 #[test]
 fn delegation_sends_the_link_to_the_holder() {
     let rig = Rig::from_env();
-    let app = rig.launch().expect("app window starts");
-    signed_out(&app);
-    let sandbox = Sandbox::of(&rig);
-    let (account, _, _) = sandbox.seed("delega", private_citizen("Mario", "Rossi", MARIO_CF));
-    sign_in(&app, &account);
+    let (app, sandbox, account, _, _) =
+        start(&rig, "delega", private_citizen("Mario", "Rossi", MARIO_CF));
     app.click_when_ready("[data-testid=confirm-identity]")
         .unwrap();
     at_step(&app, "choosing_role");
@@ -440,12 +429,8 @@ fn documents_needed_then_uploaded_for_review() {
     // of this company: the provider asks for documents.
     let card = SimCard::start(SimOptions::new(ProfileName::Stincard2048)).expect("virtual card");
     let rig = Rig::from_env();
-    let app = rig.launch().expect("app window starts");
-    signed_out(&app);
-    let sandbox = Sandbox::of(&rig);
     let company = json!({ "kind": "company", "business_name": "Officina Demo S.r.l.", "tax_code": "07973780013" });
-    let (account, _, email) = sandbox.seed("docs", company);
-    sign_in(&app, &account);
+    let (app, _, account, _, email) = start(&rig, "docs", company);
     app.click_when_ready("[data-testid=confirm-identity]")
         .unwrap();
     at_step(&app, "choosing_role");
@@ -506,11 +491,7 @@ fn documents_needed_then_uploaded_for_review() {
 #[test]
 fn the_wizard_resumes_where_it_was_after_a_restart() {
     let rig = Rig::from_env();
-    let app = rig.launch().expect("app window starts");
-    signed_out(&app);
-    let sandbox = Sandbox::of(&rig);
-    let (account, _, _) = sandbox.seed("resume", private_citizen("Mario", "Rossi", MARIO_CF));
-    sign_in(&app, &account);
+    let (app, _, _, _, _) = start(&rig, "resume", private_citizen("Mario", "Rossi", MARIO_CF));
     app.click_when_ready("[data-testid=confirm-identity]")
         .unwrap();
     at_step(&app, "choosing_role");
@@ -546,12 +527,8 @@ fn firma_digitale_path_to_completed() {
     // the identification signs with its authentication key, as for CNS.
     let card = SimCard::start(SimOptions::new(ProfileName::Stincard2048)).expect("virtual card");
     let rig = Rig::from_env();
-    let app = rig.launch().expect("app window starts");
-    signed_out(&app);
-    let sandbox = Sandbox::of(&rig);
-    let (account, address, email) =
-        sandbox.seed("firma", private_citizen("Mario", "Rossi", MARIO_CF));
-    sign_in(&app, &account);
+    let (app, sandbox, _, address, email) =
+        start(&rig, "firma", private_citizen("Mario", "Rossi", MARIO_CF));
     to_methods(&app, &rig, "Mario", "Rossi", MARIO_CF, &email, "firma");
     app.click_when_ready("[data-testid=method-digital_signature]")
         .unwrap();

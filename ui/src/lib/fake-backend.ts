@@ -279,7 +279,7 @@ export function fakeBackend(initial: Partial<Settings> = {}): FakeBackend {
           mobile: /^(\+39)?3\d{8,9}$/,
           name: /\S/,
         };
-        if (rules[kind]!.test(v)) return { valid: true, normalized: kind === 'name' ? v : v.toUpperCase() === v ? v : kind === 'email' ? v.toLowerCase() : v.toUpperCase(), error: null };
+        if (rules[kind]!.test(v)) return { valid: true, normalized: kind === 'name' ? v : kind === 'email' ? v.toLowerCase() : v.toUpperCase(), error: null };
         return {
           valid: false,
           normalized: null,

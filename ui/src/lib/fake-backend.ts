@@ -439,12 +439,16 @@ export function fakeBackend(initial: Partial<Settings> = {}): FakeBackend {
         break;
       case 'complete_request':
       case 'resend_otp':
+      {
+        // One instant for all three, as a provider stamps them: the countdown is their difference.
+        const at = Date.now();
         r.step = 'otp_sent';
-        r.updated_at = new Date().toISOString();
-        r.otp_expires_at = new Date(Date.now() + 60_000).toISOString();
-        r.resend_available_at = new Date(Date.now() + 30_000).toISOString();
+        r.updated_at = new Date(at).toISOString();
+        r.otp_expires_at = new Date(at + 60_000).toISOString();
+        r.resend_available_at = new Date(at + 30_000).toISOString();
         r.otp_attempts_left = 3;
         break;
+      }
       case 'confirm_otp': {
         if (a.code !== FAKE_OTP) {
           r.otp_attempts_left = (r.otp_attempts_left ?? 3) - 1;

@@ -42,6 +42,15 @@ const COMMANDS: &[&str] = &[
     "card_identify",
     "branding",
     "check_for_update",
+    "registry_sign_in",
+    "registry_view",
+    "registry_sign_out",
+    "registry_request_change",
+    "registry_confirm_link",
+    "support_open",
+    "support_ticket",
+    "support_attach",
+    "mailbox_expiry",
 ];
 
 fn main() {

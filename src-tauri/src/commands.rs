@@ -51,11 +51,11 @@ pub fn provider_info(
     conn: State<'_, Connection>,
     store: State<'_, SettingsStore>,
 ) -> Result<ProviderInfo, CommandError> {
-    let provider = conn.provider()?;
+    // Answered without waiting for the provider to start: the sign-in screen shows at once.
     Ok(ProviderInfo {
-        base_url: provider.base_url(),
-        embedded: provider.is_embedded(),
-        demo_accounts: if provider.is_embedded() {
+        base_url: conn.known_base_url(),
+        embedded: conn.is_embedded(),
+        demo_accounts: if conn.is_embedded() {
             DEMO_ACCOUNTS.to_vec()
         } else {
             Vec::new()
@@ -91,7 +91,7 @@ pub async fn sign_in_demo(
     store: State<'_, SettingsStore>,
     login: String,
 ) -> Result<SessionView, CommandError> {
-    if !conn.provider()?.is_embedded() || !DEMO_ACCOUNTS.iter().any(|a| a.login == login) {
+    if !conn.is_embedded() || !DEMO_ACCOUNTS.iter().any(|a| a.login == login) {
         return Err(CommandError::Localized(pec_domain::Localized {
             code: "session.not_demo".into(),
             message_it:
@@ -156,4 +156,15 @@ fn remember_account(store: &SettingsStore, account: Option<String>) {
         // Only the prefill and the restore after a restart are lost.
         tracing::warn!(error = %e, "could not save the last account");
     }
+}
+
+/// Expiry awareness of one mailbox: days left, reminder, grace period and cessation day,
+/// computed by the provider with its own windows.
+#[tauri::command]
+pub async fn mailbox_expiry(
+    conn: State<'_, Connection>,
+    address: String,
+) -> Result<pec_provider::api::ExpiryView, CommandError> {
+    let address = address.as_str();
+    conn.authed(move |c| c.mailbox_expiry(address)).await
 }

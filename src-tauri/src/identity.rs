@@ -25,7 +25,7 @@ use zeroize::Zeroizing;
 use crate::CommandError;
 use crate::session::Connection;
 
-fn localized(code: &str, it: &str, en: &str) -> CommandError {
+pub(crate) fn localized(code: &str, it: &str, en: &str) -> CommandError {
     CommandError::Localized(Localized {
         code: code.to_owned(),
         message_it: it.to_owned(),
@@ -161,7 +161,7 @@ pub async fn identity_upload(
 }
 
 /// The media type by content (the provider checks again).
-fn sniff(b: &[u8]) -> Option<&'static str> {
+pub(crate) fn sniff(b: &[u8]) -> Option<&'static str> {
     if b.starts_with(b"%PDF-") {
         Some("application/pdf")
     } else if b.starts_with(&[0xFF, 0xD8, 0xFF]) {
@@ -174,7 +174,7 @@ fn sniff(b: &[u8]) -> Option<&'static str> {
 }
 
 /// Decodes `encodeURIComponent` output; anything malformed is kept as written.
-fn percent_decode(s: &str) -> String {
+pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -294,11 +294,11 @@ pub struct Link {
 }
 
 #[tauri::command]
-pub fn guide_link(
+pub async fn guide_link(
     conn: State<'_, Connection>,
     lang: pec_domain::Lang,
 ) -> Result<Link, CommandError> {
-    let base = conn.provider()?.base_url();
+    let base = conn.provider().await?.base_url();
     let page = match lang {
         pec_domain::Lang::It => "guida/conferma-identita",
         pec_domain::Lang::En => "guide/identity-confirmation",
@@ -333,7 +333,7 @@ pub async fn spid_start(
     let login = conn.authed(move |c| c.start_spid(idr)).await?;
     // The page must be the provider's own: same scheme, host and port as its API.
     let provider =
-        url::Url::parse(&conn.provider()?.base_url()).map_err(|_| CommandError::Internal)?;
+        url::Url::parse(&conn.provider().await?.base_url()).map_err(|_| CommandError::Internal)?;
     let page = url::Url::parse(&login.login_url).map_err(|_| CommandError::Internal)?;
     if page.origin() != provider.origin() {
         return Err(localized(

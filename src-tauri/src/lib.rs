@@ -10,6 +10,7 @@ mod commands;
 mod error;
 mod identity;
 mod logs;
+mod registry;
 mod session;
 mod settings;
 mod updates;
@@ -28,23 +29,6 @@ pub struct AppDirs {
 
 /// Keeps the non-blocking log writer alive for the whole run; dropping it flushes the file.
 struct LogGuard(#[allow(dead_code)] tracing_appender::non_blocking::WorkerGuard);
-
-/// The provider of this run: the configured one, or the embedded sandbox. A failure is kept
-/// and reported by the commands, so the window still opens and says what is wrong.
-fn connect(provider_url: Option<&str>, data_dir: &std::path::Path) -> session::Connection {
-    let provider = match provider_url {
-        Some(url) => session::Provider::remote(url),
-        None => tauri::async_runtime::block_on(session::Provider::embedded(data_dir)),
-    };
-    if let Err(e) = &provider {
-        tracing::error!(error = %e, "the provider could not be set up");
-    }
-    let vault = pec_vault::Vault::system(session::APP_ID).map_err(|e| {
-        tracing::error!(error = %e, "the system keyring is not available");
-        pec_domain::DomainError::to_localized(&e)
-    });
-    session::Connection::new(provider, vault)
-}
 
 /// Runs the app and returns the process exit code.
 pub fn run() -> i32 {
@@ -81,10 +65,20 @@ pub fn run() -> i32 {
             app.manage(branding::AppBranding(brand));
 
             let data_dir = app.path().app_data_dir()?;
-            app.manage(connect(provider_url.as_deref(), &data_dir));
+            let choice = match provider_url {
+                Some(url) => session::ProviderChoice::Remote(url),
+                None => session::ProviderChoice::Embedded(data_dir.clone()),
+            };
+            app.manage(session::Connection::new(choice));
+            // The window opens at once; the provider and the keyring get ready meanwhile.
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                handle.state::<session::Connection>().warm_up().await;
+            });
             app.manage(cards::Cards::new(&data_dir));
             app.manage(identity::Drafts::new(&data_dir));
             app.manage(identity::SpidPages::default());
+            app.manage(registry::Tickets::default());
             tracing::info!(version = env!("CARGO_PKG_VERSION"), "PEC Desktop started");
             Ok(())
         })
@@ -127,6 +121,15 @@ pub fn run() -> i32 {
             cards::card_identify,
             branding::branding,
             updates::check_for_update,
+            registry::registry_sign_in,
+            registry::registry_view,
+            registry::registry_sign_out,
+            registry::registry_request_change,
+            registry::registry_confirm_link,
+            registry::support_open,
+            registry::support_ticket,
+            registry::support_attach,
+            commands::mailbox_expiry,
         ])
         .run(tauri::generate_context!());
 

@@ -16,7 +16,7 @@ use pec_domain::Localized;
 use pec_provider::Client;
 use pec_vault::{Secret, SecretKey, Vault};
 use serde::{Deserialize, Serialize};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, OnceCell};
 
 use crate::error::CommandError;
 
@@ -62,7 +62,8 @@ pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
 /// What the sign-in screen needs to know about the provider.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProviderInfo {
-    pub base_url: String,
+    /// None while the embedded sandbox is still starting (the UI does not show its URL).
+    pub base_url: Option<String>,
     pub embedded: bool,
     pub demo_accounts: Vec<DemoAccount>,
     /// The login of the last session, to prefill the form (not a secret).
@@ -85,7 +86,6 @@ struct StoredSession {
 pub struct Provider {
     client: Client,
     provider_id: String,
-    embedded: bool,
     /// Kept alive for the whole run; dropping it stops the server.
     _sandbox: Option<pec_sandbox::RunningSandbox>,
 }
@@ -107,7 +107,6 @@ impl Provider {
         Ok(Self {
             client,
             provider_id: EMBEDDED_PROVIDER_ID.to_owned(),
-            embedded: true,
             _sandbox: Some(running),
         })
     }
@@ -119,17 +118,12 @@ impl Provider {
         Ok(Self {
             client,
             provider_id: base_url.trim_end_matches('/').to_owned(),
-            embedded: false,
             _sandbox: None,
         })
     }
 
     pub fn client(&self) -> &Client {
         &self.client
-    }
-
-    pub fn is_embedded(&self) -> bool {
-        self.embedded
     }
 
     pub fn base_url(&self) -> String {
@@ -146,30 +140,113 @@ impl Provider {
     }
 }
 
-/// The app's connection state: the provider (or why it could not start) and the session.
+/// Which provider this run talks to, known from the settings before anything has started.
+#[derive(Debug, Clone)]
+pub enum ProviderChoice {
+    /// The embedded sandbox, with its database in this directory.
+    Embedded(std::path::PathBuf),
+    /// A provider at this base URL.
+    Remote(String),
+}
+
+/// The app's connection state: the provider (or why it could not start), the keyring and the
+/// session.
+///
+/// The provider and the keyring are set up once, in the background from the moment the app
+/// starts ([`Connection::warm_up`]): the window does not wait for the embedded sandbox's
+/// database or for the D-Bus round trips of the keyring. A command that needs either waits for
+/// the same, single set-up; a failure is kept and reported by every command that needs it.
 pub struct Connection {
-    provider: Result<Provider, String>,
-    vault: Result<Vault, Localized>,
+    choice: ProviderChoice,
+    provider: OnceCell<Result<Provider, String>>,
+    vault: OnceCell<Result<Vault, Localized>>,
     account: Mutex<Option<String>>,
 }
 
 impl Connection {
-    pub fn new(provider: Result<Provider, String>, vault: Result<Vault, Localized>) -> Self {
+    pub fn new(choice: ProviderChoice) -> Self {
         Self {
-            provider,
-            vault,
+            choice,
+            provider: OnceCell::new(),
+            vault: OnceCell::new(),
             account: Mutex::new(None),
         }
     }
 
-    pub fn provider(&self) -> Result<&Provider, CommandError> {
+    /// A connection whose provider and keyring are already set up (tests).
+    #[cfg(test)]
+    pub fn ready(provider: Result<Provider, String>, vault: Result<Vault, Localized>) -> Self {
+        let choice = match &provider {
+            Ok(p) if p.provider_id != EMBEDDED_PROVIDER_ID => ProviderChoice::Remote(p.base_url()),
+            _ => ProviderChoice::Embedded(std::path::PathBuf::new()),
+        };
+        Self {
+            choice,
+            provider: OnceCell::new_with(Some(provider)),
+            vault: OnceCell::new_with(Some(vault)),
+            account: Mutex::new(None),
+        }
+    }
+
+    /// Starts setting up the provider and the keyring, so that both are ready, or nearly, by
+    /// the time the user has chosen an account.
+    pub async fn warm_up(&self) {
+        let (_, _) = tokio::join!(self.provider(), self.vault());
+    }
+
+    /// Whether this run uses the embedded sandbox (known without waiting for it).
+    pub fn is_embedded(&self) -> bool {
+        matches!(self.choice, ProviderChoice::Embedded(_))
+    }
+
+    /// The provider's base URL when it is known without waiting: a configured one always,
+    /// the embedded sandbox's once it listens.
+    pub fn known_base_url(&self) -> Option<String> {
+        match &self.choice {
+            ProviderChoice::Remote(url) => Some(url.trim_end_matches('/').to_owned()),
+            ProviderChoice::Embedded(_) => match self.provider.get() {
+                Some(Ok(p)) => Some(p.base_url()),
+                _ => None,
+            },
+        }
+    }
+
+    pub async fn provider(&self) -> Result<&Provider, CommandError> {
         self.provider
+            .get_or_init(|| async {
+                let started = std::time::Instant::now();
+                let provider = match &self.choice {
+                    ProviderChoice::Embedded(dir) => Provider::embedded(dir).await,
+                    ProviderChoice::Remote(url) => Provider::remote(url),
+                };
+                match &provider {
+                    Ok(_) => tracing::debug!(
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "provider ready"
+                    ),
+                    Err(e) => tracing::error!(error = %e, "the provider could not be set up"),
+                }
+                provider
+            })
+            .await
             .as_ref()
             .map_err(|detail| CommandError::ProviderUnavailable(detail.clone()))
     }
 
-    fn vault(&self) -> Result<&Vault, CommandError> {
+    async fn vault(&self) -> Result<&Vault, CommandError> {
         self.vault
+            .get_or_init(|| async {
+                // The keyring's client is synchronous (D-Bus round trips on Linux).
+                let vault = tokio::task::spawn_blocking(|| Vault::system(APP_ID))
+                    .await
+                    .map_err(|e| pec_vault::VaultError::Failure(e.to_string()))
+                    .and_then(|r| r);
+                vault.map_err(|e| {
+                    tracing::error!(error = %e, "the system keyring is not available");
+                    pec_domain::DomainError::to_localized(&e)
+                })
+            })
+            .await
             .as_ref()
             .map_err(|e| CommandError::Localized(e.clone()))
     }
@@ -181,8 +258,8 @@ impl Connection {
         password: &str,
         totp_code: Option<&str>,
     ) -> Result<SessionView, CommandError> {
-        let provider = self.provider()?;
-        let vault = self.vault()?;
+        let provider = self.provider().await?;
+        let vault = self.vault().await?;
         let tokens = provider
             .client()
             .sign_in(login, password, totp_code)
@@ -207,7 +284,7 @@ impl Connection {
 
     /// Picks up the session of `account` from the keyring, if it is still valid.
     pub async fn restore(&self, account: &str) -> Result<Option<SessionView>, CommandError> {
-        let provider = self.provider()?;
+        let provider = self.provider().await?;
         match self.refresh(provider, account).await {
             Ok(()) => {
                 *self.account.lock().await = Some(account.to_owned());
@@ -223,14 +300,16 @@ impl Connection {
 
     /// Signs out at the provider (best effort) and deletes the keyring item.
     pub async fn sign_out(&self) -> Result<(), CommandError> {
-        let provider = self.provider()?;
+        let provider = self.provider().await?;
         let account = self.account.lock().await.take();
         if let Err(e) = provider.client().sign_out().await {
             tracing::warn!(error = %e, "provider sign-out failed; the local session is removed anyway");
         }
         provider.client().set_access_token(None);
         if let Some(account) = account {
-            self.vault()?.delete(&provider.session_key(&account))?;
+            self.vault()
+                .await?
+                .delete(&provider.session_key(&account))?;
             tracing::info!(account = %account, "signed out");
         }
         Ok(())
@@ -248,7 +327,7 @@ impl Connection {
         F: Fn(&'s Client) -> Fut,
         Fut: Future<Output = pec_provider::Result<T>>,
     {
-        let provider = self.provider()?;
+        let provider = self.provider().await?;
         let Some(account) = self.account().await else {
             return Err(CommandError::NotSignedIn);
         };
@@ -264,7 +343,7 @@ impl Connection {
     /// Exchanges the stored refresh token for new tokens. When the provider refuses it, the
     /// keyring item is deleted and the answer is `session.expired`.
     async fn refresh(&self, provider: &Provider, account: &str) -> Result<(), CommandError> {
-        let vault = self.vault()?;
+        let vault = self.vault().await?;
         let key = provider.session_key(account);
         let stored = match vault.get(&key) {
             Ok(Some(secret)) => serde_json::from_str::<StoredSession>(secret.expose()).ok(),
@@ -307,12 +386,13 @@ mod tests {
     async fn connection(dir: &Path) -> Connection {
         let provider = Provider::embedded(dir).await.unwrap();
         let vault = Vault::with_store(keyring_core::mock::Store::new().unwrap(), APP_ID);
-        Connection::new(Ok(provider), Ok(vault))
+        Connection::ready(Ok(provider), Ok(vault))
     }
 
-    fn stored(conn: &Connection, account: &str) -> Option<String> {
-        let provider = conn.provider().unwrap();
+    async fn stored(conn: &Connection, account: &str) -> Option<String> {
+        let provider = conn.provider().await.unwrap();
         conn.vault()
+            .await
             .unwrap()
             .get(&provider.session_key(account))
             .unwrap()
@@ -322,7 +402,7 @@ mod tests {
     async fn advance_clock(conn: &Connection, seconds: u32) {
         let url = format!(
             "{}/sandbox/clock/advance",
-            conn.provider().unwrap().base_url()
+            conn.provider().await.unwrap().base_url()
         );
         let status = reqwest::Client::new()
             .post(url)
@@ -347,14 +427,14 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(session.account_id, "acc-demo-mario");
-        let item = stored(&conn, "acc-demo-mario").expect("keyring item");
+        let item = stored(&conn, "acc-demo-mario").await.expect("keyring item");
         assert!(item.contains("refresh_token"));
 
         let boxes = conn.authed(|c| c.mailboxes()).await.unwrap();
         assert_eq!(boxes.len(), 2);
 
         conn.sign_out().await.unwrap();
-        assert_eq!(stored(&conn, "acc-demo-mario"), None);
+        assert_eq!(stored(&conn, "acc-demo-mario").await, None);
         assert!(matches!(
             conn.authed(|c| c.mailboxes()).await,
             Err(CommandError::NotSignedIn)
@@ -368,14 +448,18 @@ mod tests {
         conn.sign_in("acc-demo-acme", pec_sandbox::seed::DEMO_PASSWORD, None)
             .await
             .unwrap();
-        let before = stored(&conn, "acc-demo-acme").unwrap();
+        let before = stored(&conn, "acc-demo-acme").await.unwrap();
 
         // As after a restart: a client with no access token, the keyring still full.
-        conn.provider().unwrap().client().set_access_token(None);
+        conn.provider()
+            .await
+            .unwrap()
+            .client()
+            .set_access_token(None);
         *conn.account.lock().await = None;
         let restored = conn.restore("acc-demo-acme").await.unwrap();
         assert_eq!(restored.unwrap().account_id, "acc-demo-acme");
-        let after = stored(&conn, "acc-demo-acme").unwrap();
+        let after = stored(&conn, "acc-demo-acme").await.unwrap();
         assert_ne!(before, after, "the refresh token is rotated");
 
         // 16 minutes later the access token is dead: one refresh, and the call goes through.
@@ -394,7 +478,7 @@ mod tests {
         advance_clock(&conn, 31 * 24 * 3600).await;
         let err = conn.authed(|c| c.mailboxes()).await.unwrap_err();
         assert_eq!(err.to_localized().code, "session.expired");
-        assert_eq!(stored(&conn, "acc-demo-mario"), None);
+        assert_eq!(stored(&conn, "acc-demo-mario").await, None);
         assert_eq!(conn.account().await, None);
         assert_eq!(conn.restore("acc-demo-mario").await.unwrap(), None);
     }
@@ -410,12 +494,12 @@ mod tests {
         let loc = err.to_localized();
         assert_eq!(loc.code, "auth.invalid_credentials");
         assert!(!loc.message_it.contains("not-the-password"));
-        assert_eq!(stored(&conn, "acc-demo-mario"), None);
+        assert_eq!(stored(&conn, "acc-demo-mario").await, None);
     }
 
-    #[test]
-    fn a_provider_that_failed_to_start_is_reported_not_fatal() {
-        let conn = Connection::new(
+    #[tokio::test]
+    async fn a_provider_that_failed_to_start_is_reported_not_fatal() {
+        let conn = Connection::ready(
             Err("address in use".into()),
             Err(Localized {
                 code: "vault.unavailable".into(),
@@ -423,13 +507,38 @@ mod tests {
                 message_en: String::new(),
             }),
         );
-        let err = conn.provider().err().unwrap();
+        let err = conn.provider().await.err().unwrap();
         assert_eq!(err.to_localized().code, "provider.unavailable");
         assert!(
             Provider::remote("http://pec.example.it").is_err(),
             "plain http refused"
         );
         assert!(Provider::remote("https://pec.example.it").is_ok());
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_embedded_provider_starts_once_and_is_described_before_it_listens() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::new(ProviderChoice::Embedded(dir.path().to_owned()));
+        // The sign-in screen's facts need no running sandbox.
+        assert!(conn.is_embedded());
+        assert_eq!(conn.known_base_url(), None);
+        // Commands arriving while it starts wait for the same, single start.
+        let (a, b) = tokio::join!(conn.provider(), conn.provider());
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert!(std::ptr::eq(a, b));
+        assert_eq!(conn.known_base_url(), Some(a.base_url()));
+        assert!(a.base_url().starts_with("http://127.0.0.1:"));
+    }
+
+    #[tokio::test]
+    async fn a_configured_provider_is_described_without_starting_anything() {
+        let conn = Connection::new(ProviderChoice::Remote("https://pec.example.it/".into()));
+        assert!(!conn.is_embedded());
+        assert_eq!(
+            conn.known_base_url().as_deref(),
+            Some("https://pec.example.it")
+        );
     }
 
     #[test]

@@ -44,7 +44,12 @@ pub struct Rig {
     pub app: PathBuf,
     pub screenshots: PathBuf,
     pub app_home: PathBuf,
+    /// How many sandbox starts the log held when the app was last launched: the URL of the
+    /// running app is in a later line.
+    starts_before_launch: std::cell::Cell<usize>,
 }
+
+const SANDBOX_STARTED: &str = "embedded sandbox started url=";
 
 impl Rig {
     pub fn from_env() -> Self {
@@ -61,6 +66,7 @@ impl Rig {
             app: PathBuf::from(var("PEC_E2E_APP")),
             screenshots: PathBuf::from(var("PEC_E2E_SCREENSHOTS")),
             app_home: PathBuf::from(var("PEC_E2E_APP_HOME")),
+            starts_before_launch: std::cell::Cell::new(0),
         };
         assert!(
             rig.app.is_file(),
@@ -72,6 +78,8 @@ impl Rig {
 
     /// Launches the app in a new WebDriver session.
     pub fn launch(&self) -> Result<Session> {
+        self.starts_before_launch
+            .set(self.logs().matches(SANDBOX_STARTED).count());
         Session::start(&self.driver, &self.app)
     }
 
@@ -99,15 +107,24 @@ impl Rig {
 }
 
 impl Rig {
-    /// The base URL of the embedded sandbox of the app's last start, from the app's log
-    /// (the app logs it as `embedded sandbox started url=...`).
+    /// The base URL of the embedded sandbox of the app's last launch, from the app's log
+    /// (the app logs it as `embedded sandbox started url=...`). The sandbox starts in the
+    /// background while the window opens, so this waits up to 30 s for that line.
     pub fn sandbox_url(&self) -> Option<String> {
-        let logs = self.logs();
-        let marker = "embedded sandbox started url=";
-        let at = logs.rfind(marker)? + marker.len();
-        let rest = &logs[at..];
-        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
-        Some(rest[..end].trim_matches('"').to_owned())
+        let limit = Instant::now() + Duration::from_secs(30);
+        loop {
+            let logs = self.logs();
+            if logs.matches(SANDBOX_STARTED).count() > self.starts_before_launch.get() {
+                let at = logs.rfind(SANDBOX_STARTED)? + SANDBOX_STARTED.len();
+                let rest = &logs[at..];
+                let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+                return Some(rest[..end].trim_matches('"').to_owned());
+            }
+            if Instant::now() > limit {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// What the Secret Service holds for the app's session of `account` with the embedded
@@ -165,6 +182,10 @@ impl Session {
 
     fn get(&self, path: &str) -> Result<Value> {
         send(self.http.get(format!("{}{path}", self.base)))
+    }
+
+    fn delete(&self, path: &str) -> Result<Value> {
+        send(self.http.delete(format!("{}{path}", self.base)))
     }
 
     fn post(&self, path: &str, body: Value) -> Result<Value> {
@@ -231,6 +252,56 @@ impl Session {
     pub fn click(&self, element: &Element) -> Result<()> {
         self.post(&format!("/element/{}/click", element.0), json!({}))?;
         Ok(())
+    }
+
+    /// Presses keys as the keyboard would, to whatever has the focus (W3C key actions).
+    /// Special keys use WebDriver's code points, e.g. [`keys::TAB`].
+    pub fn press(&self, keys: &str) -> Result<()> {
+        let mut actions = Vec::new();
+        for key in keys.chars() {
+            actions.push(json!({ "type": "keyDown", "value": key.to_string() }));
+            actions.push(json!({ "type": "keyUp", "value": key.to_string() }));
+        }
+        self.post(
+            "/actions",
+            json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": actions }] }),
+        )?;
+        self.delete("/actions")?;
+        Ok(())
+    }
+
+    /// The `data-testid` of the focused element, if it has one.
+    pub fn focused_testid(&self) -> Result<Option<String>> {
+        let value = self.execute(
+            "const e = document.activeElement; return e && e.dataset ? e.dataset.testid || null : null;",
+            json!([]),
+        )?;
+        Ok(value.as_str().map(str::to_owned))
+    }
+
+    /// Moves the focus with Tab (at most `max` presses) until the element with `testid` has
+    /// it, and checks that the focus can be seen there (the `:focus-visible` outline).
+    pub fn tab_to(&self, testid: &str, max: usize) -> Result<()> {
+        for _ in 0..max {
+            self.press(keys::TAB)?;
+            if self.focused_testid()?.as_deref() == Some(testid) {
+                let outline = self.execute(
+                    "const s = getComputedStyle(document.activeElement); \
+                     return document.activeElement.matches(':focus-visible') && s.outlineStyle !== 'none';",
+                    json!([]),
+                )?;
+                if outline != Value::Bool(true) {
+                    return Err(Error::Protocol(format!(
+                        "{testid} has the focus but no visible focus ring"
+                    )));
+                }
+                return Ok(());
+            }
+        }
+        Err(Error::Protocol(format!(
+            "{testid} not reached with {max} presses of Tab (focus on {:?})",
+            self.focused_testid()?
+        )))
     }
 
     /// Runs a script in the page and returns its result.
@@ -383,4 +454,12 @@ fn as_string(value: Value) -> Result<String> {
         Value::String(s) => Ok(s),
         other => Err(Error::Protocol(format!("expected a string, got {other}"))),
     }
+}
+
+/// WebDriver's code points for special keys (W3C WebDriver, "Keyboard actions").
+pub mod keys {
+    pub const TAB: &str = "\u{E004}";
+    pub const ENTER: &str = "\u{E007}";
+    pub const SPACE: &str = " ";
+    pub const ARROW_DOWN: &str = "\u{E015}";
 }

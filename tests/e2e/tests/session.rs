@@ -4,6 +4,8 @@
 use pec_e2e::{Rig, Session};
 use serde_json::json;
 
+mod common;
+
 const MARIO: &str = "acc-demo-mario";
 
 fn sign_in_screen(app: &Session) {
@@ -32,6 +34,8 @@ fn sign_out(app: &Session) {
 fn demo_sign_in_shows_mailboxes_keeps_the_session_in_the_keyring_and_sign_out_removes_it() {
     let rig = Rig::from_env();
     let app = rig.launch().expect("app window starts");
+    // An earlier test file may have left a session in the keyring.
+    common::signed_out(&app);
     sign_in_screen(&app);
     let provider = app.find("[data-testid=provider]").unwrap();
     assert!(
@@ -147,6 +151,8 @@ fn demo_sign_in_shows_mailboxes_keeps_the_session_in_the_keyring_and_sign_out_re
 fn password_sign_in_reports_errors_in_italian_and_an_expired_session_loses_nothing() {
     let rig = Rig::from_env();
     let app = rig.launch().expect("app window starts");
+    // An earlier test file may have left a session in the keyring.
+    common::signed_out(&app);
     sign_in_screen(&app);
 
     let login = app.find("[data-testid=login]").unwrap();

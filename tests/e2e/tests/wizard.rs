@@ -8,170 +8,30 @@
 // Helpers outside `#[test]` functions: here a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use pec_card_sim::{ProfileName, SimCard, SimOptions};
-use pec_e2e::{Rig, Session};
+use pec_e2e::{Rig, Session, keys};
+
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "E2e-Password-1";
+mod common;
+use common::*;
+
 /// Holder of the STIncard profile of the virtual card.
 const MARIO_CF: &str = "RSSMRA80A01H501U";
 
-struct Sandbox {
-    url: String,
-    http: reqwest::blocking::Client,
-}
-
-impl Sandbox {
-    fn of(rig: &Rig) -> Self {
-        Self {
-            url: rig.sandbox_url().expect("the app logged its sandbox URL"),
-            http: reqwest::blocking::Client::new(),
-        }
-    }
-
-    fn post(&self, path: &str, body: Value) -> Value {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.url))
-            .json(&body)
-            .send()
-            .expect("the sandbox answers");
-        assert!(r.status().is_success(), "{path}: {}", r.status());
-        r.json().unwrap_or(Value::Null)
-    }
-
-    /// A fresh account with one mailbox; returns (account id, mailbox address, contact e-mail).
-    fn seed(&self, tag: &str, holder: Value) -> (String, String, String) {
-        let n = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let address = format!("{tag}-{n}@pec.sandbox.test");
-        let email = format!("{tag}-{n}@example.com");
-        let account = self.post(
-            "/sandbox/accounts",
-            json!({
-                "password": PASSWORD,
-                "mailboxes": [{ "address": address, "holder": holder, "contact": { "email": email } }]
-            }),
-        );
-        let id = account["account_id"].as_str().unwrap().to_owned();
-        (id, address, email)
-    }
-
-    /// The newest six-digit code e-mailed to `to`.
-    fn latest_otp(&self, to: &str) -> String {
-        let mut all = self.outbox_to(to);
-        all.sort_by_key(|m| m["id"].as_i64());
-        all.iter()
-            .rev()
-            .find_map(|m| six_digits(m["body"].as_str().unwrap_or_default()))
-            .expect("an OTP e-mail in the outbox")
-    }
-
-    fn outbox_to(&self, to: &str) -> Vec<Value> {
-        let messages: Value = self
-            .http
-            .get(format!("{}/sandbox/outbox", self.url))
-            .query(&[("to", to)])
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        messages.as_array().cloned().unwrap_or_default()
-    }
-}
-
-/// A screenshot of the current screen, and its accessibility audit.
-fn shot(app: &Session, rig: &Rig, name: &str) {
-    app.screenshot(&rig.screenshot_path(name)).unwrap();
-    app.assert_accessible(name);
-}
-
-fn six_digits(text: &str) -> Option<String> {
-    let b = text.as_bytes();
-    (0..b.len().saturating_sub(5)).find_map(|i| {
-        let w = &b[i..i + 6];
-        let before = i.checked_sub(1).map(|j| b[j]);
-        let after = b.get(i + 6);
-        (w.iter().all(u8::is_ascii_digit)
-            && !before.is_some_and(|c| c.is_ascii_digit())
-            && !after.is_some_and(u8::is_ascii_digit))
-        .then(|| String::from_utf8_lossy(w).into_owned())
-    })
-}
-
-fn private_citizen(first: &str, last: &str, cf: &str) -> Value {
-    json!({ "kind": "private_citizen", "first_name": first, "last_name": last, "tax_code": cf })
-}
-
-/// Launches the app and signs in to a freshly seeded account with one mailbox of `holder`:
-/// returns the window, the sandbox, and the account id, mailbox address and contact e-mail.
-fn start(rig: &Rig, tag: &str, holder: Value) -> (Session, Sandbox, String, String, String) {
-    let app = rig.launch().expect("app window starts");
-    signed_out(&app);
-    let sandbox = Sandbox::of(rig);
-    let (account, address, email) = sandbox.seed(tag, holder);
-    sign_in(&app, &account);
-    (app, sandbox, account, address, email)
-}
-
-/// Waits for the first screen; signs out if the keyring brought back an earlier test's session.
-fn signed_out(app: &Session) {
-    let limit = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        if app.find("[data-testid=signin-title]").is_ok() {
-            return;
-        }
-        if let Ok(button) = app.find("[data-testid=sign-out]") {
-            app.click(&button).unwrap();
-            app.wait_for("[data-testid=signin-title]").unwrap();
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < limit,
-            "neither sign-in nor shell appeared"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-}
-
-fn sign_in(app: &Session, account: &str) {
-    app.wait_for("[data-testid=login]").unwrap();
-    let login = app.find("[data-testid=login]").unwrap();
-    app.clear(&login).unwrap();
-    app.type_into(&login, account).unwrap();
-    let password = app.find("[data-testid=password]").unwrap();
-    app.type_into(&password, PASSWORD).unwrap();
-    app.click_when_ready("[data-testid=signin-submit]").unwrap();
-    app.wait_for("[data-testid=mailbox-title]").unwrap();
-}
-
-fn at_step(app: &Session, step: &str) {
-    let limit = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        if let Ok(w) = app.find("[data-testid=wizard]")
-            && app.attribute(&w, "data-step").unwrap().as_deref() == Some(step)
-        {
-            return;
-        }
-        if std::time::Instant::now() > limit {
-            let error = app
-                .find("[data-testid=wizard-error]")
-                .and_then(|e| app.text(&e))
-                .unwrap_or_default();
-            panic!("the wizard did not reach {step} (error shown: {error:?})");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-}
-
-fn fill(app: &Session, testid: &str, text: &str) {
-    let field = app.wait_for(&format!("[data-testid={testid}]")).unwrap();
-    app.clear(&field).unwrap();
-    app.type_into(&field, text).unwrap();
+/// The code `firma.mario`'s authenticator app shows now, at the provider's (movable) clock.
+fn remote_signature_code(sandbox: &Sandbox) -> String {
+    let clock: Value = sandbox
+        .http
+        .get(format!("{}/sandbox/clock", sandbox.url))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let now = chrono::DateTime::parse_from_rfc3339(clock["now"].as_str().unwrap())
+        .unwrap()
+        .timestamp();
+    pec_sandbox::totp::code("JBSWY3DPEHPK3PXP", now).unwrap()
 }
 
 /// From the mailbox page to the method list, as a private citizen.
@@ -394,6 +254,153 @@ fn spid_login_completed_on_the_sandbox_identity_provider_page() {
     terms_and_otp(&app, &rig, &sandbox, &email, "spid");
     at_step(&app, "completed");
     shot(&app, &rig, "spid-9-completed.png");
+}
+
+#[test]
+fn firma_remota_with_the_app_code_to_completed() {
+    let rig = Rig::from_env();
+    // `firma.mario` of the sandbox's remote-signature accounts signs for this codice fiscale.
+    let cf = "RSSMRA45C12F205C";
+    let (app, sandbox, _, _, email) = start(&rig, "remote", private_citizen("Mario", "Rossi", cf));
+    to_methods(&app, &rig, "Mario", "Rossi", cf, &email, "remote");
+    app.click_when_ready("[data-testid=method-remote_signature]")
+        .unwrap();
+    app.wait_for("[data-testid=remote-form]").unwrap();
+    shot(&app, &rig, "remote-5-form.png");
+    fill(&app, "rs-user", "firma.mario");
+    fill(
+        &app,
+        "rs-password",
+        pec_sandbox::seed::REMOTE_SIGNATURE_PASSWORD,
+    );
+    let code = remote_signature_code(&sandbox);
+    fill(&app, "rs-otp", &code);
+    app.click_when_ready("[data-testid=rs-submit]").unwrap();
+    terms_and_otp(&app, &rig, &sandbox, &email, "remote");
+    at_step(&app, "completed");
+    shot(&app, &rig, "remote-9-completed.png");
+    let logs = rig.logs();
+    assert!(
+        !logs.contains(pec_sandbox::seed::REMOTE_SIGNATURE_PASSWORD) && !logs.contains(&code),
+        "no remote-signature secret in the logs"
+    );
+}
+
+#[test]
+fn webcam_booking_then_the_operators_approval_moves_the_wizard_on() {
+    let rig = Rig::from_env();
+    let cf = "CNTCHR83T41D969D";
+    let (app, sandbox, _, _, email) = start(&rig, "webcam", private_citizen("Chiara", "Conti", cf));
+    to_methods(&app, &rig, "Chiara", "Conti", cf, &email, "webcam");
+    app.click_when_ready("[data-testid=method-webcam]").unwrap();
+    app.wait_for("[data-testid=webcam-slot]").unwrap();
+    shot(&app, &rig, "webcam-5-slots.png");
+    app.click_when_ready("[data-testid=webcam-book]").unwrap();
+    let booked = app.wait_for("[data-testid=webcam-booked]").unwrap();
+    let booking = app.attribute(&booked, "data-booking").unwrap().unwrap();
+    shot(&app, &rig, "webcam-6-booked.png");
+    // The operator approves after the call, in the provider's back office; the open wizard
+    // notices by itself.
+    sandbox.post(
+        &format!("/sandbox/webcam/bookings/{booking}/decision"),
+        json!({ "approved": true, "tax_code": cf }),
+    );
+    terms_and_otp(&app, &rig, &sandbox, &email, "webcam");
+    at_step(&app, "completed");
+    shot(&app, &rig, "webcam-9-completed.png");
+}
+
+/// Tab to a control, checking on the way that it can be reached and shows its focus.
+fn tab(app: &Session, testid: &str) {
+    app.tab_to(testid, 40).unwrap();
+}
+
+#[test]
+fn keyboard_only_from_sign_in_to_completed() {
+    let rig = Rig::from_env();
+    let cf = "RSSMRA45C12F205C";
+    let app = rig.launch().expect("app window starts");
+    signed_out(&app);
+    let sandbox = Sandbox::of(&rig);
+    let (account, _, email) = sandbox.seed("keyboard", private_citizen("Mario", "Rossi", cf));
+
+    // Sign-in: no mouse from here on, only Tab, Space, Enter and typing.
+    app.wait_for("[data-testid=login]").unwrap();
+    let login = app.find("[data-testid=login]").unwrap();
+    app.clear(&login).unwrap();
+    app.execute(
+        "document.activeElement.blur(); document.body.focus();",
+        json!([]),
+    )
+    .unwrap();
+    tab(&app, "login");
+    app.press(&account).unwrap();
+    tab(&app, "password");
+    app.press(PASSWORD).unwrap();
+    app.press(keys::ENTER).unwrap();
+    app.wait_for("[data-testid=mailbox-title]").unwrap();
+
+    tab(&app, "confirm-identity");
+    app.press(keys::ENTER).unwrap();
+    at_step(&app, "choosing_role");
+    tab(&app, "role-holder");
+    app.press(keys::SPACE).unwrap();
+    tab(&app, "role-confirm");
+    app.press(keys::ENTER).unwrap();
+    at_step(&app, "choosing_holder_kind");
+    // A radio group is one stop for Tab; the arrows choose within it.
+    tab(&app, "kind-company");
+    app.press(&keys::ARROW_DOWN.repeat(2)).unwrap();
+    assert_eq!(
+        app.focused_testid().unwrap().as_deref(),
+        Some("kind-private")
+    );
+    tab(&app, "kind-confirm");
+    app.press(keys::ENTER).unwrap();
+    at_step(&app, "entering_data");
+    for (field, text) in [
+        ("f-first_name", "Mario"),
+        ("f-last_name", "Rossi"),
+        ("f-tax_code", cf),
+        ("f-email", email.as_str()),
+    ] {
+        tab(&app, field);
+        app.press(text).unwrap();
+    }
+    tab(&app, "data-confirm");
+    app.press(keys::ENTER).unwrap();
+    at_step(&app, "summary");
+    tab(&app, "summary-proceed");
+    app.press(keys::ENTER).unwrap();
+    at_step(&app, "choosing_method");
+    shot(&app, &rig, "keyboard-4-methods.png");
+
+    tab(&app, "method-remote_signature");
+    app.press(keys::ENTER).unwrap();
+    tab(&app, "rs-user");
+    app.press("firma.mario").unwrap();
+    tab(&app, "rs-password");
+    app.press(pec_sandbox::seed::REMOTE_SIGNATURE_PASSWORD)
+        .unwrap();
+    tab(&app, "rs-otp");
+    app.press(&remote_signature_code(&sandbox)).unwrap();
+    app.press(keys::ENTER).unwrap();
+    at_step(&app, "identified");
+    tab(&app, "proceed");
+    app.press(keys::ENTER).unwrap();
+    at_step(&app, "accepting_terms");
+    tab(&app, "terms-service");
+    app.press(keys::SPACE).unwrap();
+    tab(&app, "terms-contract");
+    app.press(keys::SPACE).unwrap();
+    tab(&app, "complete-request");
+    app.press(keys::ENTER).unwrap();
+    at_step(&app, "otp_sent");
+    tab(&app, "otp");
+    app.press(&sandbox.latest_otp(&email)).unwrap();
+    app.press(keys::ENTER).unwrap();
+    at_step(&app, "completed");
+    shot(&app, &rig, "keyboard-9-completed.png");
 }
 
 #[test]

@@ -164,6 +164,37 @@ describe('Wizard', { timeout: 30_000 }, () => {
     await step('identified');
   });
 
+  test('webcam: a slot is booked and the operator\'s decision moves the wizard on by itself', async () => {
+    const user = userEvent.setup();
+    const backend = signedIn();
+    renderWizard(backend);
+    await toMethods(user);
+    await user.click(screen.getByTestId('method-webcam'));
+    await user.click(await screen.findByTestId('webcam-book'));
+    const booked = await screen.findByTestId('webcam-booked');
+    expect(booked).toHaveAttribute('data-booking', 'b1');
+    expect(booked).toHaveTextContent('Videochiamata prenotata');
+    // The operator approves in the provider's back office; nothing to click here.
+    Object.values(backend.requests)[0]!.step = 'identified';
+    await waitFor(() => expect(screen.getByTestId('wizard')).toHaveAttribute('data-step', 'identified'), { timeout: 10_000 });
+  });
+
+  test('firma remota: credentials and OTP are sent once', async () => {
+    const user = userEvent.setup();
+    const backend = signedIn();
+    renderWizard(backend);
+    await toMethods(user);
+    await user.click(screen.getByTestId('method-remote_signature'));
+    const submit = await screen.findByTestId('rs-submit');
+    expect(submit).toBeDisabled();
+    await user.type(screen.getByLabelText(/Nome utente/), 'firma.mario');
+    await user.type(screen.getByLabelText(/Password/), 'Firma-Password-1');
+    await user.type(screen.getByLabelText(/OTP/), '123456');
+    await user.click(submit);
+    await step('identified');
+    expect(backend.calls.filter((c) => c === 'remoteSignature')).toHaveLength(1);
+  });
+
   test('a draft is saved as the user types, without secrets, and resumed', async () => {
     const user = userEvent.setup();
     const backend = signedIn();

@@ -1,5 +1,6 @@
 // The one place where the UI talks to Rust. Components receive a `Backend` so that
 // unit tests can pass a fake one; the app passes `tauriBackend`, which wraps `invoke`.
+import { registryCalls, type RegistryApi } from './registry-backend';
 import { Channel, invoke } from '@tauri-apps/api/core';
 
 export type Language = 'it' | 'en';
@@ -47,7 +48,8 @@ export interface DemoAccount {
 }
 
 export interface ProviderInfo {
-  base_url: string;
+  /** Null while the embedded sandbox is still starting (its URL is not shown anyway). */
+  base_url: string | null;
   /** The embedded sandbox runs: the sign-in screen offers its demo accounts. */
   embedded: boolean;
   demo_accounts: DemoAccount[];
@@ -284,7 +286,7 @@ export class BackendError extends Error {
   }
 }
 
-export interface Backend {
+export interface Backend extends RegistryApi {
   appInfo(): Promise<AppInfo>;
   getSettings(): Promise<Settings>;
   setLanguage(language: Language): Promise<Settings>;
@@ -356,7 +358,7 @@ export function toBackendError(cause: unknown): BackendError {
   });
 }
 
-async function call<T>(
+export async function call<T>(
   command: string,
   args?: Record<string, unknown> | Uint8Array,
   options?: { headers: Record<string, string> },
@@ -369,6 +371,7 @@ async function call<T>(
 }
 
 export const tauriBackend: Backend = {
+  ...registryCalls,
   appInfo: () => call<AppInfo>('app_info'),
   getSettings: () => call<Settings>('get_settings'),
   setLanguage: (language) => call<Settings>('set_language', { language }),

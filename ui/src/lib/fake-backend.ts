@@ -21,8 +21,9 @@ import {
   type Settings,
   type UpdateNotice,
 } from './backend';
+import { fakeRegistryCalls, fakeRegistryState, type FakeRegistryState } from './fake-registry';
 
-export interface FakeBackend extends Backend {
+export interface FakeBackend extends Backend, FakeRegistryState {
   settings: Settings;
   calls: string[];
   failNext: Partial<Record<keyof Backend, BackendError>>;
@@ -135,6 +136,8 @@ export function fakeBackend(initial: Partial<Settings> = {}): FakeBackend {
   const info: AppInfo = { name: 'PEC Desktop', version: '9.9.9', log_dir: '/tmp/pec-logs' };
   let expireNext = false;
   const fake: FakeBackend = {
+    ...fakeRegistryState(),
+    ...fakeRegistryCalls(() => fake, answer),
     settings: { language: 'it', ...initial },
     calls: [],
     failNext: {},

@@ -1,8 +1,10 @@
 // UI text, Italian first. `Messages` is derived from the Italian table, so a key missing
 // from the English one is a type error caught by svelte-check.
 import type { Language } from './backend';
+import { registryEn, registryIt } from './i18n-registry';
 
 const it = {
+  ...registryIt,
   appName: 'PEC Desktop',
   skipToContent: 'Vai al contenuto principale',
   languageLabel: 'Lingua',
@@ -183,7 +185,7 @@ const it = {
   docLicence: 'Patente di guida',
   docPassport: 'Passaporto',
   webcamBook: 'Prenota la videochiamata',
-  webcamBooked: 'Videochiamata prenotata per il {when}. Al termine l’operatore registrerà l’esito: aggiorna questa pagina per vederlo.',
+  webcamBooked: 'Videochiamata prenotata per il {when}. Al termine l’operatore registrerà l’esito e questa pagina lo mostrerà da sola.',
   webcamNoSlots: 'Nessun appuntamento libero al momento.',
   identifiedHeading: 'Identificazione avvenuta con successo',
   identifiedBody: 'Il processo di identificazione è terminato con successo. Clicca su PROCEDI per completare la richiesta.',
@@ -243,6 +245,7 @@ export type MessageKey = keyof typeof it;
 export type Messages = { readonly [K in MessageKey]: string };
 
 const en: Messages = {
+  ...registryEn,
   appName: 'PEC Desktop',
   skipToContent: 'Skip to main content',
   languageLabel: 'Language',
@@ -422,7 +425,7 @@ const en: Messages = {
   docLicence: 'Driving licence',
   docPassport: 'Passport',
   webcamBook: 'Book the video call',
-  webcamBooked: 'Video call booked for {when}. Afterwards the operator records the outcome: refresh this page to see it.',
+  webcamBooked: 'Video call booked for {when}. Afterwards the operator records the outcome and this page will show it by itself.',
   webcamNoSlots: 'No free appointment at the moment.',
   identifiedHeading: 'Identification successful',
   identifiedBody: 'The identification ended successfully. Click PROCEED to complete the request.',

@@ -1,0 +1,168 @@
+//! Helpers shared by the end-to-end test files: the sandbox's test endpoints, signing in,
+//! waiting for a wizard step, filling fields, and screenshots with their accessibility audit.
+
+// Each test file uses some of these; a panic here is the failing test's report.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use pec_e2e::{Rig, Session};
+use serde_json::{Value, json};
+
+pub const PASSWORD: &str = "E2e-Password-1";
+
+pub struct Sandbox {
+    pub url: String,
+    pub http: reqwest::blocking::Client,
+}
+
+impl Sandbox {
+    pub fn of(rig: &Rig) -> Self {
+        Self {
+            url: rig.sandbox_url().expect("the app logged its sandbox URL"),
+            http: reqwest::blocking::Client::new(),
+        }
+    }
+
+    pub fn post(&self, path: &str, body: Value) -> Value {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .json(&body)
+            .send()
+            .expect("the sandbox answers");
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+        r.json().unwrap_or(Value::Null)
+    }
+
+    /// A fresh account with one mailbox; returns (account id, mailbox address, contact e-mail).
+    pub fn seed(&self, tag: &str, holder: Value) -> (String, String, String) {
+        let n = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let address = format!("{tag}-{n}@pec.sandbox.test");
+        let email = format!("{tag}-{n}@example.com");
+        let account = self.post(
+            "/sandbox/accounts",
+            json!({
+                "password": PASSWORD,
+                "mailboxes": [{ "address": address, "holder": holder, "contact": { "email": email } }]
+            }),
+        );
+        let id = account["account_id"].as_str().unwrap().to_owned();
+        (id, address, email)
+    }
+
+    /// The newest six-digit code e-mailed to `to`.
+    pub fn latest_otp(&self, to: &str) -> String {
+        let mut all = self.outbox_to(to);
+        all.sort_by_key(|m| m["id"].as_i64());
+        all.iter()
+            .rev()
+            .find_map(|m| six_digits(m["body"].as_str().unwrap_or_default()))
+            .expect("an OTP e-mail in the outbox")
+    }
+
+    pub fn outbox_to(&self, to: &str) -> Vec<Value> {
+        let messages: Value = self
+            .http
+            .get(format!("{}/sandbox/outbox", self.url))
+            .query(&[("to", to)])
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        messages.as_array().cloned().unwrap_or_default()
+    }
+}
+
+/// A screenshot of the current screen, and its accessibility audit.
+pub fn shot(app: &Session, rig: &Rig, name: &str) {
+    app.screenshot(&rig.screenshot_path(name)).unwrap();
+    app.assert_accessible(name);
+}
+
+pub fn six_digits(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    (0..b.len().saturating_sub(5)).find_map(|i| {
+        let w = &b[i..i + 6];
+        let before = i.checked_sub(1).map(|j| b[j]);
+        let after = b.get(i + 6);
+        (w.iter().all(u8::is_ascii_digit)
+            && !before.is_some_and(|c| c.is_ascii_digit())
+            && !after.is_some_and(u8::is_ascii_digit))
+        .then(|| String::from_utf8_lossy(w).into_owned())
+    })
+}
+
+pub fn private_citizen(first: &str, last: &str, cf: &str) -> Value {
+    json!({ "kind": "private_citizen", "first_name": first, "last_name": last, "tax_code": cf })
+}
+
+/// Launches the app and signs in to a freshly seeded account with one mailbox of `holder`:
+/// returns the window, the sandbox, and the account id, mailbox address and contact e-mail.
+pub fn start(rig: &Rig, tag: &str, holder: Value) -> (Session, Sandbox, String, String, String) {
+    let app = rig.launch().expect("app window starts");
+    signed_out(&app);
+    let sandbox = Sandbox::of(rig);
+    let (account, address, email) = sandbox.seed(tag, holder);
+    sign_in(&app, &account);
+    (app, sandbox, account, address, email)
+}
+
+/// Waits for the first screen; signs out if the keyring brought back an earlier test's session.
+pub fn signed_out(app: &Session) {
+    let limit = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if app.find("[data-testid=signin-title]").is_ok() {
+            return;
+        }
+        if let Ok(button) = app.find("[data-testid=sign-out]") {
+            app.click(&button).unwrap();
+            app.wait_for("[data-testid=signin-title]").unwrap();
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < limit,
+            "neither sign-in nor shell appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+pub fn sign_in(app: &Session, account: &str) {
+    app.wait_for("[data-testid=login]").unwrap();
+    let login = app.find("[data-testid=login]").unwrap();
+    app.clear(&login).unwrap();
+    app.type_into(&login, account).unwrap();
+    let password = app.find("[data-testid=password]").unwrap();
+    app.type_into(&password, PASSWORD).unwrap();
+    app.click_when_ready("[data-testid=signin-submit]").unwrap();
+    app.wait_for("[data-testid=mailbox-title]").unwrap();
+}
+
+pub fn at_step(app: &Session, step: &str) {
+    let limit = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Ok(w) = app.find("[data-testid=wizard]")
+            && app.attribute(&w, "data-step").unwrap().as_deref() == Some(step)
+        {
+            return;
+        }
+        if std::time::Instant::now() > limit {
+            let error = app
+                .find("[data-testid=wizard-error]")
+                .and_then(|e| app.text(&e))
+                .unwrap_or_default();
+            panic!("the wizard did not reach {step} (error shown: {error:?})");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+pub fn fill(app: &Session, testid: &str, text: &str) {
+    let field = app.wait_for(&format!("[data-testid={testid}]")).unwrap();
+    app.clear(&field).unwrap();
+    app.type_into(&field, text).unwrap();
+}

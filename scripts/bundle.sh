@@ -5,6 +5,8 @@
 #   ./scripts/bundle.sh                                  # PEC Desktop
 #   ./scripts/bundle.sh --branding branding/<id>.toml    # e.g. PEC Artigiani Demo
 #   ./scripts/bundle.sh --hello-world                    # the bare Tauri app sizes are compared with
+#   ./scripts/bundle.sh --debug [...]                    # the same from the debug build (quick; the
+#                                                        # test command's package checks use it)
 #
 # A branding file with any problem stops the build before anything is compiled, with the
 # list of problems. The last line printed is `deb: PATH`.
@@ -17,11 +19,14 @@ usage() { sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2;
 BRANDING=""
 HELLO=0
 SETUP=1
+PROFILE=release
+DEBUG_FLAG=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --branding) [ $# -ge 2 ] || usage; BRANDING="$2"; shift 2 ;;
     --hello-world) HELLO=1; shift ;;
     --no-setup) SETUP=0; shift ;;
+    --debug) PROFILE=debug; DEBUG_FLAG=(--debug); shift ;;
     -h|--help) usage ;;
     *) printf 'unknown argument: %s\n' "$1" >&2; usage ;;
   esac
@@ -32,7 +37,7 @@ cd "$REPO_ROOT"
 [ "$SETUP" = 0 ] || bash "$REPO_ROOT/scripts/setup.sh"
 command -v tauri >/dev/null 2>&1 || die "the Tauri CLI is missing: run scripts/setup.sh"
 
-DEB_DIR="$CARGO_TARGET_DIR/release/bundle/deb"
+DEB_DIR="$CARGO_TARGET_DIR/$PROFILE/bundle/deb"
 
 # The .deb the bundler just wrote for package name $1 (it names files after the product).
 newest_deb() {
@@ -50,7 +55,7 @@ trap 'rm -f "$STAMP"' EXIT
 
 if [ "$HELLO" = 1 ]; then
   log "Bundling the bare Tauri hello-world (bench/hello-world)"
-  (cd "$REPO_ROOT/bench/hello-world" && tauri build --ci --bundles deb --features custom-protocol)
+  (cd "$REPO_ROOT/bench/hello-world" && tauri build --ci "${DEBUG_FLAG[@]}" --bundles deb --features custom-protocol)
   printf 'deb: %s\n' "$(newest_deb hello-world-bench)"
   exit 0
 fi
@@ -60,9 +65,9 @@ build_ui
 if [ -z "$BRANDING" ]; then
   # tauri-build copies a branded build's resources next to the binary for dev runs; a stale
   # copy there would brand a plain binary started from the build directory.
-  rm -f "$CARGO_TARGET_DIR/release/branding.json"
-  log "Bundling PEC Desktop (.deb)"
-  (cd "$REPO_ROOT/src-tauri" && tauri build --ci --bundles deb --features custom-protocol)
+  rm -f "$CARGO_TARGET_DIR/$PROFILE/branding.json"
+  log "Bundling PEC Desktop (.deb, $PROFILE build)"
+  (cd "$REPO_ROOT/src-tauri" && tauri build --ci "${DEBUG_FLAG[@]}" --bundles deb --features custom-protocol)
   printf 'deb: %s\n' "$(newest_deb pec-desktop)"
   exit 0
 fi
@@ -83,7 +88,10 @@ LOGO="$(ls "$OUT"/logo.* | head -n 1)"
 tauri icon "$LOGO" -o "$OUT/icons" >/dev/null
 tauri icon "$LOGO" -o "$OUT/icons" --png 16,24,48,256 >/dev/null
 
-log "Bundling the branded package $PACKAGE (.deb)"
+log "Bundling the branded package $PACKAGE (.deb, $PROFILE build)"
 (cd "$REPO_ROOT/src-tauri" &&
-  tauri build --ci --bundles deb --features custom-protocol --config "$OUT/tauri.overlay.json")
+  tauri build --ci "${DEBUG_FLAG[@]}" --bundles deb --features custom-protocol --config "$OUT/tauri.overlay.json")
+# The resource copy tauri-build leaves beside the binary for dev runs would brand the next
+# plain binary started from the build directory (the end-to-end tests start it there).
+rm -f "$CARGO_TARGET_DIR/$PROFILE/branding.json"
 printf 'deb: %s\n' "$(newest_deb "$PACKAGE")"

@@ -69,18 +69,26 @@ pub fn run() -> i32 {
                 Some(url) => session::ProviderChoice::Remote(url),
                 None => session::ProviderChoice::Embedded(data_dir.clone()),
             };
+            // The window opens at once; the provider and the keyring are set up once the
+            // page has loaded (below), or by the first command that needs them.
             app.manage(session::Connection::new(choice));
-            // The window opens at once; the provider and the keyring get ready meanwhile.
-            let handle = app.handle().clone();
-            tauri::async_runtime::spawn(async move {
-                handle.state::<session::Connection>().warm_up().await;
-            });
             app.manage(cards::Cards::new(&data_dir));
             app.manage(identity::Drafts::new(&data_dir));
             app.manage(identity::SpidPages::default());
             app.manage(registry::Tickets::default());
             tracing::info!(version = env!("CARGO_PKG_VERSION"), "PEC Desktop started");
             Ok(())
+        })
+        // Warm up the provider (the embedded sandbox's database) and the keyring only once the
+        // page has loaded: on a small machine their start-up would otherwise compete with
+        // WebKit's for the first screen, and the user needs a moment to pick an account anyway.
+        .on_page_load(|webview, payload| {
+            if payload.event() == tauri::webview::PageLoadEvent::Finished {
+                let handle = webview.app_handle().clone();
+                tauri::async_runtime::spawn(async move {
+                    handle.state::<session::Connection>().warm_up().await;
+                });
+            }
         })
         .invoke_handler(tauri::generate_handler![
             commands::app_info,

@@ -16,7 +16,8 @@ use rusqlite::{OptionalExtension, params};
 
 use crate::problem::{ApiError, ApiResult};
 use crate::state::{
-    AppState, CachedSession, Ctx, new_id, new_token, parse_ts, sha256_hex, ts, verify_password,
+    AppState, CachedSession, Ctx, hex, new_id, new_token, parse_ts, sha256, sha256_hex, ts,
+    verify_password,
 };
 
 /// Access tokens live 15 minutes: short enough that a leaked one is of little use.
@@ -51,15 +52,16 @@ impl FromRequestParts<Arc<AppState>> for Auth {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
             .filter(|t| !t.is_empty() && t.len() <= 256)
-            .ok_or_else(ApiError::unauthorized)?
-            .to_owned();
-        let hash = sha256_hex(&[b"access", token.as_bytes()]);
-        if let Some(s) = state.cached_session(&hash) {
+            .ok_or_else(ApiError::unauthorized)?;
+        let digest = sha256(&[b"access", token.as_bytes()]);
+        if let Some(s) = state.cached_session(&digest) {
             return Ok(Auth {
                 account_id: s.account_id,
                 session_id: s.session_id,
             });
         }
+        let epoch = state.revocation_epoch();
+        let hash = hex(&digest);
         let st = Arc::clone(state);
         state
             .read(move |ctx| {
@@ -77,12 +79,13 @@ impl FromRequestParts<Arc<AppState>> for Auth {
                     return Err(ApiError::unauthorized());
                 }
                 st.cache_session(
-                    hash,
+                    digest,
                     CachedSession {
                         account_id: account_id.clone(),
                         session_id: session_id.clone(),
                         expires_at,
                     },
+                    epoch,
                 );
                 Ok(Auth {
                     account_id,
@@ -316,28 +319,32 @@ pub(crate) async fn refresh(
     State(st): State<Arc<AppState>>,
     Json(req): Json<RefreshRequest>,
 ) -> ApiResult<Json<SessionTokens>> {
-    st.run(move |ctx| {
-        let hash = sha256_hex(&[b"refresh", req.refresh_token.as_bytes()]);
-        let row: Option<(String, String, String)> = ctx
-            .tx
-            .query_row(
-                "SELECT id, account_id, refresh_expires_at FROM sessions
+    let (old_session, tokens) = st
+        .run(move |ctx| {
+            let hash = sha256_hex(&[b"refresh", req.refresh_token.as_bytes()]);
+            let row: Option<(String, String, String)> = ctx
+                .tx
+                .query_row(
+                    "SELECT id, account_id, refresh_expires_at FROM sessions
                  WHERE refresh_hash = ?1 AND revoked = 0",
-                params![hash],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
-        let Some((id, account, exp)) = row else {
-            return Err(ApiError::unauthorized());
-        };
-        if parse_ts(&exp)? <= ctx.now {
-            return Err(ApiError::unauthorized());
-        }
-        ctx.tx
-            .execute("UPDATE sessions SET revoked = 1 WHERE id = ?1", params![id])?;
-        issue_session(ctx, &account).map(Json)
-    })
-    .await
+                    params![hash],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            let Some((id, account, exp)) = row else {
+                return Err(ApiError::unauthorized());
+            };
+            if parse_ts(&exp)? <= ctx.now {
+                return Err(ApiError::unauthorized());
+            }
+            ctx.tx
+                .execute("UPDATE sessions SET revoked = 1 WHERE id = ?1", params![id])?;
+            Ok((id, issue_session(ctx, &account)?))
+        })
+        .await?;
+    // Committed: the old access token must stop working now, not when its cache entry expires.
+    st.forget_session(&old_session);
+    Ok(Json(tokens))
 }
 
 /// Sign out: the session's tokens stop working.
@@ -345,13 +352,16 @@ pub(crate) async fn refresh(
     security(("bearer" = [])),
     responses((status = 204, description = "Signed out")))]
 pub(crate) async fn sign_out(State(st): State<Arc<AppState>>, auth: Auth) -> ApiResult<StatusCode> {
+    let session_id = auth.session_id.clone();
     st.run(move |ctx| {
         ctx.tx.execute(
             "UPDATE sessions SET revoked = 1 WHERE id = ?1",
             params![auth.session_id],
         )?;
-        ctx.st.forget_session(&auth.session_id);
-        Ok(StatusCode::NO_CONTENT)
+        Ok(())
     })
-    .await
+    .await?;
+    // After the commit, so that no request reading the session before it can cache it again.
+    st.forget_session(&session_id);
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -274,6 +274,13 @@ const MIGRATIONS: &[&str] = &[
         created_at TEXT NOT NULL
     );
     "#,
+    // 4: the active request of a mailbox, newest first, straight from an index. The status
+    // read the app polls asks for it on every call; with the index on (mailbox, active) only,
+    // SQLite sorted the matches in a temporary b-tree each time, even when there were none.
+    r#"
+    CREATE INDEX identity_requests_active ON identity_requests(mailbox, active, created_at);
+    DROP INDEX identity_requests_mailbox;
+    "#,
 ];
 
 /// Opens (creating if needed) the database file and brings its schema up to date.

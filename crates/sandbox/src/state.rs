@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -32,9 +32,13 @@ pub(crate) struct AppState {
     /// polling does not queue behind the single writer.
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
-    /// Access tokens already checked: hash → (account, session, expiry). Saves a database round
-    /// trip on every request; entries go on sign-out and refresh.
-    token_cache: Mutex<HashMap<String, CachedSession>>,
+    /// Access tokens already checked: SHA-256 of the token → (account, session, expiry). Saves a
+    /// database round trip on every request. Entries go on sign-out and refresh (after the
+    /// revocation is committed, see [`Self::forget_session`]) and are not served past expiry.
+    token_cache: Mutex<HashMap<TokenDigest, CachedSession>>,
+    /// Bumped by every revocation: a session read from the database before a revocation
+    /// committed is not cached after it (see [`Self::cache_session`]).
+    revocations: AtomicU64,
     /// Seconds added to the real clock; persisted so a restart keeps a test's "future".
     clock_offset: AtomicI64,
     pub mode: Mode,
@@ -48,6 +52,10 @@ pub(crate) struct AppState {
     /// take the same time.
     pub dummy_hash: String,
 }
+
+/// The raw SHA-256 of an access token: the cache key, so the hot path hashes without formatting
+/// hex (the database stores the hex form).
+pub(crate) type TokenDigest = [u8; 32];
 
 /// A session found by its access-token hash.
 #[derive(Debug, Clone)]
@@ -95,6 +103,7 @@ impl AppState {
             readers,
             next_reader: AtomicUsize::new(0),
             token_cache: Mutex::new(HashMap::new()),
+            revocations: AtomicU64::new(0),
             clock_offset: AtomicI64::new(offset),
             mode: config.mode,
             base_url,
@@ -223,29 +232,48 @@ impl AppState {
         f(&mut ctx)
     }
 
-    /// A cached session for an access-token hash, if still valid at the server's now.
-    pub fn cached_session(&self, hash: &str) -> Option<CachedSession> {
+    /// A cached session for an access-token digest, if still valid at the server's now.
+    pub fn cached_session(&self, digest: &TokenDigest) -> Option<CachedSession> {
+        let now = self.now();
         let cache = self.token_cache.lock().ok()?;
-        cache
-            .get(hash)
-            .filter(|s| s.expires_at > self.now())
-            .cloned()
+        cache.get(digest).filter(|s| s.expires_at > now).cloned()
     }
 
-    /// Remembers a session checked in the database.
-    pub fn cache_session(&self, hash: String, session: CachedSession) {
+    /// The revocation count to pass to [`Self::cache_session`]: read it *before* reading the
+    /// session from the database.
+    pub fn revocation_epoch(&self) -> u64 {
+        self.revocations.load(Ordering::SeqCst)
+    }
+
+    /// Remembers a session checked in the database, unless a revocation committed since
+    /// `epoch` was read: that read may predate the revocation, and caching it would keep a
+    /// revoked token alive until it expires.
+    pub fn cache_session(&self, digest: TokenDigest, session: CachedSession, epoch: u64) {
         if let Ok(mut cache) = self.token_cache.lock() {
+            if self.revocations.load(Ordering::SeqCst) != epoch {
+                return;
+            }
             if cache.len() >= TOKEN_CACHE_MAX {
                 cache.clear();
             }
-            cache.insert(hash, session);
+            cache.insert(digest, session);
         }
     }
 
-    /// Forgets a revoked session.
+    /// Forgets a revoked session. Call it once the revocation is committed: together with the
+    /// epoch check in [`Self::cache_session`] that leaves no window in which a request that
+    /// read the session before the commit puts it back.
     pub fn forget_session(&self, session_id: &str) {
-        if let Ok(mut cache) = self.token_cache.lock() {
-            cache.retain(|_, s| s.session_id != session_id);
+        match self.token_cache.lock() {
+            Ok(mut cache) => {
+                self.revocations.fetch_add(1, Ordering::SeqCst);
+                cache.retain(|_, s| s.session_id != session_id);
+            }
+            Err(poisoned) => {
+                // Never leave a revoked token served: empty the cache whatever its state.
+                self.revocations.fetch_add(1, Ordering::SeqCst);
+                poisoned.into_inner().clear();
+            }
         }
     }
 
@@ -307,12 +335,17 @@ pub(crate) fn new_token() -> String {
 /// How tokens and OTPs are stored: SHA-256 suffices for 256-bit random tokens; OTPs are salted
 /// with their request id so equal codes differ at rest.
 pub(crate) fn sha256_hex(parts: &[&[u8]]) -> String {
+    hex(&sha256(parts))
+}
+
+/// The digest [`sha256_hex`] encodes, as bytes.
+pub(crate) fn sha256(parts: &[&[u8]]) -> [u8; 32] {
     let mut h = Sha256::new();
     for p in parts {
         h.update((p.len() as u64).to_be_bytes());
         h.update(p);
     }
-    hex(&h.finalize())
+    h.finalize().into()
 }
 
 /// Lowercase hex, without a formatting call per byte (this runs on every request).

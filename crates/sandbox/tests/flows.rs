@@ -64,6 +64,67 @@ async fn sessions_lockout_refresh_and_sign_out() {
     rig.sandbox.shutdown().await.unwrap();
 }
 
+/// The access-token cache answers most requests without the database: a token revoked by
+/// refresh or sign-out, or expired on the sandbox clock, must still be refused at once, even
+/// right after it was cached by a successful request.
+#[tokio::test]
+async fn revoked_or_expired_access_tokens_are_refused_at_once() {
+    let dir = tmp();
+    let rig = start(&dir.path().join("db.sqlite")).await;
+    let c = &rig.client;
+
+    // Refresh: the old access token, cached by the request before, is dead.
+    let t1 = c.sign_in(MARIO, PASSWORD, None).await.unwrap();
+    c.mailbox(MARIO).await.unwrap();
+    let t2 = c.refresh(&t1.refresh_token).await.unwrap();
+    c.set_access_token(Some(t1.access_token.clone()));
+    let e = c.mailbox(MARIO).await.unwrap_err();
+    assert_eq!((e.status(), code_of(&e)), (Some(401), "auth.unauthorized"));
+    c.set_access_token(Some(t2.access_token.clone()));
+    c.mailbox(MARIO).await.unwrap();
+
+    // Sign-out: the cached token is dead on the next request, the other session lives on.
+    let other = pec_provider::Client::new(rig.sandbox.base_url()).unwrap();
+    other.sign_in(MARIO, PASSWORD, None).await.unwrap();
+    other.mailbox(MARIO).await.unwrap();
+    c.sign_out().await.unwrap();
+    c.set_access_token(Some(t2.access_token.clone()));
+    let e = c.mailbox(MARIO).await.unwrap_err();
+    assert_eq!((e.status(), code_of(&e)), (Some(401), "auth.unauthorized"));
+    other.mailbox(MARIO).await.unwrap();
+
+    // Expiry on the sandbox clock: cached a moment ago, refused once its 15 minutes are over.
+    c.sandbox_advance_clock(14 * 60).await.unwrap();
+    other.mailbox(MARIO).await.unwrap();
+    c.sandbox_advance_clock(2 * 60).await.unwrap();
+    let e = other.mailbox(MARIO).await.unwrap_err();
+    assert_eq!((e.status(), code_of(&e)), (Some(401), "auth.unauthorized"));
+    rig.sandbox.shutdown().await.unwrap();
+}
+
+/// The status read writes its JSON straight from the row: it must be the very view the typed
+/// path (the list) gives, and show a change made by the request before it.
+#[tokio::test]
+async fn mailbox_status_matches_the_list_and_sees_the_last_write() {
+    let dir = tmp();
+    let rig = signed_in(&dir.path().join("db.sqlite"), "acc-demo-acme").await;
+    let c = &rig.client;
+    for m in c.mailboxes().await.unwrap() {
+        assert_eq!(c.mailbox(&m.address).await.unwrap(), m);
+    }
+    let before = c.mailbox(ACME).await.unwrap();
+    assert_eq!(before.active_identity_request, None);
+    let r = c.create_identity_request(ACME).await.unwrap();
+    let after = c.mailbox(ACME).await.unwrap();
+    assert_eq!(
+        after.active_identity_request.as_deref(),
+        Some(r.id.as_str())
+    );
+    let listed = c.mailboxes().await.unwrap();
+    assert!(listed.contains(&after));
+    rig.sandbox.shutdown().await.unwrap();
+}
+
 #[tokio::test]
 async fn mailboxes_and_banner() {
     let dir = tmp();

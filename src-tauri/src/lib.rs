@@ -10,6 +10,7 @@ mod commands;
 mod error;
 mod identity;
 mod logs;
+mod renewal;
 mod session;
 mod settings;
 mod updates;
@@ -85,6 +86,7 @@ pub fn run() -> i32 {
             app.manage(cards::Cards::new(&data_dir));
             app.manage(identity::Drafts::new(&data_dir));
             app.manage(identity::SpidPages::default());
+            app.manage(renewal::PaymentKeys::default());
             tracing::info!(version = env!("CARGO_PKG_VERSION"), "PEC Desktop started");
             Ok(())
         })
@@ -127,6 +129,18 @@ pub fn run() -> i32 {
             cards::card_identify,
             branding::branding,
             updates::check_for_update,
+            renewal::renewal_lookup,
+            renewal::renewal_captcha,
+            renewal::renewal_register,
+            renewal::renewal_verify_email,
+            renewal::renewal_verify_sms,
+            renewal::renewal_skip_sms,
+            renewal::renewal_sign_in,
+            renewal::renewal_close,
+            renewal::renewal_mailboxes,
+            renewal::renewal_create_order,
+            renewal::renewal_order,
+            renewal::renewal_pay,
         ])
         .run(tauri::generate_context!());
 

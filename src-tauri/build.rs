@@ -51,6 +51,19 @@ const COMMANDS: &[&str] = &[
     "support_ticket",
     "support_attach",
     "mailbox_expiry",
+    // Renewal portal (seed 004).
+    "renewal_lookup",
+    "renewal_captcha",
+    "renewal_register",
+    "renewal_verify_email",
+    "renewal_verify_sms",
+    "renewal_skip_sms",
+    "renewal_sign_in",
+    "renewal_close",
+    "renewal_mailboxes",
+    "renewal_create_order",
+    "renewal_order",
+    "renewal_pay",
 ];
 
 fn main() {

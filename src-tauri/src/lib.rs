@@ -11,6 +11,7 @@ mod error;
 mod identity;
 mod logs;
 mod registry;
+mod renewal;
 mod session;
 mod settings;
 mod updates;
@@ -76,6 +77,7 @@ pub fn run() -> i32 {
             app.manage(identity::Drafts::new(&data_dir));
             app.manage(identity::SpidPages::default());
             app.manage(registry::Tickets::default());
+            app.manage(renewal::PaymentKeys::default());
             tracing::info!(version = env!("CARGO_PKG_VERSION"), "PEC Desktop started");
             Ok(())
         })
@@ -138,6 +140,18 @@ pub fn run() -> i32 {
             registry::support_ticket,
             registry::support_attach,
             commands::mailbox_expiry,
+            renewal::renewal_lookup,
+            renewal::renewal_captcha,
+            renewal::renewal_register,
+            renewal::renewal_verify_email,
+            renewal::renewal_verify_sms,
+            renewal::renewal_skip_sms,
+            renewal::renewal_sign_in,
+            renewal::renewal_close,
+            renewal::renewal_mailboxes,
+            renewal::renewal_create_order,
+            renewal::renewal_order,
+            renewal::renewal_pay,
         ])
         .run(tauri::generate_context!());
 

@@ -422,4 +422,160 @@ export const tauriBackend: Backend = {
   cardIdentify: (id, reader, pin) => call<IdentityRequest>('card_identify', { id, reader, pin }),
   branding: () => call<BrandingView | null>('branding'),
   checkForUpdate: () => call<UpdateNotice | null>('check_for_update'),
+  ...renewalCommands(),
 };
+
+// ---------------------------------------------------------------------------------------------
+// Renewal portal (seed 004). Declared apart (interface merging) so that it merges cleanly with
+// other screens' additions; `tauriBackend` spreads `renewalCommands()`.
+
+/** The company's codice fiscale as the portal wants it, and whether it is registered. */
+export interface RenewalLookup {
+  /** 16 characters: an 11-digit code left-padded with zeros, letters uppercase. */
+  tax_code: string;
+  registered: boolean;
+  business_name?: string;
+  /** The contact e-mail given at activation, masked (`c***@example.com`). */
+  activation_email_masked?: string;
+}
+
+export interface CaptchaView {
+  id: string;
+  expires_at: string;
+  /** The PNG image, checked in Rust, for a `data:image/png;base64,` URL. */
+  png_base64: string;
+}
+
+export type RegistrationStep = 'awaiting_email_code' | 'awaiting_sms_code' | 'completed';
+
+export interface RenewalRegistration {
+  id: string;
+  tax_code: string;
+  email: string;
+  mobile: string;
+  step: RegistrationStep;
+  mobile_verified: boolean;
+}
+
+export type ExpiryStatus = 'active' | 'expiring_soon' | 'expired' | 'ceased';
+
+export interface ExpiryView {
+  expires_on: string;
+  today: string;
+  days_to_expiry: number;
+  status: ExpiryStatus;
+  reminder_from: string;
+  renewable_until: string;
+  ceases_on: string;
+  offer_backup: boolean;
+}
+
+export interface PriceView {
+  net_cents: number;
+  vat_rate_percent: number;
+  vat_cents: number;
+  total_cents: number;
+  currency: string;
+  label_it: string;
+}
+
+export interface RenewableMailbox {
+  address: string;
+  business_name: string;
+  expiry: ExpiryView;
+  price: PriceView;
+}
+
+export interface PersonData {
+  first_name: string;
+  last_name: string;
+  tax_code: string;
+}
+
+export type WalletKind = 'paypal' | 'postepay';
+
+export type PaymentMethod =
+  | { kind: 'phone_line'; line_number: string }
+  | { kind: 'card' }
+  | { kind: 'wallet'; wallet: WalletKind };
+
+export interface RenewalOrder {
+  id: string;
+  mailbox: string;
+  tax_code: string;
+  legal_representative: PersonData;
+  payment_method: PaymentMethod;
+  price: PriceView;
+  state: 'awaiting_payment' | 'paid';
+  paid_at?: string;
+  /** Payment day (Europe/Rome) + 12 months. */
+  new_expires_on?: string;
+}
+
+export interface CardInput {
+  number: string;
+  expiry_month: number;
+  expiry_year: number;
+  cvc: string;
+  holder_name: string;
+}
+
+export interface RenewalBackend {
+  renewalLookup(taxCode: string): Promise<RenewalLookup>;
+  /** A new captcha with its image (also the "new image" button: each is single use). */
+  renewalCaptcha(): Promise<CaptchaView>;
+  renewalRegister(form: {
+    taxCode: string;
+    email: string;
+    mobile: string;
+    password: string;
+    captchaId: string;
+    captchaAnswer: string;
+  }): Promise<RenewalRegistration>;
+  renewalVerifyEmail(registrationId: string, code: string): Promise<RenewalRegistration>;
+  renewalVerifySms(registrationId: string, code: string): Promise<RenewalRegistration>;
+  renewalSkipSms(registrationId: string): Promise<RenewalRegistration>;
+  renewalSignIn(taxCode: string, password: string): Promise<void>;
+  /** Leaves the screen: Rust drops the portal session. */
+  renewalClose(): Promise<void>;
+  renewalMailboxes(): Promise<RenewableMailbox[]>;
+  renewalCreateOrder(mailbox: string, legalRepresentative: PersonData, paymentMethod: PaymentMethod): Promise<RenewalOrder>;
+  renewalOrder(id: string): Promise<RenewalOrder>;
+  /** Pays under the order's idempotency key, kept in Rust: a retry after a timeout reuses it. */
+  renewalPay(orderId: string, payment: { card?: CardInput; walletAccount?: string }): Promise<RenewalOrder>;
+}
+
+export interface Backend extends RenewalBackend {}
+
+function renewalCommands(): RenewalBackend {
+  return {
+    renewalLookup: (taxCode) => call<RenewalLookup>('renewal_lookup', { taxCode }),
+    renewalCaptcha: () => call<CaptchaView>('renewal_captcha'),
+    renewalRegister: (f) =>
+      call<RenewalRegistration>('renewal_register', {
+        taxCode: f.taxCode,
+        email: f.email,
+        mobile: f.mobile,
+        password: f.password,
+        captchaId: f.captchaId,
+        captchaAnswer: f.captchaAnswer,
+      }),
+    renewalVerifyEmail: (registrationId, code) =>
+      call<RenewalRegistration>('renewal_verify_email', { registrationId, code }),
+    renewalVerifySms: (registrationId, code) =>
+      call<RenewalRegistration>('renewal_verify_sms', { registrationId, code }),
+    renewalSkipSms: (registrationId) => call<RenewalRegistration>('renewal_skip_sms', { registrationId }),
+    renewalSignIn: (taxCode, password) => call<void>('renewal_sign_in', { taxCode, password }),
+    renewalClose: () => call<void>('renewal_close'),
+    renewalMailboxes: () => call<RenewableMailbox[]>('renewal_mailboxes'),
+    renewalCreateOrder: (mailbox, legalRepresentative, paymentMethod) =>
+      call<RenewalOrder>('renewal_create_order', { mailbox, legalRepresentative, paymentMethod }),
+    renewalOrder: (id) => call<RenewalOrder>('renewal_order', { id }),
+    renewalPay: (orderId, payment) =>
+      call<RenewalOrder>('renewal_pay', {
+        orderId,
+        card: payment.card ?? null,
+        walletAccount: payment.walletAccount ?? null,
+      }),
+  };
+}

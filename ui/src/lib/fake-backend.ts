@@ -22,6 +22,16 @@ import {
   type UpdateNotice,
 } from './backend';
 import { fakeRegistryCalls, fakeRegistryState, type FakeRegistryState } from './fake-registry';
+import type {
+  CardInput,
+  PaymentMethod,
+  PersonData,
+  PriceView,
+  RenewableMailbox,
+  RenewalBackend,
+  RenewalOrder,
+  RenewalRegistration,
+} from './backend';
 
 export interface FakeBackend extends Backend, FakeRegistryState {
   settings: Settings;
@@ -397,6 +407,7 @@ export function fakeBackend(initial: Partial<Settings> = {}): FakeBackend {
     async checkForUpdate() {
       return answer('checkForUpdate', () => (fake.update ? { ...fake.update } : null));
     },
+    ...renewalFake(answer),
   };
 
   function request(id: string): IdentityRequest {
@@ -508,4 +519,310 @@ export function fakeBackend(initial: Partial<Settings> = {}): FakeBackend {
   }
 
   return fake;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Renewal portal (seed 004). A fake of what Rust and the portal do together, including Rust's
+// rule for the payment's idempotency key (one per order payment, kept after an unknown outcome,
+// dropped after a refusal or success), so tests can assert a retry reuses it and charges once.
+
+export const RENEWAL = {
+  /** ACME S.r.l.: registered, signs in with `password`. */
+  registeredCf: '00743110157',
+  registeredPadded: '0000000743110157',
+  password: 'Demo-Password-1',
+  /** ACME Servizi S.r.l.: not registered yet. */
+  newCf: '07973780013',
+  newPadded: '0000007973780013',
+  emailCode: '246810',
+  smsCode: '135790',
+  phoneLine: '0212345678',
+  today: '2026-11-22',
+  renewedUntil: '2027-11-22',
+  cardOk: '4242424242424242',
+  cardDeclined: '4000000000000002',
+  /** The worst case of a lost answer: the gateway charged, the answer timed out. */
+  cardTimeout: '4000000000000119',
+} as const;
+
+export interface FakeRenewal {
+  companies: Record<string, { password: string | null; business_name: string; email_masked: string; mailboxes: RenewableMailbox[] }>;
+  captchas: Record<string, { answer: string; used: boolean }>;
+  registrations: Record<string, RenewalRegistration & { password: string }>;
+  /** The company signed in to the portal (normalised code), if any. */
+  signedIn: string | null;
+  orders: Record<string, RenewalOrder>;
+  /** Rust's key map: order id → the key of its payment in progress. */
+  keys: Record<string, string>;
+  /** The portal's idempotency records: key → the paid order it answered. */
+  replies: Record<string, RenewalOrder>;
+  /** Every payment attempt, with the key it carried and the card's last four digits. */
+  attempts: { order: string; key: string; last4: string | null; outcome: 'succeeded' | 'declined' | 'timed_out' | 'replayed' }[];
+  /** Charges that moved money. */
+  charges: { order: string; amount_cents: number }[];
+  /** E-mails "sent": verification codes and confirmations. */
+  outbox: { to: string; subject: string }[];
+  /** SMS "sent". */
+  sms: { to: string; body: string }[];
+}
+
+export interface FakeBackend {
+  renewal: FakeRenewal;
+}
+
+function renewalPrice(): PriceView {
+  return { net_cents: 900, vat_rate_percent: 22, vat_cents: 198, total_cents: 1098, currency: 'EUR', label_it: '9,00 € + IVA 22% (1,98 €) = 10,98 €' };
+}
+
+function renewableBox(address: string, business_name: string, expires_on: string): RenewableMailbox {
+  return {
+    address,
+    business_name,
+    expiry: {
+      expires_on,
+      today: RENEWAL.today,
+      days_to_expiry: 9,
+      status: 'expiring_soon',
+      reminder_from: '2026-11-01',
+      renewable_until: '2027-02-28',
+      ceases_on: '2027-03-01',
+      offer_backup: true,
+    },
+    price: renewalPrice(),
+  };
+}
+
+function renewalError(code: string, it: string, en: string): BackendError {
+  return new BackendError({ code, message_it: it, message_en: en });
+}
+
+/** 1×1 transparent PNG: the fake's captcha image. */
+const FAKE_PNG =
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=';
+
+function renewalFake(answer: <T>(name: keyof Backend, result: () => T) => T): RenewalBackend & { renewal: FakeRenewal } {
+  const r: FakeRenewal = {
+    companies: {
+      [RENEWAL.registeredPadded]: {
+        password: RENEWAL.password,
+        business_name: 'ACME S.r.l.',
+        email_masked: 'c***@example.com',
+        mailboxes: [renewableBox('amministrazione@pec.acme-srl.test', 'ACME S.r.l.', '2026-12-01')],
+      },
+      [RENEWAL.newPadded]: {
+        password: null,
+        business_name: 'ACME Servizi S.r.l.',
+        email_masked: 'c***@example.com',
+        mailboxes: [renewableBox('fatture@pec.acme-srl.test', 'ACME Servizi S.r.l.', '2026-12-01')],
+      },
+    },
+    captchas: {},
+    registrations: {},
+    signedIn: null,
+    orders: {},
+    keys: {},
+    replies: {},
+    attempts: [],
+    charges: [],
+    outbox: [],
+    sms: [],
+  };
+
+  function normalise(input: string): string {
+    const s = input.replace(/\s+/g, '').toUpperCase();
+    if (/^\d{11}$/.test(s)) return s.padStart(16, '0');
+    if (s.length === 16) return s;
+    throw renewalError(
+      'tax_code.length',
+      `Il codice fiscale ha 16 caratteri (persone) o 11 cifre (imprese), questo ne ha ${s.length}.`,
+      `A codice fiscale has 16 characters (persons) or 11 digits (companies), this one has ${s.length}.`,
+    );
+  }
+
+  function company() {
+    const c = r.signedIn ? r.companies[r.signedIn] : undefined;
+    if (!c) throw renewalError('auth.unauthorized', 'Sessione assente o scaduta: accedi di nuovo.', 'No session or session expired: sign in again.');
+    return c;
+  }
+
+  function registration(id: string) {
+    const reg = r.registrations[id];
+    if (!reg) throw renewalError('not_found', 'Registrazione non trovata.', 'Registration not found.');
+    return reg;
+  }
+
+  function view(reg: FakeRenewal['registrations'][string]): RenewalRegistration {
+    const { password: _p, ...rest } = reg;
+    return structuredClone(rest);
+  }
+
+  function complete(reg: FakeRenewal['registrations'][string], verified: boolean) {
+    reg.step = 'completed';
+    reg.mobile_verified = verified;
+    const c = r.companies[reg.tax_code];
+    if (c) c.password = reg.password;
+    r.signedIn = reg.tax_code;
+  }
+
+  function pay(order: RenewalOrder): RenewalOrder {
+    order.state = 'paid';
+    order.paid_at = `${RENEWAL.today}T10:00:00Z`;
+    order.new_expires_on = RENEWAL.renewedUntil;
+    r.charges.push({ order: order.id, amount_cents: order.price.total_cents });
+    for (const b of Object.values(r.companies).flatMap((c) => c.mailboxes)) {
+      if (b.address === order.mailbox) b.expiry = { ...b.expiry, expires_on: RENEWAL.renewedUntil, status: 'active', days_to_expiry: 365 };
+    }
+    const c = r.companies[order.tax_code];
+    r.outbox.push({ to: c?.email_masked ?? '', subject: 'Conferma rinnovo PEC' }, { to: order.mailbox, subject: 'Conferma rinnovo PEC' });
+    return order;
+  }
+
+  return {
+    renewal: r,
+    async renewalLookup(taxCode: string) {
+      return answer('renewalLookup', () => {
+        const tax_code = normalise(taxCode);
+        const c = r.companies[tax_code];
+        return {
+          tax_code,
+          registered: c?.password != null,
+          ...(c ? { business_name: c.business_name, activation_email_masked: c.email_masked } : {}),
+        };
+      });
+    },
+    async renewalCaptcha() {
+      return answer('renewalCaptcha', () => {
+        const id = `cap-${Object.keys(r.captchas).length + 1}`;
+        r.captchas[id] = { answer: String(10000 + Object.keys(r.captchas).length), used: false };
+        return { id, expires_at: '2026-11-22T10:05:00Z', png_base64: FAKE_PNG };
+      });
+    },
+    async renewalRegister(f) {
+      return answer('renewalRegister', () => {
+        const cap = r.captchas[f.captchaId];
+        if (!cap || cap.used) throw renewalError('captcha.expired', 'Il codice captcha è scaduto o già usato: caricane uno nuovo.', 'The captcha expired or was already used: load a new one.');
+        cap.used = true;
+        if (cap.answer !== f.captchaAnswer.trim()) throw renewalError('captcha.wrong', 'Il codice captcha non è corretto: riprova con una nuova immagine.', 'The captcha code is wrong: try again with a new image.');
+        const tax_code = normalise(f.taxCode);
+        const c = r.companies[tax_code];
+        if (!c) throw renewalError('renewal.no_mailboxes', 'Nessuna casella PEC risulta intestata a questo codice fiscale.', 'No PEC mailbox is registered to this codice fiscale.');
+        if (c.password != null) throw renewalError('renewal.already_registered', 'L’azienda è già registrata: accedi con le tue credenziali.', 'The company is already registered: sign in with its credentials.');
+        const id = `reg-${Object.keys(r.registrations).length + 1}`;
+        r.registrations[id] = { id, tax_code, email: f.email.trim().toLowerCase(), mobile: f.mobile, step: 'awaiting_email_code', mobile_verified: false, password: f.password };
+        r.outbox.push({ to: f.email, subject: 'Codice di verifica registrazione' });
+        return view(r.registrations[id]!);
+      });
+    },
+    async renewalVerifyEmail(id: string, code: string) {
+      return answer('renewalVerifyEmail', () => {
+        const reg = registration(id);
+        if (code.trim() !== RENEWAL.emailCode) throw renewalError('verification.code_invalid', 'Codice di verifica errato.', 'Wrong verification code.');
+        reg.step = 'awaiting_sms_code';
+        r.sms.push({ to: reg.mobile, body: `Codice di verifica cellulare: ${RENEWAL.smsCode}` });
+        return view(reg);
+      });
+    },
+    async renewalVerifySms(id: string, code: string) {
+      return answer('renewalVerifySms', () => {
+        const reg = registration(id);
+        if (code.trim() !== RENEWAL.smsCode) throw renewalError('verification.code_invalid', 'Codice di verifica errato.', 'Wrong verification code.');
+        complete(reg, true);
+        return view(reg);
+      });
+    },
+    async renewalSkipSms(id: string) {
+      return answer('renewalSkipSms', () => {
+        const reg = registration(id);
+        complete(reg, false);
+        return view(reg);
+      });
+    },
+    async renewalSignIn(taxCode: string, password: string) {
+      return answer('renewalSignIn', () => {
+        const tax_code = normalise(taxCode);
+        const c = r.companies[tax_code];
+        if (!c || c.password == null || c.password !== password) throw renewalError('auth.invalid_credentials', 'Credenziali non valide.', 'Invalid credentials.');
+        r.signedIn = tax_code;
+      });
+    },
+    async renewalClose() {
+      return answer('renewalClose', () => {
+        r.signedIn = null;
+      });
+    },
+    async renewalMailboxes() {
+      return answer('renewalMailboxes', () => structuredClone(company().mailboxes));
+    },
+    async renewalCreateOrder(mailbox: string, legal_representative: PersonData, payment_method: PaymentMethod) {
+      return answer('renewalCreateOrder', () => {
+        const c = company();
+        if (!c.mailboxes.some((b) => b.address === mailbox)) throw renewalError('not_found', 'Casella non trovata.', 'Mailbox not found.');
+        if (payment_method.kind === 'phone_line' && payment_method.line_number.replace(/\D/g, '') !== RENEWAL.phoneLine) {
+          throw renewalError('renewal.line_not_owned', 'La linea fissa indicata non risulta intestata all’azienda.', 'The landline given is not held by the company.');
+        }
+        const id = `ord-${Object.keys(r.orders).length + 1}`;
+        const order: RenewalOrder = {
+          id,
+          mailbox,
+          tax_code: r.signedIn!,
+          legal_representative: { ...legal_representative, tax_code: legal_representative.tax_code.toUpperCase() },
+          payment_method,
+          price: renewalPrice(),
+          state: 'awaiting_payment',
+        };
+        r.orders[id] = order;
+        return structuredClone(order);
+      });
+    },
+    async renewalOrder(id: string) {
+      return answer('renewalOrder', () => {
+        company();
+        const o = r.orders[id];
+        if (!o) throw renewalError('not_found', 'Ordine non trovato.', 'Order not found.');
+        return structuredClone(o);
+      });
+    },
+    async renewalPay(orderId: string, payment: { card?: CardInput; walletAccount?: string }) {
+      return answer('renewalPay', () => {
+        company();
+        const order = r.orders[orderId];
+        if (!order) throw renewalError('not_found', 'Ordine non trovato.', 'Order not found.');
+        // Rust: one key per order payment, kept until an answer says what happened.
+        const key = (r.keys[orderId] ??= `key-${orderId}-${r.attempts.length + 1}`);
+        const number = payment.card?.number.replace(/\D/g, '') ?? null;
+        const last4 = number ? number.slice(-4) : null;
+        const stored = r.replies[key];
+        if (stored) {
+          r.attempts.push({ order: orderId, key, last4, outcome: 'replayed' });
+          delete r.keys[orderId];
+          return structuredClone(stored);
+        }
+        if (order.state === 'paid') {
+          // The portal says "already paid"; Rust looks at the order and answers it.
+          delete r.keys[orderId];
+          return structuredClone(order);
+        }
+        if (order.payment_method.kind === 'card') {
+          if (!number || number.length < 12) throw renewalError('payment.card_invalid', 'I dati della carta non sono validi.', 'The card details are not valid.');
+          if (number === RENEWAL.cardDeclined) {
+            r.attempts.push({ order: orderId, key, last4, outcome: 'declined' });
+            delete r.keys[orderId];
+            throw renewalError('payment.declined', 'Pagamento rifiutato dal circuito: nessun addebito. Prova con un’altra carta.', 'Payment declined by the card network: nothing was charged. Try another card.');
+          }
+          if (number === RENEWAL.cardTimeout) {
+            // Charged, but the answer is lost: the portal keeps the result under the key.
+            r.attempts.push({ order: orderId, key, last4, outcome: 'timed_out' });
+            r.replies[key] = structuredClone(pay(order));
+            throw renewalError('payment.gateway_timeout', 'Il circuito di pagamento non ha risposto in tempo. Riprova.', 'The payment network did not answer in time. Try again.');
+          }
+        } else if (order.payment_method.kind === 'wallet' && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(payment.walletAccount ?? '')) {
+          throw renewalError('email.invalid', 'Indirizzo e-mail non valido.', 'Invalid e-mail address.');
+        }
+        r.attempts.push({ order: orderId, key, last4, outcome: 'succeeded' });
+        r.replies[key] = structuredClone(pay(order));
+        delete r.keys[orderId];
+        return structuredClone(order);
+      });
+    },
+  };
 }

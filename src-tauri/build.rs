@@ -51,6 +51,10 @@ const COMMANDS: &[&str] = &[
     "support_ticket",
     "support_attach",
     "mailbox_expiry",
+    "backup_defaults",
+    "backup_start",
+    "backup_cancel",
+    "backup_pick_folder",
 ];
 
 fn main() {

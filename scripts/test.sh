@@ -103,6 +103,9 @@ step "API fuzzing (schemathesis)" bash "$REPO_ROOT/scripts/rig/api-fuzz.sh"
 # --- end to end: the real app window ---------------------------------------------------------
 step "app build" cargo build -p pec-app --features custom-protocol
 if [ -x "$PEC_APP_BIN" ]; then
+  # Dovecot, started above for the Rust tests, is still up: the backup end-to-end test saves
+  # a mailbox of it through the app (start_tauri_driver makes the app trust its CA).
+  [ "${PEC_IMAP_RIG:-}" = 1 ] || start_dovecot
   start_xvfb
   start_tauri_driver
   export PEC_E2E_APP="$PEC_APP_BIN"

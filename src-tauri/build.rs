@@ -64,6 +64,10 @@ const COMMANDS: &[&str] = &[
     "renewal_create_order",
     "renewal_order",
     "renewal_pay",
+    "backup_defaults",
+    "backup_start",
+    "backup_cancel",
+    "backup_pick_folder",
 ];
 
 fn main() {

@@ -97,12 +97,18 @@ start_dbus() {
 # WebKitGTK 2.50 on Debian 12 under Xvfb it makes WebDriver's screenshot command hang
 # forever, while the window renders fine without it.
 start_tauri_driver() {
-  local port native_port app_home="$RUN_DIR/app-home"
+  local port native_port app_home="$RUN_DIR/app-home" trust=()
   port="$(free_port)"
   native_port="$(free_port)"
   while [ "$native_port" = "$port" ]; do native_port="$(free_port)"; done
   mkdir -p "$app_home"/{config,data,cache,state}
+  # The backup test (tests/e2e/tests/backup.rs) points the app at the rig's Dovecot, whose
+  # certificate comes from a throwaway CA. The app trusts the system's roots through
+  # rustls-native-certs, which reads SSL_CERT_FILE instead when it is set: only here, in the
+  # rig, is it set to that CA. The app itself has no switch to trust anything else.
+  if [ -n "${PEC_IMAP_CA:-}" ]; then trust=(SSL_CERT_FILE="$PEC_IMAP_CA"); fi
   env \
+    "${trust[@]}" \
     XDG_CONFIG_HOME="$app_home/config" XDG_DATA_HOME="$app_home/data" \
     XDG_CACHE_HOME="$app_home/cache" XDG_STATE_HOME="$app_home/state" \
     LIBGL_ALWAYS_SOFTWARE=1 \

@@ -4,6 +4,7 @@
 //! domain crates and exposes a few commands that parse their arguments, call into a crate
 //! and map errors to [`error::CommandError`]. Rules about PEC live in `crates/`.
 
+mod backup;
 mod branding;
 mod cards;
 mod commands;
@@ -36,6 +37,8 @@ pub fn run() -> i32 {
     let result = tauri::Builder::default()
         // Used from Rust only (the SPID page); the webview has no opener permission.
         .plugin(tauri_plugin_opener::init())
+        // Used from Rust only (the backup's folder picker); the webview has no dialog permission.
+        .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
             let log_dir = app.path().app_log_dir()?;
             let guard = logs::init(&log_dir)?;
@@ -78,6 +81,7 @@ pub fn run() -> i32 {
             app.manage(identity::SpidPages::default());
             app.manage(registry::Tickets::default());
             app.manage(renewal::PaymentKeys::default());
+            app.manage(backup::Backups::default());
             tracing::info!(version = env!("CARGO_PKG_VERSION"), "PEC Desktop started");
             Ok(())
         })
@@ -152,6 +156,10 @@ pub fn run() -> i32 {
             renewal::renewal_create_order,
             renewal::renewal_order,
             renewal::renewal_pay,
+            backup::backup_defaults,
+            backup::backup_start,
+            backup::backup_cancel,
+            backup::backup_pick_folder,
         ])
         .run(tauri::generate_context!());
 

@@ -4,6 +4,7 @@
 //! and a file that cannot be parsed is moved aside rather than overwritten, so nothing the
 //! user had is silently lost.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -30,6 +31,19 @@ pub struct Settings {
     /// `updates.rs`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub release_feed_url: Option<String>,
+    /// The IMAPS server and folder of each mailbox's last backup, by PEC address, to prefill
+    /// the backup form and resume into the same folder. Never a password.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub backup_servers: BTreeMap<String, BackupServer>,
+}
+
+/// Where a mailbox's messages were last backed up from and to (see `backup.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupServer {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub dest: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -206,6 +220,31 @@ mod tests {
             SettingsStore::load_or(dir.path(), english).get().language,
             Lang::It
         );
+    }
+
+    #[test]
+    fn backup_servers_survive_a_restart_and_hold_no_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SettingsStore::load(dir.path());
+        store
+            .update(|s| {
+                s.backup_servers.insert(
+                    "mario.rossi@pec.example.it".into(),
+                    BackupServer {
+                        host: "imaps.pec.example.it".into(),
+                        port: 993,
+                        user: "mario.rossi@pec.example.it".into(),
+                        dest: "/home/mario/PEC".into(),
+                    },
+                );
+            })
+            .unwrap();
+        let again = SettingsStore::load(dir.path()).get();
+        let server = &again.backup_servers["mario.rossi@pec.example.it"];
+        assert_eq!(server.host, "imaps.pec.example.it");
+        assert_eq!(server.dest, "/home/mario/PEC");
+        let file = fs::read_to_string(dir.path().join(FILE_NAME)).unwrap();
+        assert!(!file.contains("password"), "{file}");
     }
 
     #[test]

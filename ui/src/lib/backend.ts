@@ -1,5 +1,6 @@
 // The one place where the UI talks to Rust. Components receive a `Backend` so that
 // unit tests can pass a fake one; the app passes `tauriBackend`, which wraps `invoke`.
+import { backupCalls, type BackupApi } from './backup-backend';
 import { registryCalls, type RegistryApi } from './registry-backend';
 import { Channel, invoke } from '@tauri-apps/api/core';
 
@@ -286,7 +287,7 @@ export class BackendError extends Error {
   }
 }
 
-export interface Backend extends RegistryApi {
+export interface Backend extends RegistryApi, BackupApi {
   appInfo(): Promise<AppInfo>;
   getSettings(): Promise<Settings>;
   setLanguage(language: Language): Promise<Settings>;
@@ -371,6 +372,7 @@ export async function call<T>(
 }
 
 export const tauriBackend: Backend = {
+  ...backupCalls,
   ...registryCalls,
   appInfo: () => call<AppInfo>('app_info'),
   getSettings: () => call<Settings>('get_settings'),

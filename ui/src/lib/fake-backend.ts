@@ -21,6 +21,7 @@ import {
   type Settings,
   type UpdateNotice,
 } from './backend';
+import { fakeBackupCalls, fakeBackupState, type FakeBackupState } from './fake-backup';
 import { fakeRegistryCalls, fakeRegistryState, type FakeRegistryState } from './fake-registry';
 import type {
   CardInput,
@@ -33,7 +34,7 @@ import type {
   RenewalRegistration,
 } from './backend';
 
-export interface FakeBackend extends Backend, FakeRegistryState {
+export interface FakeBackend extends Backend, FakeRegistryState, FakeBackupState {
   settings: Settings;
   calls: string[];
   failNext: Partial<Record<keyof Backend, BackendError>>;
@@ -146,6 +147,8 @@ export function fakeBackend(initial: Partial<Settings> = {}): FakeBackend {
   const info: AppInfo = { name: 'PEC Desktop', version: '9.9.9', log_dir: '/tmp/pec-logs' };
   let expireNext = false;
   const fake: FakeBackend = {
+    ...fakeBackupState(),
+    ...fakeBackupCalls(() => fake, answer),
     ...fakeRegistryState(),
     ...fakeRegistryCalls(() => fake, answer),
     settings: { language: 'it', ...initial },

@@ -1,9 +1,11 @@
 // UI text, Italian first. `Messages` is derived from the Italian table, so a key missing
 // from the English one is a type error caught by svelte-check.
 import type { Language } from './backend';
+import { backupEn, backupIt } from './i18n-backup';
 import { registryEn, registryIt } from './i18n-registry';
 
 const it = {
+  ...backupIt,
   ...registryIt,
   appName: 'PEC Desktop',
   skipToContent: 'Vai al contenuto principale',
@@ -246,6 +248,7 @@ export type MessageKey = keyof typeof it;
 export type Messages = { readonly [K in MessageKey]: string };
 
 const en: Messages = {
+  ...backupEn,
   ...registryEn,
   appName: 'PEC Desktop',
   skipToContent: 'Skip to main content',

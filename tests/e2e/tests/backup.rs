@@ -1,0 +1,333 @@
+//! The mailbox backup (issue 6, seed 004: save the messages before a mailbox is ceased),
+//! through the real window and a real IMAPS server: the test rig's Dovecot
+//! (`scripts/rig/dovecot.sh`), whose throwaway CA the app trusts only because the rig gives
+//! tauri-driver `SSL_CERT_FILE` (scripts/lib/services.sh). A wrong password first, then a
+//! backup into a folder that does not exist yet, checked on disk, then a second run into the
+//! same folder that resumes.
+
+// Helpers outside `#[test]` functions: here a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use pec_e2e::{Rig, Session};
+use serde_json::{Value, json};
+
+mod common;
+use common::*;
+
+/// The Dovecot rig's settings, as `dovecot_rig_start` exported them.
+struct Imap {
+    host: String,
+    port: String,
+    password: String,
+    test_domain: String,
+    rig_dir: String,
+    rig_script: String,
+}
+
+impl Imap {
+    fn from_env() -> Self {
+        let var = |name: &str| {
+            std::env::var(name).unwrap_or_else(|_| {
+                panic!(
+                    "{name} is not set: the backup end-to-end test needs the Dovecot IMAP rig, \
+                     which the project's test command (./scripts/test.sh) starts before the \
+                     end-to-end tests"
+                )
+            })
+        };
+        assert_eq!(var("PEC_IMAP_RIG"), "1", "PEC_IMAP_RIG must be 1");
+        let addr = var("PEC_IMAP_ADDR");
+        let (host, port) = addr.rsplit_once(':').expect("PEC_IMAP_ADDR is host:port");
+        Self {
+            host: host.to_owned(),
+            port: port.to_owned(),
+            password: var("PEC_IMAP_PASSWORD"),
+            test_domain: var("PEC_IMAP_TEST_DOMAIN"),
+            rig_dir: var("PEC_IMAP_RIG_DIR"),
+            rig_script: var("PEC_IMAP_RIG_SCRIPT"),
+        }
+    }
+
+    /// Stores `files` in `folder` of `user`'s mailbox with the rig's `dovecot_rig_seed`
+    /// (`doveadm save`, as the server itself would deliver them).
+    fn seed(&self, user: &str, folder: &str, files: &[PathBuf]) {
+        let status = Command::new("bash")
+            .arg("-c")
+            .arg(r#". "$0"; DOVECOT_RIG_USER="$1" dovecot_rig_seed "$2" "$3" "${@:4}""#)
+            .arg(&self.rig_script)
+            .arg(user)
+            .arg(&self.rig_dir)
+            .arg(folder)
+            .args(files)
+            .status()
+            .expect("bash runs");
+        assert!(status.success(), "dovecot_rig_seed failed for {folder}");
+    }
+}
+
+/// PEC-shaped messages (RFC 6109 §3): a transport envelope, the acceptance receipt of a sent
+/// message and its delivery receipt. Bodies are short: the backup reads headers.
+fn pec_message(to: &str, subject: &str, id: &str, pec_header: &str) -> String {
+    format!(
+        "From: posta-certificata@pec.example.it\r\n\
+         To: {to}\r\n\
+         Subject: {subject}\r\n\
+         Date: Mon, 16 Nov 2026 10:00:00 +0100\r\n\
+         Message-ID: <{id}@pec.example.it>\r\n\
+         {pec_header}\r\n\
+         MIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\
+         \r\n\
+         {subject}\r\n"
+    )
+}
+
+fn backup_step(app: &Session, step: &str) {
+    let limit = Instant::now() + Duration::from_secs(90);
+    loop {
+        if let Ok(b) = app.find("[data-testid=backup]")
+            && app.attribute(&b, "data-step").unwrap().as_deref() == Some(step)
+        {
+            return;
+        }
+        if Instant::now() > limit {
+            let error = app
+                .find("[data-testid=backup-error]")
+                .and_then(|e| app.text(&e))
+                .unwrap_or_default();
+            panic!("the backup screen did not reach {step} (error shown: {error:?})");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn attr(app: &Session, css: &str, name: &str) -> String {
+    let e = app.wait_for(css).unwrap();
+    app.attribute(&e, name).unwrap().unwrap_or_default()
+}
+
+/// Every `.eml` file under `dir`, recursively.
+fn eml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                todo.push(path);
+            } else if path.extension().is_some_and(|e| e == "eml") {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+/// Starts the backup with the form as filled and `password`.
+fn start_with(app: &Session, password: &str) {
+    fill(app, "backup-password", password);
+    app.click_when_ready("[data-testid=backup-start]").unwrap();
+}
+
+#[test]
+fn a_mailbox_is_saved_as_eml_files_with_an_index_and_a_second_run_resumes() {
+    let rig = Rig::from_env();
+    let imap = Imap::from_env();
+    let n = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    // The PEC address is also the IMAP user: the rig gives every user of its test domain an
+    // empty mailbox with its password, so this run's mailbox is its own.
+    let address = format!("e2e-backup-{n}@{}", imap.test_domain);
+    let work = std::env::temp_dir().join(format!("pec-e2e-backup-{n}"));
+    let seed_dir = work.join("seed");
+    std::fs::create_dir_all(&seed_dir).unwrap();
+    let write = |name: &str, text: String| {
+        let path = seed_dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let envelope = write(
+        "envelope.eml",
+        pec_message(
+            &address,
+            "POSTA CERTIFICATA: Fattura 12/2026",
+            "opec-1",
+            "X-Trasporto: posta-certificata",
+        ),
+    );
+    let accepted = write(
+        "accettazione.eml",
+        pec_message(
+            &address,
+            "ACCETTAZIONE: Preventivo",
+            "opec-2",
+            "X-Ricevuta: accettazione\r\nX-Riferimento-Message-ID: <sent-1@pec.example.it>",
+        ),
+    );
+    let delivered = write(
+        "consegna.eml",
+        pec_message(
+            &address,
+            "CONSEGNA: Preventivo",
+            "opec-3",
+            "X-Ricevuta: avvenuta-consegna\r\nX-Riferimento-Message-ID: <sent-1@pec.example.it>",
+        ),
+    );
+    imap.seed(&address, "INBOX", &[envelope, accepted]);
+    imap.seed(&address, "Ricevute", &[delivered]);
+
+    // The provider's side: an account whose one mailbox is that address.
+    let app = rig.launch().expect("app window starts");
+    signed_out(&app);
+    let sandbox = Sandbox::of(&rig);
+    let account = sandbox.post(
+        "/sandbox/accounts",
+        json!({
+            "password": PASSWORD,
+            "mailboxes": [{
+                "address": address,
+                "holder": private_citizen("Mario", "Rossi", "RSSMRA45C12F205C"),
+                "contact": { "email": format!("e2e-backup-{n}@example.com") }
+            }]
+        }),
+    );
+    sign_in(&app, account["account_id"].as_str().unwrap());
+
+    // From the mailbox page to the backup form, prefilled with the PEC address as user.
+    app.click_when_ready("[data-testid=backup-open]").unwrap();
+    backup_step(&app, "form");
+    let user = app.wait_for("[data-testid=backup-user]").unwrap();
+    let limit = Instant::now() + Duration::from_secs(30);
+    while app.value(&user).unwrap() != address {
+        assert!(Instant::now() < limit, "the form was not prefilled");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    shot(&app, &rig, "backup-1-form.png");
+
+    // A folder that does not exist yet: the app creates it.
+    let dest = work.join("Backup PEC");
+    fill(&app, "backup-host", &imap.host);
+    fill(&app, "backup-port", &imap.port);
+    fill(&app, "backup-user", &address);
+    fill(&app, "backup-dest", &dest.display().to_string());
+
+    // The webmail password of a mailbox with two-step login would be refused like this.
+    start_with(&app, "not-the-app-password");
+    let code = app
+        .wait_for_text("[data-testid=backup-error]", "the refusal", |t| {
+            t.contains("password per le app")
+        })
+        .map(|_| attr(&app, "[data-testid=backup-error]", "data-code"))
+        .unwrap();
+    assert_eq!(code, "backup.auth_failed");
+    backup_step(&app, "form");
+    shot(&app, &rig, "backup-2-wrong-password.png");
+
+    start_with(&app, &imap.password);
+    backup_step(&app, "done");
+    shot(&app, &rig, "backup-3-done.png");
+    assert_eq!(
+        attr(&app, "[data-testid=backup-result]", "data-verified"),
+        "true"
+    );
+    assert_eq!(
+        attr(&app, "[data-testid=backup-downloaded]", "data-count"),
+        "3"
+    );
+    assert_eq!(
+        attr(&app, "[data-testid=backup-already]", "data-count"),
+        "0"
+    );
+    let rows: Value = app
+        .execute(
+            "return [...document.querySelectorAll('[data-testid=backup-folder-row]')]\
+             .map(r => [r.dataset.folder, Number(r.dataset.server), Number(r.dataset.saved)])",
+            json!([]),
+        )
+        .unwrap();
+    assert_eq!(rows, json!([["INBOX", 2, 2], ["Ricevute", 1, 1]]), "{rows}");
+    let where_text = app
+        .text(&app.find("[data-testid=backup-where]").unwrap())
+        .unwrap();
+    assert!(
+        where_text.contains(&dest.display().to_string()) && where_text.contains("index.json"),
+        "{where_text}"
+    );
+
+    // On disk: three .eml files, and the index with the PEC type read from each one's headers.
+    let emls = eml_files(&dest.join("messages"));
+    assert_eq!(emls.len(), 3, "{emls:?}");
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(dest.join("index.json")).unwrap()).unwrap();
+    assert_eq!(index["format"], "pec-backup-index/1");
+    assert_eq!(index["user"], address.as_str());
+    let messages = index["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 3);
+    let mut types: Vec<&str> = messages
+        .iter()
+        .map(|m| m["pec_type"].as_str().unwrap())
+        .collect();
+    types.sort_unstable();
+    assert_eq!(
+        types,
+        ["accettazione", "avvenuta-consegna", "posta-certificata"]
+    );
+    for m in messages {
+        let file = dest.join(m["file"].as_str().unwrap());
+        assert!(file.is_file(), "{}", file.display());
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().len(),
+            m["size"].as_u64().unwrap()
+        );
+    }
+    assert!(messages.iter().any(|m| {
+        m["subject"] == "POSTA CERTIFICATA: Fattura 12/2026"
+            && m["from"]
+                .as_str()
+                .is_some_and(|f| f.contains("posta-certificata@pec.example.it"))
+    }));
+
+    // Again into the same folder: nothing new to download, all three already saved.
+    app.click_when_ready("[data-testid=backup-again]").unwrap();
+    backup_step(&app, "form");
+    start_with(&app, &imap.password);
+    backup_step(&app, "done");
+    assert_eq!(
+        attr(&app, "[data-testid=backup-downloaded]", "data-count"),
+        "0"
+    );
+    assert_eq!(
+        attr(&app, "[data-testid=backup-already]", "data-count"),
+        "3"
+    );
+    app.wait_for_text("[data-testid=backup-resumed]", "the resume notice", |t| {
+        t.contains("3 messaggi erano già salvati")
+    })
+    .unwrap();
+    shot(&app, &rig, "backup-4-resumed.png");
+    assert_eq!(eml_files(&dest.join("messages")).len(), 3);
+
+    // The password is never written anywhere the app keeps things, nor logged.
+    let logs = rig.logs();
+    assert!(
+        !logs.contains(&imap.password),
+        "the password is in the logs"
+    );
+    let settings =
+        std::fs::read_to_string(rig.app_home.join("config/it.pecdesktop.app/settings.json"))
+            .unwrap_or_default();
+    assert!(!settings.contains(&imap.password));
+    // What is remembered for the next time: server and folder of this mailbox.
+    assert!(
+        settings.contains(&address) && settings.contains(&imap.host),
+        "{settings}"
+    );
+
+    let _ = std::fs::remove_dir_all(&work);
+}

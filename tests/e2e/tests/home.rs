@@ -3,6 +3,8 @@
 
 use pec_e2e::Rig;
 
+mod common;
+
 #[test]
 fn home_is_italian_by_default_switches_to_english_and_remembers_it() {
     let rig = Rig::from_env();
@@ -11,6 +13,8 @@ fn home_is_italian_by_default_switches_to_english_and_remembers_it() {
 
     // First launch: Italian home screen, and the IPC round trip has filled the footer.
     let app = rig.launch().expect("app window starts");
+    // An earlier test file may have left a session in the keyring: the home is the sign-in.
+    common::signed_out(&app);
     let title = app
         .wait_for_text("[data-testid=home-title]", "the Italian title", |t| {
             !t.is_empty()

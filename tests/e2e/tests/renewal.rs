@@ -13,9 +13,11 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use pec_e2e::{Rig, Session};
-use serde_json::{Value, json};
+use serde_json::json;
 
-const PASSWORD: &str = "E2e-Password-1";
+mod common;
+use common::*;
+
 const PORTAL_PASSWORD: &str = "Portale-E2e-1";
 /// The sandbox gateway's card that succeeds (`pec_sandbox::renewal::CARD_OK`).
 const CARD_OK: &str = "4242424242424242";
@@ -23,69 +25,6 @@ const CARD_OK: &str = "4242424242424242";
 const REP_CF: &str = "CNTCHR83T41D969D";
 /// 9 € + IVA 22 %, in cents.
 const TOTAL_CENTS: u64 = 1098;
-
-struct Sandbox {
-    url: String,
-    http: reqwest::blocking::Client,
-}
-
-impl Sandbox {
-    fn of(rig: &Rig) -> Self {
-        Self {
-            url: rig.sandbox_url().expect("the app logged its sandbox URL"),
-            http: reqwest::blocking::Client::new(),
-        }
-    }
-
-    fn post(&self, path: &str, body: Value) -> Value {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.url))
-            .json(&body)
-            .send()
-            .expect("the sandbox answers");
-        assert!(r.status().is_success(), "{path}: {}", r.status());
-        r.json().unwrap_or(Value::Null)
-    }
-
-    fn get(&self, path: &str, query: &[(&str, &str)], bearer: Option<&str>) -> Value {
-        let mut req = self.http.get(format!("{}{path}", self.url)).query(query);
-        if let Some(token) = bearer {
-            req = req.bearer_auth(token);
-        }
-        let r = req.send().expect("the sandbox answers");
-        assert!(r.status().is_success(), "{path}: {}", r.status());
-        r.json().unwrap()
-    }
-
-    /// The newest six-digit code among `messages` (each with `id` and `body`).
-    fn latest_code(messages: &Value) -> Option<String> {
-        let mut all = messages.as_array().cloned().unwrap_or_default();
-        all.sort_by_key(|m| m["id"].as_i64());
-        all.iter()
-            .rev()
-            .find_map(|m| six_digits(m["body"].as_str().unwrap_or_default()))
-    }
-}
-
-/// A screenshot of the current screen, and its accessibility audit.
-fn shot(app: &Session, rig: &Rig, name: &str) {
-    app.screenshot(&rig.screenshot_path(name)).unwrap();
-    app.assert_accessible(name);
-}
-
-fn six_digits(text: &str) -> Option<String> {
-    let b = text.as_bytes();
-    (0..b.len().saturating_sub(5)).find_map(|i| {
-        let w = &b[i..i + 6];
-        let before = i.checked_sub(1).map(|j| b[j]);
-        let after = b.get(i + 6);
-        (w.iter().all(u8::is_ascii_digit)
-            && !before.is_some_and(|c| c.is_ascii_digit())
-            && !after.is_some_and(u8::is_ascii_digit))
-        .then(|| String::from_utf8_lossy(w).into_owned())
-    })
-}
 
 /// A valid numeric codice fiscale no earlier run used: ten digits from the clock and their
 /// check digit.
@@ -122,34 +61,6 @@ fn plus_twelve_months(day: &str) -> String {
     format!("{}-{rest}", year + 1)
 }
 
-/// Waits for the first screen; signs out if the keyring brought back an earlier test's session.
-fn signed_out(app: &Session) {
-    let limit = Instant::now() + Duration::from_secs(30);
-    loop {
-        if app.find("[data-testid=signin-title]").is_ok() {
-            return;
-        }
-        if let Ok(button) = app.find("[data-testid=sign-out]") {
-            app.click(&button).unwrap();
-            app.wait_for("[data-testid=signin-title]").unwrap();
-            return;
-        }
-        assert!(Instant::now() < limit, "neither sign-in nor shell appeared");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn sign_in(app: &Session, account: &str) {
-    app.wait_for("[data-testid=login]").unwrap();
-    let login = app.find("[data-testid=login]").unwrap();
-    app.clear(&login).unwrap();
-    app.type_into(&login, account).unwrap();
-    let password = app.find("[data-testid=password]").unwrap();
-    app.type_into(&password, PASSWORD).unwrap();
-    app.click_when_ready("[data-testid=signin-submit]").unwrap();
-    app.wait_for("[data-testid=mailbox-title]").unwrap();
-}
-
 fn at_step(app: &Session, step: &str) {
     let limit = Instant::now() + Duration::from_secs(30);
     loop {
@@ -167,12 +78,6 @@ fn at_step(app: &Session, step: &str) {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-}
-
-fn fill(app: &Session, testid: &str, text: &str) {
-    let field = app.wait_for(&format!("[data-testid={testid}]")).unwrap();
-    app.clear(&field).unwrap();
-    app.type_into(&field, text).unwrap();
 }
 
 /// Picks an option of a `<select>` the way a user's choice does: value, then `change`.

@@ -35,6 +35,25 @@ impl Sandbox {
         r.json().unwrap_or(Value::Null)
     }
 
+    pub fn get(&self, path: &str, query: &[(&str, &str)], bearer: Option<&str>) -> Value {
+        let mut req = self.http.get(format!("{}{path}", self.url)).query(query);
+        if let Some(token) = bearer {
+            req = req.bearer_auth(token);
+        }
+        let r = req.send().expect("the sandbox answers");
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+        r.json().unwrap()
+    }
+
+    /// The newest six-digit code among `messages` (each with `id` and `body`).
+    pub fn latest_code(messages: &Value) -> Option<String> {
+        let mut all = messages.as_array().cloned().unwrap_or_default();
+        all.sort_by_key(|m| m["id"].as_i64());
+        all.iter()
+            .rev()
+            .find_map(|m| six_digits(m["body"].as_str().unwrap_or_default()))
+    }
+
     /// A fresh account with one mailbox; returns (account id, mailbox address, contact e-mail).
     pub fn seed(&self, tag: &str, holder: Value) -> (String, String, String) {
         let n = SystemTime::now()

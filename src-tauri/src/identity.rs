@@ -109,13 +109,20 @@ fn action_name(a: &IdentityAction) -> &'static str {
 /// Largest document the app sends (the provider has its own limit too).
 pub const MAX_DOCUMENT_BYTES: usize = 10 * 1024 * 1024;
 
-/// Uploads a document picked by the user. The bytes come as the raw IPC body (no base64), the
-/// request id and file name in headers.
-#[tauri::command]
-pub async fn identity_upload(
-    conn: State<'_, Connection>,
-    request: tauri::ipc::Request<'_>,
-) -> Result<IdentityRequestView, CommandError> {
+/// A document picked by the user, as it arrives over IPC: the bytes as the raw body (no
+/// base64), the owner's id (request or ticket) and the file name in headers. Checked here:
+/// not empty, at most [`MAX_DOCUMENT_BYTES`], and a PDF, JPEG or PNG by its content.
+pub(crate) struct DocumentUpload<'r> {
+    pub owner: String,
+    pub filename: String,
+    pub media: &'static str,
+    pub bytes: &'r [u8],
+}
+
+pub(crate) fn document_upload<'r>(
+    request: &'r tauri::ipc::Request<'_>,
+    owner_header: &str,
+) -> Result<DocumentUpload<'r>, CommandError> {
     let tauri::ipc::InvokeBody::Raw(bytes) = request.body() else {
         return Err(CommandError::Internal);
     };
@@ -126,7 +133,7 @@ pub async fn identity_upload(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
-    let id = header("x-request-id").ok_or(CommandError::Internal)?;
+    let owner = header(owner_header).ok_or(CommandError::Internal)?;
     let filename = header("x-filename")
         .map(|f| percent_decode(&f))
         .unwrap_or_else(|| "documento".into());
@@ -151,12 +158,26 @@ pub async fn identity_upload(
             "Only PDF, JPEG or PNG documents are accepted.",
         )
     })?;
-    let bytes = bytes.clone();
-    let (idr, name, bytes) = (id.as_str(), filename.as_str(), &bytes);
-    conn.authed(move |c| c.upload_document(idr, name, media, bytes.clone()))
+    Ok(DocumentUpload {
+        owner,
+        filename,
+        media,
+        bytes,
+    })
+}
+
+/// Uploads a document picked by the user for an identity request.
+#[tauri::command]
+pub async fn identity_upload(
+    conn: State<'_, Connection>,
+    request: tauri::ipc::Request<'_>,
+) -> Result<IdentityRequestView, CommandError> {
+    let doc = document_upload(&request, "x-request-id")?;
+    let (id, media, size) = (doc.owner.as_str(), doc.media, doc.bytes.len());
+    let (name, bytes) = (doc.filename.as_str(), doc.bytes);
+    conn.authed(move |c| c.upload_document(id, name, media, bytes.to_vec()))
         .await?;
-    tracing::info!(request = %id, media, size = bytes.len(), "document uploaded");
-    let id = id.as_str();
+    tracing::info!(request = %id, media, size, "document uploaded");
     conn.authed(move |c| c.identity_request(id)).await
 }
 

@@ -23,7 +23,7 @@ use tokio::sync::Mutex;
 use zeroize::Zeroizing;
 
 use crate::CommandError;
-use crate::identity::{MAX_DOCUMENT_BYTES, localized, percent_decode, sniff};
+use crate::identity::{document_upload, localized};
 use crate::session::Connection;
 
 /// Follow-up secrets of the tickets opened in this run, by ticket number.
@@ -221,42 +221,22 @@ pub async fn support_attach(
     tickets: State<'_, Tickets>,
     request: tauri::ipc::Request<'_>,
 ) -> Result<SupportTicketView, CommandError> {
-    let tauri::ipc::InvokeBody::Raw(bytes) = request.body() else {
-        return Err(CommandError::Internal);
-    };
-    let header = |name: &str| {
-        request
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let number = header("x-ticket").ok_or(CommandError::Internal)?;
-    let filename = header("x-filename")
-        .map(|f| percent_decode(&f))
-        .unwrap_or_else(|| "documento".into());
-    if bytes.is_empty() || bytes.len() > MAX_DOCUMENT_BYTES {
-        return Err(localized(
-            "document.size",
-            "Il file è vuoto o supera i 10 MB.",
-            "The file is empty or larger than 10 MB.",
-        ));
-    }
-    let media = sniff(bytes).ok_or_else(|| {
-        localized(
-            "document.unsupported_type",
-            "Sono accettati solo documenti PDF, JPEG o PNG.",
-            "Only PDF, JPEG or PNG documents are accepted.",
-        )
-    })?;
+    let doc = document_upload(&request, "x-ticket")?;
+    let number = doc.owner.clone();
     let token = follow_token(&tickets, &number).await?;
     let ticket = conn
         .provider()
         .await?
         .client()
-        .attach_ticket_document(&number, &token, &filename, media, bytes.clone())
+        .attach_ticket_document(
+            &number,
+            &token,
+            &doc.filename,
+            doc.media,
+            doc.bytes.to_vec(),
+        )
         .await?;
-    tracing::info!(ticket = %number, media, size = bytes.len(), "identity document attached");
+    tracing::info!(ticket = %number, media = doc.media, size = doc.bytes.len(), "identity document attached");
     Ok(ticket)
 }
 

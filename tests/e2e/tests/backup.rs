@@ -87,22 +87,7 @@ fn pec_message(to: &str, subject: &str, id: &str, pec_header: &str) -> String {
 }
 
 fn backup_step(app: &Session, step: &str) {
-    let limit = Instant::now() + Duration::from_secs(90);
-    loop {
-        if let Ok(b) = app.find("[data-testid=backup]")
-            && app.attribute(&b, "data-step").unwrap().as_deref() == Some(step)
-        {
-            return;
-        }
-        if Instant::now() > limit {
-            let error = app
-                .find("[data-testid=backup-error]")
-                .and_then(|e| app.text(&e))
-                .unwrap_or_default();
-            panic!("the backup screen did not reach {step} (error shown: {error:?})");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    screen_step(app, "backup", step, Duration::from_secs(90));
 }
 
 fn attr(app: &Session, css: &str, name: &str) -> String {

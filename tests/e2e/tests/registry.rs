@@ -37,19 +37,7 @@ fn confirmation_link(sandbox: &Sandbox, to: &str) -> String {
 }
 
 fn registry_step(app: &Session, step: &str) {
-    let limit = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        if let Ok(r) = app.find("[data-testid=registry]")
-            && app.attribute(&r, "data-step").unwrap().as_deref() == Some(step)
-        {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < limit,
-            "the registry screen did not reach {step}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    screen_step(app, "registry", step, std::time::Duration::from_secs(30));
 }
 
 /// Launches, signs in to the provider (any account) and opens the registry screen.

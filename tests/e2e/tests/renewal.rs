@@ -10,7 +10,7 @@
 // Helpers outside `#[test]` functions: here a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use pec_e2e::{Rig, Session};
 use serde_json::json;
@@ -62,22 +62,7 @@ fn plus_twelve_months(day: &str) -> String {
 }
 
 fn at_step(app: &Session, step: &str) {
-    let limit = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(w) = app.find("[data-testid=renewal]")
-            && app.attribute(&w, "data-step").unwrap().as_deref() == Some(step)
-        {
-            return;
-        }
-        if Instant::now() > limit {
-            let error = app
-                .find("[data-testid=renewal-error]")
-                .and_then(|e| app.text(&e))
-                .unwrap_or_default();
-            panic!("the renewal did not reach {step} (error shown: {error:?})");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    screen_step(app, "renewal", step, Duration::from_secs(30));
 }
 
 /// Picks an option of a `<select>` the way a user's choice does: value, then `change`.

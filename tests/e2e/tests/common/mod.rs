@@ -161,23 +161,30 @@ pub fn sign_in(app: &Session, account: &str) {
     app.wait_for("[data-testid=mailbox-title]").unwrap();
 }
 
-pub fn at_step(app: &Session, step: &str) {
-    let limit = std::time::Instant::now() + std::time::Duration::from_secs(30);
+/// Waits until the screen `screen` (its container's `data-testid`) shows `step` in its
+/// `data-step`; on a timeout the failure quotes the screen's error alert (`<screen>-error`).
+pub fn screen_step(app: &Session, screen: &str, step: &str, wait: std::time::Duration) {
+    let limit = std::time::Instant::now() + wait;
     loop {
-        if let Ok(w) = app.find("[data-testid=wizard]")
+        if let Ok(w) = app.find(&format!("[data-testid={screen}]"))
             && app.attribute(&w, "data-step").unwrap().as_deref() == Some(step)
         {
             return;
         }
         if std::time::Instant::now() > limit {
             let error = app
-                .find("[data-testid=wizard-error]")
+                .find(&format!("[data-testid={screen}-error]"))
                 .and_then(|e| app.text(&e))
                 .unwrap_or_default();
-            panic!("the wizard did not reach {step} (error shown: {error:?})");
+            panic!("the {screen} screen did not reach {step} (error shown: {error:?})");
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
+}
+
+/// The identity wizard's step.
+pub fn at_step(app: &Session, step: &str) {
+    screen_step(app, "wizard", step, std::time::Duration::from_secs(30));
 }
 
 pub fn fill(app: &Session, testid: &str, text: &str) {

@@ -39,7 +39,7 @@ pub struct RegistryView {
 }
 
 async fn view(conn: &Connection) -> Result<RegistryView, CommandError> {
-    let client = conn.provider().await?.client();
+    let client = conn.client().await?;
     let (record, changes) = tokio::join!(client.registration(), client.pec_changes());
     Ok(RegistryView {
         record: record?,
@@ -63,9 +63,8 @@ pub async fn registry_sign_in(
             "Enter the user name and password of the private area.",
         ));
     }
-    conn.provider()
+    conn.client()
         .await?
-        .client()
         .registry_sign_in(username, &password)
         .await?;
     tracing::info!("signed in to the registry");
@@ -81,9 +80,8 @@ pub async fn registry_view(conn: State<'_, Connection>) -> Result<RegistryView, 
 /// Leaves the registry's private area (the provider session is untouched).
 #[tauri::command]
 pub async fn registry_sign_out(conn: State<'_, Connection>) -> Result<(), CommandError> {
-    conn.provider()
+    conn.client()
         .await?
-        .client()
         .set_portal_token(pec_provider::Portal::Registry, None);
     Ok(())
 }
@@ -107,12 +105,7 @@ pub async fn registry_request_change(
         new_pec: new_pec.trim().to_owned(),
         confirm_new_pec: confirm_new_pec.trim().to_owned(),
     };
-    let change = conn
-        .provider()
-        .await?
-        .client()
-        .request_pec_change(&req)
-        .await?;
+    let change = conn.client().await?.request_pec_change(&req).await?;
     tracing::info!(change = %change.id, "change of PEC requested");
     view(&conn).await
 }
@@ -171,12 +164,7 @@ pub async fn support_open(
     tickets: State<'_, Tickets>,
     request: SupportTicketRequest,
 ) -> Result<SupportTicketView, CommandError> {
-    let created = conn
-        .provider()
-        .await?
-        .client()
-        .open_support_ticket(&request)
-        .await?;
+    let created = conn.client().await?.open_support_ticket(&request).await?;
     let number = created.ticket.number.clone();
     tickets
         .0
@@ -205,12 +193,7 @@ pub async fn support_ticket(
     number: String,
 ) -> Result<SupportTicketView, CommandError> {
     let token = follow_token(&tickets, &number).await?;
-    Ok(conn
-        .provider()
-        .await?
-        .client()
-        .support_ticket(&number, &token)
-        .await?)
+    Ok(conn.client().await?.support_ticket(&number, &token).await?)
 }
 
 /// Attaches the identity document to a ticket. The bytes come as the raw IPC body, the ticket
@@ -225,9 +208,8 @@ pub async fn support_attach(
     let number = doc.owner.clone();
     let token = follow_token(&tickets, &number).await?;
     let ticket = conn
-        .provider()
-        .await?
         .client()
+        .await?
         .attach_ticket_document(
             &number,
             &token,

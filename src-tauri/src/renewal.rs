@@ -133,14 +133,14 @@ pub async fn renewal_lookup(
     tax_code: String,
 ) -> Result<RenewalLookup, CommandError> {
     let code = tax_code_of(&tax_code)?;
-    let c = client(conn.inner()).await?;
+    let c = conn.client().await?;
     Ok(c.renewal_lookup(code.as_str()).await?)
 }
 
 /// A new captcha, with its image. Also the "new image" button: a captcha is single use.
 #[tauri::command]
 pub async fn renewal_captcha(conn: State<'_, Connection>) -> Result<CaptchaView, CommandError> {
-    let c = client(conn.inner()).await?;
+    let c = conn.client().await?;
     let challenge = c.new_captcha().await?;
     let id = checked_id(&challenge.id)?;
     let png = c.captcha_image(id).await?;
@@ -185,7 +185,7 @@ pub async fn renewal_register(
         captcha_id: captcha_id.to_owned(),
         captcha_answer: answer.to_owned(),
     };
-    let result = match client(conn.inner()).await {
+    let result = match conn.client().await {
         Ok(c) => c.renewal_register(&req).await.map_err(CommandError::from),
         Err(e) => Err(e),
     };
@@ -204,7 +204,7 @@ pub async fn renewal_verify_email(
 ) -> Result<RegistrationView, CommandError> {
     let id = checked_id(&registration_id)?;
     let code = checked_code(&code)?;
-    let c = client(conn.inner()).await?;
+    let c = conn.client().await?;
     Ok(c.renewal_verify_email(id, code).await?.into())
 }
 
@@ -217,7 +217,7 @@ pub async fn renewal_verify_sms(
 ) -> Result<RegistrationView, CommandError> {
     let id = checked_id(&registration_id)?;
     let code = checked_code(&code)?;
-    let c = client(conn.inner()).await?;
+    let c = conn.client().await?;
     let view = c.renewal_verify_sms(id, code).await?;
     tracing::info!(registration = %view.id, "renewal registration completed, mobile verified");
     Ok(view.into())
@@ -231,7 +231,7 @@ pub async fn renewal_skip_sms(
     registration_id: String,
 ) -> Result<RegistrationView, CommandError> {
     let id = checked_id(&registration_id)?;
-    let c = client(conn.inner()).await?;
+    let c = conn.client().await?;
     let view = c.renewal_skip_sms(id).await?;
     tracing::info!(registration = %view.id, "renewal registration completed, SMS skipped");
     Ok(view.into())
@@ -252,7 +252,7 @@ pub async fn renewal_sign_in(
             "Type the portal password.",
         ));
     }
-    let c = client(conn.inner()).await?;
+    let c = conn.client().await?;
     c.renewal_sign_in(code.as_str(), &password).await?;
     tracing::info!("signed in to the renewal portal");
     Ok(())
@@ -261,9 +261,7 @@ pub async fn renewal_sign_in(
 /// Leaves the renewal screen: the portal session is dropped.
 #[tauri::command]
 pub async fn renewal_close(conn: State<'_, Connection>) -> Result<(), CommandError> {
-    client(conn.inner())
-        .await?
-        .set_portal_token(Portal::Renewal, None);
+    conn.client().await?.set_portal_token(Portal::Renewal, None);
     Ok(())
 }
 
@@ -275,7 +273,7 @@ pub async fn renewal_close(conn: State<'_, Connection>) -> Result<(), CommandErr
 pub async fn renewal_mailboxes(
     conn: State<'_, Connection>,
 ) -> Result<Vec<RenewableMailbox>, CommandError> {
-    let c = client(conn.inner()).await?;
+    let c = conn.client().await?;
     Ok(c.renewable_mailboxes().await?)
 }
 
@@ -297,7 +295,7 @@ pub async fn renewal_create_order(
         legal_representative: PersonData::from(&person),
         payment_method,
     };
-    let c = client(conn.inner()).await?;
+    let c = conn.client().await?;
     let order = c.create_renewal_order(&req).await?;
     tracing::info!(order = %order.id, mailbox = %order.mailbox, method = method_name(&order.payment_method), "renewal ordered");
     Ok(order)
@@ -310,7 +308,7 @@ pub async fn renewal_order(
     id: String,
 ) -> Result<RenewalOrderView, CommandError> {
     let id = checked_id(&id)?;
-    let c = client(conn.inner()).await?;
+    let c = conn.client().await?;
     Ok(c.renewal_order(id).await?)
 }
 
@@ -335,7 +333,7 @@ pub async fn renewal_pay(
             })
             .transpose()?,
     };
-    let c = client(conn.inner()).await;
+    let c = conn.client().await;
     let result = match c {
         Ok(c) => pay_once(c, keys.inner(), &id, &req).await,
         Err(e) => Err(e),
@@ -425,11 +423,6 @@ fn after_failure(e: &pec_provider::Error) -> Attempt {
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-/// The provider client, once the provider is up (it starts in the background).
-async fn client(conn: &Connection) -> Result<&Client, CommandError> {
-    Ok(conn.provider().await?.client())
-}
 
 fn localized(code: &str, it: &str, en: &str) -> CommandError {
     CommandError::Localized(Localized {

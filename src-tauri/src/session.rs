@@ -233,6 +233,12 @@ impl Connection {
             .map_err(|detail| CommandError::ProviderUnavailable(detail.clone()))
     }
 
+    /// The provider's client, for the calls that carry their own session (the registry and
+    /// renewal portals) rather than the provider's (see [`Connection::authed`]).
+    pub async fn client(&self) -> Result<&Client, CommandError> {
+        Ok(self.provider().await?.client())
+    }
+
     async fn vault(&self) -> Result<&Vault, CommandError> {
         self.vault
             .get_or_init(|| async {

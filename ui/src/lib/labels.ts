@@ -71,7 +71,8 @@ export function formatDate(value: string, lang: Language): string {
 }
 
 /** Date and time in Europe/Rome, e.g. "3 dicembre 2026, 10:30". */
-export function formatDateTime(value: string, lang: Language): string {
+/** Date and time in Italian time, or with `zone: 'local'` in this computer's own zone (named). */
+export function formatDateTime(value: string, lang: Language, zone: 'rome' | 'local' = 'rome'): string {
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) return value;
   return date.toLocaleString(lang === 'it' ? 'it-IT' : 'en-GB', {
@@ -80,6 +81,6 @@ export function formatDateTime(value: string, lang: Language): string {
     year: 'numeric',
     hour: '2-digit',
     minute: '2-digit',
-    timeZone: 'Europe/Rome',
+    ...(zone === 'rome' ? { timeZone: 'Europe/Rome' } : { timeZoneName: 'short' }),
   });
 }

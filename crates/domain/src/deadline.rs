@@ -7,8 +7,10 @@
 //!
 //! Working in local calendar days and converting the resulting local midnight back to UTC is what
 //! keeps the rule right across daylight-saving changes: "add 48 hours" would be an hour off on the
-//! weekends of the spring-forward and fall-back changes. Italy changes clocks at 02:00/03:00, never
-//! at midnight, but the conversion still handles a gap or an overlap in case the rules change.
+//! weekends of the spring-forward and fall-back changes. Italy changes clocks at 02:00/03:00 today,
+//! but from 1966 to 1979 it changed them at midnight (IANA tz database, `zdump -v Europe/Rome`):
+//! on those days local 00:00 either did not exist or happened twice. The conversion handles both,
+//! so a rule change (or a record dated back then) still gets the right deadline.
 //!
 //! Functions take `now` as a parameter: this crate reads no clock, so every result is testable.
 
@@ -222,6 +224,19 @@ mod tests {
         }
     }
 
+    #[test]
+    fn midnight_clock_changes_of_the_1970s() {
+        // 26 May 1974: 00:00 CET → 01:00 CEST, so that day starts at 01:00 local (23:00Z).
+        check("1974-05-24T10:00:00Z", "1974-05-25", "1974-05-25T23:00:00Z");
+        let t = confirmation_deadline(utc("1974-05-24T10:00:00Z")).with_timezone(&ROME);
+        assert_eq!(
+            (t.date_naive(), t.hour(), t.minute()),
+            (day("1974-05-26"), 1, 0)
+        );
+        // 29 Sep 1974: 01:00 CEST → 00:00 CET, so 00:00 happens twice; the day starts at the first.
+        check("1974-09-27T10:00:00Z", "1974-09-28", "1974-09-28T22:00:00Z");
+    }
+
     proptest! {
         #[test]
         fn deadline_is_local_midnight_two_days_later(secs in 0i64..4_102_444_800) {
@@ -229,8 +244,15 @@ mod tests {
             let d = LinkDeadline::for_receipt(received);
             let local_received = received.with_timezone(&ROME).date_naive();
             let local_deadline = d.expires_at.with_timezone(&ROME);
+            // The deadline is the first instant of local day D+2: on that day, and one second
+            // earlier it is still D+1. That is 00:00, unless the clocks skipped midnight.
             prop_assert_eq!(local_deadline.date_naive(), local_received + Days::new(2));
-            prop_assert_eq!((local_deadline.hour(), local_deadline.minute(), local_deadline.second()), (0, 0, 0));
+            let just_before = (d.expires_at - TimeDelta::seconds(1)).with_timezone(&ROME);
+            prop_assert_eq!(just_before.date_naive(), local_received + Days::new(1));
+            let midnight = (local_received + Days::new(2)).and_time(NaiveTime::MIN);
+            if ROME.from_local_datetime(&midnight) != LocalResult::None {
+                prop_assert_eq!((local_deadline.hour(), local_deadline.minute(), local_deadline.second()), (0, 0, 0));
+            }
             let span = d.expires_at - received;
             prop_assert!(span > TimeDelta::hours(23) && span <= TimeDelta::hours(49));
             prop_assert!(!d.is_expired(received));

@@ -21,6 +21,9 @@
 //! wrk's CPU time per request (its waited-for child time) shows what the load generator takes
 //! from the same cores: throughput is roughly 2 cores / (server + wrk + kernel time per request).
 //! Rounds alternate the two targets so that a burst of outside load hits both.
+//!
+//! For profiling one side alone (`perf stat -p`, `perf record -p`), `PEC_BENCH_ONLY=status`
+//! or `PEC_BENCH_ONLY=trivial` loads only that target; the table then shows zeros for the other.
 
 use std::process::Command;
 use std::time::Instant;
@@ -97,14 +100,27 @@ async fn main() -> anyhow::Result<()> {
     let status_url = format!("{}/", sandbox.base_url());
     let trivial_url = format!("http://{trivial_addr}/");
 
+    let only = std::env::var("PEC_BENCH_ONLY").unwrap_or_default();
     // Warm both up (connections, page cache, statement caches) without measuring.
-    wrk(&status_url, 2, &token, &script)?;
-    wrk(&trivial_url, 2, &token, &script)?;
+    if only != "trivial" {
+        wrk(&status_url, 2, &token, &script)?;
+    }
+    if only != "status" {
+        wrk(&trivial_url, 2, &token, &script)?;
+    }
 
     let mut runs = Vec::new();
     for round in 1..=rounds {
-        let status = wrk(&status_url, seconds, &token, &script)?;
-        let base = wrk(&trivial_url, seconds, &token, &script)?;
+        let status = if only == "trivial" {
+            WrkResult::skipped()
+        } else {
+            wrk(&status_url, seconds, &token, &script)?
+        };
+        let base = if only == "status" {
+            WrkResult::skipped()
+        } else {
+            wrk(&trivial_url, seconds, &token, &script)?
+        };
         eprintln!(
             "round {round}: status {:.0} req/s, trivial {:.0} req/s, load {}",
             status.rps,
@@ -187,6 +203,21 @@ struct WrkResult {
     /// wrk's own CPU time per request: what the load generator takes from the same two cores.
     wrk_cpu_us_per_request: f64,
     errors: String,
+}
+
+impl WrkResult {
+    /// A target left out by `PEC_BENCH_ONLY`.
+    fn skipped() -> Self {
+        Self {
+            rps: 0.0,
+            p50: "-".into(),
+            p99: "-".into(),
+            p99_ms: None,
+            cpu_us_per_request: 0.0,
+            wrk_cpu_us_per_request: 0.0,
+            errors: "skipped".into(),
+        }
+    }
 }
 
 fn wrk(

@@ -30,8 +30,11 @@ pub(crate) struct AppState {
     db: Arc<Mutex<Connection>>,
     /// Read-only connections for hot GETs: WAL lets them read while the writer writes, so status
     /// polling does not queue behind the single writer.
-    readers: Vec<Mutex<Connection>>,
+    readers: Vec<Mutex<Reader>>,
     next_reader: AtomicUsize,
+    /// Bumped after every commit of the writer: a reader whose snapshot is older starts a new
+    /// one before it serves (see [`Reader`]).
+    generation: AtomicU64,
     /// Access tokens already checked: SHA-256 of the token → (account, session, expiry). Saves a
     /// database round trip on every request. Entries go on sign-out and refresh (after the
     /// revocation is committed, see [`Self::forget_session`]) and are not served past expiry.
@@ -67,6 +70,100 @@ pub(crate) struct CachedSession {
 
 /// Readers in the pool.
 const READERS: usize = 4;
+/// How long a reader may serve from one snapshot when no write of this process has committed
+/// since: the bound on what another process's write to the file (a `pec sandbox` command on
+/// the same database) takes to be seen.
+const SNAPSHOT_MAX_AGE: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// A pooled read-only connection and the read transaction it serves from.
+///
+/// Starting a read transaction on a WAL database takes a shared lock on the `-shm` file: an
+/// `fcntl` call under a mutex that every connection of the process shares. Per request, that
+/// was the status poll's largest cost after the network (1.5 `fcntl` and 0.6 contended `futex`
+/// calls per request, with the context switches they cause; `perf trace` in
+/// `examples/bench_status.rs`). So a reader keeps its read transaction open across requests
+/// and starts a new one only when the writer has committed since (the generation moved), or
+/// the snapshot is older than [`SNAPSHOT_MAX_AGE`].
+///
+/// Why this still reads every committed write: the writer bumps the generation after its
+/// commit and before its handler answers; a reader loads the generation *before* its new
+/// snapshot begins (a deferred `BEGIN` begins it at the first read). So a request that starts
+/// after a write's answer sees that write.
+///
+/// Why the WAL is still checkpointed: an idle reader's snapshot would pin the WAL frames after
+/// it, so after each commit the writer ends the snapshots of the readers that are idle (see
+/// [`AppState::release_idle_snapshots`]); busy ones end theirs at their next use.
+pub(crate) struct Reader {
+    conn: Connection,
+    snapshot: Option<Snapshot>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Snapshot {
+    generation: u64,
+    begun: Instant,
+}
+
+impl Reader {
+    fn new(conn: Connection) -> Self {
+        Self {
+            conn,
+            snapshot: None,
+        }
+    }
+
+    /// Makes sure the connection reads from a snapshot no older than `generation`.
+    fn fresh(&mut self, generation: u64) -> rusqlite::Result<&Connection> {
+        let current = self.snapshot.filter(|s| {
+            s.generation == generation
+                && s.begun.elapsed() < SNAPSHOT_MAX_AGE
+                && !self.conn.is_autocommit()
+        });
+        if current.is_none() {
+            self.end_snapshot()?;
+            // Deferred: the snapshot begins at the first read, after `generation` was loaded.
+            self.conn.execute_batch("BEGIN")?;
+            self.snapshot = Some(Snapshot {
+                generation,
+                begun: Instant::now(),
+            });
+        }
+        Ok(&self.conn)
+    }
+
+    /// Ends the read transaction, if any (read-only: nothing to commit).
+    fn end_snapshot(&mut self) -> rusqlite::Result<()> {
+        self.snapshot = None;
+        if self.conn.is_autocommit() {
+            Ok(())
+        } else {
+            self.conn.execute_batch("ROLLBACK")
+        }
+    }
+
+    /// Runs `f` on a fresh snapshot; an error ends the snapshot, so that nothing a failed read
+    /// left behind is carried into the next request.
+    fn serve<T>(
+        &mut self,
+        st: &AppState,
+        f: impl FnOnce(&mut Ctx<'_>) -> ApiResult<T>,
+    ) -> ApiResult<T> {
+        let generation = st.generation.load(Ordering::Acquire);
+        let result = {
+            let conn = self.fresh(generation)?;
+            let mut ctx = Ctx {
+                tx: conn,
+                now: st.now(),
+                st,
+            };
+            f(&mut ctx)
+        };
+        if result.is_err() {
+            self.end_snapshot()?;
+        }
+        result
+    }
+}
 /// Cached sessions at most (the cache is emptied when full).
 const TOKEN_CACHE_MAX: usize = 10_000;
 
@@ -96,12 +193,13 @@ impl AppState {
             crate::seed::seed_portals(&mut conn, Utc::now() + TimeDelta::seconds(offset))?;
         }
         let readers = (0..READERS)
-            .map(|_| crate::db::open_reader(&config.db_path).map(Mutex::new))
+            .map(|_| crate::db::open_reader(&config.db_path).map(|c| Mutex::new(Reader::new(c))))
             .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(Self {
             db: Arc::new(Mutex::new(conn)),
             readers,
             next_reader: AtomicUsize::new(0),
+            generation: AtomicU64::new(0),
             token_cache: Mutex::new(HashMap::new()),
             revocations: AtomicU64::new(0),
             clock_offset: AtomicI64::new(offset),
@@ -151,15 +249,34 @@ impl AppState {
                 };
                 f(&mut ctx)
             };
-            tx.commit()?;
+            let committed = tx.commit();
+            // Before the handler answers: a request that starts after this answer reads a
+            // snapshot that holds this write (see [`Reader`]).
+            st.generation.fetch_add(1, Ordering::AcqRel);
+            drop(guard);
+            st.release_idle_snapshots();
+            committed?;
             result
         })
         .await
         .map_err(|e| ApiError::internal(&e))?
     }
 
-    /// Runs a read-only `f` on a pooled reader connection (no transaction object: each statement
-    /// reads a consistent snapshot, and `f` must not write).
+    /// Ends the snapshots of the readers no request is using, so that they do not pin the WAL
+    /// frames a checkpoint would copy back (busy readers start a new one at their next use).
+    fn release_idle_snapshots(&self) {
+        for reader in &self.readers {
+            if let Ok(mut r) = reader.try_lock()
+                && r.snapshot.is_some()
+                && let Err(e) = r.end_snapshot()
+            {
+                tracing::warn!(error = %e, "could not end a reader's snapshot");
+            }
+        }
+    }
+
+    /// Runs a read-only `f` on a pooled reader connection, in one snapshot that holds every write
+    /// answered before the call (see [`Reader`]); `f` must not write.
     pub async fn read<T, F>(self: &Arc<Self>, f: F) -> ApiResult<T>
     where
         T: Send + 'static,
@@ -172,16 +289,10 @@ impl AppState {
                 .readers
                 .get(i)
                 .ok_or_else(|| ApiError::internal(&"no reader connection"))?;
-            let conn = reader
+            let mut reader = reader
                 .lock()
                 .map_err(|_| ApiError::internal(&"reader mutex poisoned"))?;
-            let now = st.now();
-            let mut ctx = Ctx {
-                tx: &conn,
-                now,
-                st: &st,
-            };
-            f(&mut ctx)
+            reader.serve(&st, f)
         };
         // On the blocking pool: these reads may scan or sort (lists, histories). Bounded point
         // lookups on the hot path use `read_inline` instead.
@@ -215,7 +326,7 @@ impl AppState {
                 break;
             }
         }
-        let conn = match guard {
+        let mut reader = match guard {
             Some(g) => g,
             None => self
                 .readers
@@ -224,12 +335,7 @@ impl AppState {
                 .lock()
                 .map_err(|_| ApiError::internal(&"reader mutex poisoned"))?,
         };
-        let mut ctx = Ctx {
-            tx: &conn,
-            now: self.now(),
-            st: self,
-        };
-        f(&mut ctx)
+        reader.serve(self, f)
     }
 
     /// A cached session for an access-token digest, if still valid at the server's now.
@@ -466,4 +572,54 @@ pub(crate) fn idempotent(
         ],
     )?;
     Ok((status, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn probes(ctx: &mut Ctx<'_>) -> ApiResult<i64> {
+        Ok(ctx.tx.query_row(
+            "SELECT COUNT(*) FROM settings WHERE key LIKE 'probe-%'",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// The case the integration test cannot force: a reader busy while a write commits keeps
+    /// its snapshot (the writer releases only idle ones), so its next use must notice the new
+    /// generation and begin a new snapshot.
+    #[tokio::test]
+    #[allow(clippy::await_holding_lock, clippy::unwrap_used)]
+    async fn a_reader_busy_during_a_write_sees_it_at_its_next_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::new("127.0.0.1:0".parse().unwrap(), dir.path().join("db"));
+        config.seed_demo = false;
+        let st = Arc::new(AppState::open(&config, "http://127.0.0.1:0".into()).unwrap());
+        for round in 1..=3 {
+            // Every reader holds a snapshot...
+            for _ in 0..READERS * 2 {
+                assert_eq!(st.read_inline(probes).unwrap(), round - 1);
+            }
+            // ...and is busy while the write commits.
+            let busy: Vec<_> = st.readers.iter().map(|r| r.lock().unwrap()).collect();
+            assert!(busy.iter().all(|r| r.snapshot.is_some()));
+            st.run(move |ctx| {
+                ctx.tx.execute(
+                    "INSERT INTO settings (key, value) VALUES (?1, 'x')",
+                    [format!("probe-{round}")],
+                )?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+            assert!(busy.iter().all(|r| r.snapshot.is_some()), "busy readers kept theirs");
+            drop(busy);
+            for _ in 0..READERS * 2 {
+                assert_eq!(st.read_inline(probes).unwrap(), round);
+            }
+            let via_pool = st.read(probes).await.unwrap();
+            assert_eq!(via_pool, round);
+        }
+    }
 }

@@ -125,6 +125,97 @@ async fn mailbox_status_matches_the_list_and_sees_the_last_write() {
     rig.sandbox.shutdown().await.unwrap();
 }
 
+/// Readers serve many requests from one snapshot (see `Reader` in `src/state.rs`). Three
+/// things must hold anyway: every write answered before a read is in it; a write to the file by
+/// another connection (another process) is seen within a bounded time; and idle readers do not
+/// keep the WAL from being checkpointed back into the database file.
+#[tokio::test]
+async fn reader_snapshots_follow_writes_and_release_the_wal() {
+    let dir = tmp();
+    let db = dir.path().join("db.sqlite");
+    let rig = signed_in(&db, MARIO).await;
+    let c = &rig.client;
+
+    // Each API write is seen by the very next read, whichever reader serves it: two-step
+    // login on and off, a read of every reader between the switches.
+    for round in 0..4 {
+        for _ in 0..8 {
+            c.mailbox(STUDIO).await.unwrap();
+        }
+        let en = c.two_step_enrol(STUDIO).await.unwrap();
+        let now = c.sandbox_clock().await.unwrap().now.timestamp();
+        let code = pec_sandbox::totp::code(&en.secret, now).unwrap();
+        c.two_step_confirm(STUDIO, &code).await.unwrap();
+        assert!(
+            c.mailbox(STUDIO).await.unwrap().two_step_login,
+            "round {round}"
+        );
+        for _ in 0..8 {
+            c.mailbox(STUDIO).await.unwrap();
+        }
+        c.two_step_disable(STUDIO, &code).await.unwrap();
+        assert!(
+            !c.mailbox(STUDIO).await.unwrap().two_step_login,
+            "round {round}"
+        );
+    }
+
+    // Another connection's write: seen without any write of the server's own.
+    let other = rusqlite::Connection::open(&db).unwrap();
+    other
+        .busy_timeout(std::time::Duration::from_secs(5))
+        .unwrap();
+    for _ in 0..8 {
+        assert!(!c.mailbox(MARIO).await.unwrap().qualified);
+    }
+    other
+        .execute(
+            "UPDATE mailboxes SET qualified = 1 WHERE address = ?1",
+            [MARIO],
+        )
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if c.mailbox(MARIO).await.unwrap().qualified {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the outside write was never seen"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    // Every reader now holds a snapshot of a WAL with frames in it. After one more API write,
+    // the idle ones must have let go: a TRUNCATE checkpoint, which needs no reader in the WAL,
+    // succeeds without waiting.
+    for _ in 0..8 {
+        c.mailbox(MARIO).await.unwrap();
+    }
+    let r = c.create_identity_request(MARIO).await.unwrap();
+    other.busy_timeout(std::time::Duration::ZERO).unwrap();
+    let (busy, _, _): (i64, i64, i64) = other
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })
+        .unwrap();
+    assert_eq!(
+        busy, 0,
+        "an idle reader kept the WAL from being checkpointed"
+    );
+    let wal = std::fs::metadata(dir.path().join("db.sqlite-wal")).unwrap();
+    assert_eq!(wal.len(), 0, "the WAL was truncated");
+    assert_eq!(
+        c.mailbox(MARIO)
+            .await
+            .unwrap()
+            .active_identity_request
+            .as_deref(),
+        Some(r.id.as_str())
+    );
+    rig.sandbox.shutdown().await.unwrap();
+}
+
 #[tokio::test]
 async fn mailboxes_and_banner() {
     let dir = tmp();

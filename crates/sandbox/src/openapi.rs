@@ -20,6 +20,7 @@ use utoipa_axum::routes;
 use crate::problem::{ApiError, problem_for_plain_errors};
 use crate::state::{AppState, Mode};
 use crate::{admin, auth, identity, mailboxes, methods, registry, renewal};
+use tower::util::MapResponseLayer;
 
 /// JSON bodies are small; documents have their own limit in their handler.
 pub const JSON_BODY_LIMIT: usize = 64 * 1024;
@@ -273,19 +274,11 @@ async fn not_found() -> ApiError {
     ApiError::not_found("Risorsa", "Resource")
 }
 
-/// What every request passes through: plain-text errors (axum's rejections, unknown routes)
-/// become problem JSON ([`problem_for_plain_errors`]), and with debug logging on each request
-/// is logged with method, route template, status and time: never the URI itself, which may
-/// hold a delegation token, nor headers or bodies.
-///
-/// One middleware for both: each `from_fn`/`map_response` layer costs a boxed future and a
-/// clone of the inner service per request, which the status benchmark measured at about a
-/// tenth of a status read.
-async fn finish_requests(req: Request, next: Next) -> Response {
-    // Checked first so that with debug logging off a request costs no copies here.
-    if !tracing::enabled!(tracing::Level::DEBUG) {
-        return problem_for_plain_errors(next.run(req).await).await;
-    }
+/// With debug logging on, each request is logged with method, route template, status and
+/// time: never the URI itself, which may hold a delegation token, nor headers or bodies.
+/// Layered only when debug logging is on at start (see [`build_router`]): a `from_fn` layer
+/// costs a boxed future and a clone of the inner service on every request.
+async fn log_requests(req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let route = req
         .extensions()
@@ -296,7 +289,7 @@ async fn finish_requests(req: Request, next: Next) -> Response {
     let resp = next.run(req).await;
     tracing::debug!(%method, route, status = resp.status().as_u16(),
         ms = started.elapsed().as_millis() as u64, "request");
-    problem_for_plain_errors(resp).await
+    resp
 }
 
 pub(crate) fn build_router(state: Arc<AppState>) -> Router {
@@ -320,9 +313,18 @@ pub(crate) fn build_router(state: Arc<AppState>) -> Router {
             "/guide/identity-confirmation",
             get(crate::guide::identity_en),
         );
-    app.route("/openapi.json", get(serve_document))
+    let app = app
+        .route("/openapi.json", get(serve_document))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
-        .layer(axum::middleware::from_fn(finish_requests))
-        .with_state(state)
+        // Plain-text errors that axum or tower produce on their own (rejections, unknown
+        // routes) become problem JSON. tower's `map_response` is a plain function over the
+        // inner future: nothing boxed or cloned per request, unlike axum's `from_fn`.
+        .layer(MapResponseLayer::new(problem_for_plain_errors));
+    let app = if tracing::enabled!(tracing::Level::DEBUG) {
+        app.layer(axum::middleware::from_fn(log_requests))
+    } else {
+        app
+    };
+    app.with_state(state)
 }

@@ -133,7 +133,7 @@ impl IntoResponse for ApiError {
 }
 
 /// Rewrites error responses that axum or tower produced on their own (plain text) as problems.
-pub async fn problem_for_plain_errors(resp: Response) -> Response {
+pub fn problem_for_plain_errors(resp: Response) -> Response {
     let status = resp.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return resp;

@@ -613,7 +613,10 @@ mod tests {
             })
             .await
             .unwrap();
-            assert!(busy.iter().all(|r| r.snapshot.is_some()), "busy readers kept theirs");
+            assert!(
+                busy.iter().all(|r| r.snapshot.is_some()),
+                "busy readers kept theirs"
+            );
             drop(busy);
             for _ in 0..READERS * 2 {
                 assert_eq!(st.read_inline(probes).unwrap(), round);

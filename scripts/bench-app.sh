@@ -27,7 +27,9 @@ HELLO="$CARGO_TARGET_DIR/release/hello-world-bench"
 
 RUN_DIR="$(mktemp -d "${TMPDIR:-/tmp}/pec-bench.XXXXXX")"
 export RUN_DIR
-trap 'services_stop' EXIT
+# Services first (they may use files in RUN_DIR), then the run's files: a run leaves nothing
+# behind in /tmp (the installers' test alone unpacks a few hundred MB there).
+trap 'services_stop; rm -rf "$RUN_DIR"' EXIT
 trap 'exit 130' INT TERM
 start_xvfb
 start_dbus

@@ -70,6 +70,7 @@ if [ "$CARD" = 1 ]; then
   cargo build --release -p pec-card --example bench_vs_opensc
   RIG_DIR="$(mktemp -d "${TMPDIR:-/tmp}/pec-bench-pcsc.XXXXXX")"
   pcsc_rig_with "$RIG_DIR" "$CARGO_TARGET_DIR/release/examples/bench_vs_opensc" stincard-2048 5 || STATUS=1
+  rm -rf "$RIG_DIR"
 fi
 
 exit "$STATUS"

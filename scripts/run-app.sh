@@ -15,7 +15,9 @@ build_app
 
 RUN_DIR="$(mktemp -d "${TMPDIR:-/tmp}/pec-run.XXXXXX")"
 export RUN_DIR
-trap 'services_stop' EXIT
+# Services first (they may use files in RUN_DIR), then the run's files: a run leaves nothing
+# behind in /tmp (the installers' test alone unpacks a few hundred MB there).
+trap 'services_stop; rm -rf "$RUN_DIR"' EXIT
 trap 'exit 130' INT TERM
 
 if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then

@@ -50,7 +50,7 @@ const COMMANDS: &[&str] = &[
     "support_open",
     "support_ticket",
     "support_attach",
-    "mailbox_expiry",
+    "mailbox_expiries",
     // Renewal portal (seed 004).
     "renewal_lookup",
     "renewal_captcha",

@@ -158,13 +158,12 @@ fn remember_account(store: &SettingsStore, account: Option<String>) {
     }
 }
 
-/// Expiry awareness of one mailbox: days left, reminder, grace period and cessation day,
-/// computed by the provider with its own windows.
+/// Expiry awareness of every mailbox of the account (days left, reminder, grace period and
+/// cessation day, computed by the provider with its own windows), in one provider call
+/// however many mailboxes the account holds.
 #[tauri::command]
-pub async fn mailbox_expiry(
+pub async fn mailbox_expiries(
     conn: State<'_, Connection>,
-    address: String,
-) -> Result<pec_provider::api::ExpiryView, CommandError> {
-    let address = address.as_str();
-    conn.authed(move |c| c.mailbox_expiry(address)).await
+) -> Result<Vec<pec_provider::api::MailboxExpiryView>, CommandError> {
+    conn.authed(|c| c.mailbox_expiries()).await
 }

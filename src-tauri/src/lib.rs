@@ -143,7 +143,7 @@ pub fn run() -> i32 {
             registry::support_open,
             registry::support_ticket,
             registry::support_attach,
-            commands::mailbox_expiry,
+            commands::mailbox_expiries,
             renewal::renewal_lookup,
             renewal::renewal_captcha,
             renewal::renewal_register,

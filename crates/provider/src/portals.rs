@@ -348,6 +348,11 @@ impl Client {
         self.get(&["v1", "mailboxes", address, "expiry"]).await
     }
 
+    /// Expiry awareness of every mailbox of the account, by address (provider session).
+    pub async fn mailbox_expiries(&self) -> Result<Vec<MailboxExpiryView>> {
+        self.get(&["v1", "mailbox-expiries"]).await
+    }
+
     // -----------------------------------------------------------------------------------------
     // Sandbox back office of the portals
 

@@ -107,6 +107,7 @@ fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(methods::webcam_slots))
         .routes(routes!(methods::webcam_book))
         .routes(routes!(renewal::mailbox_expiry))
+        .routes(routes!(renewal::mailbox_expiries))
         .routes(routes!(registry::sign_in))
         .routes(routes!(registry::registration))
         .routes(routes!(registry::request_change, registry::list_changes))

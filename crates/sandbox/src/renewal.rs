@@ -25,9 +25,9 @@ use pec_domain::{
     CompanyCfPadding, DomainError, EmailAddress, MobileNumber, RenewalPolicy, TaxCode,
 };
 use pec_provider::api::{
-    CaptchaAnswer, CaptchaChallenge, ChargeView, ExpiryView, PaymentMethodData, PaymentRequest,
-    PersonData, PortalSession, PriceView, RegistrationStep, RenewableMailbox, RenewalLookup,
-    RenewalLookupRequest, RenewalOrderRequest, RenewalOrderState, RenewalOrderView,
+    CaptchaAnswer, CaptchaChallenge, ChargeView, ExpiryView, MailboxExpiryView, PaymentMethodData,
+    PaymentRequest, PersonData, PortalSession, PriceView, RegistrationStep, RenewableMailbox,
+    RenewalLookup, RenewalLookupRequest, RenewalOrderRequest, RenewalOrderState, RenewalOrderView,
     RenewalRegistrationRequest, RenewalRegistrationView, RenewalSignInRequest, SmsMessage,
     VerificationCode,
 };
@@ -628,6 +628,37 @@ pub(crate) async fn mailbox_expiry(
     st.read(move |ctx| {
         let m = load_mailbox(ctx, &auth.account_id, &address)?;
         expiry_of(ctx, &m.expires_on).map(Json)
+    })
+    .await
+}
+
+/// Expiry awareness of every mailbox of the account, in one call (the app shows it beside each
+/// mailbox of the list; an association's account may hold many).
+#[utoipa::path(get, path = "/v1/mailbox-expiries", tag = "mailboxes",
+    security(("bearer" = [])),
+    responses((status = 200, description = "Expiry of each mailbox, by address", body = Vec<MailboxExpiryView>)))]
+pub(crate) async fn mailbox_expiries(
+    State(st): State<Arc<AppState>>,
+    auth: Auth,
+) -> ApiResult<Json<Vec<MailboxExpiryView>>> {
+    st.read(move |ctx| {
+        let mut stmt = ctx.tx.prepare_cached(
+            "SELECT address, expires_on FROM mailboxes WHERE account_id = ?1 ORDER BY address",
+        )?;
+        let rows = stmt
+            .query_map(params![auth.account_id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(address, expires_on)| {
+                Ok(MailboxExpiryView {
+                    expiry: expiry_of(ctx, &expires_on)?,
+                    address,
+                })
+            })
+            .collect::<ApiResult<Vec<_>>>()
+            .map(Json)
     })
     .await
 }

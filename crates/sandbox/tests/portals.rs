@@ -861,6 +861,23 @@ async fn captcha_expires_and_expiry_awareness_until_cessation() {
     assert_eq!(x.renewable_until, x.expires_on + TimeDelta::days(90));
     assert_eq!(x.ceases_on, x.expires_on + TimeDelta::days(91));
     assert!(!x.offer_backup);
+    // The whole account in one call: the same view for each mailbox, in the list's order.
+    let all = c.mailbox_expiries().await.unwrap();
+    let listed: Vec<String> = c
+        .mailboxes()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.address)
+        .collect();
+    assert_eq!(
+        all.iter().map(|e| e.address.clone()).collect::<Vec<_>>(),
+        listed
+    );
+    for e in &all {
+        let one = c.mailbox_expiry(&e.address).await.unwrap();
+        assert_eq!(e.expiry, one, "{}", e.address);
+    }
 
     let at = |d: NaiveDate| d.and_hms_opt(10, 0, 0).unwrap().and_utc();
     // In the reminder window.
@@ -883,6 +900,9 @@ async fn captcha_expires_and_expiry_awareness_until_cessation() {
         (y.status, y.days_to_expiry),
         (ExpiryStatusData::Expired, -5)
     );
+    let in_list = c.mailbox_expiries().await.unwrap();
+    let acme = in_list.iter().find(|e| e.address == ACME).unwrap();
+    assert_eq!(acme.expiry, y);
     // Ceased: no renewal any more.
     c.sandbox_set_clock(at(x.ceases_on)).await.unwrap();
     c.sign_in(ACME, PASSWORD, None).await.unwrap();

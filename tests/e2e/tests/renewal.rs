@@ -250,9 +250,43 @@ fn unregistered_company_registers_and_renews_by_card_with_one_charge() {
         );
     }
 
-    // Back to the mailbox page.
+    // Back to the mailbox page, whose expiry badge in the list now counts to the new expiry,
+    // as the account's expiry list (one call for all its mailboxes) reports it.
     app.click_when_ready("[data-testid=rn-done-close]").unwrap();
     app.wait_for("[data-testid=mailbox-title]").unwrap();
+    let listed = sandbox.get("/v1/mailbox-expiries", &[], Some(token));
+    let entry = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["address"] == address.as_str())
+        .unwrap_or_else(|| panic!("{address} not in {listed}"));
+    assert_eq!(
+        entry["expiry"]["expires_on"].as_str(),
+        Some(new_expiry.as_str())
+    );
+    let days = entry["expiry"]["days_to_expiry"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let badge = format!("[data-testid=\"mailbox-{address}\"] [data-testid=expiry-badge]");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let shown = app
+            .execute(
+                "const b = document.querySelector(arguments[0]); return b ? b.dataset.days : null;",
+                json!([badge]),
+            )
+            .unwrap();
+        if shown.as_str() == Some(days.as_str()) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "badge shows {shown} days, the provider {days}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     shot(&app, &rig, "renewal-10-back.png");
 
     let logs = rig.logs();

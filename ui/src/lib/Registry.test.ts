@@ -173,6 +173,8 @@ describe('Mailbox expiry in the shell', { timeout: 30_000 }, () => {
     expect(within(screen.getByTestId('mailbox-studio.rossi@pec.sandbox.test')).getByTestId('expiry-badge')).toHaveTextContent(
       'Scade tra 353 giorni',
     );
+    // One provider call for the whole account, however many mailboxes it holds.
+    expect(backend.calls.filter((c) => c === 'mailboxExpiries')).toHaveLength(1);
     await user.click(nav);
     const notice = await screen.findByTestId('expiry-notice');
     expect(notice).toHaveTextContent('Puoi ancora rinnovarla fino al giorno 10 dicembre 2026');

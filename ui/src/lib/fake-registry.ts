@@ -156,12 +156,10 @@ export function fakeRegistryCalls(
         return structuredClone(t);
       });
     },
-    async mailboxExpiry(address) {
-      return answer('mailboxExpiry', () => {
-        const e = state().expiries[address];
-        if (!e) throw fail('mailbox.not_found', 'Casella non trovata.', 'Mailbox not found.');
-        return structuredClone(e);
-      });
+    async mailboxExpiries() {
+      return answer('mailboxExpiries', () =>
+        Object.entries(state().expiries).map(([address, e]) => ({ address, expiry: structuredClone(e) })),
+      );
     },
   };
 }

@@ -104,6 +104,12 @@ export interface MailboxExpiry {
   offer_backup: boolean;
 }
 
+/** The expiry of one mailbox of the account. */
+export interface MailboxExpiryEntry {
+  address: string;
+  expiry: MailboxExpiry;
+}
+
 export interface RegistryApi {
   /** Signs in to the registry's private area (its own credentials, not the PEC's). */
   registrySignIn(username: string, password: string): Promise<RegistryView>;
@@ -117,7 +123,8 @@ export interface RegistryApi {
   supportOpen(request: SupportTicketRequest): Promise<SupportTicket>;
   supportTicket(number: string): Promise<SupportTicket>;
   supportAttach(number: string, filename: string, bytes: Uint8Array): Promise<SupportTicket>;
-  mailboxExpiry(address: string): Promise<MailboxExpiry>;
+  /** Expiry of every mailbox of the account, in one provider call. */
+  mailboxExpiries(): Promise<MailboxExpiryEntry[]>;
 }
 
 export const registryCalls: RegistryApi = {
@@ -133,5 +140,5 @@ export const registryCalls: RegistryApi = {
     call<SupportTicket>('support_attach', bytes, {
       headers: { 'x-ticket': number, 'x-filename': encodeURIComponent(filename) },
     }),
-  mailboxExpiry: (address) => call<MailboxExpiry>('mailbox_expiry', { address }),
+  mailboxExpiries: () => call<MailboxExpiryEntry[]>('mailbox_expiries'),
 };

@@ -465,6 +465,15 @@ pub enum ExpiryStatusData {
     Ceased,
 }
 
+/// The expiry of one mailbox of the account, in the list the app shows beside the mailboxes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MailboxExpiryView {
+    /// PEC address.
+    pub address: String,
+    /// Its expiry awareness.
+    pub expiry: ExpiryView,
+}
+
 /// Expiry awareness for a mailbox: what the app shows and when it reminds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ExpiryView {

@@ -23,7 +23,7 @@ use tauri::ipc::Channel;
 use tauri::{Manager, State};
 use zeroize::Zeroizing;
 
-use crate::identity::localized;
+use crate::error::{domain, localized};
 use crate::settings::BackupServer;
 use crate::{CommandError, SettingsStore};
 
@@ -298,7 +298,7 @@ async fn run(
 // Checks of what the webview sent
 
 fn parse_address(address: &str) -> Result<EmailAddress, CommandError> {
-    EmailAddress::parse(address).map_err(|e| CommandError::Localized(e.to_localized()))
+    EmailAddress::parse(address).map_err(|e| domain(&e))
 }
 
 /// A server name or IP address, nothing else: no scheme, no path, no port, no user.

@@ -34,6 +34,20 @@ pub enum CommandError {
     Internal,
 }
 
+/// An error with its own stable code and text: the commands' checks of their input.
+pub(crate) fn localized(code: &str, it: &str, en: &str) -> CommandError {
+    CommandError::Localized(Localized {
+        code: code.to_owned(),
+        message_it: it.to_owned(),
+        message_en: en.to_owned(),
+    })
+}
+
+/// A domain validator's refusal, with its code and text.
+pub(crate) fn domain(e: &impl DomainError) -> CommandError {
+    CommandError::Localized(e.to_localized())
+}
+
 impl CommandError {
     pub fn to_localized(&self) -> Localized {
         let l = |code: &str, it: String, en: String| Localized {

@@ -23,15 +23,8 @@ use tauri::State;
 use zeroize::Zeroizing;
 
 use crate::CommandError;
+use crate::error::localized;
 use crate::session::Connection;
-
-pub(crate) fn localized(code: &str, it: &str, en: &str) -> CommandError {
-    CommandError::Localized(Localized {
-        code: code.to_owned(),
-        message_it: it.to_owned(),
-        message_en: en.to_owned(),
-    })
-}
 
 // ---------------------------------------------------------------------------------------------
 // The request

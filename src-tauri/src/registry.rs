@@ -23,7 +23,8 @@ use tokio::sync::Mutex;
 use zeroize::Zeroizing;
 
 use crate::CommandError;
-use crate::identity::{document_upload, localized};
+use crate::error::localized;
+use crate::identity::document_upload;
 use crate::session::Connection;
 
 /// Follow-up secrets of the tickets opened in this run, by ticket number.

@@ -15,7 +15,7 @@ use std::sync::Mutex;
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use pec_domain::{DomainError, EmailAddress, Localized, MobileNumber, TaxCode};
+use pec_domain::{EmailAddress, MobileNumber, TaxCode};
 use pec_provider::api::{
     CardData, PaymentMethodData, PaymentRequest, PersonData, RegistrationStep, RenewableMailbox,
     RenewalLookup, RenewalOrderRequest, RenewalOrderState, RenewalOrderView,
@@ -27,6 +27,7 @@ use tauri::State;
 use zeroize::{Zeroize as _, Zeroizing};
 
 use crate::CommandError;
+use crate::error::{domain, localized};
 use crate::session::Connection;
 
 /// Largest captcha image accepted from the portal (the sandbox's are about 5 KiB).
@@ -423,18 +424,6 @@ fn after_failure(e: &pec_provider::Error) -> Attempt {
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-fn localized(code: &str, it: &str, en: &str) -> CommandError {
-    CommandError::Localized(Localized {
-        code: code.to_owned(),
-        message_it: it.to_owned(),
-        message_en: en.to_owned(),
-    })
-}
-
-fn domain(e: &impl DomainError) -> CommandError {
-    CommandError::Localized(e.to_localized())
-}
 
 fn bounded(s: &str, max: usize) -> Result<&str, CommandError> {
     let s = s.trim();

@@ -161,21 +161,34 @@ pub fn luhn_check_digit(first10: &str) -> Option<u8> {
 }
 
 fn luhn_of(first10: &[u8]) -> u8 {
-    let sum: u32 = first10
+    // The check digit goes to the right of the ten: the tenth is the first one doubled.
+    ((10 - luhn_sum(first10, true) % 10) % 10) as u8
+}
+
+/// Whether a whole number (payment card, or an 11-digit code with its check digit) passes the
+/// Luhn check: non-empty, ASCII digits only, sum a multiple of 10.
+pub fn luhn_valid(number: &str) -> bool {
+    !number.is_empty()
+        && number.bytes().all(|b| b.is_ascii_digit())
+        && luhn_sum(number.as_bytes(), false).is_multiple_of(10)
+}
+
+/// Luhn sum of ASCII digits counted from the right: every second digit doubled (minus 9 when
+/// over 9), starting with the rightmost when `double_rightmost`.
+fn luhn_sum(digits: &[u8], double_rightmost: bool) -> u32 {
+    digits
         .iter()
+        .rev()
         .enumerate()
         .map(|(i, &b)| {
             let d = u32::from(b - b'0');
-            if i % 2 == 0 {
-                d
-            } else if d * 2 > 9 {
-                d * 2 - 9
+            if (i % 2 == 0) == double_rightmost {
+                if d * 2 > 9 { d * 2 - 9 } else { d * 2 }
             } else {
-                d * 2
+                d
             }
         })
-        .sum();
-    ((10 - sum % 10) % 10) as u8
+        .sum()
 }
 
 fn strip_spaces(input: &str) -> String {
@@ -448,6 +461,22 @@ mod tests {
                 NumericCodiceFiscale::parse(v).unwrap_err().code(),
                 "piva.checksum"
             );
+        }
+    }
+
+    #[test]
+    fn luhn_valid_on_cards_and_codes() {
+        // Test card numbers of the payment networks, and the reference partite IVA.
+        assert!(luhn_valid("4242424242424242"));
+        assert!(luhn_valid("4000000000000002"));
+        assert!(!luhn_valid("4242424242424241"));
+        assert!(luhn_valid("00743110157"));
+        assert!(!luhn_valid("00743110158"));
+        assert!(!luhn_valid(""));
+        assert!(!luhn_valid("4242 4242"));
+        for body in ["0074311015", "0797378001", "1000743115"] {
+            let d = luhn_check_digit(body).unwrap();
+            assert!(luhn_valid(&format!("{body}{d}")), "{body}{d}");
         }
     }
 

@@ -21,6 +21,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{Datelike, Months, NaiveDate, TimeDelta};
 use pec_domain::deadline::ROME;
+use pec_domain::partita_iva::luhn_valid;
 use pec_domain::{
     CompanyCfPadding, DomainError, EmailAddress, MobileNumber, RenewalPolicy, TaxCode,
 };
@@ -824,23 +825,7 @@ fn check_card(ctx: &Ctx<'_>, req: &PaymentRequest) -> ApiResult<Gateway> {
         )
     })?;
     let number = digits(&card.number);
-    let luhn_ok = (12..=19).contains(&number.len()) && {
-        let sum: u32 = number
-            .bytes()
-            .rev()
-            .enumerate()
-            .map(|(i, b)| {
-                let d = u32::from(b - b'0');
-                if i % 2 == 1 {
-                    let x = d * 2;
-                    if x > 9 { x - 9 } else { x }
-                } else {
-                    d
-                }
-            })
-            .sum();
-        sum.is_multiple_of(10)
-    };
+    let luhn_ok = (12..=19).contains(&number.len()) && luhn_valid(&number);
     let cvc_ok = (3..=4).contains(&card.cvc.len()) && card.cvc.bytes().all(|b| b.is_ascii_digit());
     if !luhn_ok || !cvc_ok || card.holder_name.trim().is_empty() {
         return Err(ApiError::new(

@@ -12,7 +12,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use pec_domain::partita_iva::luhn_check_digit;
 use pec_e2e::{Rig, Session};
+use pec_sandbox::renewal::renewed_until;
 use serde_json::json;
 
 mod common;
@@ -30,35 +32,13 @@ const TOTAL_CENTS: u64 = 1098;
 /// check digit.
 fn fresh_company_cf(n: u128) -> String {
     let body = format!("{:010}", (n % 9_000_000_000) + 1_000_000_000);
-    let check = check_digit(&body);
+    let check = luhn_check_digit(&body).unwrap();
     format!("{body}{check}")
 }
 
-/// The Luhn check digit of a numeric codice fiscale's first ten digits: odd positions as they
-/// are, even ones doubled (minus 9 above 9).
-fn check_digit(body: &str) -> u32 {
-    let sum: u32 = body
-        .bytes()
-        .enumerate()
-        .map(|(i, b)| {
-            let d = u32::from(b - b'0');
-            if i % 2 == 1 {
-                let x = d * 2;
-                if x > 9 { x - 9 } else { x }
-            } else {
-                d
-            }
-        })
-        .sum();
-    (10 - sum % 10) % 10
-}
-
-/// `YYYY-MM-DD` plus 12 months (29 February → 28 February), as the portal computes it.
+/// `YYYY-MM-DD` plus 12 months, by the portal's rule.
 fn plus_twelve_months(day: &str) -> String {
-    let (year, rest) = day.split_once('-').unwrap();
-    let year: u32 = year.parse().unwrap();
-    let rest = if rest == "02-29" { "02-28" } else { rest };
-    format!("{}-{rest}", year + 1)
+    renewed_until(day.parse().unwrap()).to_string()
 }
 
 fn at_step(app: &Session, step: &str) {
@@ -305,8 +285,8 @@ fn unregistered_company_registers_and_renews_by_card_with_one_charge() {
 #[test]
 fn the_test_data_follows_the_portal_rules() {
     // The sandbox's reference companies, 00743110157 and 07973780013.
-    assert_eq!(check_digit("0074311015"), 7);
-    assert_eq!(check_digit("0797378001"), 3);
+    assert_eq!(luhn_check_digit("0074311015"), Some(7));
+    assert_eq!(luhn_check_digit("0797378001"), Some(3));
     assert_eq!(fresh_company_cf(743_115), "10007431157");
     assert_eq!(plus_twelve_months("2028-02-29"), "2029-02-28");
     assert_eq!(plus_twelve_months("2026-11-22"), "2027-11-22");

@@ -1,8 +1,8 @@
 // The registry and expiry part of the fake backend (see fake-backend.ts): an in-memory
 // registry with one user, links that expire when a test moves `registryNow` past the deadline,
 // and support tickets.
-import { BackendError, type Backend } from './backend';
-import type { MailboxExpiry, PecChange, RegistryApi, RegistryView, SupportTicket } from './registry-backend';
+import { BackendError, type Backend, type ExpiryView } from './backend';
+import type { PecChange, RegistryApi, RegistryView, SupportTicket } from './registry-backend';
 
 export const FAKE_REGISTRY_USER = 'mario.rossi';
 export const FAKE_REGISTRY_PASSWORD = 'Demo-Password-1';
@@ -15,7 +15,7 @@ export interface FakeRegistryState {
   /** Link token → change id, as e-mailed to the new PEC. */
   links: Record<string, string>;
   tickets: Record<string, SupportTicket>;
-  expiries: Record<string, MailboxExpiry>;
+  expiries: Record<string, ExpiryView>;
 }
 
 export function fakeRegistryState(): FakeRegistryState {

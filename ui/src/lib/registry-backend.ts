@@ -1,7 +1,7 @@
 // IPC of the registry screens (change of the PEC on record, support tickets) and of the
 // mailbox expiry. Kept apart from backend.ts so each flow's calls and types read together;
 // `Backend` extends `RegistryApi`.
-import { call } from './backend';
+import { call, type ExpiryView } from './backend';
 
 /** A link's deadline: until 24:00 Europe/Rome of the day after the PEC was received. */
 export interface LinkDeadline {
@@ -90,24 +90,11 @@ export interface SupportTicket {
   notice_en: string;
 }
 
-export type ExpiryStatus = 'active' | 'expiring_soon' | 'expired' | 'ceased';
-
-/** Expiry awareness of a mailbox, computed by the provider with its own windows. */
-export interface MailboxExpiry {
-  expires_on: string;
-  today: string;
-  days_to_expiry: number;
-  status: ExpiryStatus;
-  reminder_from: string;
-  renewable_until: string;
-  ceases_on: string;
-  offer_backup: boolean;
-}
-
-/** The expiry of one mailbox of the account. */
+/** The expiry of one mailbox of the account (`ExpiryView`: computed by the provider with its
+ *  own windows). */
 export interface MailboxExpiryEntry {
   address: string;
-  expiry: MailboxExpiry;
+  expiry: ExpiryView;
 }
 
 export interface RegistryApi {

@@ -22,6 +22,8 @@ APT_PACKAGES=(
   # checking the .deb: the desktop entry validator, and dpkg-shlibdeps (dpkg-dev) for the
   # libraries the binary links
   desktop-file-utils dpkg-dev
+  # unpacking the Node.js release when the system's is too old (Debian 12 ships 18)
+  xz-utils ca-certificates
 )
 TAURI_DRIVER_VERSION="2.1.0"
 # The Tauri CLI (bundler) used by scripts/bundle.sh; keep it at the version of the tauri
@@ -29,15 +31,17 @@ TAURI_DRIVER_VERSION="2.1.0"
 TAURI_CLI_VERSION="2.12.5"
 NODE_MIN_MAJOR=20
 NODE_MIN_MINOR=19
+# The Node.js release installed into $PEC_TOOLS when the system has none new enough: an LTS
+# line that Vite 8 accepts (^20.19 || >=22.12). Its tarball is checked against the release's
+# SHASUMS256.txt. PEC_NODE_DIST may point at a mirror (or a file:// copy).
+NODE_VERSION="22.12.0"
+NODE_DIST="${PEC_NODE_DIST:-https://nodejs.org/dist}"
 
 install_apt_packages() {
   local missing=() pkg
   for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")
   done
-  if ! command -v node >/dev/null 2>&1; then
-    missing+=(nodejs npm)
-  fi
   if [ "${#missing[@]}" -eq 0 ]; then
     log "Debian packages: all present"
     return
@@ -47,24 +51,75 @@ install_apt_packages() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 }
 
-check_node() {
+node_new_enough() {
   local version major minor
   version="$(node --version 2>/dev/null || true)"
   version="${version#v}"
   major="${version%%.*}"
   minor="${version#*.}"; minor="${minor%%.*}"
-  if [ -z "$version" ] || [ "$major" -lt "$NODE_MIN_MAJOR" ] ||
-     { [ "$major" -eq "$NODE_MIN_MAJOR" ] && [ "$minor" -lt "$NODE_MIN_MINOR" ]; }; then
-    die "Node.js ${NODE_MIN_MAJOR}.${NODE_MIN_MINOR} or newer is needed (found '${version:-none}'); Vite 8 requires it"
-  fi
-  log "Node.js $version"
+  [ -n "$version" ] && [ "$major" -gt "$NODE_MIN_MAJOR" ] 2>/dev/null ||
+    { [ "$major" = "$NODE_MIN_MAJOR" ] && [ "$minor" -ge "$NODE_MIN_MINOR" ] 2>/dev/null; }
 }
 
-check_rust() {
-  command -v cargo >/dev/null 2>&1 ||
-    die "cargo not found: install the Rust toolchain (rustup, stable) and run this again"
-  cargo fmt --version >/dev/null 2>&1 || die "rustfmt missing: rustup component add rustfmt"
-  cargo clippy --version >/dev/null 2>&1 || die "clippy missing: rustup component add clippy"
+# Node.js: the system's if it is new enough, else the official release unpacked into
+# $PEC_TOOLS/node (on PATH through $PEC_TOOLS/bin, see lib/common.sh). Debian 12's own
+# nodejs is 18, which Vite 8 refuses.
+install_node() {
+  if node_new_enough; then
+    log "Node.js $(node --version)"
+    return
+  fi
+  local arch
+  case "$(uname -m)" in
+    x86_64) arch=x64 ;;
+    aarch64) arch=arm64 ;;
+    *) die "Node.js ${NODE_MIN_MAJOR}.${NODE_MIN_MINOR}+ is needed and no release is known for $(uname -m)" ;;
+  esac
+  local name="node-v${NODE_VERSION}-linux-${arch}"
+  local work
+  work="$(mktemp -d "${TMPDIR:-/tmp}/pec-node.XXXXXX")"
+  log "Installing Node.js $NODE_VERSION into $PEC_TOOLS/node (the system's is $(node --version 2>/dev/null || echo missing))"
+  if ! curl -fsSL -o "$work/SHASUMS256.txt" "$NODE_DIST/v${NODE_VERSION}/SHASUMS256.txt" ||
+     ! curl -fsSL -o "$work/$name.tar.xz" "$NODE_DIST/v${NODE_VERSION}/$name.tar.xz"; then
+    rm -rf "$work"
+    die "could not download Node.js $NODE_VERSION from $NODE_DIST (set PEC_NODE_DIST to a mirror)"
+  fi
+  if ! (cd "$work" && grep " $name.tar.xz\$" SHASUMS256.txt | sha256sum --check --status); then
+    rm -rf "$work"
+    die "the Node.js $NODE_VERSION download does not match its published SHA-256"
+  fi
+  rm -rf "$PEC_TOOLS/node"
+  mkdir -p "$PEC_TOOLS/node" "$PEC_TOOLS/bin"
+  tar -xJf "$work/$name.tar.xz" -C "$PEC_TOOLS/node" --strip-components=1
+  rm -rf "$work"
+  local tool
+  for tool in node npm npx; do
+    ln -sf "$PEC_TOOLS/node/bin/$tool" "$PEC_TOOLS/bin/$tool"
+  done
+  hash -r
+  node_new_enough || die "the installed Node.js does not run: $("$PEC_TOOLS/bin/node" --version 2>&1 || true)"
+  log "Node.js $(node --version)"
+}
+
+# Rust: rustup's stable toolchain with rustfmt and clippy, when cargo is missing (rustup
+# installs into ~/.cargo, which lib/common.sh puts on PATH).
+install_rust() {
+  if ! command -v cargo >/dev/null 2>&1; then
+    log "Installing the Rust toolchain (rustup, stable, with rustfmt and clippy)"
+    curl --proto '=https' --tlsv1.2 -fsSL https://sh.rustup.rs |
+      sh -s -- -y --no-modify-path --profile minimal --component rustfmt --component clippy ||
+      die "could not install Rust with rustup"
+    hash -r
+  fi
+  local component
+  for component in rustfmt clippy; do
+    if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
+      command -v rustup >/dev/null 2>&1 ||
+        die "$component is missing and rustup is not there to add it"
+      log "Adding the Rust component $component"
+      rustup component add "$component"
+    fi
+  done
   log "$(cargo --version)"
 }
 
@@ -116,8 +171,8 @@ install_tauri_cli() {
 }
 
 install_apt_packages
-check_node
-check_rust
+install_node
+install_rust
 install_npm_packages
 install_tauri_driver
 install_tauri_cli

@@ -270,8 +270,10 @@ fn resolve_login(ctx: &Ctx<'_>, login: &str) -> ApiResult<(Option<String>, Vec<S
             return Ok((None, Vec::new()));
         };
         // Signing in with the account id reaches every mailbox: any mailbox's two-step applies.
+        // `INDEXED BY`: the partial index holds only these rows; without it the planner may
+        // pick the account index and read every mailbox of the account (migration 5).
         let mut stmt = ctx.tx.prepare(
-            "SELECT totp_secret FROM mailboxes
+            "SELECT totp_secret FROM mailboxes INDEXED BY mailboxes_two_step
              WHERE account_id = ?1 AND two_step_login = 1 AND totp_secret IS NOT NULL",
         )?;
         let secrets = stmt

@@ -1098,6 +1098,17 @@ async fn two_step_login_and_app_passwords() {
     assert_eq!(code_of(&e), "auth.totp_required");
     let code = pec_sandbox::totp::code(&en.secret, now).unwrap();
     c.sign_in(STUDIO, PASSWORD, Some(&code)).await.unwrap();
+    // So does signing in with the account id, which reaches every mailbox of the account;
+    // the other mailbox, without two-step login, does not.
+    let e = c
+        .sign_in("acc-demo-mario", PASSWORD, None)
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), "auth.totp_required");
+    c.sign_in("acc-demo-mario", PASSWORD, Some(&code))
+        .await
+        .unwrap();
+    c.sign_in(MARIO, PASSWORD, None).await.unwrap();
 
     // App passwords for mail programs.
     let ap = c.create_app_password(STUDIO, "Thunderbird").await.unwrap();

@@ -31,11 +31,12 @@ pub const LOCKOUT: TimeDelta = TimeDelta::minutes(15);
 /// Sign-in attempts per client address per minute.
 pub const SIGNIN_PER_MINUTE: usize = 30;
 
-/// The authenticated caller.
+/// The authenticated caller. The ids are shared with the session cache, so a request that
+/// finds its token there copies no string.
 #[derive(Debug, Clone)]
 pub(crate) struct Auth {
-    pub account_id: String,
-    pub session_id: String,
+    pub account_id: Arc<str>,
+    pub session_id: Arc<str>,
 }
 
 impl FromRequestParts<Arc<AppState>> for Auth {
@@ -78,11 +79,13 @@ impl FromRequestParts<Arc<AppState>> for Auth {
                 if expires_at <= ctx.now {
                     return Err(ApiError::unauthorized());
                 }
+                let account_id: Arc<str> = account_id.into();
+                let session_id: Arc<str> = session_id.into();
                 st.cache_session(
                     digest,
                     CachedSession {
-                        account_id: account_id.clone(),
-                        session_id: session_id.clone(),
+                        account_id: Arc::clone(&account_id),
+                        session_id: Arc::clone(&session_id),
                         expires_at,
                     },
                     epoch,

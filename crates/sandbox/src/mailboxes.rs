@@ -158,52 +158,137 @@ fn wire_view(m: MailboxRow, active: Option<String>) -> ApiResult<MailboxView> {
 ///
 /// This is the hottest read of the API, so nothing is decoded that the answer does not need:
 /// the holder and contact JSON go out as stored (written from the same types, and still
-/// checked to be JSON), the date as stored, and the row's text is borrowed, not copied.
-/// `tests/flows.rs` checks that it is the same view as the typed path of the list.
+/// checked to be JSON), the state and the date as stored, and the row's text is borrowed, not
+/// copied. The body is written by [`StatusJson`] into one buffer of the right size: serde's
+/// serializer escaped every key and grew its buffer twice, a fifth of this function's
+/// instructions (callgrind, `examples/bench_status.rs`). Its tests check it writes the very
+/// bytes serde writes; `tests/flows.rs` checks it is the same view as the typed path of the
+/// list.
 fn status_json(ctx: &Ctx<'_>, account_id: &str, address: &str) -> ApiResult<Vec<u8>> {
-    const SQL: &str = "SELECT address, holder, contact, identity_state, qualified, expires_on, \
+    // The address is not read back: the row matched it byte for byte (binary collation).
+    const SQL: &str = "SELECT holder, contact, identity_state, qualified, expires_on, \
                        two_step_login, \
                        (SELECT r.id FROM identity_requests r \
                         WHERE r.mailbox = m.address AND r.active = 1 \
                         ORDER BY r.created_at DESC LIMIT 1) \
                        FROM mailboxes m WHERE m.address = ?1 AND m.account_id = ?2";
-    let address = address.trim().to_lowercase();
+    let address = lowercase(address.trim());
     let mut stmt = ctx.tx.prepare_cached(SQL)?;
-    let mut rows = stmt.query(params![address, account_id])?;
+    let mut rows = stmt.query(params![address.as_ref(), account_id])?;
     let Some(r) = rows.next()? else {
         return Err(ApiError::not_found("Casella", "Mailbox"));
     };
-    let state: IdentityState = serde_json::from_str(text(r, 3)?)?;
-    let body = StatusBody {
-        address: text(r, 0)?,
-        holder: serde_json::from_str(text(r, 1)?)?,
-        contact: serde_json::from_str(text(r, 2)?)?,
-        identity_state: IdentityStateData::from(state),
-        identity_state_label_it: state.label(Lang::It),
-        qualified: r.get(4)?,
-        expires_on: text(r, 5)?,
-        two_step_login: r.get(6)?,
+    let stored_state = text(r, 2)?;
+    let state = IdentityState::ALL
+        .into_iter()
+        .find(|s| stored_state == stored_state_json(*s))
+        .ok_or_else(|| ApiError::internal(&"unknown stored identity state"))?;
+    let body = StatusJson {
+        address: &address,
+        holder: serde_json::from_str(text(r, 0)?)?,
+        contact: serde_json::from_str(text(r, 1)?)?,
+        state,
+        qualified: r.get(3)?,
+        expires_on: text(r, 4)?,
+        two_step_login: r.get(5)?,
         active_identity_request: r
-            .get_ref(7)?
+            .get_ref(6)?
             .as_str_or_null()
             .map_err(|e| ApiError::internal(&e))?,
     };
-    Ok(serde_json::to_vec(&body)?)
+    body.to_vec()
 }
 
-/// [`MailboxView`]'s JSON, borrowed from a row (same field names, same order).
-#[derive(serde::Serialize)]
-struct StatusBody<'a> {
+/// `s` in lowercase, copied only when that changes it: addresses are stored lowercase and the
+/// app sends them so. (Only plain ASCII without capitals is taken as is: outside ASCII a
+/// character need not be "uppercase" to have a lowercase form, as the titlecase `ǅ`.)
+fn lowercase(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.is_ascii() && !s.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Borrowed(s)
+    } else {
+        std::borrow::Cow::Owned(s.to_lowercase())
+    }
+}
+
+/// How an identity state is stored in `mailboxes.identity_state`: its JSON, which is also its
+/// JSON on the wire ([`IdentityStateData`] has the same names; a test checks both).
+const fn stored_state_json(state: IdentityState) -> &'static str {
+    match state {
+        IdentityState::ToConfirm => "\"to_confirm\"",
+        IdentityState::ChecksInProgress => "\"checks_in_progress\"",
+        IdentityState::DocumentsMissing => "\"documents_missing\"",
+        IdentityState::Completed => "\"completed\"",
+    }
+}
+
+/// [`MailboxView`]'s JSON, borrowed from a row (same field names, same order, same bytes as
+/// serde writes them).
+struct StatusJson<'a> {
     address: &'a str,
     holder: &'a RawValue,
     contact: &'a RawValue,
-    identity_state: IdentityStateData,
-    identity_state_label_it: &'a str,
+    state: IdentityState,
     qualified: bool,
     expires_on: &'a str,
     two_step_login: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
     active_identity_request: Option<&'a str>,
+}
+
+impl StatusJson<'_> {
+    fn to_vec(&self) -> ApiResult<Vec<u8>> {
+        let label = self.state.label(Lang::It);
+        let state = stored_state_json(self.state);
+        let request = self.active_identity_request.unwrap_or_default();
+        // The fixed text below is under 200 bytes; strings may grow when escaped, which only
+        // costs a reallocation.
+        let mut out = Vec::with_capacity(
+            200 + self.address.len()
+                + self.holder.get().len()
+                + self.contact.get().len()
+                + label.len()
+                + self.expires_on.len()
+                + request.len(),
+        );
+        out.extend_from_slice(b"{\"address\":");
+        json_str(&mut out, self.address)?;
+        out.extend_from_slice(b",\"holder\":");
+        out.extend_from_slice(self.holder.get().as_bytes());
+        out.extend_from_slice(b",\"contact\":");
+        out.extend_from_slice(self.contact.get().as_bytes());
+        out.extend_from_slice(b",\"identity_state\":");
+        out.extend_from_slice(state.as_bytes());
+        out.extend_from_slice(b",\"identity_state_label_it\":");
+        json_str(&mut out, label)?;
+        out.extend_from_slice(b",\"qualified\":");
+        out.extend_from_slice(json_bool(self.qualified));
+        out.extend_from_slice(b",\"expires_on\":");
+        json_str(&mut out, self.expires_on)?;
+        out.extend_from_slice(b",\"two_step_login\":");
+        out.extend_from_slice(json_bool(self.two_step_login));
+        if let Some(id) = self.active_identity_request {
+            out.extend_from_slice(b",\"active_identity_request\":");
+            json_str(&mut out, id)?;
+        }
+        out.push(b'}');
+        Ok(out)
+    }
+}
+
+fn json_bool(b: bool) -> &'static [u8] {
+    if b { b"true" } else { b"false" }
+}
+
+/// Appends `s` as a JSON string, escaped exactly as serde_json escapes it.
+fn json_str(out: &mut Vec<u8>, s: &str) -> ApiResult<()> {
+    let plain = |b: &u8| *b >= 0x20 && *b != b'"' && *b != b'\\';
+    if s.as_bytes().iter().all(plain) {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        serde_json::to_writer(&mut *out, s)?;
+    }
+    Ok(())
 }
 
 /// A text column, borrowed from the row.
@@ -636,4 +721,137 @@ pub(crate) fn idem_key(headers: &HeaderMap) -> Option<String> {
         .get(pec_provider::api::IDEMPOTENCY_KEY_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+    use pec_provider::api::PersonData;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn stored_state_is_the_json_of_both_state_types() {
+        for s in IdentityState::ALL {
+            let stored = stored_state_json(s);
+            assert_eq!(serde_json::to_string(&s).unwrap(), stored);
+            assert_eq!(
+                serde_json::to_string(&IdentityStateData::from(s)).unwrap(),
+                stored
+            );
+        }
+    }
+
+    #[test]
+    fn lowercase_copies_only_when_it_changes_something() {
+        assert!(matches!(
+            lowercase("box1@pec.example.it"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(lowercase("Box1@PEC.example.it"), "box1@pec.example.it");
+        // Not uppercase, yet with a lowercase form: the titlecase digraph.
+        assert!(!'ǅ'.is_uppercase());
+        assert_eq!(lowercase("ǅ@pec.example.it"), "ǆ@pec.example.it");
+        assert_eq!(lowercase("ÀB@pec.example.it"), "àb@pec.example.it");
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        // Any text, with the characters JSON must escape made likely.
+        prop_oneof![any::<String>(), "[a-z\"\\\\\u{0}-\u{1f}\u{7f}é€😀 ]{0,24}",]
+    }
+
+    proptest! {
+        /// The hand-written body is byte for byte what serde writes for the same view.
+        #[test]
+        fn status_json_is_serdes_mailbox_view(
+            address in text(),
+            first_name in text(),
+            last_name in text(),
+            email in text(),
+            mobile in proptest::option::of(text()),
+            state in proptest::sample::select(IdentityState::ALL.to_vec()),
+            qualified in any::<bool>(),
+            day in 0i32..200_000,
+            two_step_login in any::<bool>(),
+            request in proptest::option::of(text()),
+        ) {
+            let expires_on = NaiveDate::from_num_days_from_ce_opt(day).unwrap();
+            let view = MailboxView {
+                address: address.clone(),
+                holder: HolderData::PrivateCitizen {
+                    first_name,
+                    last_name,
+                    tax_code: "RSSMRA80A01H501U".into(),
+                },
+                contact: ContactData { email, mobile },
+                identity_state: IdentityStateData::from(state),
+                identity_state_label_it: state.label(Lang::It).to_owned(),
+                qualified,
+                expires_on,
+                two_step_login,
+                active_identity_request: request.clone(),
+            };
+            let holder = serde_json::to_string(&view.holder).unwrap();
+            let contact = serde_json::to_string(&view.contact).unwrap();
+            let date = expires_on.to_string();
+            let ours = StatusJson {
+                address: &address,
+                holder: serde_json::from_str(&holder).unwrap(),
+                contact: serde_json::from_str(&contact).unwrap(),
+                state,
+                qualified,
+                expires_on: &date,
+                two_step_login,
+                active_identity_request: request.as_deref(),
+            }
+            .to_vec()
+            .unwrap();
+            prop_assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                serde_json::to_string(&view).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn status_json_of_a_company_with_its_representative() {
+        let view = MailboxView {
+            address: "info@pec.rossi-srl.it".into(),
+            holder: HolderData::Company {
+                business_name: "Rossi \"& figli\" S.r.l.".into(),
+                tax_code: "01234567890".into(),
+                legal_representative: Some(PersonData {
+                    first_name: "Mario".into(),
+                    last_name: "Rossi".into(),
+                    tax_code: "RSSMRA80A01H501U".into(),
+                }),
+            },
+            contact: ContactData {
+                email: "mario@example.it".into(),
+                mobile: None,
+            },
+            identity_state: IdentityStateData::Completed,
+            identity_state_label_it: IdentityState::Completed.label(Lang::It).to_owned(),
+            qualified: true,
+            expires_on: NaiveDate::from_ymd_opt(2027, 3, 31).unwrap(),
+            two_step_login: false,
+            active_identity_request: None,
+        };
+        let holder = serde_json::to_string(&view.holder).unwrap();
+        let contact = serde_json::to_string(&view.contact).unwrap();
+        let ours = StatusJson {
+            address: &view.address,
+            holder: serde_json::from_str(&holder).unwrap(),
+            contact: serde_json::from_str(&contact).unwrap(),
+            state: IdentityState::Completed,
+            qualified: true,
+            expires_on: "2027-03-31",
+            two_step_login: false,
+            active_identity_request: None,
+        }
+        .to_vec()
+        .unwrap();
+        assert_eq!(ours, serde_json::to_vec(&view).unwrap());
+    }
 }

@@ -63,8 +63,8 @@ pub(crate) type TokenDigest = [u8; 32];
 /// A session found by its access-token hash.
 #[derive(Debug, Clone)]
 pub(crate) struct CachedSession {
-    pub account_id: String,
-    pub session_id: String,
+    pub account_id: Arc<str>,
+    pub session_id: Arc<str>,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -373,7 +373,7 @@ impl AppState {
         match self.token_cache.lock() {
             Ok(mut cache) => {
                 self.revocations.fetch_add(1, Ordering::SeqCst);
-                cache.retain(|_, s| s.session_id != session_id);
+                cache.retain(|_, s| *s.session_id != *session_id);
             }
             Err(poisoned) => {
                 // Never leave a revoked token served: empty the cache whatever its state.

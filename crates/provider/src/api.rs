@@ -66,7 +66,7 @@ impl Problem {
 // Sessions
 
 /// Sign in with a mailbox address or an account id.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
 pub struct SignInRequest {
     /// A PEC address of the account, or the account id.
     pub login: String,
@@ -77,11 +77,28 @@ pub struct SignInRequest {
     pub totp_code: Option<String>,
 }
 
+impl std::fmt::Debug for SignInRequest {
+    // The password and the two-step code must never reach a log, even through `{:?}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignInRequest")
+            .field("login", &self.login)
+            .field("totp_code", &self.totp_code.as_ref().map(|_| "…"))
+            .finish_non_exhaustive()
+    }
+}
+
 /// Exchange a refresh token for a new pair (the old pair stops working).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
 pub struct RefreshRequest {
     /// The refresh token of the current session.
     pub refresh_token: String,
+}
+
+impl std::fmt::Debug for RefreshRequest {
+    // The token must never reach a log, even through `{:?}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefreshRequest").finish_non_exhaustive()
+    }
 }
 
 /// Tokens of a session. Both are opaque; the server keeps only their hashes.
@@ -393,7 +410,7 @@ pub struct TermsData {
 
 /// A user action on an identity request, tagged by `type`. Provider results (identification,
 /// checks) are not actions: the server applies them itself.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum IdentityAction {
     /// Answer "holder or legal representative?".
@@ -451,6 +468,46 @@ pub enum IdentityAction {
     ChangeLegalRepresentative,
     /// "Invia documenti": submit the uploaded documents for review.
     SubmitDocuments,
+}
+
+impl std::fmt::Debug for IdentityAction {
+    // The e-mailed code must never reach a log, even through `{:?}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::ChooseRole { role } => f.debug_struct("ChooseRole").field("role", role).finish(),
+            Self::SubmitHolderEmail { holder_email } => f
+                .debug_struct("SubmitHolderEmail")
+                .field("holder_email", holder_email)
+                .finish(),
+            Self::ChooseHolderKind { kind } => f
+                .debug_struct("ChooseHolderKind")
+                .field("kind", kind)
+                .finish(),
+            Self::SubmitData { holder, contact } => f
+                .debug_struct("SubmitData")
+                .field("holder", holder)
+                .field("contact", contact)
+                .finish(),
+            Self::ChooseMethod { method } => f
+                .debug_struct("ChooseMethod")
+                .field("method", method)
+                .finish(),
+            Self::CompleteRequest { terms } => f
+                .debug_struct("CompleteRequest")
+                .field("terms", terms)
+                .finish(),
+            Self::ConfirmOtp { .. } => f.debug_struct("ConfirmOtp").finish_non_exhaustive(),
+            Self::ConfirmSummary => f.write_str("ConfirmSummary"),
+            Self::Back => f.write_str("Back"),
+            Self::AbandonIdentification => f.write_str("AbandonIdentification"),
+            Self::Proceed => f.write_str("Proceed"),
+            Self::ResendOtp => f.write_str("ResendOtp"),
+            Self::Retry => f.write_str("Retry"),
+            Self::ChangeHolder => f.write_str("ChangeHolder"),
+            Self::ChangeLegalRepresentative => f.write_str("ChangeLegalRepresentative"),
+            Self::SubmitDocuments => f.write_str("SubmitDocuments"),
+        }
+    }
 }
 
 /// Public view of a delegation link (the holder opens it without signing in).
@@ -978,6 +1035,43 @@ impl From<RoleData> for Role {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_never_reach_debug_output() {
+        let sign_in = SignInRequest {
+            login: "mario.rossi@pec.example.it".into(),
+            password: "Segreta-Password-1".into(),
+            totp_code: Some("482915".into()),
+        };
+        let shown = format!("{sign_in:?}");
+        assert!(shown.contains("mario.rossi@pec.example.it"), "{shown}");
+        assert!(
+            !shown.contains("Segreta") && !shown.contains("482915"),
+            "{shown}"
+        );
+
+        let refresh = RefreshRequest {
+            refresh_token: "rt-0123456789abcdef".into(),
+        };
+        assert!(!format!("{refresh:?}").contains("0123456789"));
+
+        let otp = IdentityAction::ConfirmOtp {
+            code: "731904".into(),
+        };
+        let shown = format!("{otp:?}");
+        assert!(
+            shown.starts_with("ConfirmOtp") && !shown.contains("731904"),
+            "{shown}"
+        );
+        // The other actions still show what they carry.
+        let role = format!(
+            "{:?}",
+            IdentityAction::SubmitHolderEmail {
+                holder_email: "titolare@example.it".into()
+            }
+        );
+        assert!(role.contains("titolare@example.it"), "{role}");
+    }
 
     #[test]
     fn holder_json_matches_the_domain_shape() {

@@ -117,7 +117,55 @@ pub(crate) async fn sign_in(
         )
         .retry_after(wait));
     }
-    let tokens = st.run(move |ctx| sign_in_blocking(ctx, &req)).await?;
+    let login = req.login.trim().to_lowercase();
+    if login.is_empty() || login.len() > 254 || req.password.len() > 1024 {
+        return Err(invalid_credentials());
+    }
+    // The password hash (argon2: tens of milliseconds of CPU) is checked between a read and a
+    // write, never under the writer: holding it there stopped every other write of the server
+    // for each sign-in.
+    let l = login.clone();
+    let (account_id, hash) = st
+        .read(move |ctx| {
+            lock_state(ctx, &l)?;
+            let account_id = account_of(ctx, &l)?;
+            let hash: Option<String> = match &account_id {
+                Some(id) => ctx
+                    .tx
+                    .query_row(
+                        "SELECT password_hash FROM accounts WHERE id = ?1",
+                        params![id],
+                        |r| r.get(0),
+                    )
+                    .optional()?,
+                None => None,
+            };
+            Ok((account_id, hash))
+        })
+        .await?;
+    let password_ok = {
+        let st = Arc::clone(&st);
+        let password = req.password;
+        let known = hash.is_some();
+        tokio::task::spawn_blocking(move || {
+            // An unknown login is checked against a real hash too: the same time either way.
+            let ok = verify_password(&password, hash.as_deref().unwrap_or(&st.dummy_hash));
+            ok && known
+        })
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+    };
+    let totp_code = req.totp_code;
+    let tokens = st
+        .run(move |ctx| {
+            finish_sign_in(
+                ctx,
+                &login,
+                account_id.filter(|_| password_ok),
+                totp_code.as_deref(),
+            )
+        })
+        .await?;
     Ok((StatusCode::CREATED, Json(tokens)))
 }
 
@@ -130,12 +178,8 @@ fn invalid_credentials() -> ApiError {
     )
 }
 
-fn sign_in_blocking(ctx: &mut Ctx<'_>, req: &SignInRequest) -> ApiResult<SessionTokens> {
-    let login = req.login.trim().to_lowercase();
-    if login.is_empty() || login.len() > 254 || req.password.len() > 1024 {
-        return Err(invalid_credentials());
-    }
-    // Locked?
+/// The failures counted so far for `login`, or the refusal while it is locked.
+fn lock_state(ctx: &Ctx<'_>, login: &str) -> ApiResult<i64> {
     let lock: Option<(i64, Option<String>)> = ctx
         .tx
         .query_row(
@@ -144,39 +188,37 @@ fn sign_in_blocking(ctx: &mut Ctx<'_>, req: &SignInRequest) -> ApiResult<Session
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    if let Some((_, Some(until))) = &lock {
-        let until = parse_ts(until)?;
-        if until > ctx.now {
-            let wait = (until - ctx.now).num_seconds().max(1);
-            return Err(locked(wait));
+    match lock {
+        Some((_, Some(until))) => {
+            let until = parse_ts(&until)?;
+            if until > ctx.now {
+                let wait = (until - ctx.now).num_seconds().max(1);
+                return Err(locked(wait));
+            }
+            Ok(0)
         }
+        Some((failures, None)) => Ok(failures),
+        None => Ok(0),
     }
+}
 
-    // Resolve the account and whether two-step applies to this login.
-    let (account_id, two_step_secrets) = resolve_login(ctx, &login)?;
-    let hash: Option<String> = match &account_id {
-        Some(id) => ctx
-            .tx
-            .query_row(
-                "SELECT password_hash FROM accounts WHERE id = ?1",
-                params![id],
-                |r| r.get(0),
-            )
-            .optional()?,
-        None => None,
+/// The writer's part of a sign-in, once the password is checked (`account_id` is `None` when
+/// it was wrong or the login unknown). The lock is read again here: failures counted by
+/// concurrent attempts while this one was hashing are seen, and a lock set meanwhile wins.
+fn finish_sign_in(
+    ctx: &Ctx<'_>,
+    login: &str,
+    account_id: Option<String>,
+    totp_code: Option<&str>,
+) -> ApiResult<SessionTokens> {
+    let failures = lock_state(ctx, login)?;
+    let Some(account_id) = account_id else {
+        return Err(record_failure(ctx, login, failures));
     };
-    let ok = match &hash {
-        Some(h) => verify_password(&req.password, h),
-        None => {
-            let _ = verify_password(&req.password, &ctx.st.dummy_hash);
-            false
-        }
-    };
-    let Some(account_id) = account_id.filter(|_| ok) else {
-        return Err(record_failure(ctx, &login, lock.map(|l| l.0).unwrap_or(0)));
-    };
+    // Read under the writer: two-step login turned on since the password was checked applies.
+    let two_step_secrets = two_step_secrets(ctx, login, &account_id)?;
     if !two_step_secrets.is_empty() {
-        let Some(code) = req.totp_code.as_deref() else {
+        let Some(code) = totp_code else {
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "auth.totp_required",
@@ -189,7 +231,7 @@ fn sign_in_blocking(ctx: &mut Ctx<'_>, req: &SignInRequest) -> ApiResult<Session
             .iter()
             .any(|s| crate::totp::verify(s, unix, code))
         {
-            let e = record_failure(ctx, &login, lock.map(|l| l.0).unwrap_or(0));
+            let e = record_failure(ctx, login, failures);
             if e.localized.code == "auth.locked" {
                 return Err(e);
             }
@@ -244,46 +286,44 @@ fn record_failure(ctx: &Ctx<'_>, login: &str, previous: i64) -> ApiError {
     }
 }
 
-/// The account of a login and the two-step secrets that apply to it.
-fn resolve_login(ctx: &Ctx<'_>, login: &str) -> ApiResult<(Option<String>, Vec<String>)> {
-    if login.contains('@') {
-        let row: Option<(String, Option<String>)> = ctx
-            .tx
-            .query_row(
-                "SELECT account_id, CASE WHEN two_step_login = 1 THEN totp_secret END
-                 FROM mailboxes WHERE address = ?1",
-                params![login],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        Ok(match row {
-            Some((acc, secret)) => (Some(acc), secret.into_iter().collect()),
-            None => (None, Vec::new()),
-        })
+/// The account a login names: a mailbox address, or the account id itself.
+fn account_of(ctx: &Ctx<'_>, login: &str) -> ApiResult<Option<String>> {
+    let sql = if login.contains('@') {
+        "SELECT account_id FROM mailboxes WHERE address = ?1"
     } else {
-        let exists: Option<String> = ctx
+        "SELECT id FROM accounts WHERE id = ?1"
+    };
+    Ok(ctx
+        .tx
+        .query_row(sql, params![login], |r| r.get(0))
+        .optional()?)
+}
+
+/// The two-step secrets that apply to a sign-in of `account_id` with `login`: the mailbox's,
+/// or, signing in with the account id, which reaches every mailbox, any mailbox's.
+fn two_step_secrets(ctx: &Ctx<'_>, login: &str, account_id: &str) -> ApiResult<Vec<String>> {
+    if login.contains('@') {
+        let secret: Option<Option<String>> = ctx
             .tx
             .query_row(
-                "SELECT id FROM accounts WHERE id = ?1",
-                params![login],
+                "SELECT CASE WHEN two_step_login = 1 THEN totp_secret END
+                 FROM mailboxes WHERE address = ?1 AND account_id = ?2",
+                params![login, account_id],
                 |r| r.get(0),
             )
             .optional()?;
-        let Some(acc) = exists else {
-            return Ok((None, Vec::new()));
-        };
-        // Signing in with the account id reaches every mailbox: any mailbox's two-step applies.
-        // `INDEXED BY`: the partial index holds only these rows; without it the planner may
-        // pick the account index and read every mailbox of the account (migration 5).
-        let mut stmt = ctx.tx.prepare(
-            "SELECT totp_secret FROM mailboxes INDEXED BY mailboxes_two_step
-             WHERE account_id = ?1 AND two_step_login = 1 AND totp_secret IS NOT NULL",
-        )?;
-        let secrets = stmt
-            .query_map(params![acc], |r| r.get::<_, String>(0))?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok((Some(acc), secrets))
+        return Ok(secret.flatten().into_iter().collect());
     }
+    // `INDEXED BY`: the partial index holds only these rows; without it the planner may
+    // pick the account index and read every mailbox of the account (migration 5).
+    let mut stmt = ctx.tx.prepare(
+        "SELECT totp_secret FROM mailboxes INDEXED BY mailboxes_two_step
+         WHERE account_id = ?1 AND two_step_login = 1 AND totp_secret IS NOT NULL",
+    )?;
+    let secrets = stmt
+        .query_map(params![account_id], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(secrets)
 }
 
 fn issue_session(ctx: &Ctx<'_>, account_id: &str) -> ApiResult<SessionTokens> {

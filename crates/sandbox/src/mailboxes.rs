@@ -586,6 +586,16 @@ pub(crate) async fn create_app_password(
     Json(req): Json<AppPasswordRequest>,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     let key = idem_key(&headers);
+    // Hashed before the writer is taken (argon2: tens of milliseconds of CPU that no other
+    // write should wait for); wasted only when the request is refused or replayed.
+    let password = new_token();
+    let hash = {
+        let password = password.clone();
+        tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(|e| ApiError::internal(&e))?
+            .map_err(|e| ApiError::internal(&e))?
+    };
     st.run(move |ctx| {
         let fp = sha256_hex(&[b"app-password", address.as_bytes(), req.label.as_bytes()]);
         let account = auth.account_id.clone();
@@ -616,9 +626,7 @@ pub(crate) async fn create_app_password(
                     "At most 20 app passwords: delete one first.",
                 ));
             }
-            let password = new_token();
             let id = new_id("app");
-            let hash = hash_password(&password).map_err(|e| ApiError::internal(&e))?;
             ctx.tx.execute(
                 "INSERT INTO app_passwords (id, mailbox, label, password_hash, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -64,6 +64,35 @@ async fn sessions_lockout_refresh_and_sign_out() {
     rig.sandbox.shutdown().await.unwrap();
 }
 
+#[tokio::test]
+async fn concurrent_wrong_passwords_are_each_counted() {
+    let dir = tmp();
+    let rig = start(&dir.path().join("db.sqlite")).await;
+    let c = &rig.client;
+    // Five wrong passwords at once: their hashes are checked side by side, outside the
+    // writer, and the writer still counts every failure, so exactly one of them locks.
+    let wrong = || c.sign_in(ACME, "wrong-password", None);
+    let (a, b, d, e, f) = tokio::join!(wrong(), wrong(), wrong(), wrong(), wrong());
+    let mut codes: Vec<String> = [a, b, d, e, f]
+        .into_iter()
+        .map(|r| code_of(&r.unwrap_err()).to_owned())
+        .collect();
+    codes.sort();
+    assert_eq!(
+        codes,
+        [
+            "auth.invalid_credentials",
+            "auth.invalid_credentials",
+            "auth.invalid_credentials",
+            "auth.invalid_credentials",
+            "auth.locked",
+        ]
+    );
+    let e = c.sign_in(ACME, PASSWORD, None).await.unwrap_err();
+    assert_eq!(code_of(&e), "auth.locked");
+    rig.sandbox.shutdown().await.unwrap();
+}
+
 /// The access-token cache answers most requests without the database: a token revoked by
 /// refresh or sign-out, or expired on the sandbox clock, must still be refused at once, even
 /// right after it was cached by a successful request.

@@ -144,16 +144,14 @@ pub(crate) async fn sign_in(
         })
         .await?;
     let password_ok = {
-        let st = Arc::clone(&st);
+        let dummy = st.dummy_hash.clone();
         let password = req.password;
-        let known = hash.is_some();
-        tokio::task::spawn_blocking(move || {
+        st.password_work(move || {
             // An unknown login is checked against a real hash too: the same time either way.
-            let ok = verify_password(&password, hash.as_deref().unwrap_or(&st.dummy_hash));
-            ok && known
+            let ok = verify_password(&password, hash.as_deref().unwrap_or(&dummy));
+            ok && hash.is_some()
         })
-        .await
-        .map_err(|e| ApiError::internal(&e))?
+        .await?
     };
     let totp_code = req.totp_code;
     let tokens = st

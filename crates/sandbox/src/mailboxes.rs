@@ -591,9 +591,8 @@ pub(crate) async fn create_app_password(
     let password = new_token();
     let hash = {
         let password = password.clone();
-        tokio::task::spawn_blocking(move || hash_password(&password))
-            .await
-            .map_err(|e| ApiError::internal(&e))?
+        st.password_work(move || hash_password(&password))
+            .await?
             .map_err(|e| ApiError::internal(&e))?
     };
     st.run(move |ctx| {

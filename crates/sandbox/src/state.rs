@@ -54,6 +54,8 @@ pub(crate) struct AppState {
     /// A real argon2 hash, verified when the login is unknown so that unknown and known logins
     /// take the same time.
     pub dummy_hash: String,
+    /// Password hashes computed at once, at most (see [`Self::password_work`]).
+    password_slots: tokio::sync::Semaphore,
 }
 
 /// The raw SHA-256 of an access token: the cache key, so the hot path hashes without formatting
@@ -209,6 +211,9 @@ impl AppState {
             relay_mail: config.smtp.is_some(),
             signin_window: Mutex::new(HashMap::new()),
             dummy_hash: hash_password("not-a-real-password")?,
+            password_slots: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+            ),
         })
     }
 
@@ -336,6 +341,25 @@ impl AppState {
                 .map_err(|_| ApiError::internal(&"reader mutex poisoned"))?,
         };
         reader.serve(self, f)
+    }
+
+    /// Runs a password hash or check (`f`) on the blocking pool, outside the writer, with at
+    /// most one per core at a time: each takes tens of milliseconds of CPU and argon2's 19 MiB,
+    /// so a burst of sign-ins must queue here rather than take every blocking thread and the
+    /// memory with them.
+    pub async fn password_work<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let _slot = self
+            .password_slots
+            .acquire()
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| ApiError::internal(&e))
     }
 
     /// A cached session for an access-token digest, if still valid at the server's now.
@@ -584,6 +608,42 @@ mod tests {
             [],
             |r| r.get(0),
         )?)
+    }
+
+    /// Password work runs at most one per core at a time, however many requests ask at once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[allow(clippy::unwrap_used)]
+    async fn password_work_is_bounded_by_the_cores() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::new("127.0.0.1:0".parse().unwrap(), dir.path().join("db"));
+        config.seed_demo = false;
+        let st = Arc::new(AppState::open(&config, "http://127.0.0.1:0".into()).unwrap());
+        let slots = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let jobs: Vec<_> = (0..slots * 4)
+            .map(|_| {
+                let (st, running, most) =
+                    (Arc::clone(&st), Arc::clone(&running), Arc::clone(&most));
+                tokio::spawn(async move {
+                    st.password_work(move || {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                        running.fetch_sub(1, Ordering::SeqCst);
+                    })
+                    .await
+                })
+            })
+            .collect();
+        for job in jobs {
+            job.await.unwrap().unwrap();
+        }
+        let most = most.load(Ordering::SeqCst);
+        assert!(
+            most >= 1 && most <= slots,
+            "{most} at once with {slots} slots"
+        );
     }
 
     /// The case the integration test cannot force: a reader busy while a write commits keeps

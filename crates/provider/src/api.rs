@@ -410,7 +410,7 @@ pub struct TermsData {
 
 /// A user action on an identity request, tagged by `type`. Provider results (identification,
 /// checks) are not actions: the server applies them itself.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum IdentityAction {
     /// Answer "holder or legal representative?".
@@ -458,7 +458,8 @@ pub enum IdentityAction {
     /// "Conferma" with the e-mailed code.
     ConfirmOtp {
         /// The code.
-        code: String,
+        #[schema(value_type = String)]
+        code: OtpCode,
     },
     /// After a mismatch: identify again.
     Retry,
@@ -470,43 +471,34 @@ pub enum IdentityAction {
     SubmitDocuments,
 }
 
-impl std::fmt::Debug for IdentityAction {
-    // The e-mailed code must never reach a log, even through `{:?}`.
+/// A one-time code as the user typed it: plain text on the wire, hidden from `{:?}`, so no
+/// request that carries one can print it to a log.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct OtpCode(String);
+
+impl OtpCode {
+    /// The code itself.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for OtpCode {
+    fn from(code: String) -> Self {
+        Self(code)
+    }
+}
+
+impl From<&str> for OtpCode {
+    fn from(code: &str) -> Self {
+        Self(code.to_owned())
+    }
+}
+
+impl std::fmt::Debug for OtpCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::ChooseRole { role } => f.debug_struct("ChooseRole").field("role", role).finish(),
-            Self::SubmitHolderEmail { holder_email } => f
-                .debug_struct("SubmitHolderEmail")
-                .field("holder_email", holder_email)
-                .finish(),
-            Self::ChooseHolderKind { kind } => f
-                .debug_struct("ChooseHolderKind")
-                .field("kind", kind)
-                .finish(),
-            Self::SubmitData { holder, contact } => f
-                .debug_struct("SubmitData")
-                .field("holder", holder)
-                .field("contact", contact)
-                .finish(),
-            Self::ChooseMethod { method } => f
-                .debug_struct("ChooseMethod")
-                .field("method", method)
-                .finish(),
-            Self::CompleteRequest { terms } => f
-                .debug_struct("CompleteRequest")
-                .field("terms", terms)
-                .finish(),
-            Self::ConfirmOtp { .. } => f.debug_struct("ConfirmOtp").finish_non_exhaustive(),
-            Self::ConfirmSummary => f.write_str("ConfirmSummary"),
-            Self::Back => f.write_str("Back"),
-            Self::AbandonIdentification => f.write_str("AbandonIdentification"),
-            Self::Proceed => f.write_str("Proceed"),
-            Self::ResendOtp => f.write_str("ResendOtp"),
-            Self::Retry => f.write_str("Retry"),
-            Self::ChangeHolder => f.write_str("ChangeHolder"),
-            Self::ChangeLegalRepresentative => f.write_str("ChangeLegalRepresentative"),
-            Self::SubmitDocuments => f.write_str("SubmitDocuments"),
-        }
+        f.write_str("OtpCode(…)")
     }
 }
 

@@ -444,7 +444,7 @@ fn act_blocking(ctx: &mut Ctx<'_>, row: &mut ReqRow, action: IdentityAction) -> 
             apply(row, IdentityEvent::ResendOtp { at: ctx.now })?;
             send_otp(ctx, row)?;
         }
-        A::ConfirmOtp { code } => confirm_otp(ctx, row, &code)?,
+        A::ConfirmOtp { code } => confirm_otp(ctx, row, code.as_str())?,
         A::Retry => apply(row, IdentityEvent::Retry)?,
         A::ChangeHolder => apply(row, IdentityEvent::ChangeHolder)?,
         A::ChangeLegalRepresentative => apply(row, IdentityEvent::ChangeLegalRepresentative)?,

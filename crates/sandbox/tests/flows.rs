@@ -441,7 +441,7 @@ async fn private_citizen_spid_otp_expiry_resend_and_success() {
         .act(
             &id,
             &IdentityAction::ConfirmOtp {
-                code: first.clone(),
+                code: first.clone().into(),
             },
         )
         .await
@@ -460,7 +460,14 @@ async fn private_citizen_spid_otp_expiry_resend_and_success() {
         (Some(429), "otp.resend_too_soon")
     );
 
-    let r = act(c, &id, IdentityAction::ConfirmOtp { code: second }).await;
+    let r = act(
+        c,
+        &id,
+        IdentityAction::ConfirmOtp {
+            code: second.into(),
+        },
+    )
+    .await;
     assert_eq!(r.step, StepData::Completed);
     assert_eq!(r.state, IdentityStateData::Completed);
     let m = c.mailbox(MARIO).await.unwrap();
@@ -563,14 +570,14 @@ async fn wrong_otp_until_lockout_then_resend() {
     );
     // Locked: even the right code is refused until a new one is sent.
     let e = c
-        .act(&id, &IdentityAction::ConfirmOtp { code: good })
+        .act(&id, &IdentityAction::ConfirmOtp { code: good.into() })
         .await
         .unwrap_err();
     assert_eq!(code_of(&e), "otp.locked");
     c.sandbox_advance_clock(31).await.unwrap();
     act(c, &id, IdentityAction::ResendOtp).await;
     let fresh = last_otp(c, "mario.rossi@example.com").await;
-    let r = act(c, &id, IdentityAction::ConfirmOtp { code: fresh }).await;
+    let r = act(c, &id, IdentityAction::ConfirmOtp { code: fresh.into() }).await;
     assert_eq!(r.step, StepData::Completed);
     rig.sandbox.shutdown().await.unwrap();
 }
@@ -1096,7 +1103,7 @@ async fn restart_mid_flow_and_resume() {
         Some(id.clone())
     );
     let code = last_otp(c, "mario.rossi@example.com").await;
-    let r = act(c, &id, IdentityAction::ConfirmOtp { code }).await;
+    let r = act(c, &id, IdentityAction::ConfirmOtp { code: code.into() }).await;
     assert_eq!(r.step, StepData::Completed);
     rig.sandbox.shutdown().await.unwrap();
 }

@@ -281,7 +281,7 @@ pub async fn finish_with_otp(c: &Client, id: &str, contact_email: &str) -> Ident
     .await;
     assert_eq!(r.step, StepData::OtpSent);
     let code = last_otp(c, contact_email).await;
-    act(c, id, IdentityAction::ConfirmOtp { code }).await
+    act(c, id, IdentityAction::ConfirmOtp { code: code.into() }).await
 }
 
 pub fn code_of(e: &pec_provider::Error) -> &str {

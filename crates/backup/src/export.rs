@@ -60,6 +60,7 @@ impl BackupOptions {
 
 /// What the run is doing now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Connected; counting the messages of every folder.
@@ -72,6 +73,7 @@ pub enum Phase {
 
 /// A progress report, sent after every message (and every re-hashed file).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct Progress {
     pub phase: Phase,
     pub done: u64,
@@ -83,6 +85,7 @@ pub struct Progress {
 
 /// One folder compared with the server at the end of the run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct FolderReport {
     pub folder: String,
     pub imap_folder: String,
@@ -100,6 +103,7 @@ pub struct FolderReport {
 
 /// The outcome of a finished run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct BackupReport {
     pub folders: Vec<FolderReport>,
     /// Messages downloaded in this run.

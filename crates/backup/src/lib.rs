@@ -17,6 +17,10 @@
 //! - **Safe**: TLS always (implicit TLS, port 993), the system's roots plus an optional CA;
 //!   the password is zeroized ([`Password`]) and never logged or put in an error.
 //!
+//! - **Checked options**: [`BackupOptions::checked`] refuses a server name with a scheme or
+//!   a port, a relative or unwritable folder, a password with line breaks, before connecting
+//!   ([`checks`]; the app's form and `pec backup` share them).
+//!
 //! The folder layout and the index format are described in [`store`]; `index.json` has
 //! `"format": "pec-backup-index/1"`.
 //!
@@ -31,6 +35,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod checks;
 mod error;
 mod export;
 mod folder;
@@ -42,6 +47,7 @@ use std::fmt;
 
 use zeroize::Zeroizing;
 
+pub use checks::{DEFAULT_PORT, OptionError};
 pub use error::BackupError;
 pub use export::{BackupOptions, BackupReport, FolderReport, Phase, Progress, backup};
 pub use folder::{decode_mutf7, dir_components as folder_dir_components};
@@ -56,6 +62,14 @@ pub struct Password(Zeroizing<String>);
 impl Password {
     pub fn new(value: String) -> Self {
         Self(Zeroizing::new(value))
+    }
+
+    /// A password the IMAP LOGIN command can carry ([`checks::password`]); the value is
+    /// zeroized either way.
+    pub fn checked(value: String) -> Result<Self, OptionError> {
+        let password = Self::new(value);
+        checks::password(password.expose())?;
+        Ok(password)
     }
 
     pub(crate) fn expose(&self) -> &str {

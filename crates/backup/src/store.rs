@@ -39,6 +39,7 @@ const JOURNAL_FORMAT: &str = "pec-backup-journal/1";
 
 /// One saved message, as listed in `index.json` and in the journal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct IndexEntry {
     /// The folder's name for people (modified UTF-7 decoded).
     pub folder: String,
@@ -64,6 +65,7 @@ pub struct IndexEntry {
 
 /// The whole of `index.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct Index {
     pub format: String,
     /// `host:port` of the IMAPS server.
@@ -224,6 +226,7 @@ impl Store {
 
 /// The result of re-reading every file the index lists.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct FileCheck {
     /// Files checked.
     pub checked: u64,

@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 /// The PEC type of a message, as written in the index (kebab-case, the regulation's own words).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum PecType {
     /// Ricevuta di accettazione: the sender's provider accepted the message.

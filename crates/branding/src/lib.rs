@@ -88,6 +88,7 @@ pub struct Branding {
 /// The association's colours, `#RRGGBB`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct Colors {
     pub primary: String,
     pub accent: String,
@@ -96,6 +97,7 @@ pub struct Colors {
 /// Where members get help. At least one contact is required.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct Support {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,

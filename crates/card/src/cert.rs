@@ -46,6 +46,7 @@ pub enum CertificateRole {
 
 /// Where a moment falls relative to the validity period.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ValidityStatus {
     /// Before notBefore.

@@ -344,6 +344,20 @@ impl CardError {
     }
 }
 
+/// The shape every crate's errors share at the app's boundary (`{code, message_it, message_en}`).
+impl pec_domain::DomainError for CardError {
+    fn code(&self) -> &'static str {
+        CardError::code(self)
+    }
+
+    fn message(&self, lang: pec_domain::Lang) -> String {
+        match lang {
+            pec_domain::Lang::It => self.message_it(),
+            pec_domain::Lang::En => self.message_en(),
+        }
+    }
+}
+
 /// Serialised as `{code, message, message_en, sw?}` for the UI and `--json` output.
 impl serde::Serialize for CardError {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

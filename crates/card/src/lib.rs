@@ -9,7 +9,10 @@
 //! - [`CardProfile`]: what a card is, from its ATR (CNS vendor/quirks, CardOS, CIE, unknown);
 //! - [`CnsCard`]: serial, personal data, certificates, PIN, challenge signature;
 //! - [`Certificate`]: names, codice fiscale by the AgID rule, validity, role;
-//! - [`CardError`]: typed errors with stable codes and Italian messages.
+//! - [`preflight`]: whether a card will do before the provider is asked ([`Problem`]s), and
+//!   what a failed VERIFY taught about its PIN ([`PinKnowledge`]);
+//! - [`CardError`]: typed errors with stable codes, Italian and English messages
+//!   (`pec_domain::DomainError`).
 //!
 //! ```no_run
 //! use pec_card::{Pcsc, Pin};
@@ -25,7 +28,7 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Layering: `atr`, `cert`, `personal`, `pin` are pure; `transport` and `cns` need only a
+//! Layering: `atr`, `cert`, `personal`, `pin`, `preflight` are pure; `transport` and `cns` need only a
 //! [`RawTransmit`]; `reader` is the only module that touches PC/SC.
 
 pub mod atr;
@@ -34,6 +37,7 @@ pub mod cns;
 pub mod error;
 pub mod personal;
 pub mod pin;
+pub mod preflight;
 pub mod reader;
 pub mod transport;
 
@@ -43,5 +47,6 @@ pub use cns::{AuthLayout, ChallengeSignature, CnsCard};
 pub use error::{CardError, StatusKind, StatusWord};
 pub use personal::PersonalData;
 pub use pin::Pin;
+pub use preflight::{Assessment, PinKnowledge, Problem};
 pub use reader::{Pcsc, PcscCard, ReaderEvent, ReaderInfo, ReaderWatcher, WatchCanceller};
 pub use transport::{Command, RawTransmit, Response, Transport};

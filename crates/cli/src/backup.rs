@@ -16,7 +16,7 @@ pub const EXIT_CODES: &str = "\
 Exit codes / codici di uscita:
   0  saved and verified / salvata e verificata
   1  other error / altro errore
-  2  wrong usage (no password) / uso errato (password mancante)
+  2  wrong usage (no password, a bad server name or folder) / uso errato (password mancante, server o cartella non validi)
   8  saved, but the check against the server or the files failed / salvata, ma la verifica non torna
   9  user name or password refused / nome utente o password rifiutati
  10  TLS: certificate not trusted or handshake failed / certificato non attendibile o TLS fallito
@@ -59,8 +59,16 @@ pub fn run(args: BackupArgs) -> ExitCode {
         );
         return ExitCode::from(2);
     };
-    let mut opts = BackupOptions::new(args.host, args.user, args.dest);
-    opts.port = args.port;
+    // The same checks as the app's form; a relative folder is taken from where the command runs.
+    let dest = std::path::absolute(&args.dest).unwrap_or(args.dest);
+    let mut opts =
+        match BackupOptions::checked(&args.host, args.port.into(), Some(&args.user), "", &dest) {
+            Ok(opts) => opts,
+            Err(e) => {
+                eprintln!("pec backup: {}", e.message(pec_domain::Lang::It));
+                return ExitCode::from(2);
+            }
+        };
     opts.extra_ca = args.ca;
     opts.timeout = Duration::from_secs(args.timeout.max(1));
     let runtime = match tokio::runtime::Runtime::new() {

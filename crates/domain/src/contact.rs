@@ -6,9 +6,6 @@
 //! literals are valid in theory but no provider form accepts them, and accepting them here would
 //! only move the rejection to a worse place.
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DomainError, Lang, pick};
@@ -161,7 +158,7 @@ fn valid_domain(domain: &str) -> bool {
 ///
 /// Italian mobile numbers start with 3 and have 9 or 10 digits after the country code. Only
 /// Italian mobiles are accepted because the providers' SMS codes and the two-step login app are
-/// bound to one (seed 004, and Aruba's 2FA). Serialised as the E.164 string.
+/// bound to one (the renewal portal, and Aruba's 2FA). Serialised as the E.164 string.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct MobileNumber(String);
@@ -259,40 +256,8 @@ impl MobileNumber {
     }
 }
 
-macro_rules! string_newtype_impls {
-    ($t:ty, $err:ty) => {
-        impl FromStr for $t {
-            type Err = $err;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                Self::parse(s)
-            }
-        }
-        impl TryFrom<String> for $t {
-            type Error = $err;
-            fn try_from(s: String) -> Result<Self, Self::Error> {
-                Self::parse(&s)
-            }
-        }
-        impl From<$t> for String {
-            fn from(v: $t) -> Self {
-                v.0
-            }
-        }
-        impl fmt::Display for $t {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-        impl AsRef<str> for $t {
-            fn as_ref(&self) -> &str {
-                &self.0
-            }
-        }
-    };
-}
-
-string_newtype_impls!(EmailAddress, EmailError);
-string_newtype_impls!(MobileNumber, MobileError);
+crate::newtype::string_newtype_impls!(EmailAddress, EmailError);
+crate::newtype::string_newtype_impls!(MobileNumber, MobileError);
 
 #[cfg(test)]
 mod tests {

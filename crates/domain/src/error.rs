@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 /// Serialised as `"it"` / `"en"` so the same value can travel in JSON and in an
 /// `Accept-Language`-like setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Lang {
     /// Italian, the default: the users, the providers and the registries speak it.
@@ -30,6 +31,7 @@ pub enum Lang {
 /// together so a receiver never needs this crate's tables to show the error, and a language switch
 /// in the UI does not need another round trip.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Localized {
     /// Stable machine code, dot-separated, lowercase: `<area>.<reason>`.
     pub code: String,
@@ -40,6 +42,16 @@ pub struct Localized {
 }
 
 impl Localized {
+    /// An error with its code and both messages: the one way to build one by hand (errors of
+    /// the crates build theirs through [`DomainError::to_localized`]).
+    pub fn new(code: impl Into<String>, it: impl Into<String>, en: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            message_it: it.into(),
+            message_en: en.into(),
+        }
+    }
+
     /// The message in the requested language.
     pub fn message(&self, lang: Lang) -> &str {
         match lang {
@@ -70,11 +82,7 @@ pub trait DomainError: std::error::Error {
 
     /// The boundary shape with both languages.
     fn to_localized(&self) -> Localized {
-        Localized {
-            code: self.code().to_owned(),
-            message_it: self.message(Lang::It),
-            message_en: self.message(Lang::En),
-        }
+        Localized::new(self.code(), self.message(Lang::It), self.message(Lang::En))
     }
 }
 

@@ -40,10 +40,10 @@ use crate::contact::EmailAddress;
 use crate::error::{DomainError, Lang, pick};
 use crate::mailbox::{Contact, Holder, HolderKind, Role};
 
-/// How long the e-mail OTP of the last step is valid (seed 001: "validità di 60 secondi").
+/// How long the e-mail OTP of the last step is valid (the providers' guide: "validità di 60 secondi").
 pub const OTP_VALIDITY: TimeDelta = TimeDelta::seconds(60);
 
-/// The four states of an identity confirmation, named as the providers name them (seed 002).
+/// The four states of an identity confirmation, named as the providers name them (their identification guide).
 ///
 /// JSON: `"to_confirm"`, `"checks_in_progress"`, `"documents_missing"`, `"completed"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -84,7 +84,7 @@ impl IdentityState {
     }
 }
 
-/// How the holder proves who they are (seed 002's list; Legalmail offers only SPID, CIE, CNS).
+/// How the holder proves who they are (the providers' list; Legalmail offers only SPID, CIE, CNS).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IdentificationMethod {
@@ -179,7 +179,7 @@ impl fmt::Display for PracticeNumber {
     }
 }
 
-/// A provider's outcome that is not plain success (seed 002, "Esiti comuni").
+/// A provider's outcome that is not plain success (the providers' guide, "Esiti comuni").
 ///
 /// JSON is tagged by `outcome`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,7 +12,7 @@
 //!   [`DomainError`] trait every error implements, with stable machine codes.
 //! - [`codice_fiscale`]: 16-character codes of natural persons, with omocodia.
 //! - [`partita_iva`]: 11-digit numeric codes, partita IVA, the holder's [`TaxCode`] and the
-//!   renewal padding of seed 004.
+//!   renewal portal's padding.
 //! - [`contact`]: e-mail addresses and Italian mobile numbers.
 //! - [`mailbox`]: the mailbox, its holder and contact, and renewal windows.
 //! - [`identity`]: identity-confirmation states, outcomes and the request state machine.
@@ -56,6 +56,7 @@ pub mod deadline;
 pub mod error;
 pub mod identity;
 pub mod mailbox;
+mod newtype;
 pub mod partita_iva;
 
 pub use codice_fiscale::{CodiceFiscale, CodiceFiscaleError, Sex};

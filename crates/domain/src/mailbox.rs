@@ -51,7 +51,7 @@ impl Mailbox {
     }
 }
 
-/// The three kinds of holder the providers ask for ("tipologia di intestatario", seed 000).
+/// The three kinds of holder the providers ask for ("tipologia di intestatario").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HolderKind {
@@ -93,7 +93,7 @@ impl fmt::Display for HolderKind {
     }
 }
 
-/// Who is going through the identity confirmation (seed 000's first question).
+/// Who is going through the identity confirmation (the wizard's first question).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -187,7 +187,7 @@ pub struct NaturalPerson {
 pub struct Contact {
     /// Ordinary e-mail: required, the final OTP is sent here (seeds 000, 001).
     pub email: EmailAddress,
-    /// Mobile: optional in the providers' forms (seed 004 lets the user skip the SMS code).
+    /// Mobile: optional in the providers' forms (the renewal portal lets the user skip the SMS code).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mobile: Option<MobileNumber>,
 }
@@ -309,7 +309,7 @@ impl Default for RenewalPolicy {
 /// Where a mailbox stands with respect to its expiry.
 ///
 /// JSON is tagged by `status`. In `ExpiringSoon` and `Expired` the app offers to save the messages:
-/// seed 004 warns that after the renewal window the mailbox is ceased and messages are lost.
+/// the renewal portal warns that after the renewal window the mailbox is ceased and messages are lost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum ExpiryStatus {

@@ -7,7 +7,7 @@
 //! association's code would lock its holder out of the flow.
 //!
 //! [`TaxCode`] is what a holder record carries: a person's 16-character code or a legal person's
-//! numeric one. [`normalize_company_cf`] implements the renewal form of seed 004 (11 digits
+//! numeric one. [`normalize_company_cf`] implements the renewal portal's form (11 digits
 //! left-padded with zeros to 16), kept as a per-provider option ([`CompanyCfPadding`]) because only
 //! one provider is known to want it.
 
@@ -225,40 +225,8 @@ fn check_eleven(s: &str) -> Result<String, NumericCodeError> {
     Ok(s.to_owned())
 }
 
-macro_rules! string_newtype_impls {
-    ($t:ty, $err:ty) => {
-        impl FromStr for $t {
-            type Err = $err;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                Self::parse(s)
-            }
-        }
-        impl TryFrom<String> for $t {
-            type Error = $err;
-            fn try_from(s: String) -> Result<Self, Self::Error> {
-                Self::parse(&s)
-            }
-        }
-        impl From<$t> for String {
-            fn from(v: $t) -> Self {
-                v.0
-            }
-        }
-        impl fmt::Display for $t {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-        impl AsRef<str> for $t {
-            fn as_ref(&self) -> &str {
-                &self.0
-            }
-        }
-    };
-}
-
-string_newtype_impls!(NumericCodiceFiscale, NumericCodeError);
-string_newtype_impls!(PartitaIva, NumericCodeError);
+crate::newtype::string_newtype_impls!(NumericCodiceFiscale, NumericCodeError);
+crate::newtype::string_newtype_impls!(PartitaIva, NumericCodeError);
 
 // ---------------------------------------------------------------------------------------------
 // The holder's tax code and the renewal padding.
@@ -369,7 +337,7 @@ impl TaxCode {
         }
     }
 
-    /// The code as a provider wants it typed, e.g. zero-padded to 16 for seed 004's renewal form.
+    /// The code as a provider wants it typed, e.g. zero-padded to 16 for the renewal portal's form.
     pub fn for_provider(&self, padding: CompanyCfPadding) -> String {
         match (self, padding) {
             (Self::Numeric(n), CompanyCfPadding::ZeroLeftTo16) => format!("{:0>16}", n.as_str()),
@@ -378,7 +346,7 @@ impl TaxCode {
     }
 }
 
-/// Renewal normalisation (seed 004): validates a company's codice fiscale and returns it as the
+/// Renewal normalisation (the renewal portal's rule): validates a company's codice fiscale and returns it as the
 /// provider wants it: letters uppercased, spaces removed, an 11-digit code left-padded with zeros
 /// to 16 when `padding` says so.
 pub fn normalize_company_cf(

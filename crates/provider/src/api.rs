@@ -32,6 +32,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// An error body (`application/problem+json`, RFC 9457) with the domain's stable code and both
 /// messages, so the app can show it without a table of its own.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct Problem {
     /// `urn:pec:problem:<code>`.
     #[serde(rename = "type")]
@@ -54,11 +55,7 @@ pub struct Problem {
 impl Problem {
     /// The code and messages as the domain's boundary shape.
     pub fn localized(&self) -> Localized {
-        Localized {
-            code: self.code.clone(),
-            message_it: self.message_it.clone(),
-            message_en: self.message_en.clone(),
-        }
+        Localized::new(&self.code, &self.message_it, &self.message_en)
     }
 }
 
@@ -67,6 +64,7 @@ impl Problem {
 
 /// Sign in with a mailbox address or an account id.
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct SignInRequest {
     /// A PEC address of the account, or the account id.
     pub login: String,
@@ -89,6 +87,7 @@ impl std::fmt::Debug for SignInRequest {
 
 /// Exchange a refresh token for a new pair (the old pair stops working).
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct RefreshRequest {
     /// The refresh token of the current session.
     pub refresh_token: String,
@@ -103,6 +102,7 @@ impl std::fmt::Debug for RefreshRequest {
 
 /// Tokens of a session. Both are opaque; the server keeps only their hashes.
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct SessionTokens {
     /// Bearer token for the `Authorization` header.
     pub access_token: String,
@@ -133,6 +133,7 @@ impl std::fmt::Debug for SessionTokens {
 
 /// A natural person (private holder or legal representative).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct PersonData {
     /// Nome.
     pub first_name: String,
@@ -144,6 +145,7 @@ pub struct PersonData {
 
 /// The holder of a mailbox, tagged by `kind` (same JSON as `pec_domain::Holder`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum HolderData {
     /// Impresa / società.
@@ -179,6 +181,7 @@ pub enum HolderData {
 
 /// Contact data: where the OTP and the notices go.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct ContactData {
     /// Ordinary e-mail address.
     pub email: String,
@@ -189,6 +192,7 @@ pub struct ContactData {
 
 /// Identity-confirmation state, as the providers name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum IdentityStateData {
     /// "Da confermare".
@@ -203,6 +207,7 @@ pub enum IdentityStateData {
 
 /// Kind of holder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum HolderKindData {
     /// Impresa / società.
@@ -215,6 +220,7 @@ pub enum HolderKindData {
 
 /// Identification method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum MethodData {
     /// SPID.
@@ -233,6 +239,7 @@ pub enum MethodData {
 
 /// Who is going through the confirmation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum RoleData {
     /// "Sono il legale rappresentante o l'intestatario della casella".
@@ -243,6 +250,7 @@ pub enum RoleData {
 
 /// A mailbox of the signed-in account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct MailboxView {
     /// The PEC address.
     pub address: String,
@@ -267,6 +275,7 @@ pub struct MailboxView {
 
 /// A notification for the bell, or the "adegua la PEC" banner.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct NotificationView {
     /// Identifier (banners: `banner:<address>`).
     pub id: String,
@@ -290,6 +299,7 @@ pub struct NotificationView {
 
 /// Kinds of notification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum NotificationKind {
     /// "Adegua la PEC": identity confirmation needed (shown as a banner too).
@@ -305,6 +315,7 @@ pub enum NotificationKind {
 
 /// The steps of an identity request (the domain state machine's `step` names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 #[allow(missing_docs)]
 pub enum StepData {
@@ -329,6 +340,7 @@ pub enum StepData {
 
 /// Outcomes other than plain success.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum OutcomeData {
     /// "Dati non corrispondenti".
@@ -343,6 +355,7 @@ pub enum OutcomeData {
 
 /// Holder and contact data as on the summary page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct DraftData {
     /// Holder.
     pub holder: HolderData,
@@ -352,6 +365,7 @@ pub struct DraftData {
 
 /// An identity request, flattened for clients: which fields are set depends on `step`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct IdentityRequestView {
     /// Identifier.
     pub id: String,
@@ -401,6 +415,7 @@ pub struct IdentityRequestView {
 
 /// Terms the holder accepts before "completa la richiesta di identificazione".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct TermsData {
     /// Condizioni di servizio.
     pub service_conditions: bool,
@@ -411,6 +426,7 @@ pub struct TermsData {
 /// A user action on an identity request, tagged by `type`. Provider results (identification,
 /// checks) are not actions: the server applies them itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum IdentityAction {
     /// Answer "holder or legal representative?".
@@ -474,6 +490,7 @@ pub enum IdentityAction {
 /// A one-time code as the user typed it: plain text on the wire, hidden from `{:?}`, so no
 /// request that carries one can print it to a log.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(transparent)]
 pub struct OtpCode(String);
 
@@ -504,6 +521,7 @@ impl std::fmt::Debug for OtpCode {
 
 /// Public view of a delegation link (the holder opens it without signing in).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct DelegationView {
     /// The mailbox whose identity must be confirmed.
     pub mailbox: String,
@@ -515,6 +533,7 @@ pub struct DelegationView {
 
 /// An uploaded document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct DocumentView {
     /// Identifier.
     pub id: String,
@@ -533,6 +552,7 @@ pub struct DocumentView {
 
 /// A card challenge: sign `challenge` (the decoded bytes) with RSA PKCS#1 v1.5 SHA-256.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct CardChallenge {
     /// Identifier to send back.
     pub challenge_id: String,
@@ -544,6 +564,7 @@ pub struct CardChallenge {
 
 /// The card's answer to a challenge.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct CardResponse {
     /// The challenge answered.
     pub challenge_id: String,
@@ -555,6 +576,7 @@ pub struct CardResponse {
 
 /// A SPID login started for a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct SpidLogin {
     /// Handle to poll.
     pub handle: String,
@@ -566,6 +588,7 @@ pub struct SpidLogin {
 
 /// State of a SPID login.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum SpidStatus {
     /// Waiting for the user at the identity provider.
@@ -580,6 +603,7 @@ pub enum SpidStatus {
 
 /// Poll answer for a SPID login.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct SpidPoll {
     /// The login's state.
     pub status: SpidStatus,
@@ -590,6 +614,7 @@ pub struct SpidPoll {
 
 /// Remote-signature credentials and the OTP of its app.
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct RemoteSignatureRequest {
     /// Remote-signature user name.
     pub username: String,
@@ -609,6 +634,7 @@ impl std::fmt::Debug for RemoteSignatureRequest {
 
 /// A webcam appointment slot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct WebcamSlot {
     /// Start of the call.
     pub starts_at: DateTime<Utc>,
@@ -618,6 +644,7 @@ pub struct WebcamSlot {
 
 /// Identity documents accepted in a video call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum IdDocumentKind {
     /// Carta d'identità elettronica.
@@ -632,6 +659,7 @@ pub enum IdDocumentKind {
 
 /// Book a webcam slot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct WebcamBookingRequest {
     /// A slot's `starts_at`.
     pub starts_at: DateTime<Utc>,
@@ -643,6 +671,7 @@ pub struct WebcamBookingRequest {
 
 /// A booked video call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct WebcamBooking {
     /// Identifier.
     pub id: String,
@@ -656,6 +685,7 @@ pub struct WebcamBooking {
 
 /// State of a booking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum WebcamStatus {
     /// Waiting for the call.
@@ -671,6 +701,7 @@ pub enum WebcamStatus {
 
 /// A two-step enrolment: add the secret to an authenticator app, then confirm a code.
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct TwoStepEnrolment {
     /// Base32 secret.
     pub secret: String,
@@ -686,6 +717,7 @@ impl std::fmt::Debug for TwoStepEnrolment {
 
 /// A code from the authenticator app.
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct CodeRequest {
     /// Six digits.
     pub code: String,
@@ -699,6 +731,7 @@ impl std::fmt::Debug for CodeRequest {
 
 /// Create an app password for a mail program.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct AppPasswordRequest {
     /// What it is for ("Thunderbird on the office PC").
     pub label: String,
@@ -706,6 +739,7 @@ pub struct AppPasswordRequest {
 
 /// An app password. `password` is present only in the answer that created it.
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct AppPasswordView {
     /// Identifier.
     pub id: String,
@@ -732,6 +766,7 @@ impl std::fmt::Debug for AppPasswordView {
 
 /// An e-mail the sandbox "sent".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct OutboxMessage {
     /// Identifier, increasing.
     pub id: i64,
@@ -747,6 +782,7 @@ pub struct OutboxMessage {
 
 /// The sandbox clock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct ClockView {
     /// The server's current time.
     pub now: DateTime<Utc>,
@@ -756,6 +792,7 @@ pub struct ClockView {
 
 /// Move the sandbox clock forward.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct ClockAdvance {
     /// Seconds to add (0 ..= 31,622,400, one leap year).
     pub seconds: u32,
@@ -763,6 +800,7 @@ pub struct ClockAdvance {
 
 /// The operator's decision on a documents review.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct ChecksDecision {
     /// Documents accepted.
     pub passed: bool,
@@ -770,6 +808,7 @@ pub struct ChecksDecision {
 
 /// The operator's decision after a video call.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct WebcamDecision {
     /// Whether the person was identified.
     pub approved: bool,
@@ -780,6 +819,7 @@ pub struct WebcamDecision {
 
 /// A test account to seed.
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct SeedAccountRequest {
     /// Password (at least 8 characters).
     pub password: String,
@@ -797,6 +837,7 @@ impl std::fmt::Debug for SeedAccountRequest {
 
 /// A mailbox of a seeded account.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct SeedMailbox {
     /// PEC address.
     pub address: String,
@@ -808,6 +849,7 @@ pub struct SeedMailbox {
 
 /// The seeded account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct SeededAccount {
     /// Account id, usable as login.
     pub account_id: String,
@@ -815,6 +857,7 @@ pub struct SeededAccount {
 
 /// Liveness answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct Health {
     /// `ok`.
     pub status: String,

@@ -26,8 +26,10 @@
 //! ```
 
 pub mod api;
+pub mod payment;
 mod portals;
 
+pub use payment::{PaymentError, PaymentKeys};
 pub use portals::Portal;
 
 use std::net::IpAddr;
@@ -105,6 +107,49 @@ impl Error {
         }
     }
 
+    /// The error as the app shows it: the provider's own problem (its code and both messages)
+    /// when it answered with one, else our code for what went wrong on the way.
+    pub fn to_localized(&self) -> pec_domain::Localized {
+        use pec_domain::Localized as L;
+        match self {
+            Self::Api { problem, .. } => problem.localized(),
+            Self::InsecureUrl(_) => L::new(
+                "provider.insecure_url",
+                "L'indirizzo del fornitore deve usare https (http solo in locale).",
+                "The provider address must use https (plain http only on this computer).",
+            ),
+            Self::InvalidUrl(_) => L::new(
+                "provider.invalid_url",
+                "L'indirizzo del fornitore non è valido.",
+                "The provider address is not valid.",
+            ),
+            Self::Timeout => L::new(
+                "provider.timeout",
+                "Il fornitore non ha risposto in tempo. Riprova tra poco.",
+                "The provider did not answer in time. Try again shortly.",
+            ),
+            Self::Transport(detail) => L::new(
+                "provider.unreachable",
+                format!(
+                    "Impossibile contattare il fornitore ({detail}). Controlla la connessione e riprova."
+                ),
+                format!(
+                    "Cannot reach the provider ({detail}). Check the connection and try again."
+                ),
+            ),
+            Self::Decode(_) => L::new(
+                "provider.bad_answer",
+                "Il fornitore ha dato una risposta inattesa.",
+                "The provider gave an unexpected answer.",
+            ),
+            Self::NotSignedIn => L::new(
+                SESSION_REQUIRED,
+                "Accedi per continuare.",
+                "Sign in to continue.",
+            ),
+        }
+    }
+
     /// The HTTP status, if the server answered.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -132,6 +177,9 @@ impl Error {
         }
     }
 }
+
+/// The code of a call made without a session (the app's own "not signed in" shares it).
+pub const SESSION_REQUIRED: &str = "session.required";
 
 /// Result of a client call.
 pub type Result<T> = std::result::Result<T, Error>;

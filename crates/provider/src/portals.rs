@@ -1,5 +1,5 @@
-//! Client calls of the registry (seed 003: change of the PEC on record, support tickets) and of
-//! the association's renewal portal (seed 004), plus their sandbox back office.
+//! Client calls of the registry (change of the PEC on record, support tickets) and of
+//! the association's renewal portal, plus their sandbox back office.
 //!
 //! Each portal has its own session, kept apart from the provider's: signing in to the registry
 //! must not replace the provider token the rest of the app is using. Retries follow the crate's

@@ -34,6 +34,38 @@ use rusqlite::{Connection, params};
 
 use crate::state::{hash_password, ts};
 
+/// A demo account as a sign-in screen offers it: who it is and its PEC addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DemoAccount {
+    /// The account id (also a login).
+    pub login: &'static str,
+    /// Whom it belongs to, as people read it.
+    pub name: &'static str,
+    /// Its mailboxes, in the order [`seed_demo`] creates them.
+    pub mailboxes: &'static [&'static str],
+}
+
+/// The demo accounts [`seed_demo`] creates: the one list the app's sign-in screen offers.
+pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
+    DemoAccount {
+        login: "acc-demo-mario",
+        name: "Mario Rossi",
+        mailboxes: &[
+            "mario.rossi@pec.sandbox.test",
+            "studio.rossi@pec.sandbox.test",
+        ],
+    },
+    DemoAccount {
+        login: "acc-demo-acme",
+        name: "ACME S.r.l.",
+        mailboxes: &[
+            "amministrazione@pec.acme-srl.test",
+            "fatture@pec.acme-srl.test",
+            "vecchia@pec.acme-srl.test",
+        ],
+    },
+];
+
 /// Password of every demo account.
 pub const DEMO_PASSWORD: &str = "Demo-Password-1";
 /// Password of the remote-signature test accounts.

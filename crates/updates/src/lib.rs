@@ -47,6 +47,7 @@ pub struct Feed {
 
 /// What the UI shows: a newer version exists.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct Notice {
     /// The running version.
     pub current: String,

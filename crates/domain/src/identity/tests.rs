@@ -243,7 +243,7 @@ fn back_navigation() {
         .unwrap(),
         S::ChoosingHolderKind
     );
-    // Summary → back keeps the data to prefill the form (seed 000: "tornare indietro in caso di errori").
+    // Summary → back keeps the data to prefill the form (the providers' guide: "tornare indietro in caso di errori").
     assert_eq!(
         S::Summary { draft: d.clone() }.apply(E::Back).unwrap(),
         S::EnteringData {

@@ -1,7 +1,7 @@
 //! Wire types of the two portals that are not the PEC provider: a public **registry** where a
-//! professional keeps the PEC address on record (seed 003, OAM style: *Modifica dati di
+//! professional keeps the PEC address on record (OAM-style registries: *Modifica dati di
 //! registrazione*, confirmation link to the new PEC, support tickets), and a trade association's
-//! **renewal** portal (seed 004: company codice fiscale, registration with e-mail and SMS codes and
+//! **renewal** portal (company codice fiscale, registration with e-mail and SMS codes and
 //! a captcha, mailbox choice, legal representative, price, payment).
 //!
 //! They live beside the provider's types because one sandbox serves all three, but each portal has
@@ -23,6 +23,7 @@ pub const TICKET_TOKEN_HEADER: &str = "Ticket-Token";
 
 /// A session of a portal (registry or renewal), separate from the provider's sessions.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct PortalSession {
     /// Bearer token for the portal's calls.
     pub access_token: String,
@@ -42,6 +43,7 @@ impl std::fmt::Debug for PortalSession {
 /// "Valid until 24:00 Europe/Rome of the day after receipt" (wire form of
 /// `pec_domain::LinkDeadline`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct LinkDeadlineData {
     /// When the PEC carrying the link was received.
     pub received_at: DateTime<Utc>,
@@ -67,6 +69,7 @@ impl From<LinkDeadline> for LinkDeadlineData {
 
 /// Sign in to the registry's private area.
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct RegistrySignInRequest {
     /// User name of the private area.
     pub username: String,
@@ -84,6 +87,7 @@ impl std::fmt::Debug for RegistrySignInRequest {
 
 /// The user's registration record (form "Modifica dati di registrazione").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct RegistrationRecord {
     /// User name.
     pub username: String,
@@ -111,6 +115,7 @@ pub struct RegistrationRecord {
 
 /// "Nuova PEC" and "Conferma Nuova PEC", sent with "Invia dati".
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct PecChangeRequest {
     /// Nuova PEC.
     pub new_pec: String,
@@ -120,6 +125,7 @@ pub struct PecChangeRequest {
 
 /// Where a change of PEC address stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum PecChangeState {
     /// Link sent to the new PEC, not clicked yet.
@@ -146,6 +152,7 @@ impl PecChangeState {
 
 /// A change of the PEC address on record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct PecChangeView {
     /// Identifier.
     pub id: String,
@@ -173,6 +180,7 @@ pub struct PecChangeView {
 
 /// "Seleziona la tipologia di problema tecnico".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum SupportCategory {
     /// Registrazione.
@@ -193,6 +201,7 @@ pub enum SupportCategory {
 
 /// "Quali informazioni desideri in particolare?"
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum SupportTopic {
     /// Servizi non disponibili.
@@ -207,6 +216,7 @@ pub enum SupportTopic {
 
 /// The questionnaire of a change of PEC for a user who cannot reach the private area.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct PecChangeQuestionnaire {
     /// Why the private area is out of reach (credentials no longer valid or forgotten...).
     pub reason: String,
@@ -224,6 +234,7 @@ pub struct PecChangeQuestionnaire {
 
 /// A support request (Assistenza, "problemi tecnici").
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct SupportTicketRequest {
     /// Type of technical problem.
     pub category: SupportCategory,
@@ -242,6 +253,7 @@ pub struct SupportTicketRequest {
 
 /// Where a support ticket stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum SupportTicketState {
     /// Waiting for a valid identity document.
@@ -268,6 +280,7 @@ impl SupportTicketState {
 
 /// A support ticket as its author follows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct SupportTicketView {
     /// Ticket number, e.g. `OAM-2026-000001`.
     pub number: String,
@@ -294,6 +307,7 @@ pub struct SupportTicketView {
 
 /// A new ticket and the secret to follow it (shown only here).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct SupportTicketCreated {
     /// The ticket.
     pub ticket: SupportTicketView,
@@ -311,6 +325,7 @@ impl std::fmt::Debug for SupportTicketCreated {
 
 /// The technical service's decision on a ticket (sandbox back office).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct SupportDecision {
     /// Accepted (for a change of PEC: the confirmation link goes to the new PEC).
     pub approved: bool,
@@ -321,6 +336,7 @@ pub struct SupportDecision {
 
 /// Entry of the renewal portal: the company's codice fiscale.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct RenewalLookupRequest {
     /// Codice fiscale of the company holding the PEC, as typed (11 digits are padded).
     pub company_tax_code: String,
@@ -328,8 +344,9 @@ pub struct RenewalLookupRequest {
 
 /// What the portal knows about a codice fiscale.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct RenewalLookup {
-    /// The codice fiscale as the portal wants it typed (seed 004: 16 characters, zeros on the
+    /// The codice fiscale as the portal wants it typed (16 characters, zeros on the
     /// left, letters uppercase).
     pub tax_code: String,
     /// Whether the company already has portal credentials (then: sign in; else: register).
@@ -345,6 +362,7 @@ pub struct RenewalLookup {
 
 /// A captcha to solve (the image is at `image_path`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct CaptchaChallenge {
     /// Identifier, sent back with the answer.
     pub id: String,
@@ -356,6 +374,7 @@ pub struct CaptchaChallenge {
 
 /// A captcha's answer (sandbox back office, for tests).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct CaptchaAnswer {
     /// The digits in the image.
     pub answer: String,
@@ -363,6 +382,7 @@ pub struct CaptchaAnswer {
 
 /// Simplified registration of an association member (no invoice data).
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct RenewalRegistrationRequest {
     /// Codice fiscale of the company.
     pub company_tax_code: String,
@@ -388,6 +408,7 @@ impl std::fmt::Debug for RenewalRegistrationRequest {
 
 /// Where a registration stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum RegistrationStep {
     /// Code e-mailed; type it and click "Verifica".
@@ -400,6 +421,7 @@ pub enum RegistrationStep {
 
 /// A registration in progress.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct RenewalRegistrationView {
     /// Identifier.
     pub id: String,
@@ -420,6 +442,7 @@ pub struct RenewalRegistrationView {
 
 /// A verification code (e-mail or SMS).
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct VerificationCode {
     /// The code received.
     pub code: String,
@@ -433,6 +456,7 @@ impl std::fmt::Debug for VerificationCode {
 
 /// Sign in to the renewal portal.
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct RenewalSignInRequest {
     /// Codice fiscale of the company (the user id).
     pub company_tax_code: String,
@@ -453,6 +477,7 @@ impl std::fmt::Debug for RenewalSignInRequest {
 
 /// Where a mailbox stands with respect to its expiry (wire form of `pec_domain::ExpiryStatus`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ExpiryStatusData {
     /// More than the reminder window left.
@@ -467,6 +492,7 @@ pub enum ExpiryStatusData {
 
 /// The expiry of one mailbox of the account, in the list the app shows beside the mailboxes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct MailboxExpiryView {
     /// PEC address.
     pub address: String,
@@ -476,6 +502,7 @@ pub struct MailboxExpiryView {
 
 /// Expiry awareness for a mailbox: what the app shows and when it reminds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct ExpiryView {
     /// Last day of the paid period.
     pub expires_on: NaiveDate,
@@ -528,6 +555,7 @@ impl ExpiryView {
 
 /// A price with VAT shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct PriceView {
     /// Net amount, euro cents.
     pub net_cents: u64,
@@ -545,6 +573,7 @@ pub struct PriceView {
 
 /// A mailbox of the signed-in company, renewable here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct RenewableMailbox {
     /// PEC address.
     pub address: String,
@@ -558,6 +587,7 @@ pub struct RenewableMailbox {
 
 /// Wallets accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum WalletKind {
     /// PayPal.
@@ -568,6 +598,7 @@ pub enum WalletKind {
 
 /// How the renewal is paid, tagged by `kind`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PaymentMethodData {
     /// Charge on the next bill of a landline held by the company.
@@ -586,6 +617,7 @@ pub enum PaymentMethodData {
 
 /// Order a renewal.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct RenewalOrderRequest {
     /// The mailbox to renew.
     pub mailbox: String,
@@ -597,6 +629,7 @@ pub struct RenewalOrderRequest {
 
 /// Where an order stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum RenewalOrderState {
     /// Not paid yet (also after a declined or timed-out attempt).
@@ -607,6 +640,7 @@ pub enum RenewalOrderState {
 
 /// A renewal order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct RenewalOrderView {
     /// Identifier.
     pub id: String,
@@ -632,6 +666,7 @@ pub struct RenewalOrderView {
 
 /// Card data for the (simulated) gateway. Never logged.
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct CardData {
     /// Card number (spaces allowed).
     pub number: String,
@@ -653,6 +688,7 @@ impl std::fmt::Debug for CardData {
 
 /// Pay an order. Send an `Idempotency-Key`: a retry with the same key never charges twice.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct PaymentRequest {
     /// Required when the order is paid by card.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -667,6 +703,7 @@ pub struct PaymentRequest {
 
 /// An SMS the sandbox "sent".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct SmsMessage {
     /// Identifier, increasing.
     pub id: i64,
@@ -680,6 +717,7 @@ pub struct SmsMessage {
 
 /// A charge attempt seen by the simulated gateway.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct ChargeView {
     /// Identifier.
     pub id: String,
@@ -697,6 +735,7 @@ pub struct ChargeView {
 
 /// Set the sandbox clock to an instant (forwards or backwards).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct ClockSet {
     /// The instant the server should consider "now" (within ten years of the real time).
     pub now: DateTime<Utc>,

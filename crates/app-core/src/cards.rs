@@ -1,0 +1,299 @@
+//! The card reader panel and the card method: readers watched without polling, the pre-flight
+//! check (`pec_card::preflight`), and VERIFY + signature of the provider's challenge.
+//!
+//! Card I/O is blocking (PC/SC), so it runs off the async runtime. PIN rules (see
+//! `crates/card`): the PIN is zeroized when the call ends and sent to the card once; a wrong
+//! PIN comes back to the user with the tries left, never retried. The tries left are learnt
+//! only from a failed VERIFY, so the pre-flight shows what the last attempt on this card
+//! taught ([`PinKnowledge`], kept in `cards.json` by card serial; no secret).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use base64::Engine as _;
+use pec_card::{CardError, CardKind, Pcsc, Pin, PinKnowledge, ReaderInfo};
+use pec_domain::{DomainError, Localized};
+use pec_provider::api::{CardResponse, IdentityRequestView};
+use serde::Serialize;
+
+use crate::{AppError, Core, Result, blocking};
+
+/// PC/SC and what the app remembers about cards it has seen.
+pub struct Cards {
+    pcsc: Arc<Pcsc>,
+    /// Bumped by every watch; a watcher thread stops when it is no longer current.
+    generation: Arc<AtomicU64>,
+    memory: Mutex<CardMemory>,
+}
+
+/// What failed VERIFYs taught, by card serial, and the file it is kept in.
+#[derive(Debug, Default)]
+struct CardMemory {
+    path: PathBuf,
+    cards: BTreeMap<String, PinKnowledge>,
+}
+
+impl CardMemory {
+    fn load(path: PathBuf) -> Self {
+        let cards = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<BTreeMap<String, PinKnowledge>>(&b).ok())
+            .unwrap_or_default();
+        Self { path, cards }
+    }
+
+    fn set(&mut self, serial: &str, k: PinKnowledge) {
+        if k == PinKnowledge::default() {
+            self.cards.remove(serial);
+        } else {
+            self.cards.insert(serial.to_owned(), k);
+        }
+        if let Err(e) = crate::settings::write_atomic(&self.path, &self.cards) {
+            tracing::warn!(error = %e, "could not save what is known about the card's PIN");
+        }
+    }
+}
+
+impl Cards {
+    pub fn new(data_dir: &Path) -> Self {
+        Self {
+            pcsc: Arc::new(Pcsc::lazy()),
+            generation: Arc::new(AtomicU64::new(0)),
+            memory: Mutex::new(CardMemory::load(data_dir.join("cards.json"))),
+        }
+    }
+
+    fn known(&self, serial: &str) -> PinKnowledge {
+        crate::lock(&self.memory)
+            .cards
+            .get(serial)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Remembers what an attempt on the card with `serial` taught about its PIN.
+    fn learn<T>(&self, serial: Option<&str>, outcome: &std::result::Result<T, CardError>) {
+        if let (Some(serial), Some(k)) = (serial, PinKnowledge::after(outcome)) {
+            crate::lock(&self.memory).set(serial, k);
+        }
+    }
+}
+
+/// A reader as the panel shows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
+pub struct ReaderView {
+    pub name: String,
+    pub card: CardType,
+    /// Italian description of the card ("CNS 1.1 (STIncard, RSA-2048)").
+    pub card_label: Option<String>,
+    pub atr: Option<String>,
+    /// Another application holds the card.
+    pub busy: bool,
+}
+
+/// What is in a reader, as far as the panel cares.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum CardType {
+    None,
+    Cns,
+    Cie,
+    SignatureToken,
+    Unknown,
+}
+
+fn view(r: &ReaderInfo) -> ReaderView {
+    let card = match r.card.as_ref().map(|c| &c.kind) {
+        None => CardType::None,
+        Some(CardKind::Cns(_)) => CardType::Cns,
+        Some(CardKind::Cie3 | CardKind::CieLegacy) => CardType::Cie,
+        Some(CardKind::CardOs { .. }) => CardType::SignatureToken,
+        Some(CardKind::Unknown) => CardType::Unknown,
+    };
+    ReaderView {
+        name: r.name.clone(),
+        card,
+        card_label: r
+            .card
+            .as_ref()
+            .map(|c| c.label.map_or_else(|| c.describe(), str::to_owned)),
+        atr: r.card.as_ref().map(|c| c.atr.clone()),
+        busy: r.exclusive,
+    }
+}
+
+/// What the panel receives: the readers, or why there are none.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
+pub struct ReadersUpdate {
+    pub readers: Vec<ReaderView>,
+    pub error: Option<Localized>,
+}
+
+fn snapshot(pcsc: &Pcsc) -> ReadersUpdate {
+    match pcsc.readers() {
+        Ok(list) => ReadersUpdate {
+            readers: list.iter().map(view).collect(),
+            error: None,
+        },
+        Err(e) => ReadersUpdate {
+            readers: Vec::new(),
+            error: Some(e.to_localized()),
+        },
+    }
+}
+
+/// The readers now.
+pub async fn readers(core: &Core) -> Result<ReadersUpdate> {
+    let pcsc = core.cards.pcsc.clone();
+    blocking(move || Ok(snapshot(&pcsc))).await
+}
+
+/// Sends the readers to `send` now and after every change (reader or card in or out), until
+/// the next watch or [`unwatch`], or until `send` says nobody listens (returns false). PC/SC
+/// wakes the watcher; the timeout only lets it notice that it was stopped.
+pub fn watch(core: &Core, send: impl Fn(ReadersUpdate) -> bool + Send + 'static) {
+    let cards = &core.cards;
+    let mine = cards.generation.fetch_add(1, Ordering::SeqCst) + 1;
+    let generation = cards.generation.clone();
+    let pcsc = cards.pcsc.clone();
+    std::thread::spawn(move || {
+        let current = || generation.load(Ordering::SeqCst) == mine;
+        let mut last: Option<Vec<ReaderView>> = None;
+        while current() {
+            let update = snapshot(&pcsc);
+            if last.as_ref() != Some(&update.readers) || update.error.is_some() {
+                last = Some(update.readers.clone());
+                let failed = update.error.is_some();
+                if !send(update) {
+                    return;
+                }
+                if failed {
+                    // No service: try again shortly (pcscd may be starting or restarting).
+                    std::thread::sleep(Duration::from_secs(2));
+                    last = None;
+                    continue;
+                }
+            }
+            match pcsc.watcher() {
+                Ok(mut w) => loop {
+                    // Wait for changes; wake up every 2 s to see whether to stop.
+                    if !current() {
+                        return;
+                    }
+                    match w.wait(Some(Duration::from_secs(2))) {
+                        Ok(events) if events.is_empty() => continue,
+                        Ok(_) | Err(_) => break,
+                    }
+                },
+                Err(_) => std::thread::sleep(Duration::from_secs(2)),
+            }
+        }
+    });
+}
+
+/// Stops the watcher (the card step was left).
+pub fn unwatch(core: &Core) {
+    core.cards.generation.fetch_add(1, Ordering::SeqCst);
+}
+
+/// The pre-flight check: whose card it is and whether it will work, before the provider.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
+pub struct CardCheck {
+    pub reader: String,
+    pub card_label: String,
+    pub serial: Option<String>,
+    pub given_name: Option<String>,
+    pub surname: Option<String>,
+    pub tax_code: Option<String>,
+    pub issuer: Option<String>,
+    /// The end of the certificate's validity, RFC 3339.
+    pub not_after: String,
+    pub certificate: pec_card::ValidityStatus,
+    /// Whether the card's codice fiscale is the declared one (None: nothing declared).
+    pub tax_code_matches: Option<bool>,
+    pub pin: PinKnowledge,
+    /// Why the card cannot be used (empty: go ahead).
+    pub problems: Vec<Localized>,
+}
+
+/// Reads the card (no PIN) and checks it against the codice fiscale declared in the wizard.
+pub async fn preflight(core: &Core, reader: String, declared: Option<String>) -> Result<CardCheck> {
+    let pcsc = core.cards.pcsc.clone();
+    let (label, serial, cert) = blocking(move || {
+        let mut card = pcsc.connect(&reader).map_err(AppError::from)?;
+        let label = card.profile().describe();
+        let serial = card.read_serial().ok();
+        let cert = card.read_auth_certificate().map_err(AppError::from)?;
+        Ok(((reader, label), serial, cert))
+    })
+    .await?;
+    let pin = serial
+        .as_deref()
+        .map(|s| core.cards.known(s))
+        .unwrap_or_default();
+    let found = pec_card::preflight::assess(&cert, declared.as_deref(), pin, SystemTime::now());
+    Ok(CardCheck {
+        reader: label.0,
+        card_label: label.1,
+        serial,
+        given_name: cert.given_name,
+        surname: cert.surname,
+        tax_code: cert.codice_fiscale,
+        issuer: cert.issuer_name,
+        not_after: cert.not_after,
+        certificate: found.validity,
+        tax_code_matches: found.tax_code_matches,
+        pin,
+        problems: found
+            .problems
+            .iter()
+            .map(DomainError::to_localized)
+            .collect(),
+    })
+}
+
+/// Identifies with the card: the provider's challenge, VERIFY (once) and the signature in one
+/// PC/SC transaction, then the provider's answer. A wrong PIN comes back as `card.pin_wrong`
+/// with the tries left, and is remembered for the next pre-flight.
+pub async fn identify(
+    core: &Core,
+    id: &str,
+    reader: String,
+    pin: &str,
+) -> Result<IdentityRequestView> {
+    let pin = Pin::new(pin.to_owned())?;
+    let challenge = core.conn.authed(move |c| c.card_challenge(id)).await?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(challenge.challenge.as_bytes())
+        .map_err(|_| AppError::Internal)?;
+    let pcsc = core.cards.pcsc.clone();
+    let (serial, signed) = blocking(move || {
+        let mut card = pcsc.connect(&reader).map_err(AppError::from)?;
+        let serial = card.read_serial().ok();
+        let signed = card.verify_pin_and_sign(&pin, &bytes);
+        drop(pin);
+        Ok((serial, signed))
+    })
+    .await?;
+    core.cards.learn(serial.as_deref(), &signed);
+    let signed = signed.inspect_err(|e| {
+        tracing::info!(code = e.code(), "card identification failed on the card");
+    })?;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let response = CardResponse {
+        challenge_id: challenge.challenge_id,
+        certificate_chain: vec![b64(&signed.certificate.der)],
+        signature: b64(&signed.signature),
+    };
+    let response = &response;
+    core.conn
+        .authed(move |c| c.card_response(id, response))
+        .await
+}

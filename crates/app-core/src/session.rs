@@ -1,0 +1,665 @@
+//! The provider the app talks to, and the signed-in session.
+//!
+//! - With no provider URL in the settings, the app starts the embedded sandbox (pec-sandbox,
+//!   in-process, on a free loopback port, its SQLite file in the app's data directory) and
+//!   offers its demo accounts; with a URL, it talks to that provider.
+//! - The session's refresh token lives only in the OS keyring (pec-vault). The access token is
+//!   kept in memory by the provider client, for the calls; both are dropped on sign-out.
+//! - A call answered with 401 is refreshed once from the keyring and repeated; when that fails
+//!   too, the keyring item is deleted and the UI is told `session.expired`, so it can ask for
+//!   the password again without losing what is on screen.
+
+use std::future::Future;
+#[cfg(feature = "embedded-sandbox")]
+use std::path::Path;
+
+use pec_domain::Localized;
+use pec_provider::Client;
+use pec_vault::{Secret, SecretKey, Vault};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Mutex, OnceCell};
+
+use crate::Core;
+use crate::error::{AppError, Result, refusal};
+
+/// The keyring's application id (the bundle identifier).
+pub const APP_ID: &str = "it.pecdesktop.app";
+
+/// How the embedded sandbox is named in keyring items: its port changes on every start, the
+/// provider does not.
+pub const EMBEDDED_PROVIDER_ID: &str = "embedded-sandbox";
+
+/// The virtual card's test CA certificate (see `crates/card-sim/test-keys/README.md`): the
+/// embedded sandbox trusts it, so the demo's card method works end to end.
+#[cfg(feature = "embedded-sandbox")]
+const DEMO_CARD_CA: &[u8] = include_bytes!("../../card-sim/test-keys/ca-2048.cert.der");
+
+/// A demo account the sign-in screen offers when the embedded sandbox runs.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
+pub struct DemoAccount {
+    pub login: String,
+    pub name: String,
+    pub mailboxes: Vec<String>,
+}
+
+/// The embedded sandbox's demo accounts, as its seed defines them; none without it.
+pub fn demo_accounts() -> Vec<DemoAccount> {
+    #[cfg(feature = "embedded-sandbox")]
+    {
+        pec_sandbox::seed::DEMO_ACCOUNTS
+            .iter()
+            .map(|a| DemoAccount {
+                login: a.login.to_owned(),
+                name: a.name.to_owned(),
+                mailboxes: a.mailboxes.iter().map(|m| (*m).to_owned()).collect(),
+            })
+            .collect()
+    }
+    #[cfg(not(feature = "embedded-sandbox"))]
+    Vec::new()
+}
+
+/// What the sign-in screen needs to know about the provider.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
+pub struct ProviderInfo {
+    /// None while the embedded sandbox is still starting (the UI does not show its URL).
+    pub base_url: Option<String>,
+    pub embedded: bool,
+    pub demo_accounts: Vec<DemoAccount>,
+    /// The login of the last session, to prefill the form (not a secret).
+    pub last_login: Option<String>,
+}
+
+/// The signed-in account, as the UI sees it. No token crosses IPC.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
+pub struct SessionView {
+    pub account_id: String,
+}
+
+/// What the keyring item holds: the refresh token (JSON, so more can be added later).
+#[derive(Serialize, Deserialize)]
+struct StoredSession {
+    refresh_token: String,
+}
+
+/// The provider connection of this run.
+pub struct Provider {
+    client: Client,
+    provider_id: String,
+    /// Kept alive for the whole run; dropping it stops the server.
+    #[cfg(feature = "embedded-sandbox")]
+    _sandbox: Option<pec_sandbox::RunningSandbox>,
+}
+
+impl Provider {
+    /// Starts the embedded sandbox with its database in `data_dir`.
+    #[cfg(feature = "embedded-sandbox")]
+    pub async fn embedded(data_dir: &Path) -> std::result::Result<Self, String> {
+        std::fs::create_dir_all(data_dir).map_err(|e| e.to_string())?;
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        let mut config = pec_sandbox::Config::new(addr, data_dir.join("sandbox.sqlite"));
+        // The demo's virtual card (pec-card-sim) is issued by this test CA: trust it here,
+        // in the embedded sandbox only, so the card method works end to end out of the box.
+        config.card_trust_anchors.push(DEMO_CARD_CA.to_vec());
+        let running = pec_sandbox::Sandbox::start(config)
+            .await
+            .map_err(|e| e.to_string())?;
+        let client = Client::new(running.base_url()).map_err(|e| e.to_string())?;
+        tracing::info!(url = running.base_url(), "embedded sandbox started");
+        Ok(Self {
+            client,
+            provider_id: EMBEDDED_PROVIDER_ID.to_owned(),
+            _sandbox: Some(running),
+        })
+    }
+
+    /// A provider at `base_url` (https, or http on loopback).
+    pub fn remote(base_url: &str) -> std::result::Result<Self, String> {
+        let client = Client::new(base_url).map_err(|e| e.to_string())?;
+        tracing::info!(url = base_url, "provider configured");
+        Ok(Self {
+            client,
+            provider_id: base_url.trim_end_matches('/').to_owned(),
+            #[cfg(feature = "embedded-sandbox")]
+            _sandbox: None,
+        })
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn base_url(&self) -> String {
+        self.client
+            .base_url()
+            .as_str()
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    /// The keyring key of `account`'s session at this provider.
+    pub fn session_key(&self, account: &str) -> SecretKey {
+        SecretKey::session(&self.provider_id, account)
+    }
+}
+
+/// Which provider this run talks to, known from the settings before anything has started.
+#[derive(Debug, Clone)]
+pub enum ProviderChoice {
+    /// The embedded sandbox, with its database in this directory.
+    Embedded(std::path::PathBuf),
+    /// A provider at this base URL.
+    Remote(String),
+}
+
+/// The app's connection state: the provider (or why it could not start), the keyring and the
+/// session.
+///
+/// The provider and the keyring are set up once, in the background from the moment the app
+/// starts ([`Connection::warm_up`]): the window does not wait for the embedded sandbox's
+/// database or for the D-Bus round trips of the keyring. A command that needs either waits for
+/// the same, single set-up; a failure is kept and reported by every command that needs it.
+pub struct Connection {
+    choice: ProviderChoice,
+    provider: OnceCell<std::result::Result<Provider, String>>,
+    vault: OnceCell<std::result::Result<Vault, Localized>>,
+    account: Mutex<Option<String>>,
+}
+
+impl Connection {
+    pub fn new(choice: ProviderChoice) -> Self {
+        Self {
+            choice,
+            provider: OnceCell::new(),
+            vault: OnceCell::new(),
+            account: Mutex::new(None),
+        }
+    }
+
+    /// A connection whose provider and keyring are already set up (tests, and front ends
+    /// that bring their own keyring).
+    pub fn ready(
+        provider: std::result::Result<Provider, String>,
+        vault: std::result::Result<Vault, Localized>,
+    ) -> Self {
+        let choice = match &provider {
+            Ok(p) if p.provider_id != EMBEDDED_PROVIDER_ID => ProviderChoice::Remote(p.base_url()),
+            _ => ProviderChoice::Embedded(std::path::PathBuf::new()),
+        };
+        Self {
+            choice,
+            provider: OnceCell::new_with(Some(provider)),
+            vault: OnceCell::new_with(Some(vault)),
+            account: Mutex::new(None),
+        }
+    }
+
+    /// Starts setting up the provider and the keyring, so that both are ready, or nearly, by
+    /// the time the user has chosen an account.
+    pub async fn warm_up(&self) {
+        let (_, _) = tokio::join!(self.provider(), self.vault());
+    }
+
+    /// Whether this run uses the embedded sandbox (known without waiting for it).
+    pub fn is_embedded(&self) -> bool {
+        matches!(self.choice, ProviderChoice::Embedded(_))
+    }
+
+    /// The provider's base URL when it is known without waiting: a configured one always,
+    /// the embedded sandbox's once it listens.
+    pub fn known_base_url(&self) -> Option<String> {
+        match &self.choice {
+            ProviderChoice::Remote(url) => Some(url.trim_end_matches('/').to_owned()),
+            ProviderChoice::Embedded(_) => match self.provider.get() {
+                Some(Ok(p)) => Some(p.base_url()),
+                _ => None,
+            },
+        }
+    }
+
+    pub async fn provider(&self) -> Result<&Provider> {
+        self.provider
+            .get_or_init(|| async {
+                let started = std::time::Instant::now();
+                let provider = match &self.choice {
+                    #[cfg(feature = "embedded-sandbox")]
+                    ProviderChoice::Embedded(dir) => Provider::embedded(dir).await,
+                    #[cfg(not(feature = "embedded-sandbox"))]
+                    ProviderChoice::Embedded(_) => Err(
+                        "this build has no built-in provider: set provider_url in settings.json"
+                            .to_owned(),
+                    ),
+                    ProviderChoice::Remote(url) => Provider::remote(url),
+                };
+                match &provider {
+                    Ok(_) => tracing::debug!(
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "provider ready"
+                    ),
+                    Err(e) => tracing::error!(error = %e, "the provider could not be set up"),
+                }
+                provider
+            })
+            .await
+            .as_ref()
+            .map_err(|detail| AppError::ProviderUnavailable(detail.clone()))
+    }
+
+    /// The provider's client, for the calls that carry their own session (the registry and
+    /// renewal portals) rather than the provider's (see [`Connection::authed`]).
+    pub async fn client(&self) -> Result<&Client> {
+        Ok(self.provider().await?.client())
+    }
+
+    async fn vault(&self) -> Result<&Vault> {
+        self.vault
+            .get_or_init(|| async {
+                // The keyring's client is synchronous (D-Bus round trips on Linux).
+                let vault = tokio::task::spawn_blocking(|| Vault::system(APP_ID))
+                    .await
+                    .map_err(|e| pec_vault::VaultError::Failure(e.to_string()))
+                    .and_then(|r| r);
+                vault.map_err(|e| {
+                    tracing::error!(error = %e, "the system keyring is not available");
+                    pec_domain::DomainError::to_localized(&e)
+                })
+            })
+            .await
+            .as_ref()
+            .map_err(|e| AppError::Localized(e.clone()))
+    }
+
+    /// Signs in and keeps the refresh token in the keyring.
+    pub async fn sign_in(
+        &self,
+        login: &str,
+        password: &str,
+        totp_code: Option<&str>,
+    ) -> Result<SessionView> {
+        let provider = self.provider().await?;
+        let vault = self.vault().await?;
+        let tokens = provider
+            .client()
+            .sign_in(login, password, totp_code)
+            .await?;
+        let account = tokens.account_id.clone();
+        let stored = StoredSession {
+            refresh_token: tokens.refresh_token.clone(),
+        };
+        let secret = Secret::new(serde_json::to_string(&stored).map_err(|_| AppError::Internal)?);
+        if let Err(e) = vault.put(&provider.session_key(&account), &secret) {
+            // Without the keyring the session cannot be kept safely: undo it.
+            let _ = provider.client().sign_out().await;
+            return Err(e.into());
+        }
+        *self.account.lock().await = Some(account.clone());
+        tracing::info!(account = %account, "signed in");
+        Ok(SessionView {
+            account_id: account,
+        })
+    }
+
+    /// Picks up the session of `account` from the keyring, if it is still valid.
+    pub async fn restore(&self, account: &str) -> Result<Option<SessionView>> {
+        let provider = self.provider().await?;
+        match self.refresh(provider, account).await {
+            Ok(()) => {
+                *self.account.lock().await = Some(account.to_owned());
+                tracing::info!(account = %account, "session restored from the keyring");
+                Ok(Some(SessionView {
+                    account_id: account.to_owned(),
+                }))
+            }
+            Err(AppError::SessionExpired) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Signs out at the provider (best effort) and deletes the keyring item.
+    pub async fn sign_out(&self) -> Result<()> {
+        let provider = self.provider().await?;
+        let account = self.account.lock().await.take();
+        if let Err(e) = provider.client().sign_out().await {
+            tracing::warn!(error = %e, "provider sign-out failed; the local session is removed anyway");
+        }
+        provider.client().set_access_token(None);
+        if let Some(account) = account {
+            self.vault()
+                .await?
+                .delete(&provider.session_key(&account))?;
+            tracing::info!(account = %account, "signed out");
+        }
+        Ok(())
+    }
+
+    /// The signed-in account.
+    pub async fn account(&self) -> Option<String> {
+        self.account.lock().await.clone()
+    }
+
+    /// Runs `call` with the session; on 401 refreshes once from the keyring and runs it again.
+    /// A 401 means the provider did nothing, so repeating is safe for any call.
+    pub async fn authed<'s, T, F, Fut>(&'s self, call: F) -> Result<T>
+    where
+        F: Fn(&'s Client) -> Fut,
+        Fut: Future<Output = pec_provider::Result<T>>,
+    {
+        let provider = self.provider().await?;
+        let Some(account) = self.account().await else {
+            return Err(AppError::NotSignedIn);
+        };
+        match call(provider.client()).await {
+            Err(e) if e.status() == Some(401) => {
+                self.refresh(provider, &account).await?;
+                call(provider.client()).await.map_err(Into::into)
+            }
+            other => other.map_err(Into::into),
+        }
+    }
+
+    /// Exchanges the stored refresh token for new tokens. When the provider refuses it, the
+    /// keyring item is deleted and the answer is `session.expired`.
+    async fn refresh(&self, provider: &Provider, account: &str) -> Result<()> {
+        let vault = self.vault().await?;
+        let key = provider.session_key(account);
+        let stored = match vault.get(&key) {
+            Ok(Some(secret)) => serde_json::from_str::<StoredSession>(secret.expose()).ok(),
+            Ok(None) => None,
+            Err(pec_vault::VaultError::BadData) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let Some(stored) = stored else {
+            let _ = vault.delete(&key);
+            *self.account.lock().await = None;
+            return Err(AppError::SessionExpired);
+        };
+        match provider.client().refresh(&stored.refresh_token).await {
+            Ok(tokens) => {
+                let next = StoredSession {
+                    refresh_token: tokens.refresh_token.clone(),
+                };
+                let secret =
+                    Secret::new(serde_json::to_string(&next).map_err(|_| AppError::Internal)?);
+                vault.put(&key, &secret)?;
+                Ok(())
+            }
+            Err(e) if matches!(e.status(), Some(400..=499)) => {
+                tracing::info!(account = %account, "session expired");
+                let _ = vault.delete(&key);
+                provider.client().set_access_token(None);
+                *self.account.lock().await = None;
+                Err(AppError::SessionExpired)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The session as the sign-in screen and the shell use it
+
+/// What the sign-in screen shows, answered without waiting for the provider to start.
+pub fn provider_info(core: &Core) -> ProviderInfo {
+    let embedded = core.conn.is_embedded();
+    ProviderInfo {
+        base_url: core.conn.known_base_url(),
+        embedded,
+        demo_accounts: if embedded {
+            demo_accounts()
+        } else {
+            Vec::new()
+        },
+        last_login: core.settings.get().last_account,
+    }
+}
+
+/// Signs in; the account is remembered (not a secret) to prefill the form and restore the
+/// session after a restart.
+pub async fn sign_in(
+    core: &Core,
+    login: &str,
+    password: &str,
+    totp_code: Option<&str>,
+) -> Result<SessionView> {
+    let session = core.conn.sign_in(login.trim(), password, totp_code).await?;
+    remember_account(core, &session.account_id);
+    Ok(session)
+}
+
+/// Signs in to a demo account of the embedded sandbox; the demo password never crosses IPC.
+pub async fn sign_in_demo(core: &Core, login: &str) -> Result<SessionView> {
+    #[cfg(feature = "embedded-sandbox")]
+    if core.conn.is_embedded() && demo_accounts().iter().any(|a| a.login == login) {
+        let session = core
+            .conn
+            .sign_in(login, pec_sandbox::seed::DEMO_PASSWORD, None)
+            .await?;
+        remember_account(core, &session.account_id);
+        return Ok(session);
+    }
+    let _ = (core, login);
+    Err(refusal(
+        "session.not_demo",
+        "Questo account dimostrativo non è disponibile con il fornitore configurato.",
+        "This demo account is not available with the configured provider.",
+    ))
+}
+
+/// The session of this run, or the last one from the keyring if the provider still takes it.
+pub async fn restore(core: &Core) -> Result<Option<SessionView>> {
+    if let Some(account) = core.conn.account().await {
+        return Ok(Some(SessionView {
+            account_id: account,
+        }));
+    }
+    match core.settings.get().last_account {
+        Some(account) => core.conn.restore(&account).await,
+        None => Ok(None),
+    }
+}
+
+/// Signs out: the provider forgets the session and the keyring item is deleted. The last
+/// account stays in the settings only to prefill the form.
+pub async fn sign_out(core: &Core) -> Result<()> {
+    core.conn.sign_out().await
+}
+
+fn remember_account(core: &Core, account: &str) {
+    if let Err(e) = core
+        .settings
+        .update(|s| s.last_account = Some(account.to_owned()))
+    {
+        // Only the prefill and the restore after a restart are lost.
+        tracing::warn!(error = %e, "could not save the last account");
+    }
+}
+
+#[cfg(test)]
+#[cfg(feature = "embedded-sandbox")]
+mod tests {
+    use super::*;
+
+    /// A connection to a fresh embedded sandbox, with an in-memory keyring.
+    async fn connection(dir: &Path) -> Connection {
+        let provider = Provider::embedded(dir).await.unwrap();
+        let vault = Vault::with_store(keyring_core::mock::Store::new().unwrap(), APP_ID);
+        Connection::ready(Ok(provider), Ok(vault))
+    }
+
+    async fn stored(conn: &Connection, account: &str) -> Option<String> {
+        let provider = conn.provider().await.unwrap();
+        conn.vault()
+            .await
+            .unwrap()
+            .get(&provider.session_key(account))
+            .unwrap()
+            .map(|s| s.expose().to_owned())
+    }
+
+    async fn advance_clock(conn: &Connection, seconds: u32) {
+        let url = format!(
+            "{}/sandbox/clock/advance",
+            conn.provider().await.unwrap().base_url()
+        );
+        let status = reqwest::Client::new()
+            .post(url)
+            .json(&serde_json::json!({ "seconds": seconds }))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert!(status.is_success());
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn sign_in_keeps_only_the_refresh_token_in_the_keyring_and_sign_out_deletes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = connection(dir.path()).await;
+        let session = conn
+            .sign_in(
+                "mario.rossi@pec.sandbox.test",
+                pec_sandbox::seed::DEMO_PASSWORD,
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(session.account_id, "acc-demo-mario");
+        let item = stored(&conn, "acc-demo-mario").await.expect("keyring item");
+        assert!(item.contains("refresh_token"));
+
+        let boxes = conn.authed(|c| c.mailboxes()).await.unwrap();
+        assert_eq!(boxes.len(), 2);
+
+        conn.sign_out().await.unwrap();
+        assert_eq!(stored(&conn, "acc-demo-mario").await, None);
+        assert!(matches!(
+            conn.authed(|c| c.mailboxes()).await,
+            Err(AppError::NotSignedIn)
+        ));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_session_is_restored_from_the_keyring_and_refreshed_when_the_access_token_expires() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = connection(dir.path()).await;
+        conn.sign_in("acc-demo-acme", pec_sandbox::seed::DEMO_PASSWORD, None)
+            .await
+            .unwrap();
+        let before = stored(&conn, "acc-demo-acme").await.unwrap();
+
+        // As after a restart: a client with no access token, the keyring still full.
+        conn.provider()
+            .await
+            .unwrap()
+            .client()
+            .set_access_token(None);
+        *conn.account.lock().await = None;
+        let restored = conn.restore("acc-demo-acme").await.unwrap();
+        assert_eq!(restored.unwrap().account_id, "acc-demo-acme");
+        let after = stored(&conn, "acc-demo-acme").await.unwrap();
+        assert_ne!(before, after, "the refresh token is rotated");
+
+        // 16 minutes later the access token is dead: one refresh, and the call goes through.
+        advance_clock(&conn, 16 * 60).await;
+        let boxes = conn.authed(|c| c.mailboxes()).await.unwrap();
+        assert_eq!(boxes.len(), 3);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn an_expired_session_is_reported_and_removed_from_the_keyring() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = connection(dir.path()).await;
+        conn.sign_in("acc-demo-mario", pec_sandbox::seed::DEMO_PASSWORD, None)
+            .await
+            .unwrap();
+        advance_clock(&conn, 31 * 24 * 3600).await;
+        let err = conn.authed(|c| c.mailboxes()).await.unwrap_err();
+        assert_eq!(err.to_localized().code, "session.expired");
+        assert_eq!(stored(&conn, "acc-demo-mario").await, None);
+        assert_eq!(conn.account().await, None);
+        assert_eq!(conn.restore("acc-demo-mario").await.unwrap(), None);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn wrong_password_keeps_the_providers_code_and_stores_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = connection(dir.path()).await;
+        let err = conn
+            .sign_in("acc-demo-mario", "not-the-password", None)
+            .await
+            .unwrap_err();
+        let loc = err.to_localized();
+        assert_eq!(loc.code, "auth.invalid_credentials");
+        assert!(!loc.message_it.contains("not-the-password"));
+        assert_eq!(stored(&conn, "acc-demo-mario").await, None);
+    }
+
+    #[tokio::test]
+    async fn a_provider_that_failed_to_start_is_reported_not_fatal() {
+        let conn = Connection::ready(
+            Err("address in use".into()),
+            Err(Localized {
+                code: "vault.unavailable".into(),
+                message_it: String::new(),
+                message_en: String::new(),
+            }),
+        );
+        let err = conn.provider().await.err().unwrap();
+        assert_eq!(err.to_localized().code, "provider.unavailable");
+        assert!(
+            Provider::remote("http://pec.example.it").is_err(),
+            "plain http refused"
+        );
+        assert!(Provider::remote("https://pec.example.it").is_ok());
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_embedded_provider_starts_once_and_is_described_before_it_listens() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::new(ProviderChoice::Embedded(dir.path().to_owned()));
+        // The sign-in screen's facts need no running sandbox.
+        assert!(conn.is_embedded());
+        assert_eq!(conn.known_base_url(), None);
+        // Commands arriving while it starts wait for the same, single start.
+        let (a, b) = tokio::join!(conn.provider(), conn.provider());
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert!(std::ptr::eq(a, b));
+        assert_eq!(conn.known_base_url(), Some(a.base_url()));
+        assert!(a.base_url().starts_with("http://127.0.0.1:"));
+    }
+
+    #[tokio::test]
+    async fn a_configured_provider_is_described_without_starting_anything() {
+        let conn = Connection::new(ProviderChoice::Remote("https://pec.example.it/".into()));
+        assert!(!conn.is_embedded());
+        assert_eq!(
+            conn.known_base_url().as_deref(),
+            Some("https://pec.example.it")
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_offered_demo_accounts_are_the_seeded_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = connection(dir.path()).await;
+        let offered = demo_accounts();
+        assert_eq!(offered.len(), 2);
+        for account in offered {
+            conn.sign_in(&account.login, pec_sandbox::seed::DEMO_PASSWORD, None)
+                .await
+                .unwrap();
+            let boxes: Vec<String> = conn
+                .authed(|c| c.mailboxes())
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|m| m.address)
+                .collect();
+            assert_eq!(boxes, account.mailboxes, "{}", account.login);
+            conn.sign_out().await.unwrap();
+        }
+    }
+}

@@ -1,79 +1,24 @@
 //! Declares our own commands to Tauri's ACL: with an `AppManifest`, every app command is
 //! checked against the capabilities, so the main window can call only what
-//! `capabilities/main.json` allows.
+//! `capabilities/main.json` allows. The names come from the one list in `src/ipc.rs`.
 
-/// Every `#[tauri::command]` of the app. Keep in step with `lib.rs`'s `generate_handler!`.
-const COMMANDS: &[&str] = &[
-    "app_info",
-    "get_settings",
-    "set_language",
-    "provider_info",
-    "sign_in",
-    "sign_in_demo",
-    "restore_session",
-    "sign_out",
-    "list_mailboxes",
-    "list_notifications",
-    "mark_notification_read",
-    "identity_start",
-    "identity_get",
-    "identity_act",
-    "identity_upload",
-    "validate_field",
-    "guide_link",
-    "spid_start",
-    "spid_open",
-    "spid_poll",
-    "remote_signature",
-    "webcam_slots",
-    "webcam_book",
-    "two_step_enrol",
-    "two_step_confirm",
-    "app_passwords",
-    "app_password_create",
-    "app_password_delete",
-    "draft_load",
-    "draft_save",
-    "draft_clear",
-    "card_readers",
-    "card_watch",
-    "card_unwatch",
-    "card_preflight",
-    "card_identify",
-    "branding",
-    "check_for_update",
-    "registry_sign_in",
-    "registry_view",
-    "registry_sign_out",
-    "registry_request_change",
-    "registry_confirm_link",
-    "support_open",
-    "support_ticket",
-    "support_attach",
-    "mailbox_expiries",
-    // Renewal portal (seed 004).
-    "renewal_lookup",
-    "renewal_captcha",
-    "renewal_register",
-    "renewal_verify_email",
-    "renewal_verify_sms",
-    "renewal_skip_sms",
-    "renewal_sign_in",
-    "renewal_close",
-    "renewal_mailboxes",
-    "renewal_create_order",
-    "renewal_order",
-    "renewal_pay",
-    "backup_defaults",
-    "backup_start",
-    "backup_cancel",
-    "backup_pick_folder",
-];
+#[path = "src/ipc_names.rs"]
+mod ipc_names;
 
 fn main() {
+    println!("cargo:rerun-if-changed=src/ipc.rs");
+    let source = std::fs::read_to_string("src/ipc.rs").expect("src/ipc.rs is readable");
+    // The manifest wants names that live for the whole build script: leaked, once.
+    let names: &'static [&'static str] = Vec::leak(
+        ipc_names::parse(&source)
+            .into_iter()
+            .map(|n| &*String::leak(n))
+            .collect(),
+    );
+    assert!(!names.is_empty(), "no command found in src/ipc.rs");
     tauri_build::try_build(
         tauri_build::Attributes::new()
-            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+            .app_manifest(tauri_build::AppManifest::new().commands(names)),
     )
     .expect("tauri-build failed: check tauri.conf.json and capabilities/");
 }

@@ -1,0 +1,79 @@
+//! Saving a mailbox before it is ceased. The folder picker is the native dialog, opened from
+//! Rust: the webview has no dialog permission, and the path comes back as the answer.
+
+use std::path::Path;
+
+use pec_app_core::backup::{self, BackupDefaults, BackupEvent, BackupRequest};
+use pec_domain::Lang;
+use tauri::Manager as _;
+
+use super::{Core, Result};
+use crate::ipc::{Events, Secret};
+
+/// The form's values for `address`: the last used for it, else the defaults.
+#[tauri::command]
+pub async fn backup_defaults(
+    core: Core<'_>,
+    app: tauri::AppHandle,
+    address: String,
+) -> Result<BackupDefaults> {
+    let documents = app.path().document_dir().ok();
+    backup::defaults(&core, &address, documents.as_deref())
+}
+
+/// Starts the backup and returns at once; progress and the outcome arrive on `channel`.
+#[tauri::command]
+pub async fn backup_start(
+    core: Core<'_>,
+    form: BackupRequest,
+    password: Secret,
+    channel: Events<BackupEvent>,
+) -> Result<()> {
+    backup::start(&core, &form, password.into_inner(), move |event| {
+        // A closed window only means nobody watches; the backup goes on to the end.
+        let _ = channel.0.send(event);
+    })
+}
+
+/// Stops the running backup between two messages; true when there was one.
+#[tauri::command]
+pub async fn backup_cancel(core: Core<'_>) -> Result<bool> {
+    Ok(backup::cancel(&core))
+}
+
+/// Opens the system's folder picker over the window; `null` when the user closes it.
+#[tauri::command]
+pub async fn backup_pick_folder(
+    core: Core<'_>,
+    window: tauri::WebviewWindow,
+    current: Option<String>,
+) -> Result<Option<String>> {
+    use tauri_plugin_dialog::DialogExt as _;
+    let title = match core.settings.get().language {
+        Lang::It => "Scegli la cartella in cui salvare i messaggi",
+        Lang::En => "Choose the folder to save the messages to",
+    };
+    let mut picker = window.dialog().file().set_title(title).set_parent(&window);
+    // Start where the field points, when that is an existing folder; never create anything.
+    if let Some(dir) = current
+        .as_deref()
+        .map(Path::new)
+        .filter(|p| p.is_absolute() && p.is_dir())
+    {
+        picker = picker.set_directory(dir);
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    picker.pick_folder(move |picked| {
+        let _ = tx.send(picked);
+    });
+    match rx.await.map_err(|_| pec_app_core::AppError::Internal)? {
+        None => Ok(None),
+        Some(path) => {
+            let path = path.into_path().map_err(|e| {
+                tracing::warn!(error = %e, "the folder picker returned no local path");
+                backup::not_local()
+            })?;
+            Ok(Some(path.display().to_string()))
+        }
+    }
+}

@@ -1,26 +1,59 @@
-import { render, screen, waitFor, within } from '@testing-library/svelte';
+import { screen, waitFor, within } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
-import { describe, expect, test } from 'vitest';
-import Backup from './Backup.svelte';
+import { describe, expect, test, vi } from 'vitest';
+import Backup from './backup/Backup.svelte';
 import Shell from './Shell.svelte';
-import { fakeBackend, mailbox } from './fake-backend';
-import { FAKE_BACKUP_PASSWORD } from './fake-backup';
+import type { BackupEvent, BackupReport, FieldCheck, FieldKind } from './backend';
+import { mailbox } from './fixtures';
 import { messages } from './i18n';
+import { failure, renderWithApp, stubBackend, type Script } from './stub-backend';
 
 const ADDRESS = 'mario.rossi@pec.sandbox.test';
 const DEST = '/home/mario/PEC/mario';
+const DEFAULTS = { host: null, port: 993, user: ADDRESS, dest: `/home/mario/Documenti/PEC/${ADDRESS}` };
 
-function renderBackup(lang: 'it' | 'en' = 'it', twoStep = false) {
-  const backend = fakeBackend();
-  const box = { ...mailbox(ADDRESS), two_step_login: twoStep };
-  let closed = 0;
-  render(Backup, { backend, m: messages[lang], lang, mailbox: box, onclose: () => (closed += 1) });
-  return { backend, closed: () => closed };
+/** The field rules answered as Rust would for these inputs. */
+function rules(kind: FieldKind, value: string): FieldCheck {
+  const bad = (code: string, it: string) => ({ valid: false, normalized: null, error: { code, message_it: it, message_en: it } });
+  if (kind === 'imap_host' && /[/:@\s]/.test(value)) return bad('backup.invalid_host', 'Indica solo il nome del server IMAPS, senza «imaps://»');
+  if (kind === 'port' && !(Number(value) >= 1 && Number(value) <= 65535)) return bad('backup.invalid_port', 'La porta deve essere un numero da 1 a 65535');
+  return { valid: true, normalized: value, error: null };
+}
+
+function report(downloaded: number, already: number): BackupReport {
+  return {
+    folders: [
+      { folder: 'INBOX', imap_folder: 'INBOX', uidvalidity: 1, server_messages: 3 + already, saved: 3 + already, missing_uids: [], uidvalidity_changed: false },
+      { folder: 'Posta inviata', imap_folder: 'Sent', uidvalidity: 1, server_messages: 2, saved: 2, missing_uids: [], uidvalidity_changed: false },
+    ],
+    downloaded,
+    already_saved: already,
+    bytes_downloaded: downloaded * 1000,
+    files: { checked: downloaded + already, hash_mismatches: [], missing_files: [] },
+    verified: true,
+  };
+}
+
+/** `backupStart` keeps the event callback, so the test plays Rust's part. */
+function runs() {
+  let emit: (e: BackupEvent) => void = () => {};
+  return {
+    start: (_form: unknown, _password: string, onEvent: (e: BackupEvent) => void) => {
+      emit = onEvent;
+    },
+    emit: (e: BackupEvent) => emit(e),
+  };
+}
+
+function renderBackup(over: Script = {}, lang: 'it' | 'en' = 'it', twoStep = false) {
+  const backend = stubBackend({ backupDefaults: DEFAULTS, fieldValidate: rules, ...over });
+  renderWithApp(Backup, { mailbox: { ...mailbox(ADDRESS), two_step_login: twoStep }, onclose: vi.fn() }, backend, lang);
+  return backend;
 }
 
 type User = ReturnType<typeof userEvent.setup>;
 
-async function fillForm(user: User, lang: 'it' | 'en', password = FAKE_BACKUP_PASSWORD) {
+async function fillForm(user: User, lang: 'it' | 'en', password = 'app-password') {
   const m = messages[lang];
   // The prefill (port, user, suggested folder) has arrived.
   await waitFor(() => expect(screen.getByLabelText(m.backupUser)).toHaveValue(ADDRESS));
@@ -36,9 +69,9 @@ function step(): string | null {
 }
 
 describe('Backup', { timeout: 30_000 }, () => {
-  test('every field is labelled and prefilled; the form checks itself before sending', async () => {
+  test('every field is labelled and prefilled; the form checks itself with Rust’s rules before sending', async () => {
     const user = userEvent.setup();
-    const { backend } = renderBackup('it', true);
+    const backend = renderBackup({}, 'it', true);
     const m = messages.it;
     await waitFor(() => expect(screen.getByLabelText(m.backupUser)).toHaveValue(ADDRESS));
     expect(screen.getByLabelText(`${m.backupPort} *`)).toHaveValue('993');
@@ -52,27 +85,29 @@ describe('Backup', { timeout: 30_000 }, () => {
     await user.clear(port);
     await user.type(port, '99999');
     await user.click(screen.getByTestId('backup-start'));
-    expect(screen.getByTestId('backup-host-error')).toHaveTextContent(m.backupHostInvalid);
-    expect(screen.getByTestId('backup-port-error')).toHaveTextContent(m.backupPortInvalid);
+    expect(await screen.findByTestId('backup-host-error')).toHaveTextContent('senza «imaps://»');
+    expect(screen.getByTestId('backup-port-error')).toHaveTextContent('da 1 a 65535');
     expect(screen.getByTestId('backup-password-error')).toHaveTextContent(m.backupPasswordRequired);
-    expect(screen.getByLabelText(`${m.backupHost} *`)).toHaveFocus();
+    await waitFor(() => expect(screen.getByLabelText(`${m.backupHost} *`)).toHaveFocus());
+    expect(backend.mock('fieldValidate')).toHaveBeenCalledWith('imap_host', 'imaps://imaps.pec.example.it');
     expect(backend.calls).not.toContain('backupStart');
   });
 
   test('progress is shown and announced, then the verified report with per-folder counts', async () => {
     const user = userEvent.setup();
-    const { backend } = renderBackup();
-    backend.backupAuto = false;
+    const run = runs();
+    const backend = renderBackup({ backupStart: run.start });
     await fillForm(user, 'it');
     await user.click(screen.getByTestId('backup-start'));
     await waitFor(() => expect(step()).toBe('running'));
     expect(screen.getByRole('heading', { level: 1 })).toHaveFocus();
     // The password went to Rust once and is no longer in the form's state.
-    expect(backend.backupRequests).toEqual([
-      { address: ADDRESS, host: 'imaps.pec.example.it', port: 993, user: ADDRESS, dest: DEST, password_sent: true },
+    expect(backend.mock('backupStart').mock.calls[0]!.slice(0, 2)).toEqual([
+      { address: ADDRESS, host: 'imaps.pec.example.it', port: 993, user: ADDRESS, dest: DEST },
+      'app-password',
     ]);
 
-    backend.backupEmit({ kind: 'progress', phase: 'saving', done: 2, total: 5, bytes: 2000, folder: 'INBOX' });
+    run.emit({ kind: 'progress', phase: 'saving', done: 2, total: 5, bytes: 2000, folder: 'INBOX' });
     const status = await screen.findByText('Salvataggio dei messaggi: 2 di 5');
     expect(status).toHaveAttribute('role', 'status');
     const bar = screen.getByRole('progressbar', { name: messages.it.backupProgressLabel });
@@ -80,7 +115,7 @@ describe('Backup', { timeout: 30_000 }, () => {
     expect(bar).toHaveAttribute('max', '5');
     expect(screen.getByTestId('backup-folder')).toHaveTextContent('Cartella: INBOX');
 
-    backend.backupRunToEnd();
+    run.emit({ kind: 'finished', report: report(5, 0), dest: DEST });
     await waitFor(() => expect(step()).toBe('done'));
     expect(screen.getByRole('heading', { level: 1 })).toHaveTextContent(messages.it.backupDoneHeading);
     expect(screen.getByTestId('backup-downloaded')).toHaveTextContent('Messaggi salvati ora: 5');
@@ -93,54 +128,69 @@ describe('Backup', { timeout: 30_000 }, () => {
       ['INBOX', '3', '3'],
       ['Posta inviata', '2', '2'],
     ]);
-    expect(screen.getByTestId('backup-where')).toHaveTextContent(`${DEST}`);
+    expect(screen.getByTestId('backup-where')).toHaveTextContent(DEST);
     expect(screen.getByTestId('backup-where')).toHaveTextContent('.eml');
     expect(screen.getByTestId('backup-where')).toHaveTextContent('index.json');
   });
 
-  test('a second run into the same folder says how many were already saved', async () => {
+  test('a second run into the same folder says how many were already saved, in the plural', async () => {
     const user = userEvent.setup();
-    const { backend } = renderBackup();
+    const run = runs();
+    renderBackup({ backupStart: run.start });
     await fillForm(user, 'it');
     await user.click(screen.getByTestId('backup-start'));
+    run.emit({ kind: 'finished', report: report(5, 0), dest: DEST });
     await waitFor(() => expect(step()).toBe('done'));
-    expect(screen.getByTestId('backup-downloaded')).toHaveAttribute('data-count', '5');
 
-    // Two new messages arrived in the meantime.
-    backend.backupServer.INBOX = 5;
     await user.click(screen.getByTestId('backup-again'));
     expect(step()).toBe('form');
     // Server, user and folder stay; the password is asked again.
     expect(screen.getByLabelText(`${messages.it.backupDest} *`)).toHaveValue(DEST);
     expect(screen.getByLabelText(`${messages.it.backupPassword} *`)).toHaveValue('');
-    await user.type(screen.getByLabelText(`${messages.it.backupPassword} *`), FAKE_BACKUP_PASSWORD);
+    await user.type(screen.getByLabelText(`${messages.it.backupPassword} *`), 'app-password');
     await user.click(screen.getByTestId('backup-start'));
+    run.emit({ kind: 'finished', report: report(2, 5), dest: DEST });
     await waitFor(() => expect(step()).toBe('done'));
     expect(screen.getByTestId('backup-downloaded')).toHaveTextContent('Messaggi salvati ora: 2');
     expect(screen.getByTestId('backup-already')).toHaveTextContent('Già salvati in precedenza in questa cartella: 5');
     expect(screen.getByTestId('backup-resumed')).toHaveTextContent('5 messaggi erano già salvati');
   });
 
+  test('one message already saved is said in the singular', async () => {
+    const user = userEvent.setup();
+    const run = runs();
+    renderBackup({ backupStart: run.start });
+    await fillForm(user, 'it');
+    await user.click(screen.getByTestId('backup-start'));
+    run.emit({ kind: 'finished', report: report(0, 1), dest: DEST });
+    expect(await screen.findByTestId('backup-resumed')).toHaveTextContent('1 messaggio era già salvato');
+  });
+
   test('cancel stops the run and says a new start resumes', async () => {
     const user = userEvent.setup();
-    const { backend } = renderBackup();
-    backend.backupAuto = false;
+    const run = runs();
+    const backend = renderBackup({ backupStart: run.start, backupCancel: true });
     await fillForm(user, 'it');
     await user.click(screen.getByTestId('backup-start'));
     await waitFor(() => expect(step()).toBe('running'));
-    backend.backupEmit({ kind: 'progress', phase: 'saving', done: 1, total: 5, bytes: 1000, folder: 'INBOX' });
+    run.emit({ kind: 'progress', phase: 'saving', done: 1, total: 5, bytes: 1000, folder: 'INBOX' });
     await user.click(screen.getByTestId('backup-cancel'));
-    await waitFor(() => expect(step()).toBe('form'));
     expect(backend.calls).toContain('backupCancel');
+    run.emit({ kind: 'failed', error: { code: 'backup.cancelled', message_it: 'Interrotto.', message_en: 'Stopped.' } });
+    await waitFor(() => expect(step()).toBe('form'));
     expect(screen.getByTestId('backup-notice')).toHaveTextContent(messages.it.backupCancelledNotice);
     expect(screen.getByTestId('backup-notice')).toHaveAttribute('role', 'status');
     expect(screen.queryByRole('alert')).toBeNull();
-    expect(backend.backupRun).toBeNull();
   });
 
   test.each(['it', 'en'] as const)('a wrong password is an alert with the app-password hint (%s)', async (lang) => {
     const user = userEvent.setup();
-    renderBackup(lang);
+    const refused = {
+      code: 'backup.auth_failed',
+      message_it: 'Nome utente o password rifiutati: con la verifica in due passaggi serve una password per le app.',
+      message_en: 'User name or password refused: with two-step login you need an app password.',
+    };
+    renderBackup({ backupStart: (_f, _p, onEvent) => onEvent({ kind: 'failed', error: refused }) }, lang);
     await fillForm(user, lang, 'webmail-password');
     await user.click(screen.getByTestId('backup-start'));
     const alert = await screen.findByRole('alert');
@@ -155,22 +205,21 @@ describe('Backup', { timeout: 30_000 }, () => {
 
   test('the folder picker fills the field; closing it changes nothing', async () => {
     const user = userEvent.setup();
-    const { backend } = renderBackup();
+    const backend = renderBackup({ backupPickFolder: ['/media/usb/PEC', null] });
     const dest = screen.getByLabelText(`${messages.it.backupDest} *`);
     await waitFor(() => expect(dest).toHaveValue(`/home/mario/Documenti/PEC/${ADDRESS}`));
-    backend.backupPicked = '/media/usb/PEC';
     await user.click(screen.getByRole('button', { name: 'Scegli cartella…' }));
     await waitFor(() => expect(dest).toHaveValue('/media/usb/PEC'));
     expect(dest).toHaveFocus();
-    backend.backupPicked = null;
+    expect(backend.mock('backupPickFolder')).toHaveBeenLastCalledWith(`/home/mario/Documenti/PEC/${ADDRESS}`);
     await user.click(screen.getByTestId('backup-pick'));
-    await waitFor(() => expect(backend.calls.filter((c) => c === 'backupPickFolder')).toHaveLength(2));
+    await waitFor(() => expect(backend.mock('backupPickFolder')).toHaveBeenCalledTimes(2));
     expect(dest).toHaveValue('/media/usb/PEC');
   });
 
   test('keyboard only: tab through the form and start with Enter', async () => {
     const user = userEvent.setup();
-    const { backend } = renderBackup();
+    const backend = renderBackup({ backupStart: (_f, _p, onEvent) => onEvent({ kind: 'finished', report: report(5, 0), dest: DEST }) });
     await fillForm(user, 'it');
     screen.getByLabelText(`${messages.it.backupHost} *`).focus();
     const order = [];
@@ -185,18 +234,26 @@ describe('Backup', { timeout: 30_000 }, () => {
     expect(backend.calls).toContain('backupStart');
   });
 
+  test('a busy run elsewhere is offered to be stopped', async () => {
+    const user = userEvent.setup();
+    const busy = failure('backup.busy', 'È già in corso un salvataggio.');
+    const backend = renderBackup({ backupStart: busy, backupCancel: true });
+    await fillForm(user, 'it');
+    await user.click(screen.getByTestId('backup-start'));
+    await user.click(await screen.findByTestId('backup-cancel-other'));
+    expect(backend.calls).toContain('backupCancel');
+  });
+
   test('reachable from the mailbox page, and back', async () => {
     const user = userEvent.setup();
-    const backend = fakeBackend();
-    await backend.signInDemo('acc-single');
-    render(Shell, {
-      backend,
-      m: messages.it,
-      lang: 'it',
-      account: 'acc-single',
-      onexpired: () => {},
-      onsignout: () => {},
+    const backend = stubBackend({
+      mailboxList: [mailbox('solo@pec.sandbox.test')],
+      notificationList: [],
+      mailboxExpiries: [],
+      draftLoad: null,
+      backupDefaults: DEFAULTS,
     });
+    renderWithApp(Shell, { account: 'acc-single', onsignout: vi.fn() }, backend);
     await user.click(await screen.findByRole('button', { name: 'Salva una copia dei messaggi' }));
     expect(screen.getByTestId('backup')).toHaveAttribute('data-step', 'form');
     expect(screen.getByTestId('backup-mailbox')).toHaveTextContent('solo@pec.sandbox.test');

@@ -1,23 +1,55 @@
-import { render, screen, waitFor, within } from '@testing-library/svelte';
+import { screen, waitFor, within } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
-import { describe, expect, test } from 'vitest';
-import Registry from './Registry.svelte';
+import { describe, expect, test, vi } from 'vitest';
+import Registry from './registry/Registry.svelte';
 import Shell from './Shell.svelte';
-import { fakeBackend, mailbox } from './fake-backend';
-import { FAKE_LINK_BASE, FAKE_REGISTRY_PASSWORD, FAKE_REGISTRY_USER } from './fake-registry';
-import { messages } from './i18n';
+import type { FieldCheck, PecChangeView, RegistryView, SupportTicketView } from './backend';
+import { MARIO, STUDIO, expiry, mailbox } from './fixtures';
+import { failure, renderWithApp, stubBackend, type Script } from './stub-backend';
 
 const NEW_PEC = 'mario.rossi@pec.nuovo.test';
+const LINK = 'http://127.0.0.1:9/registry/v1/pec-confirmations/AbCdEf0123456789_-xyz';
+const RECORD = {
+  username: 'mario.rossi',
+  last_name: 'Rossi',
+  first_name: 'Mario',
+  phone: null,
+  mobile: '+393331234567',
+  fax: null,
+  email: 'mario.rossi@example.com',
+  pec: MARIO,
+  pending_change: null,
+};
 
-function renderRegistry(lang: 'it' | 'en' = 'it') {
-  const backend = fakeBackend();
-  render(Registry, { backend, m: messages[lang], lang });
+function change(state: PecChangeView['state'], over: Partial<PecChangeView> = {}): PecChangeView {
+  return {
+    id: 'chg-1',
+    old_pec: MARIO,
+    new_pec: NEW_PEC,
+    state,
+    state_label_it: state,
+    // Received 21 November: the link works until 24:00 of 22 November, Italian time.
+    deadline: { received_at: '2026-11-21T10:00:00Z', valid_through: '2026-11-22', expires_at: '2026-11-22T23:00:00Z' },
+    confirmed_at: state === 'confirmed' ? '2026-11-21T11:00:00Z' : null,
+    notice_it: 'Apri il link entro la scadenza.',
+    notice_en: 'Open the link by the deadline.',
+    ...over,
+  };
+}
+
+const view = (changes: PecChangeView[], pec = MARIO): RegistryView => ({ record: { ...RECORD, pec }, changes });
+const email = (_kind: string, value: string): FieldCheck =>
+  value.includes('@') ? { valid: true, normalized: value, error: null } : { valid: false, normalized: null, error: { code: 'email.invalid', message_it: 'Indirizzo non valido.', message_en: 'Invalid address.' } };
+
+function renderRegistry(over: Script = {}, lang: 'it' | 'en' = 'it') {
+  const backend = stubBackend({ registrySignIn: view([]), fieldValidate: email, ...over });
+  renderWithApp(Registry, {}, backend, lang);
   return backend;
 }
 
-async function signedIn(user: ReturnType<typeof userEvent.setup>) {
-  await user.type(screen.getByLabelText('Nome utente'), FAKE_REGISTRY_USER);
-  await user.type(screen.getByLabelText('Password'), FAKE_REGISTRY_PASSWORD);
+async function signIn(user: ReturnType<typeof userEvent.setup>) {
+  await user.type(screen.getByLabelText('Nome utente'), 'mario.rossi');
+  await user.type(screen.getByLabelText('Password'), 'Registro-Password-1');
   await user.click(screen.getByTestId('reg-signin'));
   await waitFor(() => expect(screen.getByTestId('registry')).toHaveAttribute('data-step', 'record'));
 }
@@ -33,58 +65,69 @@ async function requestChange(user: ReturnType<typeof userEvent.setup>) {
 describe('Registry', { timeout: 30_000 }, () => {
   test('the new PEC is checked before sending, then confirmed with the pasted link', async () => {
     const user = userEvent.setup();
-    const backend = renderRegistry();
-    await signedIn(user);
-    expect(screen.getByTestId('reg-current-pec')).toHaveTextContent('mario.rossi@pec.sandbox.test');
+    const backend = renderRegistry({
+      registryRequestChange: view([change('pending')]),
+      registryConfirmLink: [failure('registry.link_invalid', 'Questo non è un link di conferma del registro.'), change('confirmed')],
+      registryView: [view([change('pending')]), view([change('confirmed')], NEW_PEC)],
+    });
+    await signIn(user);
+    expect(backend.mock('registrySignIn')).toHaveBeenCalledWith('mario.rossi', 'Registro-Password-1');
+    expect(screen.getByTestId('reg-current-pec')).toHaveTextContent(MARIO);
 
     await user.click(screen.getByTestId('reg-edit-open'));
-    await user.type(screen.getByLabelText('Nuova PEC *'), 'mario.rossi@pec.sandbox.test');
+    await user.type(screen.getByLabelText('Nuova PEC *'), MARIO);
     await user.click(screen.getByTestId('reg-send'));
-    expect(screen.getByTestId('reg-new-pec-error')).toHaveTextContent('uguale a quella già comunicata');
+    expect(await screen.findByTestId('reg-new-pec-error')).toHaveTextContent('uguale a quella già comunicata');
+    await user.clear(screen.getByLabelText('Nuova PEC *'));
+    await user.type(screen.getByLabelText('Nuova PEC *'), 'non-un-indirizzo');
+    await user.click(screen.getByTestId('reg-send'));
+    expect(await screen.findByTestId('reg-new-pec-error')).toHaveTextContent('Indirizzo non valido.');
     await user.clear(screen.getByLabelText('Nuova PEC *'));
     await user.type(screen.getByLabelText('Nuova PEC *'), NEW_PEC);
     await user.type(screen.getByLabelText('Conferma Nuova PEC *'), 'altro@pec.nuovo.test');
     await user.click(screen.getByTestId('reg-send'));
-    expect(screen.getByTestId('reg-confirm-pec-error')).toHaveTextContent('non coincidono');
+    expect(await screen.findByTestId('reg-confirm-pec-error')).toHaveTextContent('non coincidono');
     expect(backend.calls).not.toContain('registryRequestChange');
 
     await user.clear(screen.getByLabelText('Conferma Nuova PEC *'));
     await user.type(screen.getByLabelText('Conferma Nuova PEC *'), NEW_PEC);
     await user.click(screen.getByTestId('reg-send'));
-    await waitFor(() => expect(screen.getByTestId('registry')).toHaveAttribute('data-step', 'record'));
-    // Received 21 November: the link works until 24:00 of 22 November, Italian time.
-    expect(screen.getByTestId('registry-notice')).toHaveTextContent('entro le ore 24 del giorno 22 novembre 2026');
+    await waitFor(() => expect(backend.mock('registryRequestChange')).toHaveBeenCalledWith(NEW_PEC, NEW_PEC));
+    expect(await screen.findByTestId('registry-notice')).toHaveTextContent('entro le ore 24 del giorno 22 novembre 2026');
     expect(screen.getByTestId('registry-notice')).toHaveTextContent('cartella spam');
-    const change = screen.getByTestId('reg-changes').querySelector('li')!;
-    expect(change).toHaveAttribute('data-state', 'pending');
-    expect(within(change).getByTestId('reg-change-state')).toHaveTextContent('In attesa di conferma');
-    expect(within(change).getByTestId('reg-change-deadline')).toHaveTextContent('ore 24 del giorno 22 novembre 2026 (ora italiana)');
-    expect(within(change).getByTestId('reg-change-local')).toHaveTextContent('2026');
+    const item = screen.getByTestId('reg-changes').querySelector('li')!;
+    expect(item).toHaveAttribute('data-state', 'pending');
+    expect(within(item).getByTestId('reg-change-state')).toHaveTextContent('In attesa di conferma');
+    expect(within(item).getByTestId('reg-change-deadline')).toHaveTextContent('ore 24 del giorno 22 novembre 2026 (ora italiana)');
+    expect(within(item).getByTestId('reg-change-local')).toHaveTextContent('2026');
 
     await user.type(screen.getByLabelText('Link di conferma'), 'https://altrove.test/x');
     await user.click(screen.getByTestId('reg-link-confirm'));
     expect(await screen.findByTestId('registry-error')).toHaveAttribute('data-code', 'registry.link_invalid');
     await user.clear(screen.getByLabelText('Link di conferma'));
-    await user.type(screen.getByLabelText('Link di conferma'), `${FAKE_LINK_BASE}${Object.keys(backend.links)[0]}`);
+    await user.type(screen.getByLabelText('Link di conferma'), LINK);
     await user.click(screen.getByTestId('reg-link-confirm'));
     expect(await screen.findByTestId('registry-notice')).toHaveTextContent(`Fatto: ${NEW_PEC} è ora la PEC registrata.`);
-    expect(screen.getByTestId('reg-current-pec')).toHaveTextContent(NEW_PEC);
+    expect(backend.mock('registryConfirmLink')).toHaveBeenLastCalledWith(LINK);
+    await waitFor(() => expect(screen.getByTestId('reg-current-pec')).toHaveTextContent(NEW_PEC));
     expect(screen.getByTestId('reg-changes').querySelector('li')).toHaveAttribute('data-state', 'confirmed');
   });
 
   test('a link used after its deadline shows the error and offers a new request', async () => {
     const user = userEvent.setup();
-    const backend = renderRegistry();
-    await signedIn(user);
+    renderRegistry({
+      registryRequestChange: view([change('pending')]),
+      registryConfirmLink: failure('registry.link_expired', 'Il link è scaduto: effettua nuovamente la richiesta.'),
+      registryView: view([change('expired')]),
+    });
+    await signIn(user);
     await requestChange(user);
-    // 23 November 00:01 in Rome: one minute too late.
-    backend.registryNow = Date.parse('2026-11-22T23:01:00Z');
-    await user.type(screen.getByLabelText('Link di conferma'), `${FAKE_LINK_BASE}${Object.keys(backend.links)[0]}`);
+    await user.type(screen.getByLabelText('Link di conferma'), LINK);
     await user.click(screen.getByTestId('reg-link-confirm'));
     const error = await screen.findByTestId('registry-error');
     expect(error).toHaveAttribute('data-code', 'registry.link_expired');
     expect(error).toHaveTextContent('effettua nuovamente la richiesta');
-    expect(screen.getByTestId('reg-changes').querySelector('li')).toHaveAttribute('data-state', 'expired');
+    await waitFor(() => expect(screen.getByTestId('reg-changes').querySelector('li')).toHaveAttribute('data-state', 'expired'));
     await user.click(screen.getByTestId('registry-new-request'));
     expect(screen.getByTestId('reg-edit')).toBeInTheDocument();
     expect(document.activeElement).toBe(screen.getByTestId('registry-title'));
@@ -92,7 +135,20 @@ describe('Registry', { timeout: 30_000 }, () => {
 
   test('without access to the private area, the questionnaire opens a ticket for the document', async () => {
     const user = userEvent.setup();
-    const backend = renderRegistry();
+    const ticket: SupportTicketView = {
+      number: 'OAM-2026-000001',
+      category: 'private_area',
+      topic: 'pec_change',
+      state: 'awaiting_document',
+      state_label_it: 'In attesa del documento',
+      document: null,
+      created_at: '2026-11-22T10:00:00Z',
+      updated_at: '2026-11-22T10:00:00Z',
+      notice_it: 'Allega un documento di riconoscimento.',
+      notice_en: 'Attach an identity document.',
+    };
+    const attached = { ...ticket, state: 'in_review' as const, document: { id: 'doc-1', filename: 'carta-identita.pdf', media_type: 'application/pdf', size: 5, uploaded_at: '2026-11-22T10:05:00Z' } };
+    const backend = renderRegistry({ supportOpen: ticket, supportAttach: attached });
     await user.click(screen.getByTestId('reg-no-access'));
     expect(screen.getByTestId('registry')).toHaveAttribute('data-step', 'support');
     await user.selectOptions(screen.getByLabelText('Seleziona la tipologia di problema tecnico'), 'private_area');
@@ -109,20 +165,26 @@ describe('Registry', { timeout: 30_000 }, () => {
     await user.type(within(form).getByLabelText('Nuova PEC *'), NEW_PEC);
     await user.click(screen.getByTestId('sup-send'));
     await waitFor(() => expect(screen.getByTestId('registry')).toHaveAttribute('data-step', 'ticket'));
+    expect(backend.mock('supportOpen').mock.calls[0]![0]).toMatchObject({
+      category: 'private_area',
+      topic: 'pec_change',
+      private_area_access: false,
+      questionnaire: { reason: 'Password dimenticata', tax_code: 'RSSMRA45C12F205C', new_pec: NEW_PEC },
+    });
     expect(screen.getByTestId('registry-title')).toHaveTextContent('OAM-2026-000001');
     expect(screen.getByTestId('ticket-state')).toHaveTextContent('In attesa del documento di riconoscimento');
     const file = new File([new Uint8Array([0x25, 0x50, 0x44, 0x46, 0x2d])], 'carta-identita.pdf', { type: 'application/pdf' });
     await user.upload(screen.getByTestId('ticket-file'), file);
     expect(await screen.findByTestId('ticket-document')).toHaveTextContent('carta-identita.pdf');
     expect(screen.getByTestId('ticket-state')).toHaveTextContent('In lavorazione');
-    expect(backend.tickets['OAM-2026-000001']!.category).toBe('private_area');
+    expect(backend.mock('supportAttach').mock.calls[0]!.slice(0, 2)).toEqual(['OAM-2026-000001', 'carta-identita.pdf']);
   });
 
   test('English throughout, and a wrong password is explained', async () => {
     const user = userEvent.setup();
-    renderRegistry('en');
+    renderRegistry({ registrySignIn: failure('registry.auth', 'Nome utente o password errati.', 'Wrong user name or password.') }, 'en');
     expect(screen.getByTestId('registry-title')).toHaveTextContent('Change of the PEC address on record');
-    await user.type(screen.getByLabelText('User name'), FAKE_REGISTRY_USER);
+    await user.type(screen.getByLabelText('User name'), 'mario.rossi');
     await user.type(screen.getByLabelText('Password'), 'wrong');
     await user.click(screen.getByTestId('reg-signin'));
     expect(await screen.findByTestId('registry-error')).toHaveTextContent('Wrong user name or password.');
@@ -132,47 +194,20 @@ describe('Registry', { timeout: 30_000 }, () => {
 
 describe('Mailbox expiry in the shell', { timeout: 30_000 }, () => {
   test('days to expiry in the list, and the grace period with the cessation day', async () => {
-    const backend = fakeBackend();
-    backend.session = 'acc-demo-mario';
-    const address = 'mario.rossi@pec.sandbox.test';
-    backend.accounts['acc-demo-mario']!.mailboxes = [
-      mailbox(address, { expires_on: '2026-11-10' }),
-      mailbox('studio.rossi@pec.sandbox.test', { expires_on: '2027-11-10' }),
-    ];
-    backend.expiries[address] = {
-      expires_on: '2026-11-10',
-      today: '2026-11-22',
-      days_to_expiry: -12,
-      status: 'expired',
-      reminder_from: '2026-10-11',
-      renewable_until: '2026-12-10',
-      ceases_on: '2026-12-11',
-      offer_backup: true,
-    };
-    backend.expiries['studio.rossi@pec.sandbox.test'] = {
-      expires_on: '2027-11-10',
-      today: '2026-11-22',
-      days_to_expiry: 353,
-      status: 'active',
-      reminder_from: '2027-10-11',
-      renewable_until: '2027-12-10',
-      ceases_on: '2027-12-11',
-      offer_backup: false,
-    };
     const user = userEvent.setup();
-    render(Shell, {
-      backend,
-      m: messages.it,
-      lang: 'it',
-      account: 'acc-demo-mario',
-      onexpired: () => {},
-      onsignout: () => {},
+    const backend = stubBackend({
+      mailboxList: [mailbox(MARIO, { expires_on: '2026-11-10' }), mailbox(STUDIO, { expires_on: '2027-11-10' })],
+      notificationList: [],
+      draftLoad: null,
+      mailboxExpiries: [
+        { address: MARIO, expiry: expiry(-12, { expires_on: '2026-11-10', renewable_until: '2026-12-10', ceases_on: '2026-12-11' }) },
+        { address: STUDIO, expiry: expiry(353, { expires_on: '2027-11-10' }) },
+      ],
     });
-    const nav = await screen.findByTestId(`mailbox-${address}`);
+    renderWithApp(Shell, { account: 'acc-demo-mario', onsignout: vi.fn() }, backend);
+    const nav = await screen.findByTestId(`mailbox-${MARIO}`);
     await waitFor(() => expect(within(nav).getByTestId('expiry-badge')).toHaveTextContent('Scaduta da 12 giorni'));
-    expect(within(screen.getByTestId('mailbox-studio.rossi@pec.sandbox.test')).getByTestId('expiry-badge')).toHaveTextContent(
-      'Scade tra 353 giorni',
-    );
+    expect(within(screen.getByTestId(`mailbox-${STUDIO}`)).getByTestId('expiry-badge')).toHaveTextContent('Scade tra 353 giorni');
     // One provider call for the whole account, however many mailboxes it holds.
     expect(backend.calls.filter((c) => c === 'mailboxExpiries')).toHaveLength(1);
     await user.click(nav);
@@ -182,5 +217,17 @@ describe('Mailbox expiry in the shell', { timeout: 30_000 }, () => {
     expect(notice).toHaveTextContent('salva una copia dei messaggi');
     await user.click(screen.getByTestId('nav-registry'));
     expect(await screen.findByTestId('registry')).toHaveAttribute('data-step', 'signin');
+  });
+
+  test('a single day is said in the singular', async () => {
+    const backend = stubBackend({
+      mailboxList: [mailbox(MARIO), mailbox(STUDIO)],
+      notificationList: [],
+      draftLoad: null,
+      mailboxExpiries: [{ address: MARIO, expiry: expiry(1) }],
+    });
+    renderWithApp(Shell, { account: 'acc-demo-mario', onsignout: vi.fn() }, backend);
+    const nav = await screen.findByTestId(`mailbox-${MARIO}`);
+    await waitFor(() => expect(within(nav).getByTestId('expiry-badge')).toHaveTextContent('Scade tra 1 giorno'));
   });
 });

@@ -1,24 +1,61 @@
-import { render, screen, within, waitFor } from '@testing-library/svelte';
+import { screen, waitFor, within } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, test, vi } from 'vitest';
-import Wizard from './Wizard.svelte';
 import Shell from './Shell.svelte';
-import { fakeBackend, FAKE_OTP, FAKE_PIN, type FakeBackend } from './fake-backend';
+import Wizard from './wizard/Wizard.svelte';
+import type { CardCheck, FieldCheck, IdentityRequest } from './backend';
+import { MARIO, mailbox, request } from './fixtures';
 import { messages } from './i18n';
+import { failure, renderWithApp, stubBackend, type Script } from './stub-backend';
 
-const ADDRESS = 'mario.rossi@pec.sandbox.test';
+type User = ReturnType<typeof userEvent.setup>;
 
-function signedIn(): FakeBackend {
-  const backend = fakeBackend();
-  backend.session = 'acc-demo-mario';
-  backend.keyring = 'acc-demo-mario';
-  return backend;
+const DRAFT = {
+  holder: { kind: 'private_citizen' as const, first_name: 'Mario', last_name: 'Rossi', tax_code: 'RSSMRA45C12F205C' },
+  contact: { email: 'mario@example.com', mobile: null },
+};
+const at = (step: IdentityRequest['step'], over: Partial<IdentityRequest> = {}) => request(step, { draft: DRAFT, ...over });
+
+/** Valid unless the value says NOT; codes come back in capitals, as Rust normalises them. */
+function fields(kind: string, value: string): FieldCheck {
+  if (value.includes('NOT')) return { valid: false, normalized: null, error: { code: 'cf.length', message_it: 'Valore non valido.', message_en: 'Invalid value.' } };
+  // Normalized as Rust does: codes in capitals, an e-mail's domain in lower case.
+  const at = value.lastIndexOf('@');
+  const normalized = kind === 'email' && at > 0 ? value.slice(0, at) + value.slice(at).toLowerCase() : kind === 'name' || kind === 'email' ? value : value.toUpperCase();
+  return { valid: true, normalized, error: null };
 }
 
-function renderWizard(backend: FakeBackend, lang: 'it' | 'en' = 'it', resume: Record<string, string> | null = null) {
-  const mailbox = backend.accounts['acc-demo-mario']!.mailboxes[0]!;
-  const props = { backend, m: messages[lang], lang, mailbox, resume, onclose: vi.fn(), onexpired: vi.fn(), onchanged: vi.fn() };
-  render(Wizard, props);
+const READER = { name: 'Virtual PCD 00 00', card: 'cns' as const, card_label: 'CNS 1.1 (STIncard, RSA-2048)', atr: '3B FF', busy: false };
+const CHECK: CardCheck = {
+  reader: READER.name,
+  card_label: READER.card_label,
+  serial: '7430010024925855',
+  given_name: 'Mario',
+  surname: 'Rossi',
+  tax_code: 'RSSMRA45C12F205C',
+  issuer: 'PEC Desktop Test CNS CA',
+  not_after: '2029-11-22T00:00:00Z',
+  certificate: 'valid',
+  tax_code_matches: true,
+  pin: { tries_left: null, blocked: false },
+  problems: [],
+};
+
+/** The calls of the path role → private citizen → data → summary → methods, then `more`. */
+function toMethodsScript(more: Script = {}, after: IdentityRequest[] = []): Script {
+  return {
+    identityStart: request('choosing_role'),
+    identityAct: [request('choosing_holder_kind'), request('entering_data', { holder_kind: 'private_citizen' }), at('summary'), at('choosing_method'), ...after],
+    fieldValidate: fields,
+    draftSave: undefined,
+    draftClear: undefined,
+    ...more,
+  };
+}
+
+function renderWizard(backend: ReturnType<typeof stubBackend>, lang: 'it' | 'en' = 'it', resume: Record<string, string> | null = null) {
+  const props = { mailbox: mailbox(MARIO), resume, onclose: vi.fn(), onchanged: vi.fn() };
+  renderWithApp(Wizard, props, backend, lang);
   return props;
 }
 
@@ -26,8 +63,7 @@ async function step(name: string) {
   await waitFor(() => expect(screen.getByTestId('wizard')).toHaveAttribute('data-step', name), { timeout: 5000 });
 }
 
-/** Role → private citizen → data → summary → method list. */
-async function toMethods(user: ReturnType<typeof userEvent.setup>) {
+async function toMethods(user: User) {
   await step('choosing_role');
   await user.click(screen.getByTestId('role-holder'));
   await user.click(screen.getByTestId('role-confirm'));
@@ -45,19 +81,40 @@ async function toMethods(user: ReturnType<typeof userEvent.setup>) {
   await step('choosing_method');
 }
 
+const cardScript = (over: Script = {}, after: IdentityRequest[] = []) =>
+  toMethodsScript(
+    {
+      cardWatch: (onUpdate) => onUpdate({ readers: [READER], error: null }),
+      cardUnwatch: undefined,
+      cardPreflight: CHECK,
+      ...over,
+    },
+    after,
+  );
+
 describe('Wizard', { timeout: 30_000 }, () => {
   test('walks the card path to completion, with the star and the success message', async () => {
     const user = userEvent.setup();
-    const backend = signedIn();
+    const now = new Date().toISOString();
+    const otp = { updated_at: now, otp_expires_at: new Date(Date.now() + 60_000).toISOString(), otp_attempts_left: 3 };
+    const backend = stubBackend(
+      cardScript(
+        { cardIdentify: at('identified', { method: 'cns' }) },
+        [at('identifying', { method: 'cns' }), at('accepting_terms'), at('otp_sent', otp), at('completed', { state: 'completed' })],
+      ),
+    );
     const props = renderWizard(backend);
     await toMethods(user);
     await user.click(screen.getByTestId('method-cns'));
     await step('identifying');
     expect(await screen.findByTestId('card-owner')).toHaveTextContent('Mario Rossi');
     expect(screen.getByTestId('card-matches')).toBeInTheDocument();
-    await user.type(screen.getByTestId('pin'), FAKE_PIN);
+    // The certificate's end, in words (no ISO date on a screen).
+    expect(screen.getByTestId('preflight')).toHaveTextContent('22 novembre 2029');
+    await user.type(screen.getByTestId('pin'), '12345678');
     await user.click(screen.getByTestId('card-sign'));
     await step('identified');
+    expect(backend.mock('cardIdentify')).toHaveBeenCalledWith('req-1', READER.name, '12345678');
     await user.click(screen.getByTestId('proceed'));
     await step('accepting_terms');
     const complete = screen.getByTestId('complete-request');
@@ -67,50 +124,58 @@ describe('Wizard', { timeout: 30_000 }, () => {
     await user.click(complete);
     await step('otp_sent');
     expect(screen.getByTestId('otp-timer')).toHaveTextContent(/Il codice scade tra (60|59) secondi/);
-    await user.type(screen.getByTestId('otp'), FAKE_OTP);
+    expect(screen.getByTestId('otp-timer')).toHaveTextContent('3 tentativi rimasti');
+    await user.type(screen.getByTestId('otp'), '123456');
     await user.click(screen.getByTestId('otp-confirm'));
     await step('completed');
+    expect(backend.mock('identityAct')).toHaveBeenLastCalledWith('req-1', { type: 'confirm_otp', code: '123456' });
     expect(screen.getByRole('img', { name: messages.it.starLabel })).toBeInTheDocument();
     expect(props.onchanged).toHaveBeenCalled();
-    expect(backend.draft).toBeNull();
+    expect(backend.calls).toContain('draftClear');
   });
 
   test('a wrong PIN shows the tries left and is never sent again by itself', async () => {
     const user = userEvent.setup();
-    const backend = signedIn();
+    const wrong = failure('card.pin_wrong', 'PIN errato. Restano 2 tentativi prima del blocco.');
+    const backend = stubBackend(
+      cardScript(
+        { cardIdentify: wrong, cardPreflight: [CHECK, { ...CHECK, pin: { tries_left: 2, blocked: false } }] },
+        [at('identifying', { method: 'cns' })],
+      ),
+    );
     renderWizard(backend);
     await toMethods(user);
     await user.click(screen.getByTestId('method-cns'));
     await user.type(await screen.findByTestId('pin'), '11111111');
     await user.click(screen.getByTestId('card-sign'));
-    const alert = await screen.findByTestId('card-error');
-    expect(alert).toHaveTextContent('Restano 2 tentativi');
+    expect(await screen.findByTestId('card-error')).toHaveTextContent('Restano 2 tentativi');
     expect(await screen.findByTestId('card-pin')).toHaveTextContent('2 rimasti');
-    expect(backend.pinsSent).toEqual(['11111111']);
+    expect(backend.mock('cardIdentify')).toHaveBeenCalledTimes(1);
     expect(screen.getByTestId('pin')).toHaveValue('');
     expect(screen.getByTestId('card-sign')).toBeDisabled();
   });
 
   test('the pre-flight stops a card of someone else before the provider', async () => {
     const user = userEvent.setup();
-    const backend = signedIn();
-    backend.cardCheck = {
-      ...backend.cardCheck,
-      tax_code: 'BNCGLI85C55F205C',
-      tax_code_matches: false,
-      problems: [{ code: 'card.tax_code_mismatch', message_it: 'Questa carta è di BNCGLI85C55F205C', message_en: 'This card belongs to BNCGLI85C55F205C' }],
-    };
+    const problem = { code: 'card.tax_code_mismatch', message_it: 'Questa carta è di BNCGLI85C55F205C', message_en: 'This card belongs to BNCGLI85C55F205C' };
+    const backend = stubBackend(
+      cardScript(
+        { cardPreflight: { ...CHECK, tax_code: 'BNCGLI85C55F205C', tax_code_matches: false, problems: [problem] } },
+        [at('identifying', { method: 'digital_signature' })],
+      ),
+    );
     renderWizard(backend);
     await toMethods(user);
     await user.click(screen.getByTestId('method-digital_signature'));
     expect(await screen.findByTestId('preflight-problems')).toHaveTextContent('Questa carta è di BNCGLI85C55F205C');
+    expect(backend.mock('cardPreflight')).toHaveBeenCalledWith(READER.name, 'RSSMRA45C12F205C');
     expect(screen.queryByTestId('pin')).toBeNull();
     expect(backend.calls).not.toContain('cardIdentify');
   });
 
   test('invalid data is explained field by field and nothing is sent', async () => {
     const user = userEvent.setup();
-    const backend = signedIn();
+    const backend = stubBackend(toMethodsScript());
     renderWizard(backend, 'en');
     await step('choosing_role');
     await user.click(screen.getByTestId('role-holder'));
@@ -124,11 +189,16 @@ describe('Wizard', { timeout: 30_000 }, () => {
     expect(screen.getByTestId('f-email-error')).toHaveTextContent('Required field.');
     expect(screen.getByLabelText('Codice fiscale *')).toHaveAttribute('aria-invalid', 'true');
     expect(screen.getByTestId('wizard')).toHaveAttribute('data-step', 'entering_data');
+    expect(backend.mock('identityAct')).toHaveBeenCalledTimes(2);
   });
 
   test('delegation sends the link to the holder', async () => {
     const user = userEvent.setup();
-    const backend = signedIn();
+    const backend = stubBackend({
+      identityStart: request('choosing_role'),
+      identityAct: [request('awaiting_holder_email'), request('delegation_link_sent', { holder_email: 'titolare@example.com' })],
+      fieldValidate: fields,
+    });
     renderWizard(backend);
     await step('choosing_role');
     await user.click(screen.getByTestId('role-other'));
@@ -137,51 +207,68 @@ describe('Wizard', { timeout: 30_000 }, () => {
     await user.type(screen.getByLabelText('E-mail del titolare'), 'titolare@example.com');
     await user.click(screen.getByTestId('send-link'));
     await step('delegation_link_sent');
+    expect(backend.mock('identityAct')).toHaveBeenLastCalledWith('req-1', { type: 'submit_holder_email', holder_email: 'titolare@example.com' });
     expect(screen.getByTestId('link-sent')).toHaveTextContent('titolare@example.com');
   });
 
   test('CIE says plainly it is coming and changes nothing', async () => {
     const user = userEvent.setup();
-    const backend = signedIn();
+    const backend = stubBackend(toMethodsScript());
     renderWizard(backend);
     await toMethods(user);
     await user.click(screen.getByTestId('method-cie'));
     expect(screen.getByTestId('cie-coming')).toHaveTextContent('arriverà in un prossimo aggiornamento');
     expect(screen.getByTestId('wizard')).toHaveAttribute('data-step', 'choosing_method');
+    expect(backend.mock('identityAct')).toHaveBeenCalledTimes(4);
   });
 
   test('SPID shows the QR code and follows the login to the end', async () => {
     const user = userEvent.setup();
-    const backend = signedIn();
+    const spid = { handle: 'h1', login_url: 'http://127.0.0.1:9/spid/login/h1', expires_at: '2026-11-22T10:10:00Z', qr_svg: '<svg></svg>' };
+    const backend = stubBackend(
+      toMethodsScript(
+        { identitySpidStart: spid, identitySpidOpen: undefined, identitySpidPoll: [{ status: 'pending', request: null }, { status: 'authorised', request: at('identified') }] },
+        [at('identifying', { method: 'spid' })],
+      ),
+    );
     renderWizard(backend);
     await toMethods(user);
     await user.click(screen.getByTestId('method-spid'));
     await user.click(await screen.findByTestId('spid-start'));
     expect(await screen.findByTestId('spid-pending')).toBeInTheDocument();
     expect(screen.getByRole('img', { name: 'Codice QR' })).toBeInTheDocument();
-    expect(backend.calls).toContain('spidOpen');
-    backend.spidStatus = 'authorised';
+    expect(backend.mock('identitySpidOpen')).toHaveBeenCalledWith('req-1');
     await step('identified');
   });
 
-  test('webcam: a slot is booked and the operator\'s decision moves the wizard on by itself', async () => {
+  test("webcam: a slot is booked and the operator's decision moves the wizard on by itself", async () => {
     const user = userEvent.setup();
-    const backend = signedIn();
+    const slot = { starts_at: '2026-11-23T09:00:00Z', minutes: 30 };
+    const backend = stubBackend(
+      toMethodsScript(
+        {
+          identityWebcamSlots: [slot],
+          identityWebcamBook: { id: 'b1', request_id: 'req-1', starts_at: slot.starts_at, status: 'booked' },
+          identityGet: [at('identifying', { method: 'webcam' }), at('identified', { method: 'webcam' })],
+        },
+        [at('identifying', { method: 'webcam' })],
+      ),
+    );
     renderWizard(backend);
     await toMethods(user);
     await user.click(screen.getByTestId('method-webcam'));
-    await user.click(await screen.findByTestId('webcam-book'));
+    expect(await screen.findByTestId('webcam-slot')).toHaveTextContent('30 min');
+    await user.click(screen.getByTestId('webcam-book'));
     const booked = await screen.findByTestId('webcam-booked');
     expect(booked).toHaveAttribute('data-booking', 'b1');
     expect(booked).toHaveTextContent('Videochiamata prenotata');
-    // The operator approves in the provider's back office; nothing to click here.
-    Object.values(backend.requests)[0]!.step = 'identified';
+    // The operator decides in the provider's back office; nothing to click here.
     await waitFor(() => expect(screen.getByTestId('wizard')).toHaveAttribute('data-step', 'identified'), { timeout: 10_000 });
   });
 
   test('firma remota: credentials and OTP are sent once', async () => {
     const user = userEvent.setup();
-    const backend = signedIn();
+    const backend = stubBackend(toMethodsScript({ identityRemoteSignature: at('identified') }, [at('identifying', { method: 'remote_signature' })]));
     renderWizard(backend);
     await toMethods(user);
     await user.click(screen.getByTestId('method-remote_signature'));
@@ -192,12 +279,13 @@ describe('Wizard', { timeout: 30_000 }, () => {
     await user.type(screen.getByLabelText(/OTP/), '123456');
     await user.click(submit);
     await step('identified');
-    expect(backend.calls.filter((c) => c === 'remoteSignature')).toHaveLength(1);
+    expect(backend.mock('identityRemoteSignature')).toHaveBeenCalledTimes(1);
+    expect(backend.mock('identityRemoteSignature')).toHaveBeenCalledWith('req-1', 'firma.mario', 'Firma-Password-1', '123456');
   });
 
-  test('a draft is saved as the user types, without secrets, and resumed', async () => {
+  test('a draft is saved as the user types, without secrets', async () => {
     const user = userEvent.setup();
-    const backend = signedIn();
+    const backend = stubBackend(toMethodsScript());
     renderWizard(backend);
     await step('choosing_role');
     await user.click(screen.getByTestId('role-holder'));
@@ -206,19 +294,23 @@ describe('Wizard', { timeout: 30_000 }, () => {
     await user.click(screen.getByTestId('kind-confirm'));
     await step('entering_data');
     await user.type(screen.getByLabelText('Nome *'), 'Mario');
-    await waitFor(() => expect(backend.draft?.fields.first_name).toBe('Mario'));
-    expect(backend.draft?.mailbox).toBe(ADDRESS);
-    expect(Object.keys(backend.draft!.fields)).not.toContain('pin');
+    const saved = () => backend.mock('draftSave').mock.calls.at(-1)?.[0];
+    await waitFor(() => expect(saved()?.fields.first_name).toBe('Mario'));
+    expect(saved()?.mailbox).toBe(MARIO);
+    expect(saved()?.fields.kind).toBe('private_citizen');
+    expect(Object.keys(saved()!.fields)).not.toContain('pin');
   });
 
   test('the shell reopens a wizard left open, with the typed fields', async () => {
-    const backend = signedIn();
-    backend.draft = { mailbox: ADDRESS, request_id: null, fields: { first_name: 'Maria', kind: 'private_citizen' } };
-    backend.requests['req-9'] = {
-      id: 'req-9', mailbox: ADDRESS, step: 'entering_data', state: 'to_confirm', state_label_it: 'Da confermare',
-      holder_kind: 'private_citizen', documents: [], updated_at: '2026-11-22T10:00:00Z',
-    };
-    render(Shell, { backend, m: messages.it, lang: 'it', account: 'acc-demo-mario', onexpired: vi.fn(), onsignout: vi.fn() });
+    const backend = stubBackend({
+      mailboxList: [mailbox(MARIO), mailbox('altra@pec.sandbox.test')],
+      notificationList: [],
+      mailboxExpiries: [],
+      draftLoad: { mailbox: MARIO, request_id: null, fields: { first_name: 'Maria', kind: 'private_citizen' }, saved_at: null },
+      identityStart: request('entering_data', { id: 'req-9', holder_kind: 'private_citizen' }),
+      draftSave: undefined,
+    });
+    renderWithApp(Shell, { account: 'acc-demo-mario', onsignout: vi.fn() }, backend);
     await step('entering_data');
     expect(screen.getByTestId('resumed')).toBeInTheDocument();
     expect(screen.getByLabelText('Nome *')).toHaveValue('Maria');
@@ -226,11 +318,14 @@ describe('Wizard', { timeout: 30_000 }, () => {
 
   test('documents are uploaded and sent for review', async () => {
     const user = userEvent.setup();
-    const backend = signedIn();
-    backend.requests['req-1'] = {
-      id: 'req-1', mailbox: ADDRESS, step: 'documents_missing', state: 'documents_missing', state_label_it: 'Documenti mancanti',
-      practice_number: 'PR-2026-000001', documents: [], updated_at: '2026-11-22T10:00:00Z',
-    };
+    const missing = request('documents_missing', { state: 'documents_missing', practice_number: 'PR-2026-000001' });
+    const doc = { id: 'doc-1', filename: 'visura.pdf', media_type: 'application/pdf', size: 2048, uploaded_at: '2026-11-22T10:00:00Z' };
+    const backend = stubBackend({
+      identityStart: missing,
+      identityUpload: { ...missing, documents: [doc] },
+      identityAct: request('checks_in_progress', { state: 'checks_in_progress' }),
+      draftSave: undefined,
+    });
     renderWizard(backend);
     await step('documents_missing');
     expect(screen.getByTestId('practice')).toHaveTextContent('PR-2026-000001');
@@ -239,7 +334,11 @@ describe('Wizard', { timeout: 30_000 }, () => {
     const picker = screen.getByLabelText(messages.it.docsPick) as HTMLInputElement;
     await waitFor(() => expect(picker).toBeEnabled());
     await user.upload(picker, file);
-    expect(within(await screen.findByTestId('documents')).getByText(/visura\.pdf/)).toBeInTheDocument();
+    const list = await screen.findByTestId('documents');
+    expect(within(list).getByText(/visura\.pdf/)).toBeInTheDocument();
+    expect(list).toHaveTextContent('2 kB');
+    const [id, name, bytes] = backend.mock('identityUpload').mock.calls[0]!;
+    expect([id, name, bytes.length]).toEqual(['req-1', 'visura.pdf', 13]);
     await user.click(screen.getByTestId('docs-submit'));
     await step('checks_in_progress');
   });

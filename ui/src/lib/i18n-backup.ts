@@ -1,5 +1,7 @@
-// UI text of the mailbox backup screen (issue 6, seed 004's warning: a ceased mailbox's
-// messages cannot be recovered), Italian first. Spread into the tables of i18n.ts.
+// UI text of the mailbox backup screen (a ceased mailbox's messages cannot be recovered, the
+// renewal notice warns), Italian first. The form's field errors come from Rust
+// (`field_validate`), like every field check. Spread into the tables of i18n.ts.
+import type { Texts } from './i18n-format';
 
 export const backupIt = {
   backupOpen: 'Salva una copia dei messaggi',
@@ -23,11 +25,8 @@ export const backupIt = {
   backupStarting: 'Avvio…',
   backupBack: 'Torna alla casella',
   backupHostRequired: 'Indica il server IMAPS del gestore.',
-  backupHostInvalid: 'Indica solo il nome del server, senza «imaps://», porta o percorso.',
-  backupPortInvalid: 'La porta deve essere un numero da 1 a 65535 (di solito 993).',
   backupPasswordRequired: 'Inserisci la password della casella.',
   backupDestRequired: 'Indica la cartella in cui salvare i messaggi.',
-  backupDestAbsolute: 'Indica il percorso completo della cartella (per esempio /home/mario/PEC).',
   backupProgressLabel: 'Avanzamento del salvataggio',
   backupPhaseListing: 'Connessione e conteggio dei messaggi…',
   backupPhaseSaving: 'Salvataggio dei messaggi: {done} di {total}',
@@ -38,7 +37,10 @@ export const backupIt = {
   backupDoneHeading: 'Salvataggio completato',
   backupSaved: 'Messaggi salvati ora: {count}',
   backupAlreadySaved: 'Già salvati in precedenza in questa cartella: {count}',
-  backupResumed: 'Ripreso un salvataggio precedente: {count} messaggi erano già salvati e non sono stati scaricati di nuovo.',
+  backupResumed: {
+    one: 'Ripreso un salvataggio precedente: {count} messaggio era già salvato e non è stato scaricato di nuovo.',
+    other: 'Ripreso un salvataggio precedente: {count} messaggi erano già salvati e non sono stati scaricati di nuovo.',
+  },
   backupVerified: 'Verificato',
   backupVerifiedYes: 'Sì: ogni cartella corrisponde al server e ogni file alla sua impronta (SHA-256).',
   backupVerifiedNo: 'No: qualcosa non corrisponde. Avvia di nuovo il salvataggio nella stessa cartella per completarlo.',
@@ -52,7 +54,7 @@ export const backupIt = {
   backupCancelledNotice: 'Salvataggio interrotto. I messaggi già salvati restano: avviandolo di nuovo nella stessa cartella riprende da dove si è fermato.',
 } as const;
 
-export const backupEn: { readonly [K in keyof typeof backupIt]: string } = {
+export const backupEn: Texts<typeof backupIt> = {
   backupOpen: 'Save a copy of the messages',
   backupHeading: 'Save a copy of the messages',
   backupIntro:
@@ -74,11 +76,8 @@ export const backupEn: { readonly [K in keyof typeof backupIt]: string } = {
   backupStarting: 'Starting…',
   backupBack: 'Back to the mailbox',
   backupHostRequired: 'Give the provider’s IMAPS server.',
-  backupHostInvalid: 'Give only the server’s name, without “imaps://”, port or path.',
-  backupPortInvalid: 'The port must be a number from 1 to 65535 (usually 993).',
   backupPasswordRequired: 'Enter the mailbox password.',
   backupDestRequired: 'Give the folder to save the messages to.',
-  backupDestAbsolute: 'Give the folder’s full path (for example /home/mario/PEC).',
   backupProgressLabel: 'Backup progress',
   backupPhaseListing: 'Connecting and counting the messages…',
   backupPhaseSaving: 'Saving messages: {done} of {total}',
@@ -89,7 +88,10 @@ export const backupEn: { readonly [K in keyof typeof backupIt]: string } = {
   backupDoneHeading: 'Backup complete',
   backupSaved: 'Messages saved now: {count}',
   backupAlreadySaved: 'Already saved earlier in this folder: {count}',
-  backupResumed: 'Resumed an earlier backup: {count} messages were already saved and were not downloaded again.',
+  backupResumed: {
+    one: 'Resumed an earlier backup: {count} message was already saved and was not downloaded again.',
+    other: 'Resumed an earlier backup: {count} messages were already saved and were not downloaded again.',
+  },
   backupVerified: 'Verified',
   backupVerifiedYes: 'Yes: every folder matches the server and every file its fingerprint (SHA-256).',
   backupVerifiedNo: 'No: something does not match. Start the backup again into the same folder to complete it.',

@@ -1,5 +1,6 @@
-// UI text of the registry screens (seed 003: change of the PEC on record, support path) and of
+// UI text of the registry screens (change of the PEC on record, support path) and of
 // the mailbox expiry, Italian first. Spread into the tables of i18n.ts.
+import type { Texts } from './i18n-format';
 
 export const registryIt = {
   servicesHeading: 'Servizi',
@@ -88,9 +89,9 @@ export const registryIt = {
   topicSoftware: 'Problema software',
   linkWarning:
     'Affinché la modifica vada a buon fine è indispensabile cliccare sul link di conferma nella PEC ricevuta: è valido entro e non oltre le ore 24 del giorno successivo alla ricezione. Scaduto il periodo di validità sarà necessario effettuare nuovamente la richiesta.',
-  expiryDays: 'Scade tra {days} giorni',
+  expiryDays: { one: 'Scade tra {days} giorno', other: 'Scade tra {days} giorni' },
   expiryToday: 'Scade oggi',
-  expiryExpired: 'Scaduta da {days} giorni',
+  expiryExpired: { one: 'Scaduta da {days} giorno', other: 'Scaduta da {days} giorni' },
   expiryCeased: 'Cessata',
   expiryReminder: 'La casella scade il giorno {date}: rinnovala per non perdere i messaggi.',
   expiryGrace:
@@ -99,7 +100,7 @@ export const registryIt = {
   expiryBackupHint: 'Prima della cessazione salva una copia dei messaggi.',
 } as const;
 
-export const registryEn: { readonly [K in keyof typeof registryIt]: string } = {
+export const registryEn: Texts<typeof registryIt> = {
   servicesHeading: 'Services',
   registryNav: 'Change of PEC at registries',
   registryHeading: 'Change of the PEC address on record at the registry',
@@ -186,9 +187,9 @@ export const registryEn: { readonly [K in keyof typeof registryIt]: string } = {
   topicSoftware: 'Software problem',
   linkWarning:
     'For the change to take effect you must click the confirmation link in the PEC you receive: it works until 24:00 of the day after receipt and no later. After that, the change must be requested again.',
-  expiryDays: 'Expires in {days} days',
+  expiryDays: { one: 'Expires in {days} day', other: 'Expires in {days} days' },
   expiryToday: 'Expires today',
-  expiryExpired: 'Expired {days} days ago',
+  expiryExpired: { one: 'Expired {days} day ago', other: 'Expired {days} days ago' },
   expiryCeased: 'Ceased',
   expiryReminder: 'The mailbox expires on {date}: renew it so as not to lose your messages.',
   expiryGrace:

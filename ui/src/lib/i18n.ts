@@ -1,10 +1,15 @@
-// UI text, Italian first. `Messages` is derived from the Italian table, so a key missing
-// from the English one is a type error caught by svelte-check.
+// UI text, Italian first, one module per screen (`i18n-<screen>.ts`: an Italian table and
+// an English one typed from it, spread here). `Messages` is derived from the Italian table, so
+// a key missing from the English one is a type error caught by svelte-check; `fmt` types each
+// message's placeholders and picks plural forms (i18n-format.ts).
 import type { Language } from './backend';
 import { backupEn, backupIt } from './i18n-backup';
+import { render, type ParamsOf, type Texts } from './i18n-format';
 import { registryEn, registryIt } from './i18n-registry';
+import { renewalEn, renewalIt } from './i18n-renewal';
 
 const it = {
+  locale: 'it-IT',
   ...backupIt,
   ...registryIt,
   appName: 'PEC Desktop',
@@ -55,7 +60,7 @@ const it = {
   signingOut: 'Uscita in corso…',
   accountLabel: 'Account',
   bellLabel: 'Notifiche',
-  bellUnread: 'Notifiche, {count} non lette',
+  bellUnread: { one: 'Notifiche, {count} non letta', other: 'Notifiche, {count} non lette' },
   notificationsHeading: 'Notifiche',
   noNotifications: 'Nessuna notifica.',
   markRead: 'Segna come letta',
@@ -166,7 +171,7 @@ const it = {
   cardIssuer: 'Emessa da',
   cardPinTries: 'Tentativi PIN',
   cardPinUnknown: '3 al massimo; la carta li rivela solo dopo un PIN errato',
-  cardPinLeft: '{n} rimasti (dall’ultimo tentativo errato)',
+  cardPinLeft: { one: '{n} rimasto (dall’ultimo tentativo errato)', other: '{n} rimasti (dall’ultimo tentativo errato)' },
   cardMatches: 'Il codice fiscale della carta corrisponde ai dati indicati.',
   pinLabel: 'PIN della carta',
   pinHelp: 'Il PIN viene inviato una sola volta alla carta e non viene mai salvato. Dopo 3 PIN errati la carta si blocca.',
@@ -200,9 +205,9 @@ const it = {
   otpHeading: 'Inserisci il codice OTP',
   otpIntro: 'Abbiamo inviato un codice OTP all’indirizzo e-mail indicato nei dati di contatto. Il codice vale 60 secondi.',
   otpLabel: 'Codice OTP',
-  otpRemaining: 'Il codice scade tra {s} secondi.',
+  otpRemaining: { one: 'Il codice scade tra {s} secondo.', other: 'Il codice scade tra {s} secondi.' },
   otpExpired: 'Il codice è scaduto: clicca su “Invia di nuovo” per riceverne uno nuovo.',
-  otpAttempts: 'Tentativi rimasti: {n}',
+  otpAttempts: { one: '{n} tentativo rimasto', other: '{n} tentativi rimasti' },
   resend: 'Invia di nuovo',
   resendIn: 'Invia di nuovo (tra {s} s)',
   otpSentAgain: 'Nuovo codice inviato.',
@@ -241,13 +246,14 @@ const it = {
   appPwRevoke: 'Revoca',
   appPwNone: 'Nessuna password per le app.',
   appPwNeedsTwoStep: 'Attiva prima la verifica in due passaggi.',
-  ...renewalIt(),
+  ...renewalIt,
 } as const;
 
 export type MessageKey = keyof typeof it;
-export type Messages = { readonly [K in MessageKey]: string };
+export type Messages = Texts<typeof it>;
 
 const en: Messages = {
+  locale: 'en-GB',
   ...backupEn,
   ...registryEn,
   appName: 'PEC Desktop',
@@ -297,7 +303,7 @@ const en: Messages = {
   signingOut: 'Signing out…',
   accountLabel: 'Account',
   bellLabel: 'Notifications',
-  bellUnread: 'Notifications, {count} unread',
+  bellUnread: { one: 'Notifications, {count} unread', other: 'Notifications, {count} unread' },
   notificationsHeading: 'Notifications',
   noNotifications: 'No notifications.',
   markRead: 'Mark as read',
@@ -408,7 +414,7 @@ const en: Messages = {
   cardIssuer: 'Issued by',
   cardPinTries: 'PIN tries',
   cardPinUnknown: 'at most 3; the card tells only after a wrong PIN',
-  cardPinLeft: '{n} left (since the last wrong attempt)',
+  cardPinLeft: { one: '{n} left (since the last wrong attempt)', other: '{n} left (since the last wrong attempt)' },
   cardMatches: 'The card’s codice fiscale matches the data you entered.',
   pinLabel: 'Card PIN',
   pinHelp: 'The PIN is sent to the card once and never stored. After 3 wrong PINs the card locks.',
@@ -442,9 +448,9 @@ const en: Messages = {
   otpHeading: 'Enter the OTP code',
   otpIntro: 'We sent an OTP code to the e-mail address in the contact data. The code is valid for 60 seconds.',
   otpLabel: 'OTP code',
-  otpRemaining: 'The code expires in {s} seconds.',
+  otpRemaining: { one: 'The code expires in {s} second.', other: 'The code expires in {s} seconds.' },
   otpExpired: 'The code has expired: click “Send again” to get a new one.',
-  otpAttempts: 'Attempts left: {n}',
+  otpAttempts: { one: '{n} attempt left', other: '{n} attempts left' },
   resend: 'Send again',
   resendIn: 'Send again (in {s} s)',
   otpSentAgain: 'New code sent.',
@@ -483,242 +489,22 @@ const en: Messages = {
   appPwRevoke: 'Revoke',
   appPwNone: 'No app passwords.',
   appPwNeedsTwoStep: 'Turn on two-step login first.',
-  ...renewalEn(),
+  ...renewalEn,
 };
 
 export const messages: Readonly<Record<Language, Messages>> = { it, en };
 
 export const languages: readonly Language[] = ['it', 'en'];
 
-/** Fills `{name}` placeholders of a message. */
-export function fmt(template: string, values: Record<string, string | number>): string {
-  return template.replace(/\{(\w+)\}/g, (whole, key: string) =>
-    key in values ? String(values[key]) : whole,
-  );
+/** The keys whose message takes values. */
+type KeysWithParams = { [K in MessageKey]: ParamsOf<(typeof it)[K]> extends never ? never : K }[MessageKey];
+
+/** The message `key` of `m` with its placeholders filled (numbers and plurals by the locale). */
+export function fmt<K extends KeysWithParams>(
+  m: Messages,
+  key: K,
+  values: { readonly [P in ParamsOf<(typeof it)[K]>]: string | number },
+): string {
+  return render(m.locale, m[key], values);
 }
 
-// ---------------------------------------------------------------------------------------------
-// Renewal portal (seed 004). Function declarations (hoisted), spread into `it` and `en` above, so
-// this block merges apart from other screens' keys; the English one is typed from the Italian.
-
-function renewalIt() {
-  return {
-    renewOpen: 'Rinnova la casella',
-    rnTitle: 'Rinnovo della casella PEC',
-    rnClose: 'Chiudi il rinnovo',
-    rnStepProgress: 'Passo {n} di {total}',
-    rnEntryHeading: 'Codice fiscale dell’azienda',
-    rnEntryIntro:
-      'Inserisci il codice fiscale dell’azienda a cui è intestata la casella PEC. Se è di 11 cifre, il portale lo vuole di 16 caratteri con zeri a sinistra: lo completiamo noi.',
-    rnTaxCodeLabel: 'Codice fiscale dell’azienda *',
-    rnTaxCodeHint: 'Ad esempio 00743110157 (11 cifre) o il codice di 16 caratteri.',
-    rnContinue: 'Prosegui',
-    rnNormalised: 'Codice fiscale come lo vuole il portale (16 caratteri, lettere maiuscole):',
-    rnCompany: 'Azienda',
-    rnSignInHeading: 'Accedi al portale',
-    rnSignInIntro: 'L’azienda è già registrata al portale: inserisci la password per vedere le sue caselle PEC.',
-    rnUserId: 'Identificativo (codice fiscale)',
-    rnPasswordLabel: 'Password del portale *',
-    rnSignIn: 'Accedi',
-    rnLostPassword:
-      'Password smarrita? Usa la procedura di recupero del portale; l’indirizzo e-mail di recupero distingue maiuscole e minuscole: prova a scriverlo in minuscolo.',
-    rnChangeCode: 'Cambia codice fiscale',
-    rnRegisterHeading: 'Registrazione semplificata',
-    rnRegisterIntro:
-      'L’azienda non è ancora registrata al portale. Completa i dati obbligatori (*): all’indirizzo e-mail arriverà un codice di verifica, al cellulare un secondo codice.',
-    rnActivationEmail: 'E-mail indicata all’attivazione della PEC: {email}. Confermala o indicane un’altra.',
-    rnEmailLabel: 'E-mail *',
-    rnMobileLabel: 'Cellulare *',
-    rnMobileHint: 'Serve solo per l’identificazione: non sarà usato per contatti commerciali.',
-    rnNewPasswordLabel: 'Scegli una password per il portale *',
-    rnNewPasswordHint: 'Da 8 a 256 caratteri.',
-    rnCaptchaLegend: 'Codice di sicurezza (captcha)',
-    rnCaptchaAlt: 'Immagine con il codice di sicurezza da trascrivere',
-    rnCaptchaLabel: 'Codice nell’immagine *',
-    rnCaptchaNew: 'Nuova immagine',
-    rnCaptchaLoading: 'Caricamento dell’immagine…',
-    rnRegister: 'Registrati',
-    rnEmailCodeHeading: 'Verifica l’indirizzo e-mail',
-    rnEmailCodeIntro: 'Abbiamo inviato un codice di verifica a {email}. Scrivilo qui e premi «Verifica».',
-    rnCodeLabel: 'Codice di verifica *',
-    rnVerify: 'Verifica',
-    rnSmsHeading: 'Codice di verifica del cellulare',
-    rnSmsIntro:
-      'Abbiamo inviato un SMS con un codice al numero {mobile}. Se non vuoi inserirlo, chiudi questa finestra: la registrazione andrà comunque a buon fine.',
-    rnSmsSkip: 'Chiudi senza inserire il codice del cellulare',
-    rnConfirm: 'Conferma',
-    rnRegistered: 'Registrazione completata.',
-    rnMailboxesHeading: 'Gestisci – Servizi: scegli la casella da rinnovare',
-    rnMailboxesIntro: 'Le caselle PEC dell’azienda, con la scadenza e il costo del rinnovo per 12 mesi.',
-    rnMailboxesNone: 'Nessuna casella PEC risulta intestata all’azienda.',
-    rnExpires: 'scade il {date}',
-    rnExpired: 'scaduta il {date}, rinnovabile fino al {until}',
-    rnCeased: 'cessata: non più rinnovabile',
-    rnStatusActive: 'Attiva',
-    rnStatusExpiringSoon: 'In scadenza',
-    rnStatusExpired: 'Scaduta',
-    rnStatusCeased: 'Cessata',
-    rnRepHeading: 'Casella da rinnovare e rappresentante legale',
-    rnRepIntro:
-      'Ecco la casella che rinnovi e il suo costo. Inserisci i dati del rappresentante legale o titolare dell’azienda, a cui la PEC sarà intestata.',
-    rnMailbox: 'Casella',
-    rnPrice: 'Costo del rinnovo (12 mesi)',
-    rnPriceDetail: '{net} + IVA {rate}% ({vat}) = {total}',
-    rnRepLegend: 'Rappresentante legale / titolare',
-    rnRepFirstName: 'Nome *',
-    rnRepLastName: 'Cognome *',
-    rnRepTaxCode: 'Codice fiscale del rappresentante *',
-    rnBack: 'Indietro',
-    rnMethodHeading: 'Dati pagamento e opzioni',
-    rnMethodIntro: 'Scegli come pagare {total}.',
-    rnMethodPhone: 'Addebito sul conto telefonico',
-    rnMethodPhoneNeeds:
-      'Se all’azienda è intestata almeno una linea fissa: l’importo sarà in un’unica soluzione sulla prossima bolletta della linea scelta.',
-    rnLineLabel: 'Numero della linea fissa *',
-    rnMethodCard: 'Carta di credito o di debito',
-    rnMethodCardNeeds: 'Visa, Visa Electron, MasterCard, Maestro, Diners Club, American Express.',
-    rnMethodWallet: 'PayPal o PostePay',
-    rnWalletLabel: 'Circuito',
-    rnPaypal: 'PayPal',
-    rnPostepay: 'PostePay',
-    rnPayHeading: 'Pagamento',
-    rnPayIntro: 'Ordine {id}: rinnovo di {mailbox} per {total}.',
-    rnCardLegend: 'Dati della carta',
-    rnCardNumber: 'Numero della carta *',
-    rnCardExpiryMonth: 'Mese di scadenza *',
-    rnCardExpiryYear: 'Anno di scadenza *',
-    rnCardCvc: 'Codice di sicurezza (CVV/CVC) *',
-    rnCardHolder: 'Intestatario della carta *',
-    rnWalletAccount: 'E-mail del conto {wallet} *',
-    rnPhoneCharge: 'L’importo sarà addebitato sulla bolletta della linea {line}.',
-    rnPay: 'Paga {total}',
-    rnRetryPay: 'Riprova il pagamento',
-    rnRetryNote:
-      'Il pagamento non ha avuto risposta. Riprovando useremo lo stesso identificativo di pagamento: non ti sarà addebitato due volte.',
-    rnDeclinedNote: 'Nessun addebito: controlla i dati o usa un’altra carta.',
-    rnChangeMethod: 'Cambia metodo di pagamento',
-    rnDoneHeading: 'Rinnovo completato',
-    rnDoneBody: 'La casella {mailbox} è rinnovata: la nuova scadenza è il {date} (12 mesi dalla data del pagamento).',
-    rnDoneOrder: 'Numero d’ordine',
-    rnDoneMails:
-      'Riceverai una e-mail di conferma all’indirizzo indicato nella registrazione e un messaggio PEC sulla casella rinnovata.',
-    rnDoneClose: 'Torna alla casella',
-    rnWorking: 'Operazione in corso…',
-    rnRequired: 'Campo obbligatorio.',
-    rnFixErrors: 'Controlla i campi segnalati.',
-    rnSessionGone: 'La sessione del portale è scaduta: accedi di nuovo.',
-    rnNotRenewWarning:
-      'Se non rinnovi, salva i messaggi PEC inviati e ricevuti: quando la casella sarà cessata non saranno più recuperabili.',
-  } as const;
-}
-
-function renewalEn(): { readonly [K in keyof ReturnType<typeof renewalIt>]: string } {
-  return {
-    renewOpen: 'Renew the mailbox',
-    rnTitle: 'PEC mailbox renewal',
-    rnClose: 'Close the renewal',
-    rnStepProgress: 'Step {n} of {total}',
-    rnEntryHeading: 'Company codice fiscale',
-    rnEntryIntro:
-      'Enter the codice fiscale of the company that holds the PEC mailbox. If it has 11 digits, the portal wants 16 characters with zeros on the left: we complete it for you.',
-    rnTaxCodeLabel: 'Company codice fiscale *',
-    rnTaxCodeHint: 'For instance 00743110157 (11 digits) or the 16-character code.',
-    rnContinue: 'Continue',
-    rnNormalised: 'Codice fiscale as the portal wants it (16 characters, capital letters):',
-    rnCompany: 'Company',
-    rnSignInHeading: 'Sign in to the portal',
-    rnSignInIntro: 'The company is already registered with the portal: enter the password to see its PEC mailboxes.',
-    rnUserId: 'User id (codice fiscale)',
-    rnPasswordLabel: 'Portal password *',
-    rnSignIn: 'Sign in',
-    rnLostPassword:
-      'Lost the password? Use the portal’s recovery procedure; the recovery e-mail address is case sensitive: try typing it in lower case.',
-    rnChangeCode: 'Change codice fiscale',
-    rnRegisterHeading: 'Simplified registration',
-    rnRegisterIntro:
-      'The company is not registered with the portal yet. Fill in the required fields (*): a verification code will go to the e-mail address, a second one to the mobile.',
-    rnActivationEmail: 'E-mail given when the PEC was activated: {email}. Confirm it or give another one.',
-    rnEmailLabel: 'E-mail *',
-    rnMobileLabel: 'Mobile *',
-    rnMobileHint: 'Used only for identification: never for marketing or other contacts.',
-    rnNewPasswordLabel: 'Choose a portal password *',
-    rnNewPasswordHint: '8 to 256 characters.',
-    rnCaptchaLegend: 'Security code (captcha)',
-    rnCaptchaAlt: 'Image with the security code to type',
-    rnCaptchaLabel: 'Code in the image *',
-    rnCaptchaNew: 'New image',
-    rnCaptchaLoading: 'Loading the image…',
-    rnRegister: 'Register',
-    rnEmailCodeHeading: 'Verify the e-mail address',
-    rnEmailCodeIntro: 'We sent a verification code to {email}. Type it here and press "Verify".',
-    rnCodeLabel: 'Verification code *',
-    rnVerify: 'Verify',
-    rnSmsHeading: 'Mobile verification code',
-    rnSmsIntro:
-      'We sent a text message with a code to {mobile}. If you do not want to enter it, close this window: the registration will succeed anyway.',
-    rnSmsSkip: 'Close without entering the mobile code',
-    rnConfirm: 'Confirm',
-    rnRegistered: 'Registration completed.',
-    rnMailboxesHeading: 'Manage – Services: choose the mailbox to renew',
-    rnMailboxesIntro: 'The company’s PEC mailboxes, with their expiry and the price of a 12-month renewal.',
-    rnMailboxesNone: 'No PEC mailbox is registered to the company.',
-    rnExpires: 'expires on {date}',
-    rnExpired: 'expired on {date}, renewable until {until}',
-    rnCeased: 'ceased: no longer renewable',
-    rnStatusActive: 'Active',
-    rnStatusExpiringSoon: 'Expiring soon',
-    rnStatusExpired: 'Expired',
-    rnStatusCeased: 'Ceased',
-    rnRepHeading: 'Mailbox to renew and legal representative',
-    rnRepIntro:
-      'Here is the mailbox you renew and its price. Enter the details of the company’s legal representative or owner, to whom the PEC will be registered.',
-    rnMailbox: 'Mailbox',
-    rnPrice: 'Renewal price (12 months)',
-    rnPriceDetail: '{net} + VAT {rate}% ({vat}) = {total}',
-    rnRepLegend: 'Legal representative / owner',
-    rnRepFirstName: 'First name *',
-    rnRepLastName: 'Last name *',
-    rnRepTaxCode: 'Representative’s codice fiscale *',
-    rnBack: 'Back',
-    rnMethodHeading: 'Payment details and options',
-    rnMethodIntro: 'Choose how to pay {total}.',
-    rnMethodPhone: 'Charge on the phone bill',
-    rnMethodPhoneNeeds:
-      'If the company holds at least one landline: the amount appears in one go on the next bill of the chosen line.',
-    rnLineLabel: 'Landline number *',
-    rnMethodCard: 'Credit or debit card',
-    rnMethodCardNeeds: 'Visa, Visa Electron, MasterCard, Maestro, Diners Club, American Express.',
-    rnMethodWallet: 'PayPal or PostePay',
-    rnWalletLabel: 'Wallet',
-    rnPaypal: 'PayPal',
-    rnPostepay: 'PostePay',
-    rnPayHeading: 'Payment',
-    rnPayIntro: 'Order {id}: renewal of {mailbox} for {total}.',
-    rnCardLegend: 'Card details',
-    rnCardNumber: 'Card number *',
-    rnCardExpiryMonth: 'Expiry month *',
-    rnCardExpiryYear: 'Expiry year *',
-    rnCardCvc: 'Security code (CVV/CVC) *',
-    rnCardHolder: 'Name on the card *',
-    rnWalletAccount: '{wallet} account e-mail *',
-    rnPhoneCharge: 'The amount will be charged on the bill of line {line}.',
-    rnPay: 'Pay {total}',
-    rnRetryPay: 'Retry the payment',
-    rnRetryNote:
-      'The payment got no answer. A retry uses the same payment identifier: you will not be charged twice.',
-    rnDeclinedNote: 'Nothing was charged: check the details or use another card.',
-    rnChangeMethod: 'Change payment method',
-    rnDoneHeading: 'Renewal completed',
-    rnDoneBody: 'The mailbox {mailbox} is renewed: the new expiry date is {date} (12 months from the payment date).',
-    rnDoneOrder: 'Order number',
-    rnDoneMails:
-      'You will receive a confirmation e-mail at the address given at registration and a PEC message in the renewed mailbox.',
-    rnDoneClose: 'Back to the mailbox',
-    rnWorking: 'Working…',
-    rnRequired: 'Required field.',
-    rnFixErrors: 'Check the fields marked.',
-    rnSessionGone: 'The portal session has expired: sign in again.',
-    rnNotRenewWarning:
-      'If you do not renew, save the PEC messages sent and received: once the mailbox is ceased they can no longer be recovered.',
-  };
-}

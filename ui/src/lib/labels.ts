@@ -1,4 +1,5 @@
-// Labels of domain values, from the typed message tables.
+// Labels of domain values, from the typed message tables, and the formats of dates, sizes and
+// durations (always through Intl, in the user's language: no ISO date on a screen).
 import type { HolderData, IdentityState, Language, Notification } from './backend';
 import type { Messages } from './i18n';
 
@@ -62,7 +63,7 @@ export function notificationBody(n: Notification, lang: Language): string {
 export function formatDate(value: string, lang: Language): string {
   const date = new Date(value.length === 10 ? `${value}T12:00:00Z` : value);
   if (Number.isNaN(date.getTime())) return value;
-  return date.toLocaleDateString(lang === 'it' ? 'it-IT' : 'en-GB', {
+  return date.toLocaleDateString(locale(lang), {
     day: 'numeric',
     month: 'long',
     year: 'numeric',
@@ -70,12 +71,11 @@ export function formatDate(value: string, lang: Language): string {
   });
 }
 
-/** Date and time in Europe/Rome, e.g. "3 dicembre 2026, 10:30". */
 /** Date and time in Italian time, or with `zone: 'local'` in this computer's own zone (named). */
 export function formatDateTime(value: string, lang: Language, zone: 'rome' | 'local' = 'rome'): string {
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) return value;
-  return date.toLocaleString(lang === 'it' ? 'it-IT' : 'en-GB', {
+  return date.toLocaleString(locale(lang), {
     day: 'numeric',
     month: 'long',
     year: 'numeric',
@@ -83,4 +83,25 @@ export function formatDateTime(value: string, lang: Language, zone: 'rome' | 'lo
     minute: '2-digit',
     ...(zone === 'rome' ? { timeZone: 'Europe/Rome' } : { timeZoneName: 'short' }),
   });
+}
+
+function locale(lang: Language): string {
+  return lang === 'it' ? 'it-IT' : 'en-GB';
+}
+
+/** A file size in kilobytes, e.g. "12 kB". */
+export function formatSize(bytes: number, lang: Language): string {
+  return new Intl.NumberFormat(locale(lang), { style: 'unit', unit: 'kilobyte', maximumFractionDigits: 0 }).format(
+    Math.ceil(bytes / 1024),
+  );
+}
+
+/** A duration in minutes, e.g. "30 min". */
+export function formatMinutes(minutes: number, lang: Language): string {
+  return new Intl.NumberFormat(locale(lang), { style: 'unit', unit: 'minute' }).format(minutes);
+}
+
+/** A plain number with the language's grouping, e.g. "50.000". */
+export function formatNumber(value: number, lang: Language): string {
+  return new Intl.NumberFormat(locale(lang)).format(value);
 }

@@ -3,13 +3,13 @@
 #
 #   scripts/bench.sh [--check] [--card] [MAILBOXES] [SECONDS] [ROUNDS]
 #
-# Default: issue 3's benchmark, the sandbox's mailbox-status endpoint over 1,000,000 mailboxes
+# Default: the status benchmark, the sandbox's mailbox-status endpoint over 1,000,000 mailboxes
 # beside a trivial axum handler, under wrk (64 connections, 10 s, 2 alternating rounds). It
 # prints requests/s, p50, p99, the server's and wrk's CPU time per request for both (wrk shares
 # the two cores, so what it spends is taken from the server), then the ratio and whether the
 # goal (ratio >= 0.5, p99 < 10 ms) is met in every round.
 #   --check  exit 1 when the goal is not met (the default only reports)
-#   --card   also run issue 4's benchmark (our crate vs OpenSC on the same virtual card); it
+#   --card   also run the card benchmark (our crate vs OpenSC on the same virtual card); it
 #            starts pcscd through scripts/rig/pcsc.sh and refuses if another pcscd runs.
 #
 # Not part of scripts/test.sh: a benchmark on a shared machine measures the machine as much

@@ -3,7 +3,7 @@
 # --branding FILE an association's branded one (branding/README.md).
 #
 #   ./scripts/bundle.sh                                  # PEC Desktop
-#   ./scripts/bundle.sh --branding branding/<id>.toml    # e.g. PEC Artigiani Demo
+#   ./scripts/bundle.sh --branding branding/<id>.toml    # e.g. PEC Artigiani Demo (no embedded sandbox)
 #   ./scripts/bundle.sh --hello-world                    # the bare Tauri app sizes are compared with
 #   ./scripts/bundle.sh --debug [...]                    # the same from the debug build (quick; the
 #                                                        # test command's package checks use it)
@@ -88,9 +88,12 @@ LOGO="$(ls "$OUT"/logo.* | head -n 1)"
 tauri icon "$LOGO" -o "$OUT/icons" >/dev/null
 tauri icon "$LOGO" -o "$OUT/icons" --png 16,24,48,256 >/dev/null
 
-log "Bundling the branded package $PACKAGE (.deb, $PROFILE build)"
+log "Bundling the branded package $PACKAGE (.deb, $PROFILE build, without the embedded sandbox)"
+# A branded build presets its association's provider: it carries no built-in sandbox server,
+# no demo accounts and no test CA (the `embedded-sandbox` feature is off; see src-tauri/Cargo.toml).
 (cd "$REPO_ROOT/src-tauri" &&
-  tauri build --ci "${DEBUG_FLAG[@]}" --bundles deb --features custom-protocol --config "$OUT/tauri.overlay.json")
+  tauri build --ci "${DEBUG_FLAG[@]}" --bundles deb --features custom-protocol --config "$OUT/tauri.overlay.json" \
+    -- --no-default-features)
 # The resource copy tauri-build leaves beside the binary for dev runs would brand the next
 # plain binary started from the build directory (the end-to-end tests start it there).
 rm -f "$CARGO_TARGET_DIR/$PROFILE/branding.json"

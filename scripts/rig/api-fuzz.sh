@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Property-based fuzzing of the provider API (issue 3): schemathesis generates requests from the
+# Property-based fuzzing of the provider API: schemathesis generates requests from the
 # OpenAPI document the sandbox serves and checks that no answer is a server error and every answer
 # matches its schema. Runs against the real sandbox binary on a free loopback port with a
 # throw-away SQLite file, signed in as a seeded demo account.

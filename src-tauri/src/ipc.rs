@@ -267,7 +267,7 @@ struct Command {
     upload: Option<&'static str>,
 }
 
-/// Every declared type reached from the commands, in the order first met.
+/// Every declared type reached from the commands, once each.
 #[cfg(test)]
 #[derive(Default)]
 struct Types {
@@ -343,6 +343,9 @@ pub fn typescript() -> String {
          // `PEC_WRITE_BINDINGS=1 cargo test -p pec-app ipc::`.\n\n\
          import type { Channel } from '@tauri-apps/api/core';\n\n",
     );
+    // ts-rs visits a type's dependencies in an order that changes from one compilation to
+    // the next: sorted by name, the file is the same for every build.
+    types.decls.sort_by(|a, b| a.0.cmp(&b.0));
     for (_, decl) in &types.decls {
         out.push_str(decl);
         out.push_str("\n\n");

@@ -19,78 +19,86 @@ name: string, version: string,
 log_dir: string, };
 
 /**
- * What the UI may show about the association. No URL the UI could be tempted to call.
+ * An app password. `password` is present only in the answer that created it.
  */
 
-export type BrandingView = { name: string, product_name: string, colors: Colors, support: Support, };
+export type AppPasswordView = { 
+/**
+ * Identifier.
+ */
+id: string, 
+/**
+ * Label.
+ */
+label: string, 
+/**
+ * The password, shown once.
+ */
+password?: string | null, 
+/**
+ * Creation time.
+ */
+created_at: string, };
 
 /**
- * The association's colours, `#RRGGBB`.
+ * What the form starts with for a mailbox: the last values used for it, else the defaults.
  */
 
-export type Colors = { primary: string, accent: string, };
+export type BackupDefaults = { 
+/**
+ * None: the user types the provider's IMAPS server (e.g. imaps.pec.example.it).
+ */
+host?: string | null, port: number, user: string, 
+/**
+ * The folder of the last run (to resume it), else a suggestion in the user's documents.
+ */
+dest?: string | null, };
 
 /**
- * Where members get help. At least one contact is required.
+ * What the backup screen receives: progress, then one `finished` or `failed`.
  */
 
-export type Support = { phone?: string | null, email?: string | null, web?: string | null, };
+export type BackupEvent = { "kind": "progress" } & Progress | { "kind": "finished", report: BackupReport, 
+/**
+ * The folder, as the engine wrote it (absolute).
+ */
+dest: string, } | { "kind": "failed", error: Localized, };
 
 /**
- * What the UI shows: a newer version exists.
+ * The outcome of a finished run.
  */
 
-export type Notice = { 
+export type BackupReport = { folders: Array<FolderReport>, 
 /**
- * The running version.
+ * Messages downloaded in this run.
  */
-current: string, 
+downloaded: number, 
 /**
- * The latest release.
+ * Messages found already saved by an earlier run and skipped.
  */
-latest: string, 
+already_saved: number, 
 /**
- * Its release date, `YYYY-MM-DD`.
+ * Bytes downloaded in this run.
  */
-published: string, 
+bytes_downloaded: number, 
 /**
- * Its release notes (https).
+ * Every file of the index re-hashed.
  */
-notes_url: string, };
-
-export type Settings = { 
+files: FileCheck, 
 /**
- * Italian unless the user chose otherwise ([`Lang`]'s default).
+ * True when every folder matches the server and every file its hash.
  */
-language: Lang, 
-/**
- * The provider's API base URL; none means the embedded sandbox (the demo).
- */
-provider_url?: string | null, 
-/**
- * The account of the last session, to restore it from the keyring and prefill the
- * sign-in form. An account id, never a secret.
- */
-last_account?: string | null, 
-/**
- * The release feed of the update notice; none means the branding's, if any (see
- * [`crate::updates`]).
- */
-release_feed_url?: string | null, 
-/**
- * The IMAPS server and folder of each mailbox's last backup, by PEC address, to prefill
- * the backup form and resume into the same folder. Never a password.
- */
-backup_servers: { [key in string]: BackupServer }, };
+verified: boolean, };
 
 /**
- * The languages the app speaks.
- *
- * Serialised as `"it"` / `"en"` so the same value can travel in JSON and in an
- * `Accept-Language`-like setting.
+ * The form as typed (the password comes apart, as a secret).
  */
 
-export type Lang = "it" | "en";
+export type BackupRequest = { address: string, host: string, port: number, 
+/**
+ * None or empty: the PEC address.
+ */
+user?: string | null, dest: string, };
 
 /**
  * Where a mailbox's messages were last backed up from and to (see [`crate::backup`]).
@@ -99,18 +107,66 @@ export type Lang = "it" | "en";
 export type BackupServer = { host: string, port: number, user: string, dest: string, };
 
 /**
- * What the sign-in screen needs to know about the provider.
+ * What the UI may show about the association. No URL the UI could be tempted to call.
  */
 
-export type ProviderInfo = { 
+export type BrandingView = { name: string, product_name: string, colors: Colors, support: Support, };
+
 /**
- * None while the embedded sandbox is still starting (the UI does not show its URL).
+ * A captcha to show: its id (sent back with the answer) and the PNG as base64.
  */
-base_url?: string | null, embedded: boolean, demo_accounts: Array<DemoAccount>, 
+
+export type CaptchaView = { id: string, expires_at: string, png_base64: string, };
+
 /**
- * The login of the last session, to prefill the form (not a secret).
+ * The pre-flight check: whose card it is and whether it will work, before the provider.
  */
-last_login?: string | null, };
+
+export type CardCheck = { reader: string, card_label: string, serial?: string | null, given_name?: string | null, surname?: string | null, tax_code?: string | null, issuer?: string | null, 
+/**
+ * The end of the certificate's validity, RFC 3339.
+ */
+not_after: string, certificate: ValidityStatus, 
+/**
+ * Whether the card's codice fiscale is the declared one (None: nothing declared).
+ */
+tax_code_matches?: boolean | null, pin: PinKnowledge, 
+/**
+ * Why the card cannot be used (empty: go ahead).
+ */
+problems: Array<Localized>, };
+
+/**
+ * Card data typed by the user. The number and the security code are wiped after the call.
+ */
+
+export type CardInput = { number: string, expiry_month: number, expiry_year: number, cvc: string, holder_name: string, };
+
+/**
+ * What is in a reader, as far as the panel cares.
+ */
+
+export type CardType = "none" | "cns" | "cie" | "signature_token" | "unknown";
+
+/**
+ * The association's colours, `#RRGGBB`.
+ */
+
+export type Colors = { primary: string, accent: string, };
+
+/**
+ * Contact data: where the OTP and the notices go.
+ */
+
+export type ContactData = { 
+/**
+ * Ordinary e-mail address.
+ */
+email: string, 
+/**
+ * Italian mobile number.
+ */
+mobile?: string | null, };
 
 /**
  * A demo account the sign-in screen offers when the embedded sandbox runs.
@@ -119,52 +175,147 @@ last_login?: string | null, };
 export type DemoAccount = { login: string, name: string, mailboxes: Array<string>, };
 
 /**
- * The signed-in account, as the UI sees it. No token crosses IPC.
+ * An uploaded document.
  */
 
-export type SessionView = { account_id: string, };
+export type DocumentView = { 
+/**
+ * Identifier.
+ */
+id: string, 
+/**
+ * File name as sent.
+ */
+filename: string, 
+/**
+ * Media type found by looking at the content.
+ */
+media_type: string, 
+/**
+ * Size in bytes.
+ */
+size: number, 
+/**
+ * Upload time.
+ */
+uploaded_at: string, };
 
 /**
- * A mailbox of the signed-in account.
+ * Where a wizard was left: the request, and the form as typed (not yet sent).
  */
 
-export type MailboxView = { 
+export type Draft = { mailbox: string, request_id?: string | null, fields: { [key in string]: string }, saved_at?: string | null, };
+
 /**
- * The PEC address.
+ * Holder and contact data as on the summary page.
  */
-address: string, 
+
+export type DraftData = { 
 /**
- * The holder on record.
+ * Holder.
  */
 holder: HolderData, 
 /**
- * The contact data on record.
+ * Contact.
  */
-contact: ContactData, 
+contact: ContactData, };
+
 /**
- * Where the identity confirmation stands.
+ * Where a mailbox stands with respect to its expiry (wire form of `pec_domain::ExpiryStatus`).
  */
-identity_state: IdentityStateData, 
+
+export type ExpiryStatusData = "active" | "expiring_soon" | "expired" | "ceased";
+
 /**
- * Italian label of the state ("Da confermare", ...).
+ * Expiry awareness for a mailbox: what the app shows and when it reminds.
  */
-identity_state_label_it: string, 
-/**
- * The European star: qualified and identified.
- */
-qualified: boolean, 
+
+export type ExpiryView = { 
 /**
  * Last day of the paid period.
  */
 expires_on: string, 
 /**
- * Two-step login on.
+ * Today in Europe/Rome (server clock).
  */
-two_step_login: boolean, 
+today: string, 
 /**
- * The identity request in progress, to resume it from any entry point.
+ * Days from today to `expires_on` (negative once expired).
  */
-active_identity_request?: string | null, };
+days_to_expiry: number, 
+/**
+ * Status.
+ */
+status: ExpiryStatusData, 
+/**
+ * First day of the renewal reminder.
+ */
+reminder_from: string, 
+/**
+ * Last day on which an expired mailbox can still be renewed (end of the grace period).
+ */
+renewable_until: string, 
+/**
+ * The day the mailbox is ceased and its messages are lost, if not renewed.
+ */
+ceases_on: string, 
+/**
+ * Whether the app should offer to save the messages now (expiring soon, expired).
+ */
+offer_backup: boolean, };
+
+/**
+ * The answer for one field: valid with its normal form, or the error in both languages.
+ */
+
+export type FieldCheck = { valid: boolean, normalized?: string | null, error?: Localized | null, };
+
+/**
+ * Which rule to apply to a form field.
+ */
+
+export type FieldKind = "codice_fiscale" | "tax_code" | "partita_iva" | "email" | "mobile" | "name" | "imap_host" | "port" | "folder";
+
+/**
+ * The result of re-reading every file the index lists.
+ */
+
+export type FileCheck = { 
+/**
+ * Files checked.
+ */
+checked: number, 
+/**
+ * Files whose SHA-256 differs from the index (relative paths).
+ */
+hash_mismatches: Array<string>, 
+/**
+ * Files the index lists that are not there (relative paths).
+ */
+missing_files: Array<string>, };
+
+/**
+ * One folder compared with the server at the end of the run.
+ */
+
+export type FolderReport = { folder: string, imap_folder: string, uidvalidity: number, 
+/**
+ * Messages the server reports (EXAMINE's EXISTS) at the end.
+ */
+server_messages: number, 
+/**
+ * Of those, how many are in the backup.
+ */
+saved: number, 
+/**
+ * UIDs the server has that the backup lacks (arrived during the run, or failed).
+ */
+missing_uids: Array<number>, 
+/**
+ * The server changed the folder's UIDVALIDITY since an earlier run: the older files are
+ * kept and the folder was saved again under the new value.
+ */
+uidvalidity_changed: boolean, };
 
 /**
  * The holder of a mailbox, tagged by `kind` (same JSON as `pec_domain::Holder`).
@@ -209,148 +360,55 @@ last_name: string,
 tax_code: string, };
 
 /**
- * A natural person (private holder or legal representative).
+ * Kind of holder.
  */
 
-export type PersonData = { 
-/**
- * Nome.
- */
-first_name: string, 
-/**
- * Cognome.
- */
-last_name: string, 
-/**
- * Codice fiscale (16 characters).
- */
-tax_code: string, };
+export type HolderKindData = "company" | "professional" | "private_citizen";
 
 /**
- * Contact data: where the OTP and the notices go.
+ * Identity documents accepted in a video call.
  */
 
-export type ContactData = { 
-/**
- * Ordinary e-mail address.
- */
-email: string, 
-/**
- * Italian mobile number.
- */
-mobile?: string | null, };
+export type IdDocumentKind = "cie" | "paper_identity_card" | "driving_licence" | "passport";
 
 /**
- * Identity-confirmation state, as the providers name it.
+ * A user action on an identity request, tagged by `type`. Provider results (identification,
+ * checks) are not actions: the server applies them itself.
  */
 
-export type IdentityStateData = "to_confirm" | "checks_in_progress" | "documents_missing" | "completed";
-
+export type IdentityAction = { "type": "choose_role", 
 /**
- * The expiry of one mailbox of the account, in the list the app shows beside the mailboxes.
+ * The answer.
  */
-
-export type MailboxExpiryView = { 
+role: RoleData, } | { "type": "submit_holder_email", 
 /**
- * PEC address.
+ * The holder's e-mail address.
  */
-address: string, 
+holder_email: string, } | { "type": "choose_holder_kind", 
 /**
- * Its expiry awareness.
+ * The kind.
  */
-expiry: ExpiryView, };
-
+kind: HolderKindData, } | { "type": "submit_data", 
 /**
- * Expiry awareness for a mailbox: what the app shows and when it reminds.
+ * Holder.
  */
-
-export type ExpiryView = { 
+holder: HolderData, 
 /**
- * Last day of the paid period.
+ * Contact.
  */
-expires_on: string, 
+contact: ContactData, } | { "type": "confirm_summary" } | { "type": "back" } | { "type": "choose_method", 
 /**
- * Today in Europe/Rome (server clock).
+ * The method.
  */
-today: string, 
+method: MethodData, } | { "type": "abandon_identification" } | { "type": "proceed" } | { "type": "complete_request", 
 /**
- * Days from today to `expires_on` (negative once expired).
+ * The checkboxes.
  */
-days_to_expiry: number, 
+terms: TermsData, } | { "type": "resend_otp" } | { "type": "confirm_otp", 
 /**
- * Status.
+ * The code.
  */
-status: ExpiryStatusData, 
-/**
- * First day of the renewal reminder.
- */
-reminder_from: string, 
-/**
- * Last day on which an expired mailbox can still be renewed (end of the grace period).
- */
-renewable_until: string, 
-/**
- * The day the mailbox is ceased and its messages are lost, if not renewed.
- */
-ceases_on: string, 
-/**
- * Whether the app should offer to save the messages now (expiring soon, expired).
- */
-offer_backup: boolean, };
-
-/**
- * Where a mailbox stands with respect to its expiry (wire form of `pec_domain::ExpiryStatus`).
- */
-
-export type ExpiryStatusData = "active" | "expiring_soon" | "expired" | "ceased";
-
-/**
- * A notification for the bell, or the "adegua la PEC" banner.
- */
-
-export type NotificationView = { 
-/**
- * Identifier (banners: `banner:<address>`).
- */
-id: string, 
-/**
- * What it is about.
- */
-kind: NotificationKind, 
-/**
- * The mailbox concerned.
- */
-mailbox: string, 
-/**
- * Title in Italian.
- */
-title_it: string, 
-/**
- * Title in English.
- */
-title_en: string, 
-/**
- * Text in Italian.
- */
-body_it: string, 
-/**
- * Text in English.
- */
-body_en: string, 
-/**
- * When it was raised.
- */
-created_at: string, 
-/**
- * Whether the user has read it.
- */
-read: boolean, };
-
-/**
- * Kinds of notification.
- */
-
-export type NotificationKind = "identity_banner" | "identity_outcome" | "security";
+code: OtpCode, } | { "type": "retry" } | { "type": "change_holder" } | { "type": "change_legal_representative" } | { "type": "submit_documents" };
 
 /**
  * An identity request, flattened for clients: which fields are set depends on `step`.
@@ -427,134 +485,19 @@ documents: Array<DocumentView>,
 updated_at: string, };
 
 /**
- * Identification method.
+ * Identity-confirmation state, as the providers name it.
  */
 
-export type MethodData = "spid" | "cie" | "cns" | "digital_signature" | "remote_signature" | "webcam";
+export type IdentityStateData = "to_confirm" | "checks_in_progress" | "documents_missing" | "completed";
 
 /**
- * Outcomes other than plain success.
+ * The languages the app speaks.
+ *
+ * Serialised as `"it"` / `"en"` so the same value can travel in JSON and in an
+ * `Accept-Language`-like setting.
  */
 
-export type OutcomeData = "data_mismatch" | "legal_person_ceased" | "legal_representative_check_failed" | "checks_in_progress";
-
-/**
- * Holder and contact data as on the summary page.
- */
-
-export type DraftData = { 
-/**
- * Holder.
- */
-holder: HolderData, 
-/**
- * Contact.
- */
-contact: ContactData, };
-
-/**
- * Kind of holder.
- */
-
-export type HolderKindData = "company" | "professional" | "private_citizen";
-
-/**
- * An uploaded document.
- */
-
-export type DocumentView = { 
-/**
- * Identifier.
- */
-id: string, 
-/**
- * File name as sent.
- */
-filename: string, 
-/**
- * Media type found by looking at the content.
- */
-media_type: string, 
-/**
- * Size in bytes.
- */
-size: number, 
-/**
- * Upload time.
- */
-uploaded_at: string, };
-
-/**
- * The steps of an identity request (the domain state machine's `step` names).
- */
-
-export type StepData = "choosing_role" | "awaiting_holder_email" | "delegation_link_sent" | "choosing_holder_kind" | "entering_data" | "summary" | "choosing_method" | "identifying" | "identified" | "accepting_terms" | "otp_sent" | "completed" | "data_mismatch" | "legal_person_ceased" | "documents_missing" | "checks_in_progress" | "holder_change_required";
-
-/**
- * A user action on an identity request, tagged by `type`. Provider results (identification,
- * checks) are not actions: the server applies them itself.
- */
-
-export type IdentityAction = { "type": "choose_role", 
-/**
- * The answer.
- */
-role: RoleData, } | { "type": "submit_holder_email", 
-/**
- * The holder's e-mail address.
- */
-holder_email: string, } | { "type": "choose_holder_kind", 
-/**
- * The kind.
- */
-kind: HolderKindData, } | { "type": "submit_data", 
-/**
- * Holder.
- */
-holder: HolderData, 
-/**
- * Contact.
- */
-contact: ContactData, } | { "type": "confirm_summary" } | { "type": "back" } | { "type": "choose_method", 
-/**
- * The method.
- */
-method: MethodData, } | { "type": "abandon_identification" } | { "type": "proceed" } | { "type": "complete_request", 
-/**
- * The checkboxes.
- */
-terms: TermsData, } | { "type": "resend_otp" } | { "type": "confirm_otp", 
-/**
- * The code.
- */
-code: OtpCode, } | { "type": "retry" } | { "type": "change_holder" } | { "type": "change_legal_representative" } | { "type": "submit_documents" };
-
-/**
- * Terms the holder accepts before "completa la richiesta di identificazione".
- */
-
-export type TermsData = { 
-/**
- * Condizioni di servizio.
- */
-service_conditions: boolean, 
-/**
- * Presa visione dell'informativa contrattuale.
- */
-contract_information: boolean, };
-
-/**
- * A one-time code as the user typed it: plain text on the wire, hidden from `{:?}`, so no
- * request that carries one can print it to a log.
- */
-
-export type OtpCode = string;
-
-/**
- * Who is going through the confirmation.
- */
-
-export type RoleData = "holder_or_legal_representative" | "other";
+export type Lang = "it" | "en";
 
 /**
  * The QR code and link that continue the guide on a phone ("Apri su altro dispositivo").
@@ -562,87 +505,25 @@ export type RoleData = "holder_or_legal_representative" | "other";
 
 export type Link = { url: string, qr_svg: string, };
 
-export type SpidStart = { handle: string, login_url: string, expires_at: string, qr_svg: string, };
-
 /**
- * Poll answer for a SPID login.
+ * "Valid until 24:00 Europe/Rome of the day after receipt" (wire form of
+ * `pec_domain::LinkDeadline`).
  */
 
-export type SpidPoll = { 
+export type LinkDeadlineData = { 
 /**
- * The login's state.
+ * When the PEC carrying the link was received.
  */
-status: SpidStatus, 
+received_at: string, 
 /**
- * The request after the login, once authorised or denied.
+ * The last Italian calendar day on which the link works.
  */
-request?: IdentityRequestView | null, };
-
+valid_through: string, 
 /**
- * State of a SPID login.
+ * The first instant at which the link no longer works (00:00 Europe/Rome after
+ * `valid_through`).
  */
-
-export type SpidStatus = "pending" | "authorised" | "denied" | "expired";
-
-/**
- * A webcam appointment slot.
- */
-
-export type WebcamSlot = { 
-/**
- * Start of the call.
- */
-starts_at: string, 
-/**
- * Length in minutes.
- */
-minutes: number, };
-
-/**
- * Identity documents accepted in a video call.
- */
-
-export type IdDocumentKind = "cie" | "paper_identity_card" | "driving_licence" | "passport";
-
-/**
- * A booked video call.
- */
-
-export type WebcamBooking = { 
-/**
- * Identifier.
- */
-id: string, 
-/**
- * The request.
- */
-request_id: string, 
-/**
- * Start of the call.
- */
-starts_at: string, 
-/**
- * Booked, approved or rejected.
- */
-status: WebcamStatus, };
-
-/**
- * State of a booking.
- */
-
-export type WebcamStatus = "booked" | "approved" | "rejected";
-
-/**
- * Which rule to apply to a form field.
- */
-
-export type FieldKind = "codice_fiscale" | "tax_code" | "partita_iva" | "email" | "mobile" | "name" | "imap_host" | "port" | "folder";
-
-/**
- * The answer for one field: valid with its normal form, or the error in both languages.
- */
-
-export type FieldCheck = { valid: boolean, normalized?: string | null, error?: Localized | null, };
+expires_at: string, };
 
 /**
  * A localised, machine-readable error as it crosses a process or network boundary.
@@ -667,112 +548,199 @@ message_it: string,
 message_en: string, };
 
 /**
- * Where a wizard was left: the request, and the form as typed (not yet sent).
+ * The expiry of one mailbox of the account, in the list the app shows beside the mailboxes.
  */
 
-export type Draft = { mailbox: string, request_id?: string | null, fields: { [key in string]: string }, saved_at?: string | null, };
+export type MailboxExpiryView = { 
+/**
+ * PEC address.
+ */
+address: string, 
+/**
+ * Its expiry awareness.
+ */
+expiry: ExpiryView, };
 
 /**
- * The secret to add to an authenticator app, as a QR code and as text for typing.
+ * A mailbox of the signed-in account.
  */
 
-export type TwoStepSetup = { secret: string, qr_svg: string, };
+export type MailboxView = { 
+/**
+ * The PEC address.
+ */
+address: string, 
+/**
+ * The holder on record.
+ */
+holder: HolderData, 
+/**
+ * The contact data on record.
+ */
+contact: ContactData, 
+/**
+ * Where the identity confirmation stands.
+ */
+identity_state: IdentityStateData, 
+/**
+ * Italian label of the state ("Da confermare", ...).
+ */
+identity_state_label_it: string, 
+/**
+ * The European star: qualified and identified.
+ */
+qualified: boolean, 
+/**
+ * Last day of the paid period.
+ */
+expires_on: string, 
+/**
+ * Two-step login on.
+ */
+two_step_login: boolean, 
+/**
+ * The identity request in progress, to resume it from any entry point.
+ */
+active_identity_request?: string | null, };
 
 /**
- * An app password. `password` is present only in the answer that created it.
+ * Identification method.
  */
 
-export type AppPasswordView = { 
+export type MethodData = "spid" | "cie" | "cns" | "digital_signature" | "remote_signature" | "webcam";
+
 /**
- * Identifier.
+ * What the UI shows: a newer version exists.
+ */
+
+export type Notice = { 
+/**
+ * The running version.
+ */
+current: string, 
+/**
+ * The latest release.
+ */
+latest: string, 
+/**
+ * Its release date, `YYYY-MM-DD`.
+ */
+published: string, 
+/**
+ * Its release notes (https).
+ */
+notes_url: string, };
+
+/**
+ * Kinds of notification.
+ */
+
+export type NotificationKind = "identity_banner" | "identity_outcome" | "security";
+
+/**
+ * A notification for the bell, or the "adegua la PEC" banner.
+ */
+
+export type NotificationView = { 
+/**
+ * Identifier (banners: `banner:<address>`).
  */
 id: string, 
 /**
- * Label.
+ * What it is about.
  */
-label: string, 
+kind: NotificationKind, 
 /**
- * The password, shown once.
+ * The mailbox concerned.
  */
-password?: string | null, 
+mailbox: string, 
 /**
- * Creation time.
+ * Title in Italian.
  */
-created_at: string, };
+title_it: string, 
+/**
+ * Title in English.
+ */
+title_en: string, 
+/**
+ * Text in Italian.
+ */
+body_it: string, 
+/**
+ * Text in English.
+ */
+body_en: string, 
+/**
+ * When it was raised.
+ */
+created_at: string, 
+/**
+ * Whether the user has read it.
+ */
+read: boolean, };
 
 /**
- * What the panel receives: the readers, or why there are none.
+ * A one-time code as the user typed it: plain text on the wire, hidden from `{:?}`, so no
+ * request that carries one can print it to a log.
  */
 
-export type ReadersUpdate = { readers: Array<ReaderView>, error?: Localized | null, };
+export type OtpCode = string;
 
 /**
- * A reader as the panel shows it.
+ * Outcomes other than plain success.
  */
 
-export type ReaderView = { name: string, card: CardType, 
-/**
- * Italian description of the card ("CNS 1.1 (STIncard, RSA-2048)").
- */
-card_label?: string | null, atr?: string | null, 
-/**
- * Another application holds the card.
- */
-busy: boolean, };
+export type OutcomeData = "data_mismatch" | "legal_person_ceased" | "legal_representative_check_failed" | "checks_in_progress";
 
 /**
- * What is in a reader, as far as the panel cares.
+ * How the renewal is paid, tagged by `kind`.
  */
 
-export type CardType = "none" | "cns" | "cie" | "signature_token" | "unknown";
+export type PaymentMethodData = { "kind": "phone_line", 
+/**
+ * The landline number.
+ */
+line_number: string, } | { "kind": "card" } | { "kind": "wallet", 
+/**
+ * Which one.
+ */
+wallet: WalletKind, };
 
 /**
- * The pre-flight check: whose card it is and whether it will work, before the provider.
+ * The questionnaire of a change of PEC for a user who cannot reach the private area.
  */
 
-export type CardCheck = { reader: string, card_label: string, serial?: string | null, given_name?: string | null, surname?: string | null, tax_code?: string | null, issuer?: string | null, 
+export type PecChangeQuestionnaire = { 
 /**
- * The end of the certificate's validity, RFC 3339.
+ * Why the private area is out of reach (credentials no longer valid or forgotten...).
  */
-not_after: string, certificate: ValidityStatus, 
+reason: string, 
 /**
- * Whether the card's codice fiscale is the declared one (None: nothing declared).
+ * Nome.
  */
-tax_code_matches?: boolean | null, pin: PinKnowledge, 
+first_name: string, 
 /**
- * Why the card cannot be used (empty: go ahead).
+ * Cognome.
  */
-problems: Array<Localized>, };
+last_name: string, 
+/**
+ * Codice fiscale (16 characters).
+ */
+tax_code: string, 
+/**
+ * Telefono.
+ */
+phone: string, 
+/**
+ * The new PEC address.
+ */
+new_pec: string, };
 
 /**
- * The PIN state known from the last attempt on a card.
+ * Where a change of PEC address stands.
  */
 
-export type PinKnowledge = { 
-/**
- * Tries left after the last failed VERIFY (None: no failure seen since the last success).
- */
-tries_left?: number | null, 
-/**
- * The card answered "blocked".
- */
-blocked: boolean, };
-
-/**
- * Where a moment falls relative to the validity period.
- */
-
-export type ValidityStatus = "not_yet_valid" | "valid" | "expired";
-
-/**
- * The record and the changes of the signed-in registry user, as the screen shows them.
- */
-
-export type RegistryView = { record: RegistrationRecord, 
-/**
- * Newest first.
- */
-changes: Array<PecChangeView>, };
+export type PecChangeState = "pending" | "confirmed" | "expired" | "superseded";
 
 /**
  * A change of the PEC address on record.
@@ -817,30 +785,122 @@ notice_it: string,
 notice_en: string, };
 
 /**
- * Where a change of PEC address stands.
+ * A natural person (private holder or legal representative).
  */
 
-export type PecChangeState = "pending" | "confirmed" | "expired" | "superseded";
+export type PersonData = { 
+/**
+ * Nome.
+ */
+first_name: string, 
+/**
+ * Cognome.
+ */
+last_name: string, 
+/**
+ * Codice fiscale (16 characters).
+ */
+tax_code: string, };
 
 /**
- * "Valid until 24:00 Europe/Rome of the day after receipt" (wire form of
- * `pec_domain::LinkDeadline`).
+ * What the run is doing now.
  */
 
-export type LinkDeadlineData = { 
+export type Phase = "listing" | "saving" | "verifying";
+
 /**
- * When the PEC carrying the link was received.
+ * The PIN state known from the last attempt on a card.
  */
-received_at: string, 
+
+export type PinKnowledge = { 
 /**
- * The last Italian calendar day on which the link works.
+ * Tries left after the last failed VERIFY (None: no failure seen since the last success).
  */
-valid_through: string, 
+tries_left?: number | null, 
 /**
- * The first instant at which the link no longer works (00:00 Europe/Rome after
- * `valid_through`).
+ * The card answered "blocked".
  */
-expires_at: string, };
+blocked: boolean, };
+
+/**
+ * A price with VAT shown.
+ */
+
+export type PriceView = { 
+/**
+ * Net amount, euro cents.
+ */
+net_cents: number, 
+/**
+ * VAT rate, percent.
+ */
+vat_rate_percent: number, 
+/**
+ * VAT, euro cents.
+ */
+vat_cents: number, 
+/**
+ * Total, euro cents.
+ */
+total_cents: number, 
+/**
+ * `EUR`.
+ */
+currency: string, 
+/**
+ * E.g. "9,00 € + IVA 22% (1,98 €) = 10,98 €".
+ */
+label_it: string, };
+
+/**
+ * A progress report, sent after every message (and every re-hashed file).
+ */
+
+export type Progress = { phase: Phase, done: number, total: number, bytes: number, 
+/**
+ * The folder being saved (name for people).
+ */
+folder?: string | null, };
+
+/**
+ * What the sign-in screen needs to know about the provider.
+ */
+
+export type ProviderInfo = { 
+/**
+ * None while the embedded sandbox is still starting (the UI does not show its URL).
+ */
+base_url?: string | null, embedded: boolean, demo_accounts: Array<DemoAccount>, 
+/**
+ * The login of the last session, to prefill the form (not a secret).
+ */
+last_login?: string | null, };
+
+/**
+ * A reader as the panel shows it.
+ */
+
+export type ReaderView = { name: string, card: CardType, 
+/**
+ * Italian description of the card ("CNS 1.1 (STIncard, RSA-2048)").
+ */
+card_label?: string | null, atr?: string | null, 
+/**
+ * Another application holds the card.
+ */
+busy: boolean, };
+
+/**
+ * What the panel receives: the readers, or why there are none.
+ */
+
+export type ReadersUpdate = { readers: Array<ReaderView>, error?: Localized | null, };
+
+/**
+ * The simplified registration's form.
+ */
+
+export type RegistrationForm = { taxCode: string, email: string, mobile: string, password: string, captchaId: string, captchaAnswer: string, };
 
 /**
  * The user's registration record (form "Modifica dati di registrazione").
@@ -885,6 +945,203 @@ pec: string,
 pending_change?: PecChangeView | null, };
 
 /**
+ * Where a registration stands.
+ */
+
+export type RegistrationStep = "awaiting_email_code" | "awaiting_sms_code" | "completed";
+
+/**
+ * A registration as the UI sees it: the portal's view without its session token.
+ */
+
+export type RegistrationView = { id: string, 
+/**
+ * The codice fiscale as the portal wants it (16 characters).
+ */
+tax_code: string, email: string, mobile: string, step: RegistrationStep, mobile_verified: boolean, };
+
+/**
+ * The record and the changes of the signed-in registry user, as the screen shows them.
+ */
+
+export type RegistryView = { record: RegistrationRecord, 
+/**
+ * Newest first.
+ */
+changes: Array<PecChangeView>, };
+
+/**
+ * A mailbox of the signed-in company, renewable here.
+ */
+
+export type RenewableMailbox = { 
+/**
+ * PEC address.
+ */
+address: string, 
+/**
+ * Ragione sociale of the holder.
+ */
+business_name: string, 
+/**
+ * Expiry awareness.
+ */
+expiry: ExpiryView, 
+/**
+ * Price of a 12-month renewal.
+ */
+price: PriceView, };
+
+/**
+ * What the portal knows about a codice fiscale.
+ */
+
+export type RenewalLookup = { 
+/**
+ * The codice fiscale as the portal wants it typed (16 characters, zeros on the
+ * left, letters uppercase).
+ */
+tax_code: string, 
+/**
+ * Whether the company already has portal credentials (then: sign in; else: register).
+ */
+registered: boolean, 
+/**
+ * Ragione sociale on record, if the company holds PEC mailboxes here.
+ */
+business_name?: string | null, 
+/**
+ * The contact e-mail given at activation, masked (`c***@example.com`), to be confirmed or
+ * changed during registration.
+ */
+activation_email_masked?: string | null, };
+
+/**
+ * Where an order stands.
+ */
+
+export type RenewalOrderState = "awaiting_payment" | "paid";
+
+/**
+ * A renewal order.
+ */
+
+export type RenewalOrderView = { 
+/**
+ * Identifier.
+ */
+id: string, 
+/**
+ * Mailbox renewed.
+ */
+mailbox: string, 
+/**
+ * Normalised codice fiscale of the company.
+ */
+tax_code: string, 
+/**
+ * Legal representative.
+ */
+legal_representative: PersonData, 
+/**
+ * Payment method.
+ */
+payment_method: PaymentMethodData, 
+/**
+ * Price.
+ */
+price: PriceView, 
+/**
+ * State.
+ */
+state: RenewalOrderState, 
+/**
+ * When it was paid.
+ */
+paid_at?: string | null, 
+/**
+ * New last day of the paid period (payment day in Europe/Rome + 12 months).
+ */
+new_expires_on?: string | null, };
+
+/**
+ * Who is going through the confirmation.
+ */
+
+export type RoleData = "holder_or_legal_representative" | "other";
+
+/**
+ * The signed-in account, as the UI sees it. No token crosses IPC.
+ */
+
+export type SessionView = { account_id: string, };
+
+export type Settings = { 
+/**
+ * Italian unless the user chose otherwise ([`Lang`]'s default).
+ */
+language: Lang, 
+/**
+ * The provider's API base URL; none means the embedded sandbox (the demo).
+ */
+provider_url?: string | null, 
+/**
+ * The account of the last session, to restore it from the keyring and prefill the
+ * sign-in form. An account id, never a secret.
+ */
+last_account?: string | null, 
+/**
+ * The release feed of the update notice; none means the branding's, if any (see
+ * [`crate::updates`]).
+ */
+release_feed_url?: string | null, 
+/**
+ * The IMAPS server and folder of each mailbox's last backup, by PEC address, to prefill
+ * the backup form and resume into the same folder. Never a password.
+ */
+backup_servers: { [key in string]: BackupServer }, };
+
+/**
+ * Poll answer for a SPID login.
+ */
+
+export type SpidPoll = { 
+/**
+ * The login's state.
+ */
+status: SpidStatus, 
+/**
+ * The request after the login, once authorised or denied.
+ */
+request?: IdentityRequestView | null, };
+
+export type SpidStart = { handle: string, login_url: string, expires_at: string, qr_svg: string, };
+
+/**
+ * State of a SPID login.
+ */
+
+export type SpidStatus = "pending" | "authorised" | "denied" | "expired";
+
+/**
+ * The steps of an identity request (the domain state machine's `step` names).
+ */
+
+export type StepData = "choosing_role" | "awaiting_holder_email" | "delegation_link_sent" | "choosing_holder_kind" | "entering_data" | "summary" | "choosing_method" | "identifying" | "identified" | "accepting_terms" | "otp_sent" | "completed" | "data_mismatch" | "legal_person_ceased" | "documents_missing" | "checks_in_progress" | "holder_change_required";
+
+/**
+ * Where members get help. At least one contact is required.
+ */
+
+export type Support = { phone?: string | null, email?: string | null, web?: string | null, };
+
+/**
+ * "Seleziona la tipologia di problema tecnico".
+ */
+
+export type SupportCategory = "registration" | "private_area" | "proceedings" | "personal_data_change" | "exams" | "lists_and_registers" | "other";
+
+/**
  * A support request (Assistenza, "problemi tecnici").
  */
 
@@ -912,46 +1169,10 @@ questionnaire?: PecChangeQuestionnaire | null,
 description?: string | null, };
 
 /**
- * "Seleziona la tipologia di problema tecnico".
+ * Where a support ticket stands.
  */
 
-export type SupportCategory = "registration" | "private_area" | "proceedings" | "personal_data_change" | "exams" | "lists_and_registers" | "other";
-
-/**
- * "Quali informazioni desideri in particolare?"
- */
-
-export type SupportTopic = "services_unavailable" | "account_locked" | "pec_change" | "software_problem";
-
-/**
- * The questionnaire of a change of PEC for a user who cannot reach the private area.
- */
-
-export type PecChangeQuestionnaire = { 
-/**
- * Why the private area is out of reach (credentials no longer valid or forgotten...).
- */
-reason: string, 
-/**
- * Nome.
- */
-first_name: string, 
-/**
- * Cognome.
- */
-last_name: string, 
-/**
- * Codice fiscale (16 characters).
- */
-tax_code: string, 
-/**
- * Telefono.
- */
-phone: string, 
-/**
- * The new PEC address.
- */
-new_pec: string, };
+export type SupportTicketState = "awaiting_document" | "in_review" | "resolved" | "rejected";
 
 /**
  * A support ticket as its author follows it.
@@ -1000,128 +1221,36 @@ notice_it: string,
 notice_en: string, };
 
 /**
- * Where a support ticket stands.
+ * "Quali informazioni desideri in particolare?"
  */
 
-export type SupportTicketState = "awaiting_document" | "in_review" | "resolved" | "rejected";
+export type SupportTopic = "services_unavailable" | "account_locked" | "pec_change" | "software_problem";
 
 /**
- * What the portal knows about a codice fiscale.
+ * Terms the holder accepts before "completa la richiesta di identificazione".
  */
 
-export type RenewalLookup = { 
+export type TermsData = { 
 /**
- * The codice fiscale as the portal wants it typed (16 characters, zeros on the
- * left, letters uppercase).
+ * Condizioni di servizio.
  */
-tax_code: string, 
+service_conditions: boolean, 
 /**
- * Whether the company already has portal credentials (then: sign in; else: register).
+ * Presa visione dell'informativa contrattuale.
  */
-registered: boolean, 
-/**
- * Ragione sociale on record, if the company holds PEC mailboxes here.
- */
-business_name?: string | null, 
-/**
- * The contact e-mail given at activation, masked (`c***@example.com`), to be confirmed or
- * changed during registration.
- */
-activation_email_masked?: string | null, };
+contract_information: boolean, };
 
 /**
- * A captcha to show: its id (sent back with the answer) and the PNG as base64.
+ * The secret to add to an authenticator app, as a QR code and as text for typing.
  */
 
-export type CaptchaView = { id: string, expires_at: string, png_base64: string, };
+export type TwoStepSetup = { secret: string, qr_svg: string, };
 
 /**
- * The simplified registration's form.
+ * Where a moment falls relative to the validity period.
  */
 
-export type RegistrationForm = { taxCode: string, email: string, mobile: string, password: string, captchaId: string, captchaAnswer: string, };
-
-/**
- * A registration as the UI sees it: the portal's view without its session token.
- */
-
-export type RegistrationView = { id: string, 
-/**
- * The codice fiscale as the portal wants it (16 characters).
- */
-tax_code: string, email: string, mobile: string, step: RegistrationStep, mobile_verified: boolean, };
-
-/**
- * Where a registration stands.
- */
-
-export type RegistrationStep = "awaiting_email_code" | "awaiting_sms_code" | "completed";
-
-/**
- * A mailbox of the signed-in company, renewable here.
- */
-
-export type RenewableMailbox = { 
-/**
- * PEC address.
- */
-address: string, 
-/**
- * Ragione sociale of the holder.
- */
-business_name: string, 
-/**
- * Expiry awareness.
- */
-expiry: ExpiryView, 
-/**
- * Price of a 12-month renewal.
- */
-price: PriceView, };
-
-/**
- * A price with VAT shown.
- */
-
-export type PriceView = { 
-/**
- * Net amount, euro cents.
- */
-net_cents: number, 
-/**
- * VAT rate, percent.
- */
-vat_rate_percent: number, 
-/**
- * VAT, euro cents.
- */
-vat_cents: number, 
-/**
- * Total, euro cents.
- */
-total_cents: number, 
-/**
- * `EUR`.
- */
-currency: string, 
-/**
- * E.g. "9,00 € + IVA 22% (1,98 €) = 10,98 €".
- */
-label_it: string, };
-
-/**
- * How the renewal is paid, tagged by `kind`.
- */
-
-export type PaymentMethodData = { "kind": "phone_line", 
-/**
- * The landline number.
- */
-line_number: string, } | { "kind": "card" } | { "kind": "wallet", 
-/**
- * Which one.
- */
-wallet: WalletKind, };
+export type ValidityStatus = "not_yet_valid" | "valid" | "expired";
 
 /**
  * Wallets accepted.
@@ -1130,175 +1259,46 @@ wallet: WalletKind, };
 export type WalletKind = "paypal" | "postepay";
 
 /**
- * A renewal order.
+ * A booked video call.
  */
 
-export type RenewalOrderView = { 
+export type WebcamBooking = { 
 /**
  * Identifier.
  */
 id: string, 
 /**
- * Mailbox renewed.
+ * The request.
  */
-mailbox: string, 
+request_id: string, 
 /**
- * Normalised codice fiscale of the company.
+ * Start of the call.
  */
-tax_code: string, 
+starts_at: string, 
 /**
- * Legal representative.
+ * Booked, approved or rejected.
  */
-legal_representative: PersonData, 
-/**
- * Payment method.
- */
-payment_method: PaymentMethodData, 
-/**
- * Price.
- */
-price: PriceView, 
-/**
- * State.
- */
-state: RenewalOrderState, 
-/**
- * When it was paid.
- */
-paid_at?: string | null, 
-/**
- * New last day of the paid period (payment day in Europe/Rome + 12 months).
- */
-new_expires_on?: string | null, };
+status: WebcamStatus, };
 
 /**
- * Where an order stands.
+ * A webcam appointment slot.
  */
 
-export type RenewalOrderState = "awaiting_payment" | "paid";
+export type WebcamSlot = { 
+/**
+ * Start of the call.
+ */
+starts_at: string, 
+/**
+ * Length in minutes.
+ */
+minutes: number, };
 
 /**
- * Card data typed by the user. The number and the security code are wiped after the call.
+ * State of a booking.
  */
 
-export type CardInput = { number: string, expiry_month: number, expiry_year: number, cvc: string, holder_name: string, };
-
-/**
- * What the form starts with for a mailbox: the last values used for it, else the defaults.
- */
-
-export type BackupDefaults = { 
-/**
- * None: the user types the provider's IMAPS server (e.g. imaps.pec.example.it).
- */
-host?: string | null, port: number, user: string, 
-/**
- * The folder of the last run (to resume it), else a suggestion in the user's documents.
- */
-dest?: string | null, };
-
-/**
- * The form as typed (the password comes apart, as a secret).
- */
-
-export type BackupRequest = { address: string, host: string, port: number, 
-/**
- * None or empty: the PEC address.
- */
-user?: string | null, dest: string, };
-
-/**
- * What the backup screen receives: progress, then one `finished` or `failed`.
- */
-
-export type BackupEvent = { "kind": "progress" } & Progress | { "kind": "finished", report: BackupReport, 
-/**
- * The folder, as the engine wrote it (absolute).
- */
-dest: string, } | { "kind": "failed", error: Localized, };
-
-/**
- * A progress report, sent after every message (and every re-hashed file).
- */
-
-export type Progress = { phase: Phase, done: number, total: number, bytes: number, 
-/**
- * The folder being saved (name for people).
- */
-folder?: string | null, };
-
-/**
- * What the run is doing now.
- */
-
-export type Phase = "listing" | "saving" | "verifying";
-
-/**
- * The outcome of a finished run.
- */
-
-export type BackupReport = { folders: Array<FolderReport>, 
-/**
- * Messages downloaded in this run.
- */
-downloaded: number, 
-/**
- * Messages found already saved by an earlier run and skipped.
- */
-already_saved: number, 
-/**
- * Bytes downloaded in this run.
- */
-bytes_downloaded: number, 
-/**
- * Every file of the index re-hashed.
- */
-files: FileCheck, 
-/**
- * True when every folder matches the server and every file its hash.
- */
-verified: boolean, };
-
-/**
- * One folder compared with the server at the end of the run.
- */
-
-export type FolderReport = { folder: string, imap_folder: string, uidvalidity: number, 
-/**
- * Messages the server reports (EXAMINE's EXISTS) at the end.
- */
-server_messages: number, 
-/**
- * Of those, how many are in the backup.
- */
-saved: number, 
-/**
- * UIDs the server has that the backup lacks (arrived during the run, or failed).
- */
-missing_uids: Array<number>, 
-/**
- * The server changed the folder's UIDVALIDITY since an earlier run: the older files are
- * kept and the folder was saved again under the new value.
- */
-uidvalidity_changed: boolean, };
-
-/**
- * The result of re-reading every file the index lists.
- */
-
-export type FileCheck = { 
-/**
- * Files checked.
- */
-checked: number, 
-/**
- * Files whose SHA-256 differs from the index (relative paths).
- */
-hash_mismatches: Array<string>, 
-/**
- * Files the index lists that are not there (relative paths).
- */
-missing_files: Array<string>, };
+export type WebcamStatus = "booked" | "approved" | "rejected";
 
 /** The error codes the UI branches on (every other code is only shown). */
 export type UiCode = 'session.expired' | 'session.required' | 'auth.unauthorized' | 'auth.totp_required' | 'payment.declined' | 'payment.gateway_timeout' | 'provider.timeout' | 'provider.unreachable' | 'provider.bad_answer' | 'backup.cancelled' | 'backup.busy' | 'registry.link_expired' | 'ipc.unexpected';

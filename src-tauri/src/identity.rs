@@ -92,6 +92,7 @@ fn action_name(a: &IdentityAction) -> &'static str {
         IdentityAction::CompleteRequest { .. } => "complete_request",
         IdentityAction::ResendOtp => "resend_otp",
         IdentityAction::ConfirmOtp { .. } => "confirm_otp",
+        IdentityAction::StartOver => "start_over",
         IdentityAction::Retry => "retry",
         IdentityAction::ChangeHolder => "change_holder",
         IdentityAction::ChangeLegalRepresentative => "change_legal_representative",
@@ -504,6 +505,8 @@ pub async fn app_password_create(
     conn: State<'_, Connection>,
     address: String,
     label: String,
+    // A fresh two-step code of the mailbox: the provider asks for one on every creation.
+    code: Option<String>,
 ) -> Result<AppPasswordView, CommandError> {
     let label = label.trim();
     if label.is_empty() || label.chars().count() > 60 {
@@ -513,8 +516,9 @@ pub async fn app_password_create(
             "Say which program the password is for (at most 60 characters).",
         ));
     }
-    let a = address.as_str();
-    conn.authed(move |c| c.create_app_password(a, label)).await
+    let (a, code) = (address.as_str(), code.as_deref());
+    conn.authed(move |c| c.create_app_password(a, label, code))
+        .await
 }
 
 #[tauri::command]

@@ -23,6 +23,10 @@ pub use portals::*;
 /// Header carrying the client's idempotency key on every creating POST.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
 
+/// Header carrying the sandbox's per-run back-office secret on `/sandbox/*` calls. Only a
+/// sandbox-mode server has those routes; it answers them only with the secret of its run.
+pub const SANDBOX_SECRET_HEADER: &str = "Sandbox-Secret";
+
 /// Media type of every error body (RFC 9457).
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -461,6 +465,9 @@ pub enum IdentityAction {
         #[schema(value_type = String)]
         code: OtpCode,
     },
+    /// "Ricomincia la procedura" at the OTP step (e.g. its resends are used up): back to the
+    /// role question, to identify again.
+    StartOver,
     /// After a mismatch: identify again.
     Retry,
     /// "Cambia titolare PEC".
@@ -669,13 +676,55 @@ pub enum WebcamStatus {
 // ---------------------------------------------------------------------------------------------
 // Two-step login and app passwords
 
-/// A two-step enrolment: add the secret to an authenticator app, then confirm a code.
+/// A two-step enrolment: add the secret to an authenticator app, then confirm a code. The
+/// recovery codes work once each, in place of a code, to turn two-step login off or move it
+/// to a new phone; they are shown only here (the server keeps their hashes) and become valid
+/// when the enrolment is confirmed.
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
 pub struct TwoStepEnrolment {
     /// Base32 secret.
     pub secret: String,
     /// `otpauth://totp/...` URI for a QR code.
     pub otpauth_uri: String,
+    /// Single-use recovery codes (`XXXX-XXXX-XXXX-XXXX`), to keep somewhere safe.
+    #[serde(default)]
+    pub recovery_codes: Vec<String>,
+}
+
+/// Proof of the current second factor, for changing it (replacing the authenticator, turning
+/// two-step login off): a code of the authenticator, or one of the recovery codes.
+#[derive(Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct SecondFactorProof {
+    /// A current code of the authenticator (six digits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// One of the recovery codes (used up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_code: Option<String>,
+}
+
+impl SecondFactorProof {
+    /// A proof by a code of the authenticator.
+    pub fn code(code: &str) -> Self {
+        Self {
+            code: Some(code.to_owned()),
+            recovery_code: None,
+        }
+    }
+
+    /// A proof by a recovery code.
+    pub fn recovery_code(code: &str) -> Self {
+        Self {
+            code: None,
+            recovery_code: Some(code.to_owned()),
+        }
+    }
+}
+
+impl std::fmt::Debug for SecondFactorProof {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecondFactorProof { .. }")
+    }
 }
 
 impl std::fmt::Debug for TwoStepEnrolment {
@@ -697,11 +746,23 @@ impl std::fmt::Debug for CodeRequest {
     }
 }
 
-/// Create an app password for a mail program.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+/// Create an app password for a mail program. An app password opens the mailbox over IMAP,
+/// so it needs a fresh code of the mailbox's two-step login (which it presupposes).
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
 pub struct AppPasswordRequest {
     /// What it is for ("Thunderbird on the office PC").
     pub label: String,
+    /// A current code of the mailbox's authenticator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp_code: Option<String>,
+}
+
+impl std::fmt::Debug for AppPasswordRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppPasswordRequest")
+            .field("label", &self.label)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An app password. `password` is present only in the answer that created it.

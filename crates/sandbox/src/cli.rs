@@ -18,9 +18,14 @@ pub enum Command {
         /// SQLite file (created and seeded with demo accounts if missing).
         #[arg(long)]
         db: PathBuf,
-        /// Production mode: no /sandbox endpoints.
+        /// Production mode: no /sandbox endpoints and no demo data (accounts, registries).
         #[arg(long)]
         production: bool,
+        /// Sandbox mode: write this run's back-office secret here (a new file, mode 0600). Every
+        /// /sandbox call needs it in the Sandbox-Secret header; without this option nobody can
+        /// use the back office of this run.
+        #[arg(long)]
+        sandbox_secret_file: Option<PathBuf>,
         /// A PEM or DER root certificate trusted for card identification (repeatable).
         #[arg(long = "trust-anchor")]
         trust_anchors: Vec<PathBuf>,
@@ -65,6 +70,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             addr,
             db,
             production,
+            sandbox_secret_file,
             trust_anchors,
             no_demo,
             smtp_host,
@@ -79,7 +85,15 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             } else {
                 Mode::Sandbox
             };
-            config.seed_demo = !no_demo;
+            // Production implies no demo data (see `AppState::open`, which enforces it too).
+            config.seed_demo = !no_demo && !production;
+            match (&sandbox_secret_file, production) {
+                (Some(_), true) => {
+                    anyhow::bail!("--sandbox-secret-file: production mode has no /sandbox routes")
+                }
+                (Some(path), false) => write_secret_file(path, &config.sandbox_secret)?,
+                (None, _) => {}
+            }
             if let Some(host) = smtp_host {
                 let security = match smtp_security.as_str() {
                     "plain" => SmtpSecurity::Plain,
@@ -112,6 +126,29 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             running.shutdown().await?;
         }
     }
+    Ok(())
+}
+
+/// Writes `secret` to a new file only the current user can read. An existing file (or a
+/// symlink planted there) is removed first, so the secret never lands in a file someone else
+/// prepared.
+pub fn write_secret_file(path: &std::path::Path, secret: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e.into()),
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(secret.as_bytes())?;
+    file.sync_all()?;
     Ok(())
 }
 

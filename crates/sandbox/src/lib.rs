@@ -48,15 +48,21 @@ pub mod problem;
 pub mod seed;
 pub mod totp;
 
+mod rows;
+
 mod admin;
 mod auth;
+mod factor;
+mod guard;
 mod guide;
+mod housekeeping;
 mod identity;
 mod mailboxes;
 mod methods;
 pub mod registry;
 pub mod renewal;
 mod state;
+mod throttle;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -88,6 +94,14 @@ pub struct Config {
     pub public_url: Option<String>,
     /// SMTP relay for the e-mails; without one they stay in the outbox (sandbox mode shows it).
     pub smtp: Option<SmtpConfig>,
+    /// The secret every `/sandbox/*` call must carry in the `Sandbox-Secret` header (sandbox
+    /// mode only): [`Config::new`] draws a fresh one for each run, so only whoever started the
+    /// server (the app's own client, a test, a script given `--sandbox-secret-file`) can use the
+    /// back office; another local process or a web page cannot.
+    pub sandbox_secret: String,
+    /// Bytes of uploaded documents (identity and support) kept at most, all together: once
+    /// full, uploads are refused with 507 until old ones are pruned.
+    pub max_stored_document_bytes: u64,
 }
 
 impl Config {
@@ -101,6 +115,8 @@ impl Config {
             seed_demo: true,
             public_url: None,
             smtp: None,
+            sandbox_secret: state::new_token(),
+            max_stored_document_bytes: 1 << 30,
         }
     }
 }
@@ -117,11 +133,14 @@ impl Sandbox {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{addr}"));
-        let state = Arc::new(state::AppState::open(&config, base_url.clone())?);
+        let mut state = state::AppState::open(&config, base_url.clone())?;
+        state.allowed_hosts = allowed_hosts(addr, config.public_url.as_deref());
+        let state = Arc::new(state);
         let relay = match &config.smtp {
             Some(smtp) => Some(mail::spawn_delivery(Arc::clone(&state), smtp.clone())?),
             None => None,
         };
+        let housekeeping = housekeeping::spawn(Arc::clone(&state));
         let app = router(state);
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -135,12 +154,15 @@ impl Sandbox {
             .await
         });
         tracing::info!(%addr, "sandbox listening");
+        let sandbox_secret = (config.mode == Mode::Sandbox).then_some(config.sandbox_secret);
         Ok(RunningSandbox {
             addr,
             base_url,
+            sandbox_secret,
             shutdown: Some(tx),
             task: Some(task),
             relay,
+            housekeeping: Some(housekeeping),
         })
     }
 }
@@ -149,9 +171,11 @@ impl Sandbox {
 pub struct RunningSandbox {
     addr: SocketAddr,
     base_url: String,
+    sandbox_secret: Option<String>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
     relay: Option<JoinHandle<()>>,
+    housekeeping: Option<JoinHandle<()>>,
 }
 
 impl RunningSandbox {
@@ -165,10 +189,18 @@ impl RunningSandbox {
         &self.base_url
     }
 
+    /// The back-office secret of this run (sandbox mode), for the `Sandbox-Secret` header.
+    pub fn sandbox_secret(&self) -> Option<&str> {
+        self.sandbox_secret.as_deref()
+    }
+
     /// Stops accepting, lets requests in flight finish, and waits for the server task.
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
-        if let Some(relay) = self.relay.take() {
-            relay.abort();
+        for background in [self.relay.take(), self.housekeeping.take()]
+            .into_iter()
+            .flatten()
+        {
+            background.abort();
         }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -194,8 +226,11 @@ impl RunningSandbox {
 
 impl Drop for RunningSandbox {
     fn drop(&mut self) {
-        if let Some(relay) = self.relay.take() {
-            relay.abort();
+        for background in [self.relay.take(), self.housekeeping.take()]
+            .into_iter()
+            .flatten()
+        {
+            background.abort();
         }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -211,4 +246,40 @@ pub fn openapi_json() -> String {
 
 fn router(state: Arc<state::AppState>) -> Router {
     openapi::build_router(state)
+}
+
+/// The `Host` names a server on loopback answers: its own loopback names, and the public URL's
+/// host if one is configured. A web page that rebinds its own name to 127.0.0.1 (DNS
+/// rebinding) sends its name as `Host` and is refused. A server on another address is reached
+/// by name anyway, so no list is kept for it (`None`).
+fn allowed_hosts(addr: SocketAddr, public_url: Option<&str>) -> Option<Arc<[String]>> {
+    if !addr.ip().is_loopback() {
+        return None;
+    }
+    let mut hosts = vec![
+        "127.0.0.1".to_owned(),
+        "localhost".to_owned(),
+        "[::1]".to_owned(),
+        addr.ip().to_string(),
+    ];
+    if let Some(host) = public_url
+        .and_then(|u| u.split_once("://"))
+        .map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or_default())
+        .map(host_name)
+        .filter(|h| !h.is_empty())
+    {
+        hosts.push(host.to_ascii_lowercase());
+    }
+    Some(hosts.into())
+}
+
+/// The host part of an `authority` (`host[:port]`, `[v6]:port`), without the port.
+pub(crate) fn host_name(authority: &str) -> &str {
+    let authority = authority.rsplit('@').next().unwrap_or(authority);
+    if authority.starts_with('[') {
+        return authority
+            .find(']')
+            .map_or(authority, |end| &authority[..=end]);
+    }
+    authority.split(':').next().unwrap_or(authority)
 }

@@ -28,7 +28,9 @@ use crate::identity::{
 };
 use crate::mailboxes::idem_key;
 use crate::problem::{ApiError, ApiResult};
-use crate::state::{AppState, Ctx, idempotent, new_id, parse_ts, sha256_hex, ts, verify_password};
+use crate::rows::{query_opt, query_value};
+use crate::state::{AppState, Ctx, idempotent, new_id, parse_ts, sha256_hex, ts};
+use crate::throttle::{CREDENTIALS, Failure, Gate};
 
 /// A card challenge is valid this long, and once.
 pub const CHALLENGE_TTL: TimeDelta = TimeDelta::minutes(2);
@@ -394,39 +396,88 @@ pub(crate) async fn remote_signature(
     Path(id): Path<String>,
     Json(req): Json<RemoteSignatureRequest>,
 ) -> ApiResult<Json<IdentityRequestView>> {
+    let username = req.username.trim().to_lowercase();
+    if username.is_empty() || username.len() > 254 || req.password.len() > 1024 {
+        return Err(remote_refused());
+    }
+    // Counted per remote-signature user, whoever asks (M2): the endpoint is not an oracle for
+    // other people's credentials. The password hash is checked outside the writer (M5).
+    let key = format!("remote-signature:{username}");
+    let (k, u, a, rid) = (
+        key.clone(),
+        username.clone(),
+        Arc::clone(&auth.account_id),
+        id.clone(),
+    );
+    let hash = st
+        .read(move |ctx| {
+            let row = load_request(ctx, &a, &rid)?;
+            require_identifying(&row, &[IdentificationMethod::RemoteSignature])?;
+            remote_gate(ctx, &k)?;
+            Ok(query_value::<String>(
+                ctx.tx,
+                "SELECT password_hash FROM remote_signature_accounts WHERE username = ?1",
+                params![u],
+            )?)
+        })
+        .await?;
+    let password_ok = crate::auth::check_password(&st, req.password, hash).await?;
+    let otp = req.otp;
     st.run(move |ctx| {
         let mut row = load_request(ctx, &auth.account_id, &id)?;
         require_identifying(&row, &[IdentificationMethod::RemoteSignature])?;
-        let acc: Option<(String, String, String)> = ctx
-            .tx
-            .query_row(
-                "SELECT password_hash, totp_secret, tax_code FROM remote_signature_accounts WHERE username = ?1",
-                params![req.username.trim()],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
-        let refused = || {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "remote_signature.refused",
-                "Credenziali o codice OTP della firma remota non validi.",
-                "Invalid remote-signature credentials or OTP.",
-            )
+        remote_gate(ctx, &key)?;
+        let acc: Option<(String, String, Option<i64>)> = query_opt(
+            ctx.tx,
+            "SELECT totp_secret, tax_code, last_step FROM remote_signature_accounts WHERE username = ?1",
+            params![username],
+        )?;
+        let accepted = acc.filter(|_| password_ok).and_then(|(secret, cf, last)| {
+            crate::totp::verify_step(&secret, ctx.now.timestamp(), &otp, last).map(|s| (cf, s))
+        });
+        let Some((cf, step)) = accepted else {
+            return Err(match CREDENTIALS.fail(ctx, &key)? {
+                Failure::Locked(wait) => remote_locked(wait),
+                Failure::Counted => remote_refused(),
+            });
         };
-        let Some((hash, secret, cf)) = acc else {
-            let _ = verify_password(&req.password, &ctx.st.dummy_hash);
-            return Err(refused());
-        };
-        if !verify_password(&req.password, &hash)
-            || !crate::totp::verify(&secret, ctx.now.timestamp(), &req.otp)
-        {
-            return Err(refused());
-        }
+        CREDENTIALS.clear(ctx, &key)?;
+        // The OTP is used: the same code cannot identify anyone again (M2).
+        ctx.tx.execute(
+            "UPDATE remote_signature_accounts SET last_step = ?1 WHERE username = ?2",
+            params![step, username],
+        )?;
         let cf = CodiceFiscale::parse(&cf).map_err(|e| ApiError::internal(&e))?;
         evaluate_identification(ctx, &mut row, &cf)?;
         view(ctx, &row).map(Json)
     })
     .await
+}
+
+fn remote_refused() -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "remote_signature.refused",
+        "Credenziali o codice OTP della firma remota non validi.",
+        "Invalid remote-signature credentials or OTP.",
+    )
+}
+
+fn remote_locked(wait: i64) -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "remote_signature.locked",
+        "Troppi tentativi errati per questa firma remota: riprova più tardi.",
+        "Too many failed attempts for this remote signature: try again later.",
+    )
+    .retry_after(u64::try_from(wait).unwrap_or(1))
+}
+
+fn remote_gate(ctx: &Ctx<'_>, key: &str) -> ApiResult<()> {
+    match CREDENTIALS.gate(ctx, key)? {
+        Gate::Locked(wait) => Err(remote_locked(wait)),
+        Gate::Open(_) => Ok(()),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -514,27 +565,24 @@ pub(crate) async fn webcam_book(
                 .with_nanosecond(0)
                 .unwrap_or(req.starts_at);
             if !free_slots(ctx)?.iter().any(|s| s.starts_at == starts) {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    "webcam.slot_unavailable",
-                    "L'orario scelto non è disponibile.",
-                    "The chosen time is not available.",
-                ));
+                return Err(slot_unavailable());
             }
             ctx.tx.execute(
                 "UPDATE webcam_bookings SET status = 'cancelled' WHERE request_id = ?1 AND status = 'booked'",
                 params![row.id],
             )?;
             let bid = new_id("cam");
-            ctx.tx.execute(
-                "DELETE FROM webcam_bookings WHERE starts_at = ?1 AND status != 'booked'",
-                params![ts(starts)],
-            )?;
-            ctx.tx.execute(
+            // One booked row per slot (a partial unique index, migration 7): the decided and
+            // cancelled bookings of other requests at that time stay as they are (L10).
+            let inserted = ctx.tx.execute(
                 "INSERT INTO webcam_bookings (id, request_id, starts_at, document, language, status)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'booked')",
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'booked')
+                 ON CONFLICT (starts_at) WHERE status = 'booked' DO NOTHING",
                 params![bid, row.id, ts(starts), serde_json::to_string(&req.document)?, req.language],
             )?;
+            if inserted == 0 {
+                return Err(slot_unavailable());
+            }
             let v = WebcamBooking {
                 id: bid,
                 request_id: row.id.clone(),
@@ -546,6 +594,15 @@ pub(crate) async fn webcam_book(
         Ok((StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED), Json(body)))
     })
     .await
+}
+
+fn slot_unavailable() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "webcam.slot_unavailable",
+        "L'orario scelto non è disponibile.",
+        "The chosen time is not available.",
+    )
 }
 
 /// Used by the admin decision.
@@ -565,6 +622,15 @@ pub(crate) fn webcam_booking(ctx: &Ctx<'_>, id: &str) -> ApiResult<(String, Webc
         "approved" => WebcamStatus::Approved,
         "rejected" => WebcamStatus::Rejected,
         "booked" => WebcamStatus::Booked,
+        // Cancelled by a later booking of the same request: kept as history, no decision.
+        "cancelled" => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "webcam.cancelled",
+                "La prenotazione è stata sostituita da una successiva.",
+                "The booking was replaced by a later one.",
+            ));
+        }
         _ => return Err(ApiError::not_found("Prenotazione", "Booking")),
     };
     Ok((req, status))

@@ -10,8 +10,10 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use pec_provider::api::{Health, PROBLEM_JSON, Problem};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use pec_provider::api::{Health, PROBLEM_JSON, Problem, SANDBOX_SECRET_HEADER};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -59,6 +61,13 @@ impl Modify for Additions {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "sandbox_secret",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                SANDBOX_SECRET_HEADER,
+                "The per-run secret of a sandbox-mode server (its starter has it).",
+            ))),
         );
     }
 }
@@ -152,6 +161,7 @@ pub fn document_json() -> String {
         let (_, mut doc) = api_routes().merge(sandbox_routes()).split_for_parts();
         add_links(&mut doc);
         add_problem_responses(&mut doc);
+        add_sandbox_security(&mut doc);
         let mut value = serde_json::to_value(&doc).unwrap_or_default();
         fix_link_keys(&mut value);
         let mut s = serde_json::to_string_pretty(&value)
@@ -262,6 +272,21 @@ fn add_problem_responses(doc: &mut utoipa::openapi::OpenApi) {
     }
 }
 
+/// Every `/sandbox/*` operation needs the run's secret ([`crate::guard`]).
+fn add_sandbox_security(doc: &mut utoipa::openapi::OpenApi) {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        if !path.starts_with("/sandbox/") {
+            continue;
+        }
+        for op in [&mut item.get, &mut item.post].into_iter().flatten() {
+            op.security = Some(vec![SecurityRequirement::new(
+                "sandbox_secret",
+                Vec::<String>::new(),
+            )]);
+        }
+    }
+}
+
 async fn serve_document() -> Response {
     let mut resp = document_json().into_response();
     resp.headers_mut().insert(
@@ -297,6 +322,13 @@ pub(crate) fn build_router(state: Arc<AppState>) -> Router {
     let (mut app, _) = api_routes().split_for_parts();
     if state.mode == Mode::Sandbox {
         let (sandbox, _) = sandbox_routes().split_for_parts();
+        let sandbox = sandbox.route_layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            crate::guard::require_sandbox_secret,
+        ));
+        // The SPID test identity provider's page plays another party, opened in the user's
+        // browser: its unguessable handle (issued to the request's owner) is its credential,
+        // not the back-office secret.
         app = app.merge(sandbox).route(
             "/sandbox/spid/login/{handle}",
             get(methods::spid_page).post(methods::spid_decide),
@@ -326,6 +358,10 @@ pub(crate) fn build_router(state: Arc<AppState>) -> Router {
         app.layer(axum::middleware::from_fn(log_requests))
     } else {
         app
+    };
+    let app = match state.allowed_hosts.clone() {
+        Some(hosts) => app.layer(crate::guard::HostCheckLayer::new(hosts)),
+        None => app,
     };
     app.with_state(state)
 }

@@ -35,7 +35,7 @@ async fn rig(dir: &std::path::Path, anchor: Vec<u8>) -> (pec_sandbox::RunningSan
     let mut config = Config::new("127.0.0.1:0".parse().expect("addr"), dir.join("db.sqlite"));
     config.card_trust_anchors = vec![anchor];
     let sandbox = Sandbox::start(config).await.expect("sandbox starts");
-    let client = Client::new(sandbox.base_url()).expect("client");
+    let client = client_of(&sandbox);
     let holder = HolderData::PrivateCitizen {
         first_name: "Giulia".into(),
         last_name: "Bianchi".into(),

@@ -366,7 +366,10 @@ pub struct CaptchaAnswer {
 pub struct RenewalRegistrationRequest {
     /// Codice fiscale of the company.
     pub company_tax_code: String,
-    /// E-mail for the verification code and the renewal confirmation.
+    /// E-mail of the portal account, for the renewal confirmations. Not where the
+    /// verification code goes: anyone can type an address, so the code goes to the contacts
+    /// on record for the company (its PEC mailboxes and their activation e-mail), which is
+    /// what proves the registrant is the company.
     pub email: String,
     /// Mobile number for the SMS code (used only for identification).
     pub mobile: String,
@@ -413,6 +416,11 @@ pub struct RenewalRegistrationView {
     pub step: RegistrationStep,
     /// Whether the mobile number was verified (false when the SMS step was skipped).
     pub mobile_verified: bool,
+    /// Where the e-mail code went, masked: the company's PEC mailboxes and the activation
+    /// e-mail on record. Completing the registration of a company already registered takes
+    /// its portal account back (the old password and sessions stop working).
+    #[serde(default)]
+    pub code_sent_to: Vec<String>,
     /// The portal session, once completed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<PortalSession>,

@@ -831,7 +831,14 @@ async fn captcha_expires_and_expiry_awareness_until_cessation() {
         let e = c.renewal_verify_email(&r.id, "nope").await.unwrap_err();
         assert_eq!(code_of(&e), "verification.code_invalid");
     }
-    let code = email_code(c, "s@example.com").await;
+    // The code went to the company's PEC on record (H3), never to the typed address.
+    assert!(
+        c.sandbox_outbox(Some("s@example.com"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let code = email_code(c, ACME_SERVIZI).await;
     let e = c.renewal_verify_email(&r.id, &code).await.unwrap_err();
     assert_eq!(
         (e.status(), code_of(&e)),

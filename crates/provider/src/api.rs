@@ -73,8 +73,10 @@ impl Problem {
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
 pub struct SignInRequest {
     /// A PEC address of the account, or the account id.
+    #[schema(min_length = 1, max_length = 254, pattern = r"\S")]
     pub login: String,
     /// The account password.
+    #[schema(max_length = 1024)]
     pub password: String,
     /// Current two-step code, required when two-step login is on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -139,10 +141,21 @@ impl std::fmt::Debug for SessionTokens {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PersonData {
     /// Nome.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub first_name: String,
     /// Cognome.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub last_name: String,
     /// Codice fiscale (16 characters).
+    #[schema(format = "codice-fiscale")]
     pub tax_code: String,
 }
 
@@ -153,8 +166,14 @@ pub enum HolderData {
     /// Impresa / società.
     Company {
         /// Ragione sociale.
+        #[schema(
+            min_length = 1,
+            max_length = 200,
+            pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+        )]
         business_name: String,
         /// Codice fiscale dell'impresa.
+        #[schema(format = "tax-code")]
         tax_code: String,
         /// The legale rappresentante.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -163,20 +182,38 @@ pub enum HolderData {
     /// Professionista / ditta individuale / artigiano.
     Professional {
         /// Name or trading name.
+        #[schema(
+            min_length = 1,
+            max_length = 200,
+            pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+        )]
         name: String,
         /// Codice fiscale.
+        #[schema(format = "tax-code")]
         tax_code: String,
         /// Partita IVA.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(format = "partita-iva")]
         vat_number: Option<String>,
     },
     /// Privato cittadino.
     PrivateCitizen {
         /// Nome.
+        #[schema(
+            min_length = 1,
+            max_length = 200,
+            pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+        )]
         first_name: String,
         /// Cognome.
+        #[schema(
+            min_length = 1,
+            max_length = 200,
+            pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+        )]
         last_name: String,
         /// Codice fiscale.
+        #[schema(format = "codice-fiscale")]
         tax_code: String,
     },
 }
@@ -185,9 +222,11 @@ pub enum HolderData {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ContactData {
     /// Ordinary e-mail address.
+    #[schema(format = "email-address")]
     pub email: String,
     /// Italian mobile number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = "mobile-it")]
     pub mobile: Option<String>,
 }
 
@@ -425,6 +464,7 @@ pub enum IdentityAction {
     /// Delegation: send the holder a link.
     SubmitHolderEmail {
         /// The holder's e-mail address.
+        #[schema(format = "email-address")]
         holder_email: String,
     },
     /// Choose the kind of holder.
@@ -599,8 +639,10 @@ pub struct SpidPoll {
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
 pub struct RemoteSignatureRequest {
     /// Remote-signature user name.
+    #[schema(min_length = 1, max_length = 254, pattern = r"\S")]
     pub username: String,
     /// Its password.
+    #[schema(max_length = 1024)]
     pub password: String,
     /// The current OTP of its app.
     pub otp: String,
@@ -645,6 +687,7 @@ pub struct WebcamBookingRequest {
     /// The document the holder will show.
     pub document: IdDocumentKind,
     /// Language of the call: `it` or `en`.
+    #[schema(pattern = "^(it|en)$")]
     pub language: String,
 }
 
@@ -737,6 +780,7 @@ impl std::fmt::Debug for TwoStepEnrolment {
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
 pub struct CodeRequest {
     /// Six digits.
+    #[schema(pattern = r"^\s*[0-9]{6}\s*$")]
     pub code: String,
 }
 
@@ -842,9 +886,11 @@ pub struct WebcamDecision {
 /// A test account to seed.
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
 pub struct SeedAccountRequest {
-    /// Password (at least 8 characters).
+    /// Password (8 to 256 characters).
+    #[schema(min_length = 8, max_length = 256)]
     pub password: String,
     /// Its mailboxes (1..=20).
+    #[schema(min_items = 1, max_items = 20)]
     pub mailboxes: Vec<SeedMailbox>,
 }
 
@@ -860,6 +906,7 @@ impl std::fmt::Debug for SeedAccountRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SeedMailbox {
     /// PEC address.
+    #[schema(format = "email-address")]
     pub address: String,
     /// Holder.
     pub holder: HolderData,

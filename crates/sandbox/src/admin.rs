@@ -280,7 +280,8 @@ pub(crate) async fn seed_account(
     State(st): State<Arc<AppState>>,
     Json(req): Json<SeedAccountRequest>,
 ) -> ApiResult<(StatusCode, Json<SeededAccount>)> {
-    if req.password.chars().count() < 8 || req.password.len() > 256 {
+    // Characters both ways, as the document's minLength/maxLength count them.
+    if !(8..=256).contains(&req.password.chars().count()) {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "account.password",

@@ -42,9 +42,10 @@ pub(crate) fn totp_required_here() -> ApiError {
     )
 }
 
+/// 403: the request is well formed; the proof it carries is refused.
 fn code_invalid() -> ApiError {
     ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
+        StatusCode::FORBIDDEN,
         "two_step.code_invalid",
         "Codice non valido: controlla l'ora del telefono e riprova (ogni codice vale una volta).",
         "Invalid code: check the phone's clock and try again (each code works once).",

@@ -449,9 +449,10 @@ pub(crate) async fn two_step_enrol(
     State(st): State<Arc<AppState>>,
     auth: Auth,
     Path(address): Path<String>,
-    proof: Option<Json<SecondFactorProof>>,
+    proof: Option<Json<Option<SecondFactorProof>>>,
 ) -> ApiResult<(StatusCode, Json<TwoStepEnrolment>)> {
-    let proof = proof.map(|Json(p)| p).unwrap_or_default();
+    // No body, or `null` (the document's optional body): no proof.
+    let proof = proof.and_then(|Json(p)| p).unwrap_or_default();
     st.run(move |ctx| {
         let m = load_mailbox_record(ctx, &auth.account_id, &address)?;
         require_completed(&m)?;
@@ -758,12 +759,12 @@ pub(crate) async fn delete_app_password(
     .await
 }
 
-/// The `Idempotency-Key` header, if any and readable.
+/// The `Idempotency-Key` header, if any. An unreadable one (not ASCII) comes back empty, so
+/// that it is refused like any other malformed key rather than ignored.
 pub(crate) fn idem_key(headers: &HeaderMap) -> Option<String> {
     headers
         .get(pec_provider::api::IDEMPOTENCY_KEY_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+        .map(|v| v.to_str().unwrap_or_default().to_owned())
 }
 
 #[cfg(test)]

@@ -454,9 +454,11 @@ pub(crate) async fn remote_signature(
     .await
 }
 
+/// 403: well-formed credentials that the remote-signature provider refuses (not 401, which
+/// would say the app's own session ended).
 fn remote_refused() -> ApiError {
     ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
+        StatusCode::FORBIDDEN,
         "remote_signature.refused",
         "Credenziali o codice OTP della firma remota non validi.",
         "Invalid remote-signature credentials or OTP.",

@@ -177,7 +177,7 @@ pub(crate) async fn sign_in(
 /// The registration record ("Modifica dati di registrazione"), with the change waiting for its
 /// link.
 #[utoipa::path(get, path = "/registry/v1/registration", tag = "registry",
-    security(("bearer" = [])),
+    security(("registry_session" = [])),
     responses((status = 200, description = "The record", body = RegistrationRecord)))]
 pub(crate) async fn registration(
     State(st): State<Arc<AppState>>,
@@ -219,7 +219,7 @@ fn record(ctx: &Ctx<'_>, username: &str) -> ApiResult<RegistrationRecord> {
 /// "Invia dati": the new PEC and its confirmation. The link goes to the new PEC; an earlier
 /// pending request is superseded (its link stops working). Honours `Idempotency-Key`.
 #[utoipa::path(post, path = "/registry/v1/registration/pec-changes", tag = "registry",
-    security(("bearer" = [])),
+    security(("registry_session" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe create")),
     request_body = PecChangeRequest,
     responses((status = 201, description = "Link sent to the new PEC", body = PecChangeView)))]
@@ -322,7 +322,7 @@ fn link_hash(token: &str) -> String {
 /// Changes of PEC requested by the signed-in user, newest first (by request order, not by
 /// timestamp: the sandbox clock may be moved backwards), with state and deadline.
 #[utoipa::path(get, path = "/registry/v1/registration/pec-changes", tag = "registry",
-    security(("bearer" = [])),
+    security(("registry_session" = [])),
     responses((status = 200, description = "Changes, newest first", body = Vec<PecChangeView>)))]
 pub(crate) async fn list_changes(
     State(st): State<Arc<AppState>>,
@@ -498,6 +498,9 @@ pub(crate) async fn confirm(
 /// The page the e-mailed link opens: what the change is and until when it can be confirmed, with
 /// a button that POSTs the confirmation. Confirming only on POST keeps mail scanners that prefetch
 /// links from confirming a change nobody clicked.
+#[utoipa::path(get, path = "/registry/v1/pec-confirmations/{token}", tag = "registry",
+    params(("token" = String, Path, description = "The token of the link")),
+    responses((status = 200, description = "The confirmation page", content_type = "text/html", body = String)))]
 pub(crate) async fn confirm_page(
     State(st): State<Arc<AppState>>,
     Path(token): Path<String>,
@@ -656,6 +659,21 @@ pub(crate) async fn open_ticket(
                 )
                 .retry_after(600));
             }
+            // What is sent is checked even where the topic does not use it: a malformed
+            // field is refused, never silently dropped.
+            let checked_questionnaire =
+                req.questionnaire.as_ref().map(check_questionnaire).transpose()?;
+            let checked_description = match req.description.as_deref().map(str::trim) {
+                Some(d) if !d.is_empty() && d.chars().count() <= 4000 => Some(d.to_owned()),
+                Some(_) => {
+                    return Err(field_error(
+                        "support.description_required",
+                        "Descrivi il problema (al massimo 4000 caratteri).",
+                        "Describe the problem (4000 characters at most).",
+                    ));
+                }
+                None => None,
+            };
             let (questionnaire, description, state) = if req.topic == SupportTopic::PecChange {
                 if req.private_area_access {
                     return Err(field_error(
@@ -664,25 +682,23 @@ pub(crate) async fn open_ticket(
                         "If you can reach the private area, give the new PEC in \"Modifica dati di registrazione\".",
                     ));
                 }
-                let q = req.questionnaire.as_ref().ok_or_else(|| {
+                let q = checked_questionnaire.ok_or_else(|| {
                     field_error(
                         "support.questionnaire_required",
                         "Compila il questionario per la richiesta di cambio PEC.",
                         "Fill in the questionnaire of the change of PEC.",
                     )
                 })?;
-                let q = check_questionnaire(q)?;
                 (Some(serde_json::to_string(&q)?), None, SupportTicketState::AwaitingDocument)
             } else {
-                let d = req.description.as_deref().map(str::trim).unwrap_or_default();
-                if d.is_empty() || d.chars().count() > 4000 {
-                    return Err(field_error(
+                let d = checked_description.ok_or_else(|| {
+                    field_error(
                         "support.description_required",
                         "Descrivi il problema (al massimo 4000 caratteri).",
                         "Describe the problem (4000 characters at most).",
-                    ));
-                }
-                (None, Some(d.to_owned()), SupportTicketState::InReview)
+                    )
+                })?;
+                (None, Some(d), SupportTicketState::InReview)
             };
             let year = ctx.now.with_timezone(&ROME).format("%Y").to_string();
             let number = format!("OAM-{year}-{:06}", next_ticket_number(ctx, &year)?);
@@ -896,12 +912,16 @@ pub(crate) async fn attach_document(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    // Without its token the request cannot be about any ticket: answered before it counts
+    // against the address's limit, as the same 404 as a wrong token (no oracle).
+    let Some(token) = ticket_token(&headers) else {
+        return Err(ApiError::not_found("Segnalazione", "Ticket"));
+    };
     st.write_allowed(peer.ip(), UNAUTHENTICATED_WRITES_PER_MINUTE)?;
     let (bytes, declared) = read_document(&headers, body).await?;
-    let token = ticket_token(&headers);
     let key = idem_key(&headers);
     st.run(move |ctx| {
-        check_ticket_token(ctx, &number, token.as_deref())?;
+        check_ticket_token(ctx, &number, Some(&token))?;
         let fp = sha256_hex(&[b"ticket-document", q.filename.as_bytes(), &bytes]);
         let account = format!("ticket:{number}");
         let (status, body) = idempotent(ctx, &account, key.as_deref(), &fp, |ctx| {

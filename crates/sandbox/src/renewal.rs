@@ -224,8 +224,9 @@ fn live_captcha(ctx: &Ctx<'_>, id: &str) -> ApiResult<String> {
         .optional()?;
     match row {
         Some((answer, exp, false)) if parse_ts(&exp)? > ctx.now => Ok(answer),
+        // 410: what decides is the captcha's state (expired, used, or pruned), not the request.
         _ => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+            StatusCode::GONE,
             "captcha.expired",
             "Il codice captcha è scaduto o già usato: caricane uno nuovo.",
             "The captcha expired or was already used: load a new one.",
@@ -383,7 +384,9 @@ pub(crate) async fn register(
 
 /// The portal's password rule.
 fn check_new_password(password: &str) -> ApiResult<()> {
-    if password.chars().count() < 8 || password.len() > 256 {
+    // Characters both ways, as the document's minLength/maxLength count them.
+    let chars = password.chars().count();
+    if !(8..=256).contains(&chars) {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "account.password",
@@ -717,7 +720,7 @@ impl FromRequestParts<Arc<AppState>> for RenewalAuth {
 
 /// "Gestisci – Servizi": the company's PEC mailboxes, with expiry and renewal price.
 #[utoipa::path(get, path = "/renewal/v1/mailboxes", tag = "renewal",
-    security(("bearer" = [])),
+    security(("renewal_session" = [])),
     responses((status = 200, description = "Mailboxes", body = Vec<RenewableMailbox>)))]
 pub(crate) async fn mailboxes(
     State(st): State<Arc<AppState>>,
@@ -844,7 +847,7 @@ fn digits(s: &str) -> String {
 
 /// Orders the renewal of one of the company's mailboxes. Honours `Idempotency-Key`.
 #[utoipa::path(post, path = "/renewal/v1/orders", tag = "renewal",
-    security(("bearer" = [])),
+    security(("renewal_session" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe create")),
     request_body = RenewalOrderRequest,
     responses((status = 201, description = "Order, awaiting payment", body = RenewalOrderView)))]
@@ -921,7 +924,7 @@ pub(crate) async fn create_order(
 
 /// An order.
 #[utoipa::path(get, path = "/renewal/v1/orders/{id}", tag = "renewal",
-    security(("bearer" = [])),
+    security(("renewal_session" = [])),
     params(("id" = String, Path, description = "Order id")),
     responses((status = 200, description = "The order", body = RenewalOrderView)))]
 pub(crate) async fn get_order(
@@ -961,11 +964,18 @@ fn check_card(ctx: &Ctx<'_>, req: &PaymentRequest) -> ApiResult<Gateway> {
         ));
     }
     let t = today(ctx);
-    if !(1..=12).contains(&card.expiry_month)
-        || (card.expiry_year, card.expiry_month) < (t.year(), t.month())
-    {
+    if !(1..=12).contains(&card.expiry_month) || !(1000..=9999).contains(&card.expiry_year) {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
+            "payment.card_invalid",
+            "I dati della carta non sono validi.",
+            "The card details are not valid.",
+        ));
+    }
+    // 402: a well-formed card that today's date makes unusable, as the network would say.
+    if (card.expiry_year, card.expiry_month) < (t.year(), t.month()) {
+        return Err(ApiError::new(
+            StatusCode::PAYMENT_REQUIRED,
             "payment.card_expired",
             "La carta è scaduta.",
             "The card has expired.",
@@ -999,7 +1009,7 @@ fn record_charge(ctx: &Ctx<'_>, order: &str, method: &str, outcome: &str) -> Api
 /// order refuses new payments. A declined or timed-out attempt moves no money and leaves the
 /// order awaiting payment.
 #[utoipa::path(post, path = "/renewal/v1/orders/{id}/payment", tag = "renewal",
-    security(("bearer" = [])),
+    security(("renewal_session" = [])),
     params(("id" = String, Path, description = "Order id"),
            ("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe payment")),
     request_body = PaymentRequest,

@@ -700,12 +700,14 @@ pub(crate) fn idempotent_redacted(
     let Some(key) = key else {
         return create(ctx);
     };
-    if key.is_empty() || key.len() > 200 {
+    // As the document states it (`openapi::IDEMPOTENCY_KEY_PATTERN`): what it calls valid is
+    // accepted, and nothing else.
+    if key.is_empty() || key.len() > 200 || !key.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(ApiError::new(
             axum::http::StatusCode::BAD_REQUEST,
             "idempotency.key_invalid",
-            "La chiave di idempotenza deve avere da 1 a 200 caratteri.",
-            "The idempotency key must have 1 to 200 characters.",
+            "La chiave di idempotenza deve avere da 1 a 200 caratteri ASCII visibili.",
+            "The idempotency key must have 1 to 200 visible ASCII characters.",
         ));
     }
     let found: Option<(String, u16, String, String)> = query_opt(
@@ -722,9 +724,10 @@ pub(crate) fn idempotent_redacted(
             )?;
         }
         Some((fp, status, body, _)) => {
+            // 409: the request is well formed; the key's earlier use is what conflicts.
             if fp != fingerprint {
                 return Err(ApiError::new(
-                    axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                    axum::http::StatusCode::CONFLICT,
                     "idempotency.key_reused",
                     "La chiave di idempotenza è già stata usata per un'altra richiesta.",
                     "The idempotency key was already used for a different request.",

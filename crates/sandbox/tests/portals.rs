@@ -815,7 +815,7 @@ async fn captcha_expires_and_expiry_awareness_until_cessation() {
     assert_eq!(code_of(&e), "captcha.expired");
     assert_eq!(
         c.captcha_image(&cap.id).await.unwrap_err().status(),
-        Some(422)
+        Some(410)
     );
 
     // Five wrong e-mail codes lock the registration, even for the right code.

@@ -706,6 +706,7 @@ mod tests {
             mobile: "+393331234567".into(),
             step: RegistrationStep::Completed,
             mobile_verified: false,
+            code_sent_to: vec!["f***@pec.acme-srl.test".into()],
             session: Some(pec_provider::api::PortalSession {
                 access_token: "secret-token".into(),
                 expires_at: Utc::now(),
@@ -741,6 +742,7 @@ mod tests {
         );
         let running = pec_sandbox::Sandbox::start(config).await.unwrap();
         let c = Client::new(running.base_url()).unwrap();
+        c.set_sandbox_secret(running.sandbox_secret().map(str::to_owned));
         c.renewal_sign_in(
             pec_sandbox::seed::RENEWAL_REGISTERED_CF,
             pec_sandbox::seed::DEMO_PASSWORD,

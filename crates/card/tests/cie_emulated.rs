@@ -1,0 +1,166 @@
+//! The CIE protocol against the virtual CIE in-process (no PC/SC): fast, runs everywhere.
+//! The same flows go through pcscd + vpcd in `tests/cie_pcsc.rs`.
+
+use pec_card::cie::SodFile;
+use pec_card::{CardError, CieCard, Pin, RawTransmit, ValidityStatus};
+use pec_card_sim::{CIE_PIN, CieProfileName, VirtualCie};
+
+struct Local(VirtualCie);
+
+impl RawTransmit for Local {
+    fn transmit_raw(&mut self, command: &[u8]) -> Result<Vec<u8>, CardError> {
+        Ok(self.0.transmit(command))
+    }
+}
+
+fn card(p: CieProfileName) -> CieCard<Local> {
+    let v = VirtualCie::new(p.profile()).expect("virtual CIE");
+    let atr = v.atr().to_vec();
+    CieCard::detect(Local(v), &atr).expect("a CIE")
+}
+
+fn pin(s: &str) -> Pin {
+    Pin::new(s.to_owned()).expect("pin")
+}
+
+fn verifies(c: CieCard<Local>) -> usize {
+    c.into_inner()
+        .0
+        .log()
+        .iter()
+        .filter(|r| r.ins == 0x20)
+        .count()
+}
+
+#[test]
+fn every_lot_reads_nis_verifies_once_and_signs() {
+    for p in CieProfileName::LOTS {
+        let profile = p.profile();
+        let mut c = card(p);
+        let before = c.before_pin().expect("before pin");
+        assert_eq!(before.nis, profile.nis, "{p}");
+        assert!(before.chip.is_some(), "{p}: the ATR hints a CIE");
+        let s = c
+            .verify_pin_and_sign(&pin(CIE_PIN), b"challenge", |after| {
+                assert_eq!(
+                    after.codice_fiscale.as_deref(),
+                    Some(profile.holder.codice_fiscale)
+                );
+                assert_eq!(after.validity, ValidityStatus::Valid);
+                Ok(())
+            })
+            .unwrap_or_else(|e| panic!("{p}: {e:?}"));
+        s.certificate
+            .verify_sha256(b"challenge", &s.signature)
+            .expect("signature verifies");
+        assert_eq!(s.signature.len(), 256);
+        assert_eq!(verifies(c), 1, "{p}: exactly one VERIFY");
+    }
+}
+
+#[test]
+fn the_typestate_path_and_passive_authentication() {
+    let mut c = card(CieProfileName::Nxp);
+    let root = VirtualCie::new(CieProfileName::Nxp.profile())
+        .expect("card")
+        .credentials()
+        .root_cert
+        .clone();
+    let pa = c
+        .passive_authentication(std::slice::from_ref(&root))
+        .expect("pa before pin");
+    assert!(pa.ok(), "{pa:?}");
+    assert_eq!(pa.signer_chains_to_anchor, Some(true));
+    assert_eq!(pa.files.len(), 2);
+    let session = c.open_secure_channel().expect("channel");
+    let mut verified = session.verify_pin(&pin(CIE_PIN)).expect("pin");
+    let after = verified.after_pin().expect("after pin");
+    assert_eq!(after.name.as_deref(), Some("Mario Rossi"));
+    let pa = verified.passive_authentication(&[]).expect("pa after pin");
+    assert!(pa.ok(), "{pa:?}");
+    assert_eq!(pa.signer_chains_to_anchor, None);
+    assert!(pa.files.contains(&(SodFile::Certificate, true)));
+    assert!(pa.files.contains(&(SodFile::Serial, true)));
+    let s = verified.sign_challenge(b"x").expect("sign");
+    assert_eq!(s.signature.len(), 256);
+    // A CNS root is not the CIE's anchor.
+    let cns_root = include_bytes!("../../card-sim/test-keys/ca-2048.cert.der").to_vec();
+    let mut c = card(CieProfileName::Nxp);
+    let pa = c.passive_authentication(&[cns_root]).expect("pa");
+    assert_eq!(pa.signer_chains_to_anchor, Some(false));
+}
+
+#[test]
+fn wrong_pin_reports_tries_and_sends_one_verify() {
+    let mut c = card(CieProfileName::Gemalto);
+    let e = c
+        .verify_pin_and_sign(&pin("87654321"), b"x", |_| Ok(()))
+        .expect_err("wrong pin");
+    assert!(matches!(e, CardError::WrongPin { tries_left: 2 }), "{e:?}");
+    assert_eq!(verifies(c), 1);
+}
+
+#[test]
+fn blocked_pin_and_short_pin() {
+    let mut c = card(CieProfileName::BlockedPin);
+    let e = c
+        .verify_pin_and_sign(&pin(CIE_PIN), b"x", |_| Ok(()))
+        .expect_err("blocked");
+    assert!(matches!(e, CardError::PinBlocked), "{e:?}");
+    let mut c = card(CieProfileName::Nxp);
+    let e = c
+        .verify_pin_and_sign(&pin("1234567"), b"x", |_| Ok(()))
+        .expect_err("short");
+    assert!(matches!(e, CardError::InvalidCiePinFormat), "{e:?}");
+    assert_eq!(verifies(c), 0, "a malformed PIN is never sent");
+}
+
+#[test]
+fn the_holder_check_stops_before_the_signature() {
+    let mut c = card(CieProfileName::OtherHolder);
+    let e = c
+        .verify_pin_and_sign(&pin(CIE_PIN), b"x", |after| {
+            if after.codice_fiscale.as_deref() == Some("RSSMRA80A01H501U") {
+                Ok(())
+            } else {
+                Err(CardError::Cancelled)
+            }
+        })
+        .expect_err("someone else's card");
+    assert!(matches!(e, CardError::Cancelled));
+    let log = c.into_inner().0.log().to_vec();
+    assert!(
+        !log.iter().any(|r| r.ins == 0x88 && r.data.len() == 51),
+        "no signature was asked"
+    );
+    let mut c = card(CieProfileName::ExpiredCert);
+    c.verify_pin_and_sign(&pin(CIE_PIN), b"x", |after| {
+        assert_eq!(after.validity, ValidityStatus::Expired);
+        Ok(())
+    })
+    .expect("an expired certificate still signs: the caller decides");
+}
+
+#[test]
+fn a_bad_mac_ends_the_session() {
+    let mut c = card(CieProfileName::MacError);
+    let e = c
+        .verify_pin_and_sign(&pin(CIE_PIN), b"x", |_| Ok(()))
+        .expect_err("mac");
+    assert_eq!(e.code(), "card.secure_messaging", "{e:?}");
+}
+
+#[test]
+fn not_a_cie() {
+    let v = pec_card_sim::VirtualCard::new(pec_card_sim::ProfileName::Athena2048.profile())
+        .expect("cns");
+    struct L(pec_card_sim::VirtualCard);
+    impl RawTransmit for L {
+        fn transmit_raw(&mut self, c: &[u8]) -> Result<Vec<u8>, CardError> {
+            Ok(self.0.transmit(c))
+        }
+    }
+    let atr = v.profile().atr.clone();
+    let e = CieCard::detect(L(v), &atr).err().expect("not a CIE");
+    assert_eq!(e.code(), "card.unsupported");
+}

@@ -68,7 +68,7 @@ pub enum CieProfileName {
     ExpiredCert,
     /// NXP, the card of someone else (Giulia Bianchi).
     OtherHolder,
-    /// NXP, lifted from the field after a number of APDUs (default 21: the VERIFY of
+    /// NXP, lifted from the field after a number of APDUs (default 26: the VERIFY of
     /// `pec card sign`, which reads no NIS first; see [`crate::SimOptions::pull_after`]).
     Lifted,
     /// NXP whose answer carrying the certificate has a wrong MAC.
@@ -162,7 +162,7 @@ impl CieProfileName {
                 ..nxp
             },
             CieProfileName::Lifted => CieProfile {
-                pull_after_default: Some(21),
+                pull_after_default: Some(26),
                 ..nxp
             },
             CieProfileName::MacError => CieProfile {

@@ -272,12 +272,23 @@ impl<T: RawTransmit> CieCard<T> {
         let CieCard {
             transport, plain, ..
         } = self;
-        transport.exclusive(|t| {
-            let session = SecureSession::open(t, plain)?;
-            let mut verified = session.verify_pin(pin)?;
-            check(&verified.after_pin()?)?;
-            verified.sign_challenge(challenge)
-        })
+        let mut inner = None;
+        let outer = transport.exclusive(|t| {
+            inner = Some((|| {
+                let session = SecureSession::open(t, plain)?;
+                let mut verified = session.verify_pin(pin)?;
+                check(&verified.after_pin()?)?;
+                verified.sign_challenge(challenge)
+            })());
+            Ok(())
+        });
+        // Ending the transaction fails too when the card has left: the session's own error
+        // says more (whether the VERIFY was in flight), and a finished signature stands.
+        match (inner, outer) {
+            (Some(r), _) => r,
+            (None, Err(e)) => Err(lost(false)(e)),
+            (None, Ok(())) => Err(CardError::Cancelled),
+        }
     }
 
     fn chip_key(&mut self) -> Result<&ChipKey, CardError> {

@@ -367,8 +367,15 @@ impl VirtualCie {
                 (0x1B, &dh_file),
             ],
         )?;
+        // EF.PAN carries the NIS in BCD from byte 5: the middleware files its pairing cache
+        // under the NIS at enrolment and looks it up as hex(PAN[5..11]) at login, so on real
+        // cards the two agree.
         let mut pan = vec![0x5A, 0x08, 0x39, 0x80, 0x01];
-        pan.extend_from_slice(profile.nis.as_bytes().get(..6).unwrap_or_default());
+        pan.extend(profile.nis.as_bytes().chunks(2).map(|d| {
+            let digit = |c: u8| c.wrapping_sub(b'0') & 0x0F;
+            (digit(d[0]) << 4) | d.get(1).map_or(0x0F, |&c| digit(c))
+        }));
+        pan.push(0xFF);
         let files = vec![
             (Df::Ias, 0xD003, pan),
             (Df::Ias, 0xD004, dh_file),

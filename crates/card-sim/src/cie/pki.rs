@@ -175,8 +175,10 @@ pub fn sod(ds: &(RsaPrivateKey, Vec<u8>), files: &[(u8, &[u8])]) -> Result<Vec<u
         .iter()
         .map(|(n, data)| {
             Ok(DataGroupHash {
-                number: der::asn1::Int::new(&if *n >= 0x80 { vec![0, *n] } else { vec![*n] })
-                    .map_err(pki_err)?,
+                // One content byte, as the middleware reads it (`02 01 A1`): for the CIE's
+                // numbers above 0x7F that is a negative INTEGER in strict DER terms, which
+                // is what real SODs must carry for the middleware's RSA-PSS check to pass.
+                number: der::asn1::Int::new(&[*n]).map_err(pki_err)?,
                 hash: OctetString::new(Sha256::digest(data).to_vec()).map_err(pki_err)?,
             })
         })

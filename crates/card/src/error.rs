@@ -157,7 +157,8 @@ pub enum CardError {
     /// Another application holds the card exclusively.
     #[error("the card is in use by another application")]
     CardBusy,
-    /// The card is not an Italian CNS this crate can read (CIE, CardOS token, unknown).
+    /// The card is neither a CNS nor a CIE this crate can read (CardOS token, unknown), or a
+    /// CIE was asked for and the card has no CIE application.
     #[error("unsupported card: {description} (ATR {atr})")]
     UnsupportedCard {
         /// What the ATR says the card is (Italian, from [`crate::CardProfile::describe`]).
@@ -306,7 +307,7 @@ impl CardError {
                  software di firma): chiudilo e riprova."
                 .into(),
             CardError::UnsupportedCard { description, atr } => format!(
-                "La carta nel lettore ({description}) non è una CNS utilizzabile da questa \
+                "La carta nel lettore ({description}) non è una CNS né una CIE utilizzabile da questa \
                  applicazione (ATR {atr})."
             ),
             CardError::InvalidPinFormat => "Il PIN deve essere composto da 5 a 8 cifre.".into(),

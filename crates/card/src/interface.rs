@@ -72,7 +72,25 @@ impl ReaderInterface {
             (ReaderInterface::Contact, true) => {
                 "La CIE funziona solo senza contatto: usa un lettore NFC."
             }
-            (_, _) => "Inserisci la carta nel lettore, con il chip verso i contatti.",
+            // A CIE is read only over NFC, whatever the name says.
+            (ReaderInterface::Unknown, true) => "Appoggia la CIE sul lettore e non muoverla.",
+            (_, false) => "Inserisci la carta nel lettore, con il chip verso i contatti.",
+        }
+    }
+
+    /// What to tell the holder, in English (same cases as [`Self::instruction_it`]).
+    pub fn instruction_en(self, is_cie: bool) -> &'static str {
+        match (self, is_cie) {
+            (ReaderInterface::Contactless | ReaderInterface::Unknown, true) => {
+                "Lay the CIE on the reader and do not move it."
+            }
+            (ReaderInterface::Contactless, false) => {
+                "Lay the card on the reader and do not move it."
+            }
+            (ReaderInterface::Contact, true) => {
+                "The CIE works only without contact: use an NFC reader."
+            }
+            (_, false) => "Insert the card into the reader, chip towards the contacts.",
         }
     }
 }
@@ -115,6 +133,22 @@ mod tests {
             ("Alcor Micro AU9540 00 00", Unknown),
         ] {
             assert_eq!(ReaderInterface::classify(name, None), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn what_to_do_with_each_card() {
+        use ReaderInterface::*;
+        for (i, cie, it, en) in [
+            (Contactless, true, "Appoggia la CIE", "Lay the CIE"),
+            (Unknown, true, "Appoggia la CIE", "Lay the CIE"),
+            (Contact, true, "usa un lettore NFC", "use an NFC reader"),
+            (Contactless, false, "Appoggia la carta", "Lay the card"),
+            (Contact, false, "Inserisci la carta", "Insert the card"),
+            (Unknown, false, "Inserisci la carta", "Insert the card"),
+        ] {
+            assert!(i.instruction_it(cie).contains(it), "{i:?} {cie}");
+            assert!(i.instruction_en(cie).contains(en), "{i:?} {cie}");
         }
     }
 

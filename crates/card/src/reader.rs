@@ -31,6 +31,24 @@ pub struct ReaderInfo {
     pub interface: ReaderInterface,
 }
 
+impl ReaderInfo {
+    /// Whether the card present is (by its ATR) a CIE 3.0.
+    fn holds_cie(&self) -> bool {
+        matches!(self.card.as_ref().map(|c| &c.kind), Some(CardKind::Cie3))
+    }
+
+    /// What the holder must do with the card on this reader, in Italian ("Appoggia la CIE sul
+    /// lettore e non muoverla.", "Inserisci la carta…").
+    pub fn instruction_it(&self) -> &'static str {
+        self.interface.instruction_it(self.holds_cie())
+    }
+
+    /// [`Self::instruction_it`] in English.
+    pub fn instruction_en(&self) -> &'static str {
+        self.interface.instruction_en(self.holds_cie())
+    }
+}
+
 /// A change seen by [`ReaderWatcher::wait`].
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]

@@ -164,3 +164,75 @@ fn not_a_cie() {
     let e = CieCard::detect(L(v), &atr).err().expect("not a CIE");
     assert_eq!(e.code(), "card.unsupported");
 }
+
+/// One attempt per "click" on the same card, each on a fresh connection: every attempt sends
+/// exactly one VERIFY of the 8 digits (never empty, never padded), `63C2`/`63C1` give the tries
+/// left, `63C0` and then `6983` say blocked, and the right PIN cannot unblock it.
+#[test]
+fn tries_count_down_to_blocked_with_one_verify_each() {
+    let mut v = VirtualCie::new(CieProfileName::Nxp.profile()).expect("virtual CIE");
+    let attempt = |v: VirtualCie, p: &str| {
+        let atr = v.atr().to_vec();
+        let mut c = CieCard::detect(Local(v), &atr).expect("a CIE");
+        let e = c
+            .verify_pin_and_sign(&pin(p), b"x", |_| Ok(()))
+            .expect_err("must fail");
+        let mut v = c.into_inner().0;
+        let sent: Vec<_> = v.log().iter().filter(|r| r.ins == 0x20).cloned().collect();
+        assert_eq!(sent.len(), 1, "one VERIFY per attempt: {sent:?}");
+        assert_eq!(sent[0].data_len, 8, "the 8 digits, no padding, not empty");
+        assert_eq!((sent[0].p1, sent[0].p2), (0x00, 0x81));
+        let sw = sent[0].sw;
+        v.clear_log();
+        v.reset();
+        (v, e, sw)
+    };
+    let mut seen = Vec::new();
+    for wrong in ["87654321", "11111111", "22222222"] {
+        let (next, e, sw) = attempt(v, wrong);
+        v = next;
+        seen.push((format!("{e:?}"), sw));
+    }
+    let (v, e, sw) = attempt(v, CIE_PIN);
+    seen.push((format!("{e:?}"), sw));
+    assert_eq!(
+        seen,
+        [
+            ("WrongPin { tries_left: 2 }".to_owned(), 0x63C2),
+            ("WrongPin { tries_left: 1 }".to_owned(), 0x63C1),
+            ("PinBlocked".to_owned(), 0x63C0),
+            ("PinBlocked".to_owned(), 0x6983),
+        ]
+    );
+    assert_eq!(v.tries_left(), 0);
+}
+
+/// A chip whose answer does not match the EF.IntAuth key (a cloned or swapped chip) stops the
+/// flow before the PIN leaves the computer.
+#[test]
+fn a_chip_that_fails_its_authentication_never_sees_the_pin() {
+    struct SwappedKey(VirtualCie);
+    impl RawTransmit for SwappedKey {
+        fn transmit_raw(&mut self, c: &[u8]) -> Result<Vec<u8>, CardError> {
+            let mut r = self.0.transmit(c);
+            // EF.IntAuth is read in the clear: change one byte of its modulus.
+            if c.get(..2) == Some(&[0x00, 0xB0]) && r.len() > 120 && r[0] == 0x30 {
+                r[100] ^= 0x01;
+            }
+            Ok(r)
+        }
+    }
+    let v = VirtualCie::new(CieProfileName::Gemalto.profile()).expect("virtual CIE");
+    let atr = v.atr().to_vec();
+    let mut c = CieCard::detect(SwappedKey(v), &atr).expect("a CIE");
+    let e = c
+        .verify_pin_and_sign(&pin(CIE_PIN), b"x", |_| Ok(()))
+        .expect_err("chip authentication must fail");
+    assert!(matches!(e, CardError::ChipAuthenticationFailed), "{e:?}");
+    assert_eq!(e.code(), "card.cie_chip_authentication");
+    let log = c.into_inner().0.log().to_vec();
+    assert!(
+        log.iter().all(|r| r.ins != 0x20),
+        "no VERIFY after a failed chip check"
+    );
+}

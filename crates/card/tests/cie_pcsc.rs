@@ -47,6 +47,11 @@ fn every_lot_through_pcscd() {
             .expect("reader");
         assert_eq!(r.interface, ReaderInterface::Contactless, "{p}");
         assert_eq!(
+            r.instruction_it(),
+            "Appoggia la CIE sul lettore e non muoverla.",
+            "{p}"
+        );
+        assert_eq!(
             r.card.as_ref().map(|c| &c.kind),
             Some(&CardKind::Cie3),
             "{p}"
@@ -66,6 +71,12 @@ fn every_lot_through_pcscd() {
             .verify_sha256(b"nonce", &s.signature)
             .expect("verifies");
         assert_eq!(verifies(&rig), 1, "{p}: one VERIFY");
+        let verify = rig.sim.apdu_log().into_iter().find(|r| r.ins == 0x20);
+        assert_eq!(
+            verify.map(|r| (r.p2, r.data_len, r.sw)),
+            Some((0x81, 8, 0x9000)),
+            "{p}: the 8 digits under SM, never empty or padded"
+        );
         drop(card);
     }
 }

@@ -258,8 +258,7 @@ fn list(pcsc: &Pcsc, json: bool) -> Result<(), CardError> {
                 card.describe(),
                 if r.exclusive { " (in uso)" } else { "" },
                 card.atr,
-                r.interface
-                    .instruction_it(matches!(card.kind, CardKind::Cie3))
+                r.instruction_it()
             ),
             None => println!("{}{nfc}: nessuna carta", r.name),
         }

@@ -237,3 +237,27 @@ fn cie_short_pin_and_blocked_pin() {
     let out = pec(&["card", "verify-pin"], &format!("{CIE_PIN}\n"));
     assert_eq!(out.status.code(), Some(6));
 }
+
+#[test]
+fn cie_list_marks_the_nfc_reader_and_says_what_to_do() {
+    let _rig = start_cie(CieProfileName::Stm3);
+    let out = pec(&["card", "list"], "");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("(NFC)"), "{text}");
+    assert!(
+        text.contains("Appoggia la CIE sul lettore e non muoverla."),
+        "{text}"
+    );
+    let out = pec(&["card", "list", "--json"], "");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let with_card = v["readers"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| !r["card"].is_null()))
+        .expect("a reader with the CIE");
+    assert_eq!(with_card["interface"], "contactless");
+}

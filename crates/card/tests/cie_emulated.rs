@@ -236,3 +236,46 @@ fn a_chip_that_fails_its_authentication_never_sees_the_pin() {
         "no VERIFY after a failed chip check"
     );
 }
+
+/// How many GET DATA of the DH parameters (`BF A1 01`) a flow sent.
+fn dh_get_datas(log: &[pec_card_sim::ApduRecord]) -> usize {
+    log.iter()
+        .filter(|r| r.ins == 0xCB && r.data.windows(3).any(|w| w == [0xBF, 0xA1, 0x01]))
+        .count()
+}
+
+/// Gemalto lots get g, p and q in one GET DATA (as the middleware asks them); a card with a
+/// Gemalto ATR that refuses that form is asked part by part, in the same attempt.
+#[test]
+fn dh_parameters_in_one_get_data_on_gemalto_with_a_fallback() {
+    for (p, want) in [(CieProfileName::Gemalto, 1), (CieProfileName::Nxp, 3)] {
+        let mut c = card(p);
+        c.verify_pin_and_sign(&pin(CIE_PIN), b"x", |_| Ok(()))
+            .expect("flow");
+        assert_eq!(dh_get_datas(c.into_inner().0.log()), want, "{p}");
+    }
+
+    struct RefusesAll(VirtualCie);
+    impl RawTransmit for RefusesAll {
+        fn transmit_raw(&mut self, c: &[u8]) -> Result<Vec<u8>, CardError> {
+            if c.get(1) == Some(&0xCB) && c.ends_with(&[0xA3, 0x80, 0x00]) {
+                return Ok(vec![0x6A, 0x88]);
+            }
+            Ok(self.0.transmit(c))
+        }
+    }
+    let v = VirtualCie::new(CieProfileName::Gemalto.profile()).expect("virtual CIE");
+    let atr = v.atr().to_vec();
+    let mut c = CieCard::detect(RefusesAll(v), &atr).expect("a CIE");
+    let s = c
+        .verify_pin_and_sign(&pin(CIE_PIN), b"x", |_| Ok(()))
+        .expect("part by part");
+    assert_eq!(s.signature.len(), 256);
+    let v = c.into_inner().0;
+    assert_eq!(
+        dh_get_datas(v.log()),
+        3,
+        "the refused form is not in the card's log"
+    );
+    assert_eq!(v.log().iter().filter(|r| r.ins == 0x20).count(), 1);
+}

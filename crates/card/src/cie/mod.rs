@@ -135,6 +135,9 @@ type ChipKey = (Vec<u8>, Vec<u8>, Vec<u8>);
 /// Plain-phase facts a session needs, read once per connection.
 #[derive(Default)]
 struct Plain {
+    /// Ask for g, p and q in one GET DATA (Gemalto lots, as the middleware does); cleared
+    /// when the card refuses it.
+    dh_in_one: bool,
     nis: Option<String>,
     chip_key: Option<ChipKey>,
     certificate: Option<Certificate>,
@@ -178,7 +181,10 @@ impl<T: RawTransmit> CieCard<T> {
         Ok(CieCard {
             transport,
             profile,
-            plain: Plain::default(),
+            plain: Plain {
+                dh_in_one: chip_hint(atr) == Some(CieChip::Gemalto),
+                ..Plain::default()
+            },
         })
     }
 
@@ -315,7 +321,7 @@ impl<'a, L: RawTransmit> SecureSession<'a, L> {
         plain: &'a mut Plain,
     ) -> Result<SecureSession<'a, L>, CardError> {
         let (chip_n, chip_e, _) = plain.chip_key.clone().ok_or(CardError::Cancelled)?;
-        let params = read_dh_params(t)?;
+        let params = read_dh_params(t, &mut plain.dh_in_one)?;
         let ca = get_data(
             t,
             &[
@@ -603,8 +609,34 @@ fn get_data<L: RawTransmit>(t: &mut Transport<L>, data: &[u8]) -> Result<Vec<u8>
     Ok(r.data)
 }
 
-/// g, p and q with one GET DATA each (what PagoPA's SDK does on every lot).
-fn read_dh_params<L: RawTransmit>(t: &mut Transport<L>) -> Result<DhParams, CardError> {
+/// g, p and q: on Gemalto lots with one GET DATA (`A3 80`, what the middleware sends to
+/// them, `IAS::InitDHParam`; 3 APDUs instead of 5), otherwise, and whenever a card refuses
+/// that form, with one GET DATA each (what PagoPA's SDK does on every lot).
+fn read_dh_params<L: RawTransmit>(
+    t: &mut Transport<L>,
+    in_one: &mut bool,
+) -> Result<DhParams, CardError> {
+    if *in_one {
+        let all = get_data(
+            t,
+            &[0x4D, 0x08, 0x70, 0x06, 0xBF, 0xA1, 0x01, 0x02, 0xA3, 0x80],
+        )
+        .and_then(|a| {
+            let leaf = |tag| dapp::parse_get_data(&a, tag).map(dapp::strip_zeros);
+            Ok(DhParams {
+                g: leaf(0x97)?,
+                p: leaf(0x98)?,
+                q: leaf(0x99)?,
+            })
+        });
+        match all {
+            Ok(params) => return Ok(params),
+            // The ATR was only a hint: the card stays where it was (plain phase, nothing
+            // changed), so asking part by part is safe. A lost card is not a refusal.
+            Err(e @ CardError::CieCardLost { .. }) => return Err(e),
+            Err(_) => *in_one = false,
+        }
+    }
     let mut part = |tag: u8| {
         get_data(
             t,

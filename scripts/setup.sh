@@ -26,6 +26,7 @@ APT_PACKAGES=(
   xz-utils ca-certificates
 )
 TAURI_DRIVER_VERSION="2.1.0"
+CARGO_FUZZ_VERSION="0.13.2"
 # The Tauri CLI (bundler) used by scripts/bundle.sh; keep it at the version of the tauri
 # crate in Cargo.lock.
 TAURI_CLI_VERSION="2.12.5"
@@ -170,9 +171,23 @@ install_tauri_cli() {
   echo "$TAURI_CLI_VERSION" >"$stamp"
 }
 
+# cargo-fuzz runs the card crate's fuzz targets in the test command (scripts/rig/fuzz-card.sh).
+install_cargo_fuzz() {
+  local stamp="$PEC_TOOLS/cargo-fuzz.version"
+  if command -v cargo-fuzz >/dev/null 2>&1 && [ "$(cat "$stamp" 2>/dev/null)" = "$CARGO_FUZZ_VERSION" ]; then
+    log "cargo-fuzz $CARGO_FUZZ_VERSION: present"
+    return
+  fi
+  log "Installing cargo-fuzz $CARGO_FUZZ_VERSION (cargo install)"
+  CARGO_TARGET_DIR="$PEC_CACHE/tools-target" \
+    cargo install cargo-fuzz --locked --force --version "$CARGO_FUZZ_VERSION" --root "$PEC_TOOLS"
+  echo "$CARGO_FUZZ_VERSION" >"$stamp"
+}
+
 install_apt_packages
 install_node
 install_rust
+install_cargo_fuzz
 install_npm_packages
 install_tauri_driver
 install_tauri_cli

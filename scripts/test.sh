@@ -42,6 +42,7 @@ count_results() {
     }
     /^schemathesis: [0-9]+ passed/ { p += $2; f += $4 }
     /^bundle: [0-9]+ passed/ { p += $2; f += $4 }
+    /^fuzz: [0-9]+ passed/ { p += $2; f += $4 }
     /^ *Tests +[0-9]/ {
       for (i = 1; i <= NF; i++) {
         if ($(i+1) == "passed") p += $i
@@ -100,6 +101,9 @@ start_keyring
 start_dovecot
 step "Rust tests" cargo test --workspace --exclude pec-e2e --features pec-app/custom-protocol
 step "UI unit tests" bash -c 'cd ui && npx vitest run'
+# Every parser of card input, libFuzzer for a few seconds each (CNS responses, ATR,
+# certificates, EF_DatiPersonali, CIE secure messaging, GET DATA TLVs, SOD).
+step "card fuzzing (cargo-fuzz)" bash "$REPO_ROOT/scripts/rig/fuzz-card.sh"
 step "API fuzzing (schemathesis)" bash "$REPO_ROOT/scripts/rig/api-fuzz.sh"
 
 # --- end to end: the real app window ---------------------------------------------------------

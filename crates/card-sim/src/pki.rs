@@ -39,15 +39,15 @@ pub const OID_POLICY_QCP_N_QSCD: &str = "0.4.0.194112.1.2";
 /// AgID policy for qualified signature certificates.
 pub const OID_POLICY_AGID_QUALIFIED: &str = "1.3.76.16.6";
 
-const OID_CN: &str = "2.5.4.3";
-const OID_SURNAME: &str = "2.5.4.4";
-const OID_SERIAL_NUMBER: &str = "2.5.4.5";
-const OID_COUNTRY: &str = "2.5.4.6";
-const OID_ORG: &str = "2.5.4.10";
-const OID_ORG_UNIT: &str = "2.5.4.11";
-const OID_GIVEN_NAME: &str = "2.5.4.42";
+pub(crate) const OID_CN: &str = "2.5.4.3";
+pub(crate) const OID_SURNAME: &str = "2.5.4.4";
+pub(crate) const OID_SERIAL_NUMBER: &str = "2.5.4.5";
+pub(crate) const OID_COUNTRY: &str = "2.5.4.6";
+pub(crate) const OID_ORG: &str = "2.5.4.10";
+pub(crate) const OID_ORG_UNIT: &str = "2.5.4.11";
+pub(crate) const OID_GIVEN_NAME: &str = "2.5.4.42";
 const OID_DN_QUALIFIER: &str = "2.5.4.46";
-const OID_KP_CLIENT_AUTH: &str = "1.3.6.1.5.5.7.3.2";
+pub(crate) const OID_KP_CLIENT_AUTH: &str = "1.3.6.1.5.5.7.3.2";
 const OID_KP_EMAIL: &str = "1.3.6.1.5.5.7.3.4";
 
 const CA_KEY: &str = include_str!("../test-keys/ca-2048.pem");
@@ -260,7 +260,7 @@ fn auth_subject(h: &Holder, card_id: &str, hash: &str, with_cf: bool) -> Result<
     }
 }
 
-fn build(
+pub(crate) fn build(
     profile: BuildProfile,
     serial: u64,
     validity: Validity,
@@ -286,19 +286,19 @@ fn build(
     cert.to_der().map_err(pki_err)
 }
 
-fn pki_err(e: impl std::fmt::Display) -> SimError {
+pub(crate) fn pki_err(e: impl std::fmt::Display) -> SimError {
     SimError::Pki(e.to_string())
 }
 
-fn load_key(pem: &str) -> Result<RsaPrivateKey, SimError> {
+pub(crate) fn load_key(pem: &str) -> Result<RsaPrivateKey, SimError> {
     RsaPrivateKey::from_pkcs8_pem(pem).map_err(pki_err)
 }
 
-fn oid(s: &str) -> Result<ObjectIdentifier, x509_cert::builder::Error> {
+pub(crate) fn oid(s: &str) -> Result<ObjectIdentifier, x509_cert::builder::Error> {
     ObjectIdentifier::new(s).map_err(|e| x509_cert::builder::Error::Asn1(e.into()))
 }
 
-fn policies(oids: &[&str]) -> Result<CertificatePolicies, x509_cert::builder::Error> {
+pub(crate) fn policies(oids: &[&str]) -> Result<CertificatePolicies, x509_cert::builder::Error> {
     oids.iter()
         .map(|o| {
             Ok(PolicyInformation {
@@ -312,7 +312,7 @@ fn policies(oids: &[&str]) -> Result<CertificatePolicies, x509_cert::builder::Er
 
 /// One attribute per RDN, in order; `printable` picks PrintableString (C, serialNumber,
 /// dnQualifier per X.520) over UTF8String.
-fn name(attrs: &[(&str, &str, bool)]) -> Result<Name, SimError> {
+pub(crate) fn name(attrs: &[(&str, &str, bool)]) -> Result<Name, SimError> {
     let mut rdns = Vec::with_capacity(attrs.len());
     for (o, value, printable) in attrs {
         let value = if *printable {
@@ -332,7 +332,7 @@ fn name(attrs: &[(&str, &str, bool)]) -> Result<Name, SimError> {
     Ok(RdnSequence(rdns))
 }
 
-fn validity(from: SystemTime, to: SystemTime) -> Result<Validity, SimError> {
+pub(crate) fn validity(from: SystemTime, to: SystemTime) -> Result<Validity, SimError> {
     let t = |s: SystemTime| -> Result<Time, SimError> {
         let d = s.duration_since(UNIX_EPOCH).map_err(pki_err)?;
         // Whole seconds: DER times have no fractions.
@@ -349,7 +349,7 @@ fn validity(from: SystemTime, to: SystemTime) -> Result<Validity, SimError> {
 
 /// A positive serial derived from the card id, so two runs of the same card get distinct but
 /// related certificate serials.
-fn serial_from(card_id: &str, n: u64) -> u64 {
+pub(crate) fn serial_from(card_id: &str, n: u64) -> u64 {
     let digits: u64 = card_id
         .bytes()
         .filter(u8::is_ascii_digit)

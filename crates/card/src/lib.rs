@@ -1,4 +1,4 @@
-//! Italian CNS / TS-CNS smart cards over PC/SC, with no vendor middleware.
+//! Italian CNS / TS-CNS smart cards and the CIE 3.0 over PC/SC, with no vendor middleware.
 //!
 //! The app needs to tell the holder, *before* the provider step, whether their card will work:
 //! whose codice fiscale it carries, until when the certificate is valid, whether the PIN is
@@ -8,6 +8,9 @@
 //! - [`Pcsc`]: readers, hot-plug ([`ReaderWatcher`]), connections;
 //! - [`CardProfile`]: what a card is, from its ATR (CNS vendor/quirks, CardOS, CIE, unknown);
 //! - [`CnsCard`]: serial, personal data, certificates, PIN, challenge signature;
+//! - [`CieCard`]: the CIE 3.0 over NFC: NIS, secure channel (DH + DAPP), one VERIFY,
+//!   certificate, signature, passive authentication ([`cie`]);
+//! - [`ReaderInterface`]: contact slot or NFC antenna;
 //! - [`Certificate`]: names, codice fiscale by the AgID rule, validity, role;
 //! - [`CardError`]: typed errors with stable codes and Italian messages.
 //!
@@ -30,8 +33,10 @@
 
 pub mod atr;
 pub mod cert;
+pub mod cie;
 pub mod cns;
 pub mod error;
+pub mod interface;
 pub mod personal;
 pub mod pin;
 pub mod reader;
@@ -39,9 +44,11 @@ pub mod transport;
 
 pub use atr::{CardKind, CardProfile, CnsInfo};
 pub use cert::{Certificate, CertificateRole, ValidityStatus};
+pub use cie::{CieAfterPin, CieBeforePin, CieCard, CieChip, SecureSession, VerifiedSession};
 pub use cns::{AuthLayout, ChallengeSignature, CnsCard};
 pub use error::{CardError, StatusKind, StatusWord};
+pub use interface::ReaderInterface;
 pub use personal::PersonalData;
 pub use pin::Pin;
-pub use reader::{Pcsc, PcscCard, ReaderEvent, ReaderInfo, ReaderWatcher, WatchCanceller};
+pub use reader::{AnyCard, Pcsc, PcscCard, ReaderEvent, ReaderInfo, ReaderWatcher, WatchCanceller};
 pub use transport::{Command, RawTransmit, Response, Transport};

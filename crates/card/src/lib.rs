@@ -7,7 +7,8 @@
 //!
 //! - [`Pcsc`]: readers, hot-plug ([`ReaderWatcher`]), connections;
 //! - [`CardProfile`]: what a card is, from its ATR (CNS vendor/quirks, CardOS, CIE, unknown);
-//! - [`CnsCard`]: serial, personal data, certificates, PIN, challenge signature;
+//! - [`CnsCard`]: serial, personal data, certificates, PIN, challenge signature, and the
+//!   qualified signature with the classic DF_DS key ([`QualifiedSignature`]);
 //! - [`Certificate`]: names, codice fiscale by the AgID rule, validity, role;
 //! - [`CardError`]: typed errors with stable codes and Italian messages.
 //!
@@ -39,7 +40,7 @@ pub mod transport;
 
 pub use atr::{CardKind, CardProfile, CnsInfo};
 pub use cert::{Certificate, CertificateRole, ValidityStatus};
-pub use cns::{AuthLayout, ChallengeSignature, CnsCard};
+pub use cns::{AuthLayout, ChallengeSignature, CnsCard, QualifiedSignature};
 pub use error::{CardError, StatusKind, StatusWord};
 pub use personal::PersonalData;
 pub use pin::Pin;

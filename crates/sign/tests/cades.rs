@@ -1,0 +1,237 @@
+//! CAdES-BES built by this crate, checked by its own verifier and by OpenSSL, and each refusal
+//! the provider relies on, one per test.
+
+mod common;
+
+use std::time::{Duration, SystemTime};
+
+use cms::content_info::ContentInfo;
+use cms::signed_data::SignedData;
+use der::asn1::{Any, OctetString};
+use der::{Decode, Encode};
+use pec_card_sim::ProfileName;
+use pec_card_sim::pki;
+use pec_domain::{CodiceFiscale, DomainError};
+use pec_sign::asn1::{EssCertIdV2, OID_SIGNING_CERTIFICATE_V2, SigningCertificateV2};
+use pec_sign::{Policy, SignerCertificate, SoftwareSigner, TrustedCas, cades, verify};
+use rsa::pkcs1v15::SigningKey;
+use rsa::signature::{SignatureEncoding, Signer as _};
+use sha2::{Digest, Sha256};
+
+fn trusted(der: &[u8]) -> TrustedCas {
+    TrustedCas::from_der([der]).expect("ca")
+}
+
+#[test]
+fn signs_and_verifies_and_openssl_agrees() {
+    let creds = common::stincard();
+    let form = common::document(50_000);
+    let p7m = cades::sign(
+        &form,
+        &mut common::signature_signer(&creds),
+        SystemTime::now(),
+    )
+    .expect("sign");
+
+    let ca = trusted(&creds.qualified_ca_cert);
+    let ok = verify::verify(&p7m, &Policy::new(&ca).expecting(&form)).expect("verify");
+    assert_eq!(ok.content, form);
+    assert_eq!(
+        ok.signer.codice_fiscale.as_deref(),
+        Some("RSSMRA80A01H501U")
+    );
+    assert_eq!(ok.signer.common_name.as_deref(), Some("Mario Rossi"));
+    assert!(ok.signer.non_repudiation && ok.signer.qc_compliance && ok.signer.qc_sscd);
+    assert_eq!(ok.chain.len(), 2, "{:?}", ok.chain);
+    let mario = CodiceFiscale::parse("RSSMRA80A01H501U").expect("cf");
+    ok.check_codice_fiscale(&mario).expect("same person");
+    let giulia = CodiceFiscale::parse("BNCGLI85C55F205C").expect("cf");
+    let e = ok.check_codice_fiscale(&giulia).expect_err("someone else");
+    assert_eq!(e.code(), "p7m.codice_fiscale_mismatch");
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let content = common::openssl_verify(dir.path(), &p7m, &creds.qualified_ca_cert)
+        .expect("OpenSSL verifies the .p7m");
+    assert_eq!(content, form, "OpenSSL extracts the same content");
+}
+
+#[test]
+fn refuses_tampered_content() {
+    let creds = common::stincard();
+    let form = b"Modulo di richiesta: Mario Rossi".to_vec();
+    let p7m = cades::sign(
+        &form,
+        &mut common::signature_signer(&creds),
+        SystemTime::now(),
+    )
+    .expect("sign");
+    // Same length, one letter changed, inside the encapsulated content.
+    let at = p7m
+        .windows(form.len())
+        .position(|w| w == form.as_slice())
+        .expect("content is attached");
+    let mut tampered = p7m.clone();
+    tampered[at + form.len() - 1] = b'X';
+
+    let ca = trusted(&creds.qualified_ca_cert);
+    let e = verify::verify(&tampered, &Policy::new(&ca)).expect_err("tampered");
+    assert_eq!(e.code(), "p7m.content_altered");
+    assert!(e.message(pec_domain::Lang::It).contains("modificato"));
+    let dir = tempfile::tempdir().expect("tmp");
+    assert!(common::openssl_verify(dir.path(), &tampered, &creds.qualified_ca_cert).is_err());
+}
+
+#[test]
+fn refuses_another_document() {
+    let creds = common::stincard();
+    let p7m = cades::sign(
+        b"modulo A",
+        &mut common::signature_signer(&creds),
+        SystemTime::now(),
+    )
+    .expect("sign");
+    let ca = trusted(&creds.qualified_ca_cert);
+    let e = verify::verify(&p7m, &Policy::new(&ca).expecting(b"modulo B")).expect_err("other");
+    assert_eq!(e.code(), "p7m.content_mismatch");
+}
+
+/// A signature whose signing-certificate-v2 names another certificate (the CA's), re-signed so
+/// that only that binding is wrong.
+#[test]
+fn refuses_wrong_signing_certificate_v2() {
+    let creds = common::stincard();
+    let (key, _) = creds.signature.clone().expect("keyset");
+    let p7m = cades::sign(
+        b"modulo",
+        &mut common::signature_signer(&creds),
+        SystemTime::now(),
+    )
+    .expect("sign");
+
+    let mut ci = ContentInfo::from_der(&p7m).expect("ci");
+    let mut sd: SignedData = ci.content.decode_as().expect("sd");
+    let mut si = sd.signer_infos.0.as_slice()[0].clone();
+    let attrs = si.signed_attrs.take().expect("attrs");
+    let mut list: Vec<_> = attrs.into_vec();
+    let ess = list
+        .iter_mut()
+        .find(|a| a.oid == OID_SIGNING_CERTIFICATE_V2)
+        .expect("ess attribute");
+    let other = SigningCertificateV2 {
+        certs: vec![EssCertIdV2 {
+            hash_algorithm: None,
+            cert_hash: OctetString::new(Sha256::digest(&creds.qualified_ca_cert).to_vec())
+                .expect("octets"),
+            issuer_serial: None,
+        }],
+        policies: None,
+    };
+    ess.values =
+        der::asn1::SetOfVec::try_from(vec![Any::encode_from(&other).expect("any")]).expect("set");
+    let attrs = der::asn1::SetOfVec::try_from(list).expect("attrs");
+    let sig = SigningKey::<Sha256>::new(key).sign(&attrs.to_der().expect("der"));
+    si.signed_attrs = Some(attrs);
+    si.signature = OctetString::new(sig.to_vec()).expect("sig");
+    sd.signer_infos = cms::signed_data::SignerInfos::try_from(vec![si]).expect("infos");
+    ci.content = Any::encode_from(&sd).expect("sd any");
+    let forged = ci.to_der().expect("der");
+
+    let ca = trusted(&creds.qualified_ca_cert);
+    let e = verify::verify(&forged, &Policy::new(&ca)).expect_err("wrong ESS");
+    assert_eq!(e.code(), "p7m.signing_certificate_mismatch");
+    let dir = tempfile::tempdir().expect("tmp");
+    let openssl = common::openssl_verify(dir.path(), &forged, &creds.qualified_ca_cert);
+    assert!(openssl.is_err(), "OpenSSL -cades refuses it too");
+}
+
+#[test]
+fn refuses_expired_certificate() {
+    let mut profile = ProfileName::ExpiredCert.profile();
+    profile.signature_df = true;
+    let creds = pki::issue(&profile, "hash=").expect("issue");
+    let p7m = cades::sign(
+        b"modulo",
+        &mut common::signature_signer(&creds),
+        SystemTime::now(),
+    )
+    .expect("sign");
+    let ca = trusted(&creds.qualified_ca_cert);
+    let e = verify::verify(&p7m, &Policy::new(&ca)).expect_err("expired");
+    assert_eq!(e.code(), "p7m.certificate_expired");
+    assert!(e.message(pec_domain::Lang::It).contains("scaduto"));
+    let dir = tempfile::tempdir().expect("tmp");
+    assert!(common::openssl_verify(dir.path(), &p7m, &creds.qualified_ca_cert).is_err());
+}
+
+#[test]
+fn refuses_untrusted_certificate() {
+    let creds = common::stincard();
+    let p7m = cades::sign(
+        b"modulo",
+        &mut common::signature_signer(&creds),
+        SystemTime::now(),
+    )
+    .expect("sign");
+    // The provider trusts only the CNS CA, not the QTSP that issued the signature certificate.
+    let ca = trusted(&creds.ca_cert);
+    let e = verify::verify(&p7m, &Policy::new(&ca)).expect_err("untrusted");
+    assert_eq!(e.code(), "p7m.untrusted");
+    let dir = tempfile::tempdir().expect("tmp");
+    assert!(common::openssl_verify(dir.path(), &p7m, &creds.ca_cert).is_err());
+    assert!(common::openssl_verify(dir.path(), &p7m, &creds.qualified_ca_cert).is_ok());
+}
+
+#[test]
+fn refuses_authentication_only_certificate() {
+    let creds = common::stincard();
+    let mut signer = SoftwareSigner::new(
+        creds.auth_key.clone(),
+        SignerCertificate {
+            der: creds.auth_cert.clone(),
+            chain: Vec::new(),
+        },
+    );
+    let p7m = cades::sign(b"modulo", &mut signer, SystemTime::now()).expect("sign");
+    let ca = trusted(&creds.ca_cert);
+    let e = verify::verify(&p7m, &Policy::new(&ca)).expect_err("CNS auth certificate");
+    assert_eq!(e.code(), "p7m.not_signature_certificate");
+    assert!(e.message(pec_domain::Lang::It).contains("autenticazione"));
+    // The file itself is sound: OpenSSL accepts it (digitalSignature is enough for S/MIME).
+    let dir = tempfile::tempdir().expect("tmp");
+    common::openssl_verify(dir.path(), &p7m, &creds.ca_cert).expect("openssl");
+}
+
+#[test]
+fn refuses_signing_time_in_the_future_and_checks_validity_at_signing_time() {
+    let creds = common::stincard();
+    let later = SystemTime::now() + Duration::from_secs(3600);
+    let p7m = cades::sign(b"modulo", &mut common::signature_signer(&creds), later).expect("sign");
+    let ca = trusted(&creds.qualified_ca_cert);
+    let e = verify::verify(&p7m, &Policy::new(&ca)).expect_err("future");
+    assert_eq!(e.code(), "p7m.signing_time_future");
+    // Signed "two days ago", before the certificate (valid from yesterday) existed.
+    let before = SystemTime::now() - Duration::from_secs(2 * 86_400);
+    let p7m = cades::sign(b"modulo", &mut common::signature_signer(&creds), before).expect("sign");
+    let e = verify::verify(&p7m, &Policy::new(&ca)).expect_err("not yet valid");
+    assert_eq!(e.code(), "p7m.certificate_not_yet_valid");
+}
+
+#[test]
+fn finish_refuses_a_signature_from_another_key() {
+    let creds = common::stincard();
+    let (_, cert) = creds.signature.clone().expect("keyset");
+    let prepared = cades::prepare(
+        b"modulo",
+        &SignerCertificate {
+            der: cert,
+            chain: Vec::new(),
+        },
+        SystemTime::now(),
+    )
+    .expect("prepare");
+    let wrong = SigningKey::<Sha256>::new(creds.auth_key.clone())
+        .sign(prepared.to_be_signed().der())
+        .to_vec();
+    let e = prepared.finish(&wrong).expect_err("another key");
+    assert_eq!(e.code(), "sign.signature_mismatch");
+}

@@ -14,6 +14,7 @@ use crate::signer::{Signer, SignerCertificate};
 pub struct CardSigner<T> {
     card: CnsCard<T>,
     pin: Option<Pin>,
+    certificate: Option<pec_card::Certificate>,
 }
 
 impl<T: RawTransmit> CardSigner<T> {
@@ -22,6 +23,7 @@ impl<T: RawTransmit> CardSigner<T> {
         CardSigner {
             card,
             pin: Some(pin),
+            certificate: None,
         }
     }
 
@@ -47,10 +49,15 @@ impl<T> std::fmt::Debug for CardSigner<T> {
 impl<T: RawTransmit> Signer for CardSigner<T> {
     fn certificate(&mut self) -> Result<SignerCertificate, SignError> {
         match self.card.read_signature_certificate().map_err(from_card)? {
-            Some(cert) => Ok(SignerCertificate {
-                der: cert.der,
-                chain: Vec::new(),
-            }),
+            Some(cert) => {
+                let der = cert.der.clone();
+                // Kept for the signature: reading it again would cost two more APDUs.
+                self.certificate = Some(cert);
+                Ok(SignerCertificate {
+                    der,
+                    chain: Vec::new(),
+                })
+            }
             None => Err(SignError::NoSigningCertificate),
         }
     }
@@ -60,10 +67,15 @@ impl<T: RawTransmit> Signer for CardSigner<T> {
             .pin
             .take()
             .ok_or_else(|| from_card(CardError::PinRequired))?;
-        let signed = self
-            .card
-            .sign_digest_with_signature_key(&pin, &tbs.sha256())
-            .map_err(from_card)?;
+        let signed = match self.certificate.clone() {
+            Some(cert) => self
+                .card
+                .sign_digest_for_certificate(cert, &pin, &tbs.sha256()),
+            None => self
+                .card
+                .sign_digest_with_signature_key(&pin, &tbs.sha256()),
+        }
+        .map_err(from_card)?;
         Ok(signed.signature)
     }
 }

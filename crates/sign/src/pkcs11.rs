@@ -14,7 +14,8 @@
 //!   its first signature, and no code path calls `C_Login` a second time by itself;
 //! - turns `CKR_PIN_INCORRECT`, `CKR_PIN_LOCKED` and the token flags `CKF_USER_PIN_COUNT_LOW`,
 //!   `CKF_USER_PIN_FINAL_TRY`, `CKF_USER_PIN_LOCKED` into [`SignError`]s with clear Italian text
-//!   ("ultimo tentativo prima del blocco"). A token already locked is refused before any login.
+//!   ("ultimo tentativo prima del blocco"); [`TokenSummary::pin_warning`] says the same before
+//!   the PIN is asked for.
 //!
 //! The mechanism is `CKM_SHA256_RSA_PKCS` over the DER of the signed attributes when the token
 //! offers it, otherwise `CKM_RSA_PKCS` over the DigestInfo (both give the same signature).
@@ -172,6 +173,42 @@ pub struct TokenSummary {
     pub pin_locked: bool,
 }
 
+impl TokenSummary {
+    /// What the token's PIN flags mean for the holder, before they type the PIN: `None` when
+    /// nothing is to be said.
+    pub fn pin_warning(&self) -> Option<pec_domain::Localized> {
+        let (code, it, en) = if self.pin_final_try {
+            (
+                "sign.pin_final_try",
+                "Attenzione: è l'ultimo tentativo prima del blocco del PIN.",
+                "Careful: this is the last try before the PIN blocks.",
+            )
+        } else if self.pin_count_low {
+            (
+                "sign.pin_count_low",
+                "Attenzione: un PIN errato è già stato inserito; pochi tentativi restano prima \
+                 del blocco.",
+                "Careful: a wrong PIN was already entered; few tries are left before it blocks.",
+            )
+        } else if self.pin_locked {
+            (
+                "sign.pin_maybe_locked",
+                "Il dispositivo indica il PIN come bloccato (alcuni moduli lo indicano anche \
+                 quando non lo è): se la firma non riesce, serve il PUK.",
+                "The device reports the PIN as locked (some modules report it even when it is \
+                 not): if signing fails, the PUK is needed.",
+            )
+        } else {
+            return None;
+        };
+        Some(pec_domain::Localized {
+            code: code.to_owned(),
+            message_it: it.to_owned(),
+            message_en: en.to_owned(),
+        })
+    }
+}
+
 /// A signature certificate on a token.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct TokenCertificate {
@@ -236,11 +273,15 @@ impl Pkcs11Module {
         &self.path
     }
 
-    /// Tokens present in the module's slots.
+    /// Initialised tokens present in the module's slots (SoftHSM2 and some vendor modules
+    /// also show an empty, uninitialised token, which cannot even open a session).
     pub fn tokens(&self) -> Result<Vec<TokenSummary>, SignError> {
         let mut out = Vec::new();
         for slot in self.ctx.get_slots_with_token().map_err(ck)? {
-            out.push(summary(slot, &self.ctx.get_token_info(slot).map_err(ck)?));
+            let info = self.ctx.get_token_info(slot).map_err(ck)?;
+            if info.token_initialized() {
+                out.push(summary(slot, &info));
+            }
         }
         Ok(out)
     }
@@ -369,10 +410,10 @@ impl Pkcs11Signer {
 
     fn login_and_sign(&mut self, tbs: &ToBeSigned) -> Result<Vec<u8>, SignError> {
         let slot = slot_of(&self.ctx, self.cert.token.slot)?;
+        // CKF_USER_PIN_LOCKED before a login is not trusted to refuse: OpenSC's CNS emulation
+        // (pkcs15-itacns.c leaves tries_left at 0) reports it on every CNS, locked or not. A
+        // login on a PIN that is really locked costs nothing and answers CKR_PIN_LOCKED.
         let info = self.ctx.get_token_info(slot).map_err(ck)?;
-        if info.user_pin_locked() {
-            return Err(SignError::PinBlocked);
-        }
         // Taken before anything can fail, so a failed signature never leaves a PIN to re-use.
         let pin = self.pin.take().ok_or(SignError::InvalidPinFormat)?;
         let len = pin.0.chars().count();

@@ -49,6 +49,19 @@ impl<T: RawTransmit> CnsCard<T> {
             .ok_or_else(|| CardError::FileNotFound {
                 path: path_string(PATH_SIGN_CERT),
             })?;
+        self.sign_digest_for_certificate(cert, pin, digest)
+    }
+
+    /// Like [`CnsCard::sign_digest_with_signature_key`], with the signature certificate the
+    /// caller already read ([`CnsCard::read_signature_certificate`]): no APDU is spent reading
+    /// it again. The signature is checked against `cert`, so a certificate from another card
+    /// fails with [`CardError::SignatureMismatch`].
+    pub fn sign_digest_for_certificate(
+        &mut self,
+        cert: Certificate,
+        pin: &Pin,
+        digest: &[u8; 32],
+    ) -> Result<QualifiedSignature, CardError> {
         let reference = if self.info.pin_ref_search_parent {
             PIN_REF_SIGN | 0x80
         } else {

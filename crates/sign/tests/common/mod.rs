@@ -80,3 +80,79 @@ pub fn document(n: usize) -> Vec<u8> {
     d.truncate(n);
     d
 }
+
+// --- the PC/SC rig (pcscd + vsmartcard-vpcd), as in pec-card's tests ------------------------
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use pec_card_sim::{SimCard, SimOptions, vpcd_reader_name};
+
+/// vpcd has one card slot per port: tests in one binary take turns on slot 0.
+static SLOT0: Mutex<()> = Mutex::new(());
+
+/// Fails (never skips) when the PC/SC rig is not running.
+pub fn require_rig() {
+    if std::env::var("PEC_PCSC_RIG").as_deref() != Ok("1") {
+        panic!(
+            "This test needs pcscd with vsmartcard-vpcd (PEC_PCSC_RIG=1 is not set). \
+             Run it through the project test command, or by hand:\n  \
+             source scripts/rig/pcsc.sh && pcsc_rig_start target/pcsc-rig && \
+             cargo test -p pec-sign; pcsc_rig_stop target/pcsc-rig"
+        );
+    }
+}
+
+/// A virtual card in "Virtual PCD 00 00", registered by pcscd, slot held for the test.
+pub struct Rig {
+    pub sim: SimCard,
+    pub reader: String,
+    _slot: MutexGuard<'static, ()>,
+}
+
+pub fn start(profile: ProfileName) -> Rig {
+    require_rig();
+    let slot = SLOT0.lock().unwrap_or_else(PoisonError::into_inner);
+    let reader = vpcd_reader_name(0);
+    // The previous card must be seen leaving, or pcscd may take the new one for the old one.
+    wait_reader(&reader, pcsc::State::EMPTY, Duration::from_secs(10));
+    let sim = SimCard::start(SimOptions::new(profile)).expect("start the virtual card");
+    assert!(
+        sim.wait_powered(Duration::from_secs(15)),
+        "pcscd did not power the virtual card within 15 s"
+    );
+    wait_reader(&reader, pcsc::State::PRESENT, Duration::from_secs(10));
+    Rig {
+        sim,
+        reader,
+        _slot: slot,
+    }
+}
+
+fn wait_reader(reader: &str, wanted: pcsc::State, timeout: Duration) {
+    let ctx = pcsc::Context::establish(pcsc::Scope::User).expect("PC/SC context");
+    let name = std::ffi::CString::new(reader).expect("reader name");
+    let mut st = [pcsc::ReaderState::new(name, pcsc::State::UNAWARE)];
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match ctx.get_status_change(left, &mut st) {
+            Ok(()) => {}
+            Err(pcsc::Error::Timeout) => panic!("{reader} not {wanted:?} after {timeout:?}"),
+            Err(e) => panic!("PC/SC: {e}"),
+        }
+        if st[0].event_state().contains(wanted) {
+            return;
+        }
+        st[0].sync_current_state();
+    }
+}
+
+/// VERIFY commands the card received (their P2, the PIN reference).
+pub fn verifies(sim: &SimCard) -> Vec<u8> {
+    sim.apdu_log()
+        .iter()
+        .filter(|r| r.ins == 0x20)
+        .map(|r| r.p2)
+        .collect()
+}

@@ -33,6 +33,9 @@ pub mod verify;
 
 #[cfg(feature = "card")]
 pub mod card;
+#[cfg(feature = "csc")]
+pub mod csc;
+pub mod csc_api;
 #[cfg(feature = "pkcs11")]
 pub mod pkcs11;
 

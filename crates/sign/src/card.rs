@@ -27,6 +27,20 @@ impl<T: RawTransmit> CardSigner<T> {
         }
     }
 
+    /// Like [`CardSigner::new`], with the signature certificate already read
+    /// ([`CnsCard::read_signature_certificate`]), so the card is not asked for it again.
+    pub fn with_certificate(
+        card: CnsCard<T>,
+        certificate: pec_card::Certificate,
+        pin: Pin,
+    ) -> CardSigner<T> {
+        CardSigner {
+            card,
+            pin: Some(pin),
+            certificate: Some(certificate),
+        }
+    }
+
     /// APDUs sent to the card so far (benchmarks).
     pub fn apdu_count(&self) -> usize {
         self.card.apdu_count()
@@ -48,6 +62,12 @@ impl<T> std::fmt::Debug for CardSigner<T> {
 
 impl<T: RawTransmit> Signer for CardSigner<T> {
     fn certificate(&mut self) -> Result<SignerCertificate, SignError> {
+        if let Some(cert) = &self.certificate {
+            return Ok(SignerCertificate {
+                der: cert.der.clone(),
+                chain: Vec::new(),
+            });
+        }
         match self.card.read_signature_certificate().map_err(from_card)? {
             Some(cert) => {
                 let der = cert.der.clone();

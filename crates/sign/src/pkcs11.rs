@@ -354,28 +354,39 @@ impl Pkcs11Module {
         Ok(out)
     }
 
-    /// The signer for `selection`: exactly one signature certificate must match; `pin` will be
-    /// presented once, at the signature.
-    pub fn signer(&self, selection: &Selection, pin: TokenPin) -> Result<Pkcs11Signer, SignError> {
+    /// The one signature certificate `selection` designates (by itself when there is exactly
+    /// one), read without logging in: the caller can show it, and the token's PIN warning,
+    /// before asking for the PIN.
+    pub fn select(&self, selection: &Selection) -> Result<TokenCertificate, SignError> {
         let certs: Vec<_> = self
             .signing_certificates(selection.token_label.as_deref())?
             .into_iter()
             .filter(|c| selection.cert_id.as_ref().is_none_or(|id| *id == c.id_raw))
             .collect();
-        let cert = match certs.len() {
-            0 => return Err(SignError::NoSigningCertificate),
+        match certs.len() {
+            0 => Err(SignError::NoSigningCertificate),
             1 => certs
                 .into_iter()
                 .next()
-                .ok_or(SignError::NoSigningCertificate)?,
-            count => return Err(SignError::AmbiguousCertificate { count }),
-        };
-        Ok(Pkcs11Signer {
+                .ok_or(SignError::NoSigningCertificate),
+            count => Err(SignError::AmbiguousCertificate { count }),
+        }
+    }
+
+    /// The signer for `selection` ([`Pkcs11Module::select`]); `pin` will be presented once, at
+    /// the signature.
+    pub fn signer(&self, selection: &Selection, pin: TokenPin) -> Result<Pkcs11Signer, SignError> {
+        Ok(self.signer_for(self.select(selection)?, pin))
+    }
+
+    /// The signer for a certificate [`Pkcs11Module::select`] returned.
+    pub fn signer_for(&self, cert: TokenCertificate, pin: TokenPin) -> Pkcs11Signer {
+        Pkcs11Signer {
             ctx: self.ctx.clone(),
             cert,
             pin: Some(pin),
             logins: 0,
-        })
+        }
     }
 }
 

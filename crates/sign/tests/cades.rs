@@ -214,6 +214,130 @@ fn refuses_signing_time_in_the_future_and_checks_validity_at_signing_time() {
     let p7m = cades::sign(b"modulo", &mut common::signature_signer(&creds), before).expect("sign");
     let e = verify::verify(&p7m, &Policy::new(&ca)).expect_err("not yet valid");
     assert_eq!(e.code(), "p7m.certificate_not_yet_valid");
+    // OpenSSL checks the certificate at the verification time only (no -attime), so it
+    // accepts a signing time the certificate did not cover: a provider must not.
+    let dir = tempfile::tempdir().expect("tmp");
+    assert!(common::openssl_verify(dir.path(), &p7m, &creds.qualified_ca_cert).is_ok());
+}
+
+/// The signature value is not the certificate key's signature of the signed attributes.
+#[test]
+fn refuses_a_signature_the_certificate_did_not_make() {
+    let creds = common::stincard();
+    let mut p7m = cades::sign(
+        b"modulo",
+        &mut common::signature_signer(&creds),
+        SystemTime::now(),
+    )
+    .expect("sign");
+    // No unsigned attributes: the signature value ends the file.
+    let last = p7m.len() - 1;
+    p7m[last] ^= 0x01;
+    let ca = trusted(&creds.qualified_ca_cert);
+    let e = verify::verify(&p7m, &Policy::new(&ca)).expect_err("bad signature");
+    assert_eq!(e.code(), "p7m.signature_invalid");
+    let dir = tempfile::tempdir().expect("tmp");
+    assert!(common::openssl_verify(dir.path(), &p7m, &creds.qualified_ca_cert).is_err());
+}
+
+/// A signature certificate (nonRepudiation, codice fiscale) with neither a QcCompliance
+/// statement nor a qualified policy: refused where the provider requires a qualified one,
+/// accepted when it does not. CA and certificate made by OpenSSL's own tools.
+#[test]
+fn refuses_a_non_qualified_certificate_where_required() {
+    use rsa::pkcs8::DecodePrivateKey;
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .current_dir(d)
+            .args(args)
+            .output()
+            .expect("openssl");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "30",
+        "-subj",
+        "/C=IT/O=CA non qualificata/CN=Test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "leaf.key",
+        "-out",
+        "leaf.csr",
+        "-subj",
+        "/C=IT/serialNumber=TINIT-RSSMRA80A01H501U/GN=Mario/SN=Rossi/CN=Mario Rossi",
+    ]);
+    std::fs::write(d.join("ext.cnf"), "keyUsage=critical,nonRepudiation\n").expect("ext");
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-set_serial",
+        "7",
+        "-days",
+        "10",
+        "-extfile",
+        "ext.cnf",
+        "-outform",
+        "DER",
+        "-out",
+        "leaf.der",
+    ]);
+    openssl(&["x509", "-in", "ca.pem", "-outform", "DER", "-out", "ca.der"]);
+    let key = rsa::RsaPrivateKey::read_pkcs8_pem_file(d.join("leaf.key")).expect("key");
+    let leaf = std::fs::read(d.join("leaf.der")).expect("leaf");
+    let ca_der = std::fs::read(d.join("ca.der")).expect("ca");
+    let mut signer = SoftwareSigner::new(
+        key,
+        SignerCertificate {
+            der: leaf,
+            chain: Vec::new(),
+        },
+    );
+    let p7m = cades::sign(b"modulo", &mut signer, SystemTime::now()).expect("sign");
+
+    let ca = trusted(&ca_der);
+    let e = verify::verify(&p7m, &Policy::new(&ca)).expect_err("not qualified");
+    assert_eq!(e.code(), "p7m.not_qualified");
+    let mut lenient = Policy::new(&ca);
+    lenient.require_qualified = false;
+    let ok = verify::verify(&p7m, &lenient).expect("a qualified certificate not required");
+    assert_eq!(
+        ok.signer.codice_fiscale.as_deref(),
+        Some("RSSMRA80A01H501U")
+    );
+    assert!(!ok.signer.qc_compliance && ok.signer.qualified_policies.is_empty());
+    // OpenSSL has no notion of a qualified certificate: it accepts the file.
+    assert!(common::openssl_verify(d, &p7m, &ca_der).is_ok());
 }
 
 #[test]

@@ -120,3 +120,14 @@ fn opensc_wrong_pin_one_login_and_the_tries_message() {
     assert_eq!(common::verifies(&rig.sim), vec![0x9A, 0x9A]);
     assert_eq!(rig.sim.with_card(|c| c.tries_left(0x1A)), Some(1));
 }
+
+/// The usual places are searched: OpenSC's module (installed by scripts/setup.sh) is found,
+/// once, with its vendor. (Not loaded here: the other tests of this binary load it, and a
+/// C_Finalize from a parallel test would end their sessions.)
+#[test]
+fn installed_modules_finds_opensc() {
+    let found = pec_sign::pkcs11::installed_modules();
+    let opensc: Vec<_> = found.iter().filter(|m| m.vendor == "OpenSC").collect();
+    assert_eq!(opensc.len(), 1, "{found:?}");
+    assert_eq!(opensc[0].path, Path::new(OPENSC));
+}

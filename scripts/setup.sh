@@ -13,6 +13,9 @@ APT_PACKAGES=(
   webkit2gtk-driver xvfb xauth dbus dbus-x11
   # smart cards: the PC/SC daemon, its headers, the virtual reader, and OpenSC as an independent reader
   pcscd libpcsclite-dev vsmartcard-vpcd opensc
+  # firma digitale: SoftHSM2 as a real PKCS#11 token for pec-sign's tests, and OpenSSL's PKCS#11
+  # engine for the signature benchmark against OpenSC (scripts/bench-sign.sh)
+  softhsm2 libengine-pkcs11-openssl
   # the mailbox backup's IMAP test server (scripts/rig/dovecot.sh) and its throwaway certificates
   dovecot-imapd openssl
   # the OS keyring on Linux (Secret Service)

@@ -4,7 +4,10 @@
 //! chew on: the CNS authentication certificate carries the AgID-style CN
 //! (`<codice fiscale>/<card id>.<hash>`), serialNumber `TINIT-<CF>`, givenName, surname, key
 //! usage digitalSignature (critical, no nonRepudiation), EKU clientAuth and policy 1.3.76.16.2.1;
-//! the qualified signature certificate has nonRepudiation only and the ETSI/AgID policies.
+//! the qualified signature certificate (DF_DS) is issued by a separate test *qualified* CA, as
+//! real ones are (a QTSP's CA, not the CNS issuer's), with nonRepudiation only (critical), the
+//! ETSI/AgID policies, QC statements (QcCompliance, QcSSCD, QcType esign: ETSI EN 319 412-5)
+//! and `serialNumber=TINIT-<CF>` (ETSI EN 319 412-1).
 //! Keys are fixed test keys (see `test-keys/README.md`); only the certificates are fresh.
 //!
 //! The root allows one intermediate (pathLenConstraint 1). A profile may have its authentication
@@ -38,6 +41,16 @@ pub const OID_POLICY_CNS_AUTH: &str = "1.3.76.16.2.1";
 pub const OID_POLICY_QCP_N_QSCD: &str = "0.4.0.194112.1.2";
 /// AgID policy for qualified signature certificates.
 pub const OID_POLICY_AGID_QUALIFIED: &str = "1.3.76.16.6";
+/// id-pe-qcStatements (RFC 3739).
+pub const OID_QC_STATEMENTS: &str = "1.3.6.1.5.5.7.1.3";
+/// esi4-qcStatement-1: QcCompliance, the certificate is qualified (ETSI EN 319 412-5).
+pub const OID_QC_COMPLIANCE: &str = "0.4.0.1862.1.1";
+/// esi4-qcStatement-4: QcSSCD, the key is on a qualified signature creation device.
+pub const OID_QC_SSCD: &str = "0.4.0.1862.1.4";
+/// esi4-qcStatement-6: QcType.
+pub const OID_QC_TYPE: &str = "0.4.0.1862.1.6";
+/// id-etsi-qct-esign: QcType for electronic signatures.
+pub const OID_QC_TYPE_ESIGN: &str = "0.4.0.1862.1.6.1";
 
 pub(crate) const OID_CN: &str = "2.5.4.3";
 pub(crate) const OID_SURNAME: &str = "2.5.4.4";
@@ -47,6 +60,7 @@ pub(crate) const OID_ORG: &str = "2.5.4.10";
 pub(crate) const OID_ORG_UNIT: &str = "2.5.4.11";
 pub(crate) const OID_GIVEN_NAME: &str = "2.5.4.42";
 const OID_DN_QUALIFIER: &str = "2.5.4.46";
+const OID_ORG_IDENTIFIER: &str = "2.5.4.97";
 pub(crate) const OID_KP_CLIENT_AUTH: &str = "1.3.6.1.5.5.7.3.2";
 const OID_KP_EMAIL: &str = "1.3.6.1.5.5.7.3.4";
 
@@ -56,6 +70,7 @@ const AUTH_KEY_B: &str = include_str!("../test-keys/card-b-2048.pem");
 const SIGN_KEY: &str = include_str!("../test-keys/card-sig-2048.pem");
 const AUTH_KEY_1024: &str = include_str!("../test-keys/card-c-1024.pem");
 const INTERMEDIATE_KEY: &str = include_str!("../test-keys/intermediate-2048.pem");
+const QUALIFIED_CA_KEY: &str = include_str!("../test-keys/qualified-ca-2048.pem");
 
 /// Keys and certificates of one emulated card.
 #[derive(Clone)]
@@ -71,6 +86,8 @@ pub struct CardCredentials {
     /// DER of the CA certificates between the authentication certificate and the root, the
     /// issuer of the card certificate first; empty when the root issued it.
     pub intermediates: Vec<Vec<u8>>,
+    /// DER of the test qualified CA (self-signed) that issues the signature certificate.
+    pub qualified_ca_cert: Vec<u8>,
 }
 
 impl std::fmt::Debug for CardCredentials {
@@ -180,36 +197,48 @@ pub fn issue(profile: &Profile, personal_data_hash: &str) -> Result<CardCredenti
         },
     )?;
 
+    let qualified_ca_key = load_key(QUALIFIED_CA_KEY)?;
+    let qualified_ca_name = name(&[
+        (OID_COUNTRY, "IT", true),
+        (OID_ORG, "PEC Desktop Test QTSP (non valido)", false),
+        (OID_ORG_IDENTIFIER, "VATIT-00000000000", false),
+        (OID_CN, "PEC Desktop Test Qualified CA", false),
+    ])?;
+    let qualified_ca_cert = build(
+        BuildProfile::Manual { issuer: None },
+        3,
+        validity(now - day, now + 3650 * day)?,
+        qualified_ca_name.clone(),
+        &qualified_ca_key.to_public_key(),
+        &qualified_ca_key,
+        |b| {
+            b.add_extension(&BasicConstraints {
+                ca: true,
+                path_len_constraint: Some(0),
+            })?;
+            b.add_extension(&KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign))
+        },
+    )?;
+
     let signature = if profile.signature_df {
         let sign_key = load_key(SIGN_KEY)?;
-        let full_name = format!("{} {}", h.given_name, h.surname);
-        let subject = name(&[
-            (OID_COUNTRY, "IT", true),
-            (OID_SURNAME, h.surname, false),
-            (OID_GIVEN_NAME, h.given_name, false),
-            (
-                OID_SERIAL_NUMBER,
-                &format!("TINIT-{}", h.codice_fiscale),
-                true,
-            ),
-            (OID_CN, &full_name, false),
-            (OID_DN_QUALIFIER, &format!("TEST-{}", profile.serial), true),
-        ])?;
+        let subject = qualified_subject(h, profile.serial)?;
         let cert = build(
             BuildProfile::Manual {
-                issuer: Some(ca_name),
+                issuer: Some(qualified_ca_name),
             },
             serial_from(profile.serial, 2),
-            validity(now - day, now + 3 * 365 * day)?,
+            validity(not_before, not_after)?,
             subject,
             &sign_key.to_public_key(),
-            &ca_key,
+            &qualified_ca_key,
             |b| {
                 b.add_extension(&KeyUsage(KeyUsages::NonRepudiation.into()))?;
                 b.add_extension(&policies(&[
                     OID_POLICY_QCP_N_QSCD,
                     OID_POLICY_AGID_QUALIFIED,
-                ])?)
+                ])?)?;
+                b.add_extension(&qc_statements()?)
             },
         )?;
         Some((sign_key, cert))
@@ -223,7 +252,82 @@ pub fn issue(profile: &Profile, personal_data_hash: &str) -> Result<CardCredenti
         signature,
         ca_cert,
         intermediates,
+        qualified_ca_cert,
     })
+}
+
+/// The subject of a qualified signature certificate, shaped like a real Italian one: C, SN, GN,
+/// `serialNumber=TINIT-<CF>`, CN "given surname", dnQualifier.
+fn qualified_subject(h: &Holder, card_id: &str) -> Result<Name, SimError> {
+    let full_name = format!("{} {}", h.given_name, h.surname);
+    name(&[
+        (OID_COUNTRY, "IT", true),
+        (OID_SURNAME, h.surname, false),
+        (OID_GIVEN_NAME, h.given_name, false),
+        (
+            OID_SERIAL_NUMBER,
+            &format!("TINIT-{}", h.codice_fiscale),
+            true,
+        ),
+        (OID_CN, &full_name, false),
+        (OID_DN_QUALIFIER, &format!("TEST-{card_id}"), true),
+    ])
+}
+
+/// One statement of the qcStatements extension (RFC 3739 §3.2.6).
+#[derive(Clone, Debug, Eq, PartialEq, der::Sequence)]
+struct QcStatement {
+    statement_id: ObjectIdentifier,
+    #[asn1(optional = "true")]
+    statement_info: Option<Any>,
+}
+
+/// The qcStatements extension: QCStatements ::= SEQUENCE OF QCStatement.
+#[derive(Clone, Debug, Eq, PartialEq)]
+struct QcStatements(Vec<QcStatement>);
+
+impl der::EncodeValue for QcStatements {
+    fn value_len(&self) -> der::Result<der::Length> {
+        self.0.value_len()
+    }
+    fn encode_value(&self, writer: &mut impl der::Writer) -> der::Result<()> {
+        self.0.encode_value(writer)
+    }
+}
+
+impl der::FixedTag for QcStatements {
+    const TAG: Tag = Tag::Sequence;
+}
+
+impl der::oid::AssociatedOid for QcStatements {
+    const OID: ObjectIdentifier = ObjectIdentifier::new_unwrap(OID_QC_STATEMENTS);
+}
+
+impl x509_cert::ext::AsExtension for QcStatements {
+    fn critical(&self, _: &Name, _: &[x509_cert::ext::Extension]) -> bool {
+        false
+    }
+}
+
+/// QcCompliance, QcSSCD and QcType = esign: what an Italian qualified signature certificate on
+/// a card carries.
+fn qc_statements() -> Result<QcStatements, x509_cert::builder::Error> {
+    let esign = vec![oid(OID_QC_TYPE_ESIGN)?];
+    let qc_type = Any::encode_from(&esign)?;
+    Ok(QcStatements(vec![
+        QcStatement {
+            statement_id: oid(OID_QC_COMPLIANCE)?,
+            statement_info: None,
+        },
+        QcStatement {
+            statement_id: oid(OID_QC_SSCD)?,
+            statement_info: None,
+        },
+        QcStatement {
+            statement_id: oid(OID_QC_TYPE)?,
+            statement_info: Some(qc_type),
+        },
+    ]))
 }
 
 /// Base64 (standard alphabet, padded) of SHA-256 over `data`; the AgID CN carries a hash of

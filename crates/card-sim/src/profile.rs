@@ -276,7 +276,7 @@ pub struct Profile {
     pub pin_search_needs_0x80: bool,
     /// Card holder.
     pub holder: Holder,
-    /// Authentication certificate validity.
+    /// Validity of the card's certificates (authentication and, where present, signature).
     pub cert_validity: CertValidity,
     /// Whether the codice fiscale appears in the certificate subject.
     pub cf_in_cert: bool,

@@ -7,7 +7,8 @@
 //!
 //! - [`Pcsc`]: readers, hot-plug ([`ReaderWatcher`]), connections;
 //! - [`CardProfile`]: what a card is, from its ATR (CNS vendor/quirks, CardOS, CIE, unknown);
-//! - [`CnsCard`]: serial, personal data, certificates, PIN, challenge signature;
+//! - [`CnsCard`]: serial, personal data, certificates, PIN, challenge signature, and the
+//!   qualified signature with the classic DF_DS key ([`QualifiedSignature`]);
 //! - [`CieCard`]: the CIE 3.0 over NFC: NIS, secure channel (DH + DAPP), one VERIFY,
 //!   certificate, signature, passive authentication ([`cie`]);
 //! - [`ReaderInterface`]: contact slot or NFC antenna;
@@ -45,7 +46,7 @@ pub mod transport;
 pub use atr::{CardKind, CardProfile, CnsInfo};
 pub use cert::{Certificate, CertificateRole, ValidityStatus};
 pub use cie::{CieAfterPin, CieBeforePin, CieCard, CieChip, SecureSession, VerifiedSession};
-pub use cns::{AuthLayout, ChallengeSignature, CnsCard};
+pub use cns::{AuthLayout, ChallengeSignature, CnsCard, QualifiedSignature};
 pub use error::{CardError, StatusKind, StatusWord};
 pub use interface::ReaderInterface;
 pub use personal::PersonalData;

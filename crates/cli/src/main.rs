@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 
 mod backup;
 mod check;
+mod sign;
 use pec_card::cie::PassiveAuthentication;
 use pec_card::{
     AnyCard, CardError, CardKind, Certificate, CertificateRole, CieChip, Pcsc, PersonalData, Pin,
@@ -54,6 +55,13 @@ enum Top {
     /// resumable and verified. Password from PEC_BACKUP_PASSWORD or the terminal.
     #[command(after_help = backup::EXIT_CODES)]
     Backup(backup::BackupArgs),
+    /// Signs a file as CAdES-BES .p7m with a PKCS#11 module, the card's signature DF or a CSC
+    /// remote signature service; PIN (or password, then OTP) from the terminal or stdin.
+    #[command(after_help = sign::SIGN_EXIT_CODES)]
+    Sign(sign::SignArgs),
+    /// Checks a .p7m: signer, codice fiscale, validity, content intact, chain to --ca.
+    #[command(after_help = sign::VERIFY_EXIT_CODES)]
+    Verify(sign::VerifyArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -109,6 +117,8 @@ fn main() -> ExitCode {
         Top::Check(cmd) => return check::run(cmd),
         Top::Sandbox(cmd) => return sandbox(cmd),
         Top::Backup(args) => return backup::run(args),
+        Top::Sign(args) => return sign::run_sign(args),
+        Top::Verify(args) => return sign::run_verify(args),
         Top::Card(cmd) => cmd,
     };
     let json = matches!(

@@ -27,7 +27,9 @@
 //!
 //! Beside the provider API the server plays two other parties of the seeds, each with its own
 //! accounts and routes: a public registry where the PEC on record is changed ([`registry`],
-//! `/registry/v1`) and an association's renewal portal ([`renewal`], `/renewal/v1`).
+//! `/registry/v1`), an association's renewal portal ([`renewal`], `/renewal/v1`), and a
+//! remote signature service speaking the Cloud Signature Consortium API v2 ([`csc`],
+//! `/csc/v2`).
 //!
 //! See [`seed`] for the registries (legal representatives, ceased companies), the SPID test
 //! identities and the remote-signature accounts.
@@ -41,6 +43,7 @@
 pub mod captcha;
 pub mod card;
 pub mod cli;
+pub mod csc;
 pub mod db;
 pub mod mail;
 pub mod openapi;

@@ -23,7 +23,7 @@ use utoipa_axum::routes;
 
 use crate::problem::{ApiError, problem_for_plain_errors};
 use crate::state::{AppState, Mode};
-use crate::{admin, auth, identity, mailboxes, methods, registry, renewal};
+use crate::{admin, auth, csc, identity, mailboxes, methods, registry, renewal};
 use tower::util::MapResponseLayer;
 
 /// JSON bodies are small; documents have their own limit in their handler.
@@ -50,6 +50,7 @@ pub const JSON_BODY_LIMIT: usize = 64 * 1024;
         (name = "security", description = "Two-step login and app passwords"),
         (name = "registry", description = "A public registry (OAM style): change of the PEC on record, support tickets"),
         (name = "renewal", description = "An association's renewal portal: registration, captcha, orders, payment"),
+        (name = "csc", description = "A remote signature service (firma remota): Cloud Signature Consortium API v2 for the test remote-signature accounts"),
         (name = "sandbox", description = "Sandbox-only back office")
     )
 )]
@@ -92,6 +93,11 @@ impl Modify for Additions {
                 SANDBOX_SECRET_HEADER,
                 "The per-run secret of a sandbox-mode server (its starter has it).",
             ))),
+        );
+        // CSC auth/login: the remote-signature account's credentials (HTTP Basic).
+        components.add_security_scheme(
+            "csc_basic",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
         );
     }
 }
@@ -160,6 +166,12 @@ fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(renewal::create_order))
         .routes(routes!(renewal::get_order))
         .routes(routes!(renewal::pay))
+        .routes(routes!(csc::info))
+        .routes(routes!(csc::login))
+        .routes(routes!(csc::credentials_list))
+        .routes(routes!(csc::credentials_info))
+        .routes(routes!(csc::credentials_authorize))
+        .routes(routes!(csc::sign_hash))
 }
 
 fn sandbox_routes() -> OpenApiRouter<Arc<AppState>> {

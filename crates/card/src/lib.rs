@@ -9,7 +9,9 @@
 //! - [`CardProfile`]: what a card is, from its ATR (CNS vendor/quirks, CardOS, CIE, unknown);
 //! - [`CnsCard`]: serial, personal data, certificates, PIN, challenge signature;
 //! - [`Certificate`]: names, codice fiscale by the AgID rule, validity, role;
-//! - [`CardError`]: typed errors with stable codes and Italian messages.
+//! - [`CardError`]: typed errors with stable codes and Italian messages;
+//! - [`guard`]: one operation per reader ([`guard::ReaderLock`]) and the last PIN try
+//!   ([`guard::PinTries`]).
 //!
 //! ```no_run
 //! use pec_card::{Pcsc, Pin};
@@ -32,6 +34,7 @@ pub mod atr;
 pub mod cert;
 pub mod cns;
 pub mod error;
+pub mod guard;
 pub mod personal;
 pub mod pin;
 pub mod reader;

@@ -14,7 +14,7 @@ use pec_card_sim::{ProfileName, SimCard, SimOptions, vpcd_reader_name};
 #[command(version, about, long_about = None)]
 struct Args {
     /// Card profile: stincard-2048, athena-2048, cns-v1-1024, idemia-2021, blocked-pin,
-    /// expired-cert, no-cf, pulled.
+    /// expired-cert, no-cf, pulled, revocation-good, revoked.
     #[arg(long, default_value = "stincard-2048")]
     profile: ProfileName,
     /// vpcd slot (0 = reader "Virtual PCD 00 00", TCP 35963).

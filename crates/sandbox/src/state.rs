@@ -47,6 +47,9 @@ pub(crate) struct AppState {
     pub mode: Mode,
     pub base_url: String,
     pub trust_anchors: Vec<Vec<u8>>,
+    pub card_rules: crate::card::Rules,
+    /// Revocation of card certificates, with its cache.
+    pub revocation: crate::revocation::Checker,
     /// Whether outbox rows are to be relayed over SMTP.
     pub relay_mail: bool,
     /// Sign-in attempts per client address, for the per-address rate limit.
@@ -208,6 +211,8 @@ impl AppState {
             mode: config.mode,
             base_url,
             trust_anchors: config.card_trust_anchors.clone(),
+            card_rules: config.card_rules.clone(),
+            revocation: crate::revocation::Checker::new(config.revocation.clone())?,
             relay_mail: config.smtp.is_some(),
             signin_window: Mutex::new(HashMap::new()),
             dummy_hash: hash_password("not-a-real-password")?,

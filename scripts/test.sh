@@ -41,6 +41,7 @@ count_results() {
       }
     }
     /^schemathesis: [0-9]+ passed/ { p += $2; f += $4 }
+    /^supply-chain: [0-9]+ passed/ { p += $2; f += $4 }
     /^bundle: [0-9]+ passed/ { p += $2; f += $4 }
     /^ *Tests +[0-9]/ {
       for (i = 1; i <= NF; i++) {
@@ -89,6 +90,9 @@ step "rustfmt" cargo fmt --all --check
 step "UI build" build_ui
 step "svelte-check" bash -c 'cd ui && npm run --silent check'
 step "clippy" cargo clippy --workspace --all-targets --features pec-app/custom-protocol -- -D warnings
+# cargo deny (licences, bans, sources; advisories when a database is here), npm audit of the
+# UI's production dependencies, GitHub Actions pinned by commit.
+step "supply chain" bash "$REPO_ROOT/scripts/rig/supply-chain.sh"
 
 # --- unit and integration tests ------------------------------------------------------------
 # The card tests run through the real PC/SC stack (pcscd + vpcd + the virtual card), the

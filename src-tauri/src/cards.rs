@@ -366,6 +366,10 @@ pub async fn card_identify(
     let bytes = challenge.message;
     let pcsc = cards.pcsc.clone();
     let (serial, signed) = blocking(move || {
+        // A second identification on this reader while one runs (a double submit) is refused
+        // before it can send its own VERIFY (L3).
+        let _one_at_a_time =
+            pec_card::guard::ReaderLock::try_acquire(&reader).map_err(|e| card_error(&e))?;
         let mut card = pcsc.connect(&reader).map_err(|e| card_error(&e))?;
         let serial = card.read_serial().ok();
         let signed = card.verify_pin_and_sign(&pin, &bytes);

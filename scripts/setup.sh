@@ -26,8 +26,9 @@ APT_PACKAGES=(
   xz-utils ca-certificates
 )
 TAURI_DRIVER_VERSION="2.1.0"
-# The supply-chain tool of the test command (scripts/rig/supply-chain.sh).
+# Supply-chain and fuzzing tools of the test command (scripts/rig/supply-chain.sh, fuzz.sh).
 CARGO_DENY_VERSION="0.20.2"
+CARGO_FUZZ_VERSION="0.13.2"
 # The Tauri CLI (bundler) used by scripts/bundle.sh; keep it at the version of the tauri
 # crate in Cargo.lock.
 TAURI_CLI_VERSION="2.12.5"
@@ -192,6 +193,16 @@ fetch_supply_chain_data() {
   fi
 }
 
+# The fuzz workspaces (crates/*/fuzz) have lockfiles of their own: their crates are fetched
+# here, so that the test command's fuzzing step builds them without the network.
+fetch_fuzz_crates() {
+  local manifest
+  for manifest in "$REPO_ROOT"/crates/*/fuzz/Cargo.toml; do
+    log "Crates of $(basename "$(dirname "$(dirname "$manifest")")")'s fuzz targets (cargo fetch)"
+    cargo fetch --locked --manifest-path "$manifest"
+  done
+}
+
 # The Tauri CLI from its npm package, which carries a prebuilt binary per platform: seconds to
 # install, where `cargo install tauri-cli` compiles ~600 crates (20+ minutes on a 2-core
 # machine). It lives in its own prefix, not in ui/package.json: npm 11 writes only the
@@ -220,6 +231,8 @@ install_rust
 install_npm_packages
 install_tauri_driver
 install_cargo_tool cargo-deny "$CARGO_DENY_VERSION" cargo-deny
+install_cargo_tool cargo-fuzz "$CARGO_FUZZ_VERSION" cargo-fuzz
+fetch_fuzz_crates
 fetch_supply_chain_data
 install_tauri_cli
 log "Set-up complete"

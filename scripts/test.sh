@@ -42,6 +42,7 @@ count_results() {
     }
     /^schemathesis: [0-9]+ passed/ { p += $2; f += $4 }
     /^supply-chain: [0-9]+ passed/ { p += $2; f += $4 }
+    /^fuzz: [0-9]+ passed/ { p += $2; f += $4 }
     /^bundle: [0-9]+ passed/ { p += $2; f += $4 }
     /^ *Tests +[0-9]/ {
       for (i = 1; i <= NF; i++) {
@@ -105,6 +106,9 @@ start_dovecot
 step "Rust tests" cargo test --workspace --exclude pec-e2e --features pec-app/custom-protocol
 step "UI unit tests" bash -c 'cd ui && npx vitest run'
 step "API fuzzing (schemathesis)" bash "$REPO_ROOT/scripts/rig/api-fuzz.sh"
+# Every cargo-fuzz target (parsers of card answers, certificates, chains, revocation answers,
+# mail headers, validators) for a short run each.
+step "fuzzing (cargo fuzz, short runs)" bash "$REPO_ROOT/scripts/rig/fuzz.sh"
 
 # --- end to end: the real app window ---------------------------------------------------------
 step "app build" cargo build -p pec-app --features custom-protocol

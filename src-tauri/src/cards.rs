@@ -357,15 +357,19 @@ pub async fn card_identify(
     pin: Zeroizing<String>,
 ) -> Result<IdentityRequestView, CommandError> {
     let pin = Pin::new(pin.to_string()).map_err(|e| card_error(&e))?;
+    // The card signs a message built here (prefix, provider origin, request id, 32-byte
+    // nonce), never the provider's bytes as they are (pec_provider::card_message).
     let challenge = {
         let id = id.as_str();
-        conn.authed(move |c| c.card_challenge(id)).await?
+        conn.authed(move |c| c.card_challenge_to_sign(id)).await?
     };
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(challenge.challenge.as_bytes())
-        .map_err(|_| CommandError::Internal)?;
+    let bytes = challenge.message;
     let pcsc = cards.pcsc.clone();
     let (serial, signed) = blocking(move || {
+        // A second identification on this reader while one runs (a double submit) is refused
+        // before it can send its own VERIFY (L3).
+        let _one_at_a_time =
+            pec_card::guard::ReaderLock::try_acquire(&reader).map_err(|e| card_error(&e))?;
         let mut card = pcsc.connect(&reader).map_err(|e| card_error(&e))?;
         let serial = card.read_serial().ok();
         let signed = card.verify_pin_and_sign(&pin, &bytes);

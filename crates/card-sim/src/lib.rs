@@ -31,7 +31,7 @@ use std::path::PathBuf;
 
 pub use card::{ApduRecord, DEFAULT_PIN, DEFAULT_PUK, DEFAULT_SIGN_PIN, VirtualCard};
 pub use cie::{CIE_PIN, CieProfile, CieProfileName, VirtualCie};
-pub use profile::{AuthIssuer, AuthKeyUsage, Holder, Profile, ProfileName};
+pub use profile::{AuthIssuer, AuthKeyUsage, Holder, Profile, ProfileName, RevocationUrls};
 pub use vpcd::{LinkEvent, SimCard};
 
 /// TCP port of vpcd slot 0 (reader "Virtual PCD 00 00"); slot *n* listens on this + *n*.

@@ -14,7 +14,7 @@ use pec_card_sim::{CieProfileName, ProfileName, SimCard, SimOptions, vpcd_reader
 #[command(version, about, long_about = None)]
 struct Args {
     /// Card profile. CNS: stincard-2048, athena-2048, cns-v1-1024, idemia-2021, blocked-pin,
-    /// expired-cert, no-cf, pulled. CIE (PIN 12345678): cie-nxp, cie-gemalto, cie-stm3,
+    /// expired-cert, no-cf, pulled, revocation-good, revoked. CIE (PIN 12345678): cie-nxp, cie-gemalto, cie-stm3,
     /// cie-actalis-2023, cie-blocked-pin, cie-expired-cert, cie-other-holder, cie-lifted,
     /// cie-mac-error.
     #[arg(long, default_value = "stincard-2048")]

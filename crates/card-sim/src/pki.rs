@@ -17,7 +17,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use der::asn1::{Any, ObjectIdentifier, PrintableStringRef, SetOfVec, UtcTime, Utf8StringRef};
+use der::asn1::{
+    Any, Ia5String, ObjectIdentifier, PrintableStringRef, SetOfVec, UtcTime, Utf8StringRef,
+};
 use der::{Encode, Tag};
 use rsa::pkcs1v15::SigningKey;
 use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey};
@@ -27,13 +29,18 @@ use spki::SubjectPublicKeyInfoOwned;
 use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::builder::{Builder, CertificateBuilder, Profile as BuildProfile};
 use x509_cert::ext::pkix::certpolicy::{CertificatePolicies, PolicyInformation};
-use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages};
+use x509_cert::ext::pkix::crl::dp::DistributionPoint;
+use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
+use x509_cert::ext::pkix::{
+    AccessDescription, AuthorityInfoAccessSyntax, BasicConstraints, CrlDistributionPoints,
+    ExtendedKeyUsage, KeyUsage, KeyUsages,
+};
 use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::{Time, Validity};
 
 use crate::SimError;
-use crate::profile::{AuthIssuer, AuthKeyUsage, CertValidity, Holder, Profile};
+use crate::profile::{AuthIssuer, AuthKeyUsage, CertValidity, Holder, Profile, RevocationUrls};
 
 /// CNS authentication certificate policy (AgID).
 pub const OID_POLICY_CNS_AUTH: &str = "1.3.76.16.2.1";
@@ -63,8 +70,12 @@ const OID_DN_QUALIFIER: &str = "2.5.4.46";
 const OID_ORG_IDENTIFIER: &str = "2.5.4.97";
 pub(crate) const OID_KP_CLIENT_AUTH: &str = "1.3.6.1.5.5.7.3.2";
 const OID_KP_EMAIL: &str = "1.3.6.1.5.5.7.3.4";
+const OID_AD_OCSP: &str = "1.3.6.1.5.5.7.48.1";
 
 const CA_KEY: &str = include_str!("../test-keys/ca-2048.pem");
+/// The test CA's private key (PKCS#8 PEM; a committed test key, see `test-keys/README.md`):
+/// for rigs where real OpenSSL acts as the CA (a CRL, an OCSP responder).
+pub const TEST_CA_KEY_PEM: &str = CA_KEY;
 const AUTH_KEY_A: &str = include_str!("../test-keys/card-a-2048.pem");
 const AUTH_KEY_B: &str = include_str!("../test-keys/card-b-2048.pem");
 const SIGN_KEY: &str = include_str!("../test-keys/card-sig-2048.pem");
@@ -155,7 +166,8 @@ pub fn issue(profile: &Profile, personal_data_hash: &str) -> Result<CardCredenti
                         ca: true,
                         path_len_constraint: Some(0),
                     })?;
-                    b.add_extension(&KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign))
+                    b.add_extension(&KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign))?;
+                    add_revocation(b, profile.revocation.as_ref())
                 },
             )?;
             (key, int_name, vec![cert])
@@ -193,7 +205,8 @@ pub fn issue(profile: &Profile, personal_data_hash: &str) -> Result<CardCredenti
                 oid(OID_KP_CLIENT_AUTH)?,
                 oid(OID_KP_EMAIL)?,
             ]))?;
-            b.add_extension(&policies(&[OID_POLICY_CNS_AUTH])?)
+            b.add_extension(&policies(&[OID_POLICY_CNS_AUTH])?)?;
+            add_revocation(b, profile.revocation.as_ref())
         },
     )?;
 
@@ -328,6 +341,75 @@ fn qc_statements() -> Result<QcStatements, x509_cert::builder::Error> {
             statement_info: Some(qc_type),
         },
     ]))
+}
+
+/// The CRL distribution point and the OCSP responder (authority information access), when the
+/// profile has them.
+fn add_revocation(
+    b: &mut CertificateBuilder<'_, SigningKey<Sha256>>,
+    urls: Option<&RevocationUrls>,
+) -> Result<(), x509_cert::builder::Error> {
+    let Some(urls) = urls else {
+        return Ok(());
+    };
+    let uri = |u: &str| -> Result<GeneralName, x509_cert::builder::Error> {
+        Ok(GeneralName::UniformResourceIdentifier(Ia5String::new(u)?))
+    };
+    b.add_extension(&CrlDistributionPoints(vec![DistributionPoint {
+        distribution_point: Some(DistributionPointName::FullName(vec![uri(&urls.crl)?])),
+        reasons: None,
+        crl_issuer: None,
+    }]))?;
+    b.add_extension(&AuthorityInfoAccessSyntax(vec![AccessDescription {
+        access_method: oid(OID_AD_OCSP)?,
+        access_location: uri(&urls.ocsp)?,
+    }]))
+}
+
+/// The test CA's database in the `index.txt` format of `openssl ca` (what `openssl ca
+/// -gencrl` and `openssl ocsp -index` read): one line per issued certificate, `V` (valid) or
+/// `R` (revoked, here revoked one hour before `now`), its expiry, serial and subject.
+/// Each entry is a certificate's DER and whether it is revoked.
+pub fn openssl_ca_database(entries: &[(&[u8], bool)], now: SystemTime) -> Result<String, SimError> {
+    use der::Decode;
+    let mut out = String::new();
+    let revoked_at = validity(now - Duration::from_secs(3600), now)?.not_before;
+    for (der, revoked) in entries {
+        let cert = x509_cert::Certificate::from_der(der).map_err(pki_err)?;
+        let tbs = &cert.tbs_certificate;
+        let expiry = openssl_time(tbs.validity.not_after);
+        let serial: String = tbs
+            .serial_number
+            .as_bytes()
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect();
+        // The responder and `-gencrl` match on the serial only; the subject is a label.
+        let subject = format!("/CN=card-{serial}");
+        if *revoked {
+            out.push_str(&format!(
+                "R\t{expiry}\t{},keyCompromise\t{serial}\tunknown\t{subject}\n",
+                openssl_time(revoked_at)
+            ));
+        } else {
+            out.push_str(&format!("V\t{expiry}\t\t{serial}\tunknown\t{subject}\n"));
+        }
+    }
+    Ok(out)
+}
+
+/// `YYMMDDHHMMSSZ`, as `openssl ca` writes times into its database.
+fn openssl_time(t: Time) -> String {
+    let d = t.to_date_time();
+    format!(
+        "{:02}{:02}{:02}{:02}{:02}{:02}Z",
+        d.year() % 100,
+        d.month(),
+        d.day(),
+        d.hour(),
+        d.minutes(),
+        d.seconds()
+    )
 }
 
 /// Base64 (standard alphabet, padded) of SHA-256 over `data`; the AgID CN carries a hash of

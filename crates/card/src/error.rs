@@ -178,6 +178,14 @@ pub enum CardError {
     /// The PIN is blocked: only the PUK can unblock it.
     #[error("the PIN is blocked")]
     PinBlocked,
+    /// One PIN try is left and the holder has not confirmed this attempt: nothing was sent
+    /// (see [`crate::guard::PinTries`]).
+    #[error("last try: if the PIN is wrong the card blocks; confirm to go on")]
+    PinLastTry,
+    /// Another operation of this program is using the card in this reader (see
+    /// [`crate::guard::ReaderLock`]); nothing was sent.
+    #[error("another operation is using the card in this reader")]
+    ReaderInUse,
     /// The card rejected the PUK.
     #[error("wrong PUK, {tries_left} tries left")]
     WrongPuk {
@@ -266,6 +274,8 @@ impl CardError {
             CardError::InvalidPinFormat => "card.pin_invalid_format",
             CardError::WrongPin { .. } => "card.pin_wrong",
             CardError::PinBlocked => "card.pin_blocked",
+            CardError::PinLastTry => "card.pin_last_try",
+            CardError::ReaderInUse => "card.reader_in_use",
             CardError::WrongPuk { .. } => "card.puk_wrong",
             CardError::PukBlocked => "card.puk_blocked",
             CardError::PinRequired => "card.pin_required",
@@ -319,6 +329,12 @@ impl CardError {
             }
             CardError::PinBlocked => "Il PIN è bloccato. Per sbloccarlo serve il PUK \
                  (nella busta ricevuta con la carta)."
+                .into(),
+            CardError::PinLastTry => "Ultimo tentativo: se il PIN è errato la carta si \
+                 blocca. Controlla il PIN e conferma per continuare."
+                .into(),
+            CardError::ReaderInUse => "Un'altra operazione sta già usando la carta in questo \
+                 lettore: attendi che finisca."
                 .into(),
             CardError::WrongPuk { tries_left } => {
                 format!("PUK errato. Tentativi rimasti: {tries_left}.")

@@ -13,7 +13,9 @@
 //!   certificate, signature, passive authentication ([`cie`]);
 //! - [`ReaderInterface`]: contact slot or NFC antenna;
 //! - [`Certificate`]: names, codice fiscale by the AgID rule, validity, role;
-//! - [`CardError`]: typed errors with stable codes and Italian messages.
+//! - [`CardError`]: typed errors with stable codes and Italian messages;
+//! - [`guard`]: one operation per reader ([`guard::ReaderLock`]) and the last PIN try
+//!   ([`guard::PinTries`]).
 //!
 //! ```no_run
 //! use pec_card::{Pcsc, Pin};
@@ -37,6 +39,7 @@ pub mod cert;
 pub mod cie;
 pub mod cns;
 pub mod error;
+pub mod guard;
 pub mod interface;
 pub mod personal;
 pub mod pin;

@@ -169,7 +169,12 @@ fn sign_pkcs11(
 
 fn sign_card(reader: Option<String>, document: &[u8]) -> Result<Vec<u8>, SignError> {
     let pcsc = Pcsc::establish().map_err(from_card)?;
-    let (_, mut card) = crate::connect(&pcsc, reader).map_err(from_card)?;
+    // A CIE carries an authentication certificate only: a firma digitale needs a signature
+    // card or token.
+    let mut card = match crate::connect(&pcsc, reader).map_err(from_card)? {
+        (_, pec_card::AnyCard::Cns(card)) => card,
+        (_, pec_card::AnyCard::Cie(_)) => return Err(SignError::NoSigningCertificate),
+    };
     let cert = card
         .read_signature_certificate()
         .map_err(from_card)?

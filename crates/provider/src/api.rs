@@ -578,12 +578,19 @@ pub struct DocumentView {
 // ---------------------------------------------------------------------------------------------
 // Methods
 
-/// A card challenge: sign `challenge` (the decoded bytes) with RSA PKCS#1 v1.5 SHA-256.
+/// A card challenge: a 32-byte nonce. The card never signs the nonce itself: the client signs,
+/// with RSA PKCS#1 v1.5 SHA-256, the message
+/// `"PEC-Desktop/card-identification/v1" 0x00 || u16be(len(origin)) || origin ||
+/// u16be(len(request id)) || request id || nonce`, where origin is the provider's
+/// `scheme://host[:port]` as the client reached it and request id is the `{id}` of the path;
+/// the provider rebuilds that message and verifies the signature over it. A client refuses a
+/// nonce of any other length, so the card cannot be made to sign bytes of the provider's choosing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CardChallenge {
     /// Identifier to send back.
     pub challenge_id: String,
-    /// Random bytes, base64 (standard alphabet).
+    /// The nonce: exactly 32 random bytes, base64 (standard alphabet, padded: 44 characters).
+    #[schema(min_length = 44, max_length = 44, pattern = "^[A-Za-z0-9+/]{43}=$")]
     pub challenge: String,
     /// Single use, and only until then.
     pub expires_at: DateTime<Utc>,
@@ -596,7 +603,7 @@ pub struct CardResponse {
     pub challenge_id: String,
     /// Certificates, DER in base64, the card's own first, then its issuers.
     pub certificate_chain: Vec<String>,
-    /// The signature, base64.
+    /// The signature over the message built from the challenge (see [`CardChallenge`]), base64.
     pub signature: String,
 }
 

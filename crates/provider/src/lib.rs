@@ -26,8 +26,10 @@
 //! ```
 
 pub mod api;
+pub mod card_message;
 mod portals;
 
+pub use card_message::SignableChallenge;
 pub use portals::Portal;
 
 use std::net::IpAddr;
@@ -423,6 +425,26 @@ impl Client {
             &new_key(),
         )
         .await
+    }
+
+    /// A single-use challenge, as the message the card is to sign (see [`card_message`]):
+    /// built here from this client's own provider origin, `id` and the provider's nonce, which
+    /// must be exactly 32 bytes (anything else is refused as a bad answer, never signed).
+    pub async fn card_challenge_to_sign(&self, id: &str) -> Result<SignableChallenge> {
+        use base64::Engine;
+        let challenge = self.card_challenge(id).await?;
+        let nonce = base64::engine::general_purpose::STANDARD
+            .decode(challenge.challenge.trim())
+            .map_err(|_| Error::Decode("the card challenge is not base64".into()))?;
+        let origin =
+            card_message::origin_of(&self.base).map_err(|e| Error::Decode(e.to_string()))?;
+        let message =
+            card_message::message(&origin, id, &nonce).map_err(|e| Error::Decode(e.to_string()))?;
+        Ok(SignableChallenge {
+            challenge_id: challenge.challenge_id,
+            message,
+            expires_at: challenge.expires_at,
+        })
     }
 
     /// The card's answer. Never retried (the challenge is single use).

@@ -8,6 +8,15 @@ use clap::Subcommand;
 
 use crate::{Config, Mode, Sandbox, SmtpConfig, SmtpSecurity};
 
+/// `--revocation`: what a card whose revocation status cannot be checked gets.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RevocationFailure {
+    /// Accepted, with a warning in the log.
+    Soft,
+    /// Refused (`card.revocation_unavailable`).
+    Hard,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Serve the provider API until Ctrl-C or SIGTERM.
@@ -29,6 +38,14 @@ pub enum Command {
         /// A PEM or DER root certificate trusted for card identification (repeatable).
         #[arg(long = "trust-anchor")]
         trust_anchors: Vec<PathBuf>,
+        /// When a card's revocation status cannot be checked (no CRL or OCSP answer): `soft`
+        /// accepts the card with a warning in the log, `hard` refuses it.
+        #[arg(long, value_enum, default_value_t = RevocationFailure::Soft)]
+        revocation: RevocationFailure,
+        /// A PEM or DER issuing CA certificate whose cards may have RSA keys of 1024 bits
+        /// (an older card lot the deployment accepts; repeatable). Others need 2048.
+        #[arg(long = "legacy-key-issuer")]
+        legacy_key_issuers: Vec<PathBuf>,
         /// Do not seed the demo accounts.
         #[arg(long)]
         no_demo: bool,
@@ -72,6 +89,8 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             production,
             sandbox_secret_file,
             trust_anchors,
+            revocation,
+            legacy_key_issuers,
             no_demo,
             smtp_host,
             smtp_port,
@@ -115,6 +134,18 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             }
             for path in trust_anchors {
                 config.card_trust_anchors.push(read_cert(&path)?);
+            }
+            config.revocation.mode = match revocation {
+                RevocationFailure::Soft => crate::revocation::Mode::SoftFail,
+                RevocationFailure::Hard => crate::revocation::Mode::HardFail,
+            };
+            for path in legacy_key_issuers {
+                use sha2::Digest;
+                let der = read_cert(&path)?;
+                config
+                    .card_rules
+                    .legacy_key_issuers
+                    .push(sha2::Sha256::digest(&der).into());
             }
             let running = Sandbox::start(config).await?;
             // Scripts read the bound address from here when they asked for port 0.

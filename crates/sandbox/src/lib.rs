@@ -64,6 +64,7 @@ mod mailboxes;
 mod methods;
 pub mod registry;
 pub mod renewal;
+pub mod revocation;
 mod state;
 mod throttle;
 
@@ -90,6 +91,10 @@ pub struct Config {
     pub mode: Mode,
     /// Root certificates (DER) a card's chain must end at. Empty: no card is trusted.
     pub card_trust_anchors: Vec<Vec<u8>>,
+    /// Card certificate rules a deployment may change (legacy key lots).
+    pub card_rules: card::Rules,
+    /// How card certificates' revocation is checked (soft-fail by default).
+    pub revocation: revocation::Settings,
     /// Whether to seed the demo accounts into an empty database.
     pub seed_demo: bool,
     /// Public base URL for links (SPID login page, delegation links); defaults to
@@ -115,6 +120,8 @@ impl Config {
             db_path,
             mode: Mode::Sandbox,
             card_trust_anchors: Vec::new(),
+            card_rules: card::Rules::default(),
+            revocation: revocation::Settings::default(),
             seed_demo: true,
             public_url: None,
             smtp: None,

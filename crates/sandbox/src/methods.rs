@@ -103,82 +103,128 @@ pub(crate) async fn card_challenge(
 }
 
 fn card_error(e: crate::card::CardError) -> ApiError {
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        e.code(),
-        e.message_it(),
-        e.message_en(),
-    )
+    // Only an unreachable revocation source is the server's own trouble (and temporary).
+    let status = match e {
+        crate::card::CardError::RevocationUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    ApiError::new(status, e.code(), e.message_it(), e.message_en())
 }
 
 /// Verifies the card's signature of a challenge; on success the provider evaluates the
 /// identified codice fiscale (the request moves to an outcome or to "identified").
+///
+/// The signature is over the message of `pec_provider::card_message` (prefix, this server's
+/// origin, the request id, the nonce), never over the nonce alone. The certificate chain must
+/// end at a configured trust anchor and the card's certificate must not be revoked: OCSP and
+/// CRL are asked outside the writer, so a slow responder delays this answer only.
 #[utoipa::path(post, path = "/v1/identity-requests/{id}/card/response", tag = "methods",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Request id")),
     request_body = CardResponse,
-    responses((status = 200, description = "The request after the identification", body = IdentityRequestView)))]
+    responses((status = 200, description = "The request after the identification", body = IdentityRequestView),
+              (status = 422, description = "Refused: `card.signature_invalid`, `card.untrusted_issuer`, `card.revoked`, `card.weak_key`, `card.not_authentication`, …", body = pec_provider::api::Problem, content_type = "application/problem+json"),
+              (status = 503, description = "`card.revocation_unavailable`: the revocation status could not be checked (hard-fail configuration)",
+               body = pec_provider::api::Problem, content_type = "application/problem+json")))]
 pub(crate) async fn card_response(
     State(st): State<Arc<AppState>>,
     auth: Auth,
     Path(id): Path<String>,
     Json(resp): Json<CardResponse>,
 ) -> ApiResult<Json<IdentityRequestView>> {
+    let account = auth.account_id.clone();
+    let (request_id, nonce, now) = st
+        .run(move |ctx| {
+            let row = load_request(ctx, &account, &id)?;
+            require_identifying(&row, CARD_METHODS)?;
+            let nonce = claim_challenge(ctx, &row.id, &resp.challenge_id)?;
+            Ok((row.id, nonce, ctx.now))
+        })
+        .await?;
+
+    let chain = resp
+        .certificate_chain
+        .iter()
+        .map(|c| B64.decode(c.trim()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| card_error(crate::card::CardError::Encoding))?;
+    let signature = B64
+        .decode(resp.signature.trim())
+        .map_err(|_| card_error(crate::card::CardError::Encoding))?;
+    let origin = url::Url::parse(&st.base_url)
+        .ok()
+        .and_then(|u| pec_provider::card_message::origin_of(&u).ok())
+        .ok_or_else(|| ApiError::internal(&"the server's public URL has no origin"))?;
+    let message = pec_provider::card_message::message(&origin, &request_id, &nonce)
+        .map_err(|_| card_error(crate::card::CardError::Signature))?;
+    let verified = crate::card::verify(
+        &chain,
+        &message,
+        &signature,
+        &st.trust_anchors,
+        &st.card_rules,
+        now,
+    )
+    .map_err(card_error)?;
+    st.revocation
+        .check(&verified.issued, now)
+        .await
+        .map_err(card_error)?;
+
     st.run(move |ctx| {
-        let mut row = load_request(ctx, &auth.account_id, &id)?;
+        let mut row = load_request(ctx, &auth.account_id, &request_id)?;
+        // The request may have moved on while the revocation was being checked.
         require_identifying(&row, CARD_METHODS)?;
-        let ch: Option<(Vec<u8>, String, bool)> = ctx
-            .tx
-            .query_row(
-                "SELECT challenge, expires_at, used FROM card_challenges WHERE id = ?1 AND request_id = ?2",
-                params![resp.challenge_id, row.id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
-        let Some((challenge, exp, used)) = ch else {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "card.challenge_unknown",
-                "Sfida sconosciuta: richiedine una nuova.",
-                "Unknown challenge: ask for a new one.",
-            ));
-        };
-        if used {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "card.challenge_used",
-                "Questa sfida è già stata usata: richiedine una nuova.",
-                "This challenge was already used: ask for a new one.",
-            ));
-        }
-        // Single use whatever the result: a failed answer cannot be retried on the same bytes.
-        ctx.tx.execute(
-            "UPDATE card_challenges SET used = 1 WHERE id = ?1",
-            params![resp.challenge_id],
-        )?;
-        if parse_ts(&exp)? <= ctx.now {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "card.challenge_expired",
-                "La sfida è scaduta: richiedine una nuova.",
-                "The challenge has expired: ask for a new one.",
-            ));
-        }
-        let chain = resp
-            .certificate_chain
-            .iter()
-            .map(|c| B64.decode(c.trim()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|_| card_error(crate::card::CardError::Encoding))?;
-        let signature = B64
-            .decode(resp.signature.trim())
-            .map_err(|_| card_error(crate::card::CardError::Encoding))?;
-        let cf = crate::card::verify(&chain, &challenge, &signature, &ctx.st.trust_anchors, ctx.now)
-            .map_err(card_error)?;
-        evaluate_identification(ctx, &mut row, &cf)?;
+        evaluate_identification(ctx, &mut row, &verified.codice_fiscale)?;
         view(ctx, &row).map(Json)
     })
     .await
+}
+
+/// Marks the challenge used (whatever comes next: a failed answer cannot be retried on the
+/// same nonce) and returns its nonce if it was still unused and current.
+fn claim_challenge(
+    ctx: &mut crate::state::Ctx<'_>,
+    request_id: &str,
+    challenge_id: &str,
+) -> ApiResult<Vec<u8>> {
+    let ch: Option<(Vec<u8>, String, bool)> = ctx
+        .tx
+        .query_row(
+            "SELECT challenge, expires_at, used FROM card_challenges WHERE id = ?1 AND request_id = ?2",
+            params![challenge_id, request_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((nonce, exp, used)) = ch else {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "card.challenge_unknown",
+            "Sfida sconosciuta: richiedine una nuova.",
+            "Unknown challenge: ask for a new one.",
+        ));
+    };
+    if used {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "card.challenge_used",
+            "Questa sfida è già stata usata: richiedine una nuova.",
+            "This challenge was already used: ask for a new one.",
+        ));
+    }
+    ctx.tx.execute(
+        "UPDATE card_challenges SET used = 1 WHERE id = ?1",
+        params![challenge_id],
+    )?;
+    if parse_ts(&exp)? <= ctx.now {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "card.challenge_expired",
+            "La sfida è scaduta: richiedine una nuova.",
+            "The challenge has expired: ask for a new one.",
+        ));
+    }
+    Ok(nonce)
 }
 
 // ---------------------------------------------------------------------------------------------

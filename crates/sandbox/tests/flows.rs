@@ -641,7 +641,7 @@ async fn card_signature_cases() {
     let good_cert = card_cert(CHIARA_CF, validity(-3600, 86_400), true);
 
     // Wrong key: signed by a key that is not the certificate's.
-    let ch = c.card_challenge(&id).await.unwrap();
+    let ch = c.card_challenge_to_sign(&id).await.unwrap();
     let e = c
         .card_response(&id, &card_response(&ch, &good_cert, &p.other_key))
         .await
@@ -656,7 +656,7 @@ async fn card_signature_cases() {
 
     // Expired certificate.
     let expired = card_cert(CHIARA_CF, validity(-86_400 * 10, -86_400), true);
-    let ch = c.card_challenge(&id).await.unwrap();
+    let ch = c.card_challenge_to_sign(&id).await.unwrap();
     let e = c
         .card_response(&id, &card_response(&ch, &expired, &p.card_key))
         .await
@@ -665,7 +665,7 @@ async fn card_signature_cases() {
 
     // Untrusted issuer.
     let rogue = card_cert(CHIARA_CF, validity(-3600, 86_400), false);
-    let ch = c.card_challenge(&id).await.unwrap();
+    let ch = c.card_challenge_to_sign(&id).await.unwrap();
     let e = c
         .card_response(&id, &card_response(&ch, &rogue, &p.card_key))
         .await
@@ -673,7 +673,7 @@ async fn card_signature_cases() {
     assert_eq!(code_of(&e), "card.untrusted_issuer");
 
     // Expired challenge (sandbox clock past its 2 minutes).
-    let ch = c.card_challenge(&id).await.unwrap();
+    let ch = c.card_challenge_to_sign(&id).await.unwrap();
     c.sandbox_advance_clock(121).await.unwrap();
     let e = c
         .card_response(&id, &card_response(&ch, &good_cert, &p.card_key))
@@ -682,7 +682,7 @@ async fn card_signature_cases() {
     assert_eq!(code_of(&e), "card.challenge_expired");
 
     // Garbage.
-    let ch = c.card_challenge(&id).await.unwrap();
+    let ch = c.card_challenge_to_sign(&id).await.unwrap();
     let e = c
         .card_response(
             &id,
@@ -701,7 +701,7 @@ async fn card_signature_cases() {
     );
 
     // Valid: Chiara is ACME's legal representative in the registry.
-    let ch = c.card_challenge(&id).await.unwrap();
+    let ch = c.card_challenge_to_sign(&id).await.unwrap();
     let r = c
         .card_response(&id, &card_response(&ch, &good_cert, &p.card_key))
         .await
@@ -727,7 +727,7 @@ async fn card_with_another_persons_codice_fiscale_is_a_data_mismatch() {
     )
     .await;
     let marios = card_cert(MARIO_CF, validity(-3600, 86_400), true);
-    let ch = c.card_challenge(&id).await.unwrap();
+    let ch = c.card_challenge_to_sign(&id).await.unwrap();
     let r = c
         .card_response(&id, &card_response(&ch, &marios, &p.card_key))
         .await

@@ -45,7 +45,8 @@ pub struct Pki {
 }
 
 fn key() -> RsaPrivateKey {
-    // 1024 bits keeps key generation quick in debug builds; the server checks no key size.
+    // 1024 bits keeps key generation quick in debug builds; the test CA is allowed as a legacy
+    // lot (`test_pki_rules`).
     RsaPrivateKey::new(&mut rand_core::OsRng, 1024).expect("rsa key")
 }
 
@@ -129,32 +130,65 @@ pub fn card_cert(cf: &str, validity: Validity, trusted: bool) -> Vec<u8> {
     } else {
         (&p.rogue_key, p.rogue_name.clone())
     };
-    build(
-        &p.card_key,
-        issuer_key,
+    // clientAuth: the server takes only authentication certificates (CNS policy or clientAuth).
+    let spki_der = p
+        .card_key
+        .to_public_key()
+        .to_public_key_der()
+        .expect("spki");
+    let spki = SubjectPublicKeyInfoOwned::try_from(spki_der.as_bytes()).expect("spki parse");
+    let signer = SigningKey::<Sha256>::new(issuer_key.clone());
+    let serial = SerialNumber::from(rand_core::RngCore::next_u32(&mut rand_core::OsRng));
+    let mut builder = CertificateBuilder::new(
         Profile::Leaf {
             issuer: issuer_name,
             enable_key_agreement: false,
             enable_key_encipherment: false,
             include_subject_key_identifier: true,
         },
-        subject,
+        serial,
         validity,
+        subject,
+        spki,
+        &signer,
     )
+    .expect("builder");
+    builder
+        .add_extension(&x509_cert::ext::pkix::ExtendedKeyUsage(vec![
+            der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.2"),
+        ]))
+        .expect("eku");
+    builder
+        .build::<rsa::pkcs1v15::Signature>()
+        .expect("build")
+        .to_der()
+        .expect("der")
 }
 
-/// Signs a challenge as a card does (RSA PKCS#1 v1.5, SHA-256).
-pub fn sign(key: &RsaPrivateKey, challenge_b64: &str) -> String {
-    let challenge = B64.decode(challenge_b64).expect("challenge b64");
-    let sig = SigningKey::<Sha256>::new(key.clone()).sign(&challenge);
+/// Signs the message of a challenge as a card does (RSA PKCS#1 v1.5, SHA-256).
+pub fn sign(key: &RsaPrivateKey, message: &[u8]) -> String {
+    let sig = SigningKey::<Sha256>::new(key.clone()).sign(message);
     B64.encode(sig.to_bytes())
 }
 
-pub fn card_response(challenge: &CardChallenge, cert: &[u8], key: &RsaPrivateKey) -> CardResponse {
+pub fn card_response(
+    challenge: &pec_provider::SignableChallenge,
+    cert: &[u8],
+    key: &RsaPrivateKey,
+) -> CardResponse {
     CardResponse {
         challenge_id: challenge.challenge_id.clone(),
         certificate_chain: vec![B64.encode(cert)],
-        signature: sign(key, &challenge.challenge),
+        signature: sign(key, &challenge.message),
+    }
+}
+
+/// Card rules for the test PKI, whose keys are 1024 bits (quick to generate in debug builds):
+/// its CA is allowed as a legacy lot.
+pub fn test_pki_rules() -> pec_sandbox::card::Rules {
+    use sha2::Digest;
+    pec_sandbox::card::Rules {
+        legacy_key_issuers: vec![sha2::Sha256::digest(&pki().ca_der).into()],
     }
 }
 
@@ -234,6 +268,7 @@ impl Rig {
 pub fn config(db: &Path) -> Config {
     let mut config = Config::new("127.0.0.1:0".parse().expect("addr"), db.to_path_buf());
     config.card_trust_anchors = vec![pki().ca_der.clone()];
+    config.card_rules = test_pki_rules();
     config
 }
 

@@ -316,7 +316,8 @@ export interface Backend extends RegistryApi, BackupApi {
   twoStepEnrol(address: string): Promise<TwoStepSetup>;
   twoStepConfirm(address: string, code: string): Promise<Mailbox>;
   appPasswords(address: string): Promise<AppPassword[]>;
-  appPasswordCreate(address: string, label: string): Promise<AppPassword>;
+  /** `code`: a fresh two-step code; the provider asks for one on every creation. */
+  appPasswordCreate(address: string, label: string, code: string): Promise<AppPassword>;
   appPasswordDelete(address: string, id: string): Promise<void>;
   draftLoad(): Promise<Draft | null>;
   draftSave(draft: Draft): Promise<void>;
@@ -407,7 +408,7 @@ export const tauriBackend: Backend = {
   twoStepEnrol: (address) => call<TwoStepSetup>('two_step_enrol', { address }),
   twoStepConfirm: (address, code) => call<Mailbox>('two_step_confirm', { address, code }),
   appPasswords: (address) => call<AppPassword[]>('app_passwords', { address }),
-  appPasswordCreate: (address, label) => call<AppPassword>('app_password_create', { address, label }),
+  appPasswordCreate: (address, label, code) => call<AppPassword>('app_password_create', { address, label, code }),
   appPasswordDelete: (address, id) => call<void>('app_password_delete', { address, id }),
   draftLoad: () => call<Draft | null>('draft_load'),
   draftSave: (draft) => call<void>('draft_save', { draft }),

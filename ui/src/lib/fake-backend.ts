@@ -352,8 +352,9 @@ export function fakeBackend(initial: Partial<Settings> = {}): FakeBackend {
     async appPasswords() {
       return answer('appPasswords', () => fake.appPasswordList.map(({ password: _p, ...rest }) => rest));
     },
-    async appPasswordCreate(_address: string, label: string) {
+    async appPasswordCreate(_address: string, label: string, code: string) {
       return answer('appPasswordCreate', () => {
+        if (code !== FAKE_OTP) throw new BackendError({ code: 'two_step.code_invalid', message_it: 'Codice non valido.', message_en: 'Invalid code.' });
         const p = { id: `ap-${fake.appPasswordList.length + 1}`, label, created_at: '2026-11-22T10:00:00Z' };
         fake.appPasswordList.push(p);
         return { ...p, password: 'abcd-efgh-ijkl-mnop' };

@@ -13,6 +13,9 @@ APT_PACKAGES=(
   webkit2gtk-driver xvfb xauth dbus dbus-x11
   # smart cards: the PC/SC daemon, its headers, the virtual reader, and OpenSC as an independent reader
   pcscd libpcsclite-dev vsmartcard-vpcd opensc
+  # firma digitale: SoftHSM2 as a real PKCS#11 token for pec-sign's tests, and OpenSSL's PKCS#11
+  # engine for the signature benchmark against OpenSC (scripts/bench-sign.sh)
+  softhsm2 libengine-pkcs11-openssl
   # the mailbox backup's IMAP test server (scripts/rig/dovecot.sh) and its throwaway certificates
   dovecot-imapd openssl
   # the OS keyring on Linux (Secret Service)
@@ -26,6 +29,9 @@ APT_PACKAGES=(
   xz-utils ca-certificates
 )
 TAURI_DRIVER_VERSION="2.1.0"
+# Supply-chain and fuzzing tools of the test command (scripts/rig/supply-chain.sh, fuzz.sh).
+CARGO_DENY_VERSION="0.20.2"
+CARGO_FUZZ_VERSION="0.13.2"
 # The Tauri CLI (bundler) used by scripts/bundle.sh; keep it at the version of the tauri
 # crate in Cargo.lock.
 TAURI_CLI_VERSION="2.12.5"
@@ -148,6 +154,58 @@ install_tauri_driver() {
   echo "$TAURI_DRIVER_VERSION" >"$stamp"
 }
 
+# A cargo tool at a pinned version into $PEC_TOOLS, built in its own target dir (like
+# tauri-driver above), skipped when the stamp says that version is there.
+install_cargo_tool() {
+  local crate="$1" version="$2" binary="$3"
+  local stamp="$PEC_TOOLS/$crate.version"
+  if [ "$(cat "$stamp" 2>/dev/null)" = "$version" ] && [ -x "$PEC_TOOLS/bin/$binary" ] ||
+    "$binary" --version 2>/dev/null | grep -qF " $version"; then
+    log "$crate $version: present"
+    return
+  fi
+  log "Installing $crate $version (cargo install)"
+  CARGO_TARGET_DIR="$PEC_CACHE/tools-target" \
+    cargo install "$crate" --locked --force --version "$version" --root "$PEC_TOOLS"
+  echo "$version" >"$stamp"
+}
+
+# What the supply-chain step of the test command checks against, fetched here so that the
+# test command itself sends nothing beyond loopback (scripts/rig/supply-chain.sh): the RustSec
+# advisory database (`cargo deny fetch db`, into $CARGO_HOME/advisory-dbs) and npm's audit
+# report of the UI's production dependencies, stored by the hash of ui/package-lock.json.
+# Both need the network (GitHub, the npm registry's audit service); without it set-up goes on
+# and the supply-chain step fails, saying which copy is missing.
+fetch_supply_chain_data() {
+  log "RustSec advisory database (cargo deny fetch db)"
+  if ! (cd "$REPO_ROOT" && cargo deny fetch db); then
+    warn "the RustSec advisory database could not be fetched: the supply-chain step will fail until it is"
+  fi
+  log "npm audit report of ui/package-lock.json (production dependencies)"
+  local lock_hash report
+  lock_hash="$(sha256sum "$REPO_ROOT/ui/package-lock.json" | cut -c1-64)"
+  report="$PEC_CACHE/npm-audit/$lock_hash.json"
+  mkdir -p "$PEC_CACHE/npm-audit"
+  # npm audit exits non-zero when it finds something: the report's presence is what counts.
+  (cd "$REPO_ROOT/ui" && npm audit --omit=dev --json) >"$report.part" 2>/dev/null || true
+  if grep -q '"auditReportVersion"' "$report.part"; then
+    mv "$report.part" "$report"
+  else
+    rm -f "$report.part"
+    warn "npm audit could not reach the registry's audit service: the supply-chain step will fail until it can"
+  fi
+}
+
+# The fuzz workspaces (crates/*/fuzz) have lockfiles of their own: their crates are fetched
+# here, so that the test command's fuzzing step builds them without the network.
+fetch_fuzz_crates() {
+  local manifest
+  for manifest in "$REPO_ROOT"/crates/*/fuzz/Cargo.toml; do
+    log "Crates of $(basename "$(dirname "$(dirname "$manifest")")")'s fuzz targets (cargo fetch)"
+    cargo fetch --locked --manifest-path "$manifest"
+  done
+}
+
 # The Tauri CLI from its npm package, which carries a prebuilt binary per platform: seconds to
 # install, where `cargo install tauri-cli` compiles ~600 crates (20+ minutes on a 2-core
 # machine). It lives in its own prefix, not in ui/package.json: npm 11 writes only the
@@ -175,5 +233,9 @@ install_node
 install_rust
 install_npm_packages
 install_tauri_driver
+install_cargo_tool cargo-deny "$CARGO_DENY_VERSION" cargo-deny
+install_cargo_tool cargo-fuzz "$CARGO_FUZZ_VERSION" cargo-fuzz
+fetch_fuzz_crates
+fetch_supply_chain_data
 install_tauri_cli
 log "Set-up complete"

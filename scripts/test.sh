@@ -41,6 +41,8 @@ count_results() {
       }
     }
     /^schemathesis: [0-9]+ passed/ { p += $2; f += $4 }
+    /^supply-chain: [0-9]+ passed/ { p += $2; f += $4; s += $6 }
+    /^fuzz: [0-9]+ passed/ { p += $2; f += $4 }
     /^bundle: [0-9]+ passed/ { p += $2; f += $4 }
     /^ *Tests +[0-9]/ {
       for (i = 1; i <= NF; i++) {
@@ -89,6 +91,9 @@ step "rustfmt" cargo fmt --all --check
 step "UI build" build_ui
 step "svelte-check" bash -c 'cd ui && npm run --silent check'
 step "clippy" cargo clippy --workspace --all-targets --features pec-app/custom-protocol -- -D warnings
+# cargo deny (licences, bans, sources; advisories when a database is here), npm audit of the
+# UI's production dependencies, GitHub Actions pinned by commit.
+step "supply chain" bash "$REPO_ROOT/scripts/rig/supply-chain.sh"
 
 # --- unit and integration tests ------------------------------------------------------------
 # The card tests run through the real PC/SC stack (pcscd + vpcd + the virtual card), the
@@ -101,6 +106,11 @@ start_dovecot
 step "Rust tests" cargo test --workspace --exclude pec-e2e --features pec-app/custom-protocol
 step "UI unit tests" bash -c 'cd ui && npx vitest run'
 step "API fuzzing (schemathesis)" bash "$REPO_ROOT/scripts/rig/api-fuzz.sh"
+# Every cargo-fuzz target (CNS answers, ATR, certificates, EF_DatiPersonali, the CIE's secure
+# messaging, GET DATA TLVs and SOD, chains, revocation answers, CMS, mail headers, validators)
+# for a short run each: 13 targets, 10 s each unless PEC_FUZZ_SECONDS says otherwise.
+export PEC_FUZZ_SECONDS="${PEC_FUZZ_SECONDS:-10}"
+step "fuzzing (cargo fuzz, short runs)" bash "$REPO_ROOT/scripts/rig/fuzz.sh"
 
 # --- end to end: the real app window ---------------------------------------------------------
 step "app build" cargo build -p pec-app --features custom-protocol

@@ -8,7 +8,10 @@
 #                           # DIR/dovecot.pid, log in DIR/dovecot.log), waits for the port, and
 #                           # exports PEC_IMAP_RIG=1, PEC_IMAP_ADDR (127.0.0.1:PORT),
 #                           # PEC_IMAP_USER, PEC_IMAP_PASSWORD, PEC_IMAP_CA (the CA's PEM file),
-#                           # PEC_IMAP_TEST_DOMAIN, PEC_IMAP_RIG_DIR and PEC_IMAP_RIG_SCRIPT.
+#                           # PEC_IMAP_TEST_DOMAIN, PEC_IMAP_RIG_DIR, PEC_IMAP_RIG_SCRIPT and
+#                           # PEC_IMAP_SELF_SIGNED_CERT (a self-signed certificate, CA:TRUE as
+#                           # `openssl req -x509` makes it, served to clients that connect
+#                           # to "localhost": SNI picks it).
 #                           # Besides PEC_IMAP_USER, any user NAME@PEC_IMAP_TEST_DOMAIN logs in
 #                           # with the same password and gets its own empty mailbox: tests
 #                           # running in parallel each use their own user.
@@ -53,7 +56,12 @@ _dovecot_rig_free_port() {
 # (PEC_IMAP_CA), which is what the "untrusted certificate" test relies on.
 _dovecot_rig_certs() {
     local dir="$1"
-    [ -s "$dir/server.crt" ] && [ -s "$dir/ca.crt" ] && return 0
+    [ -s "$dir/server.crt" ] && [ -s "$dir/ca.crt" ] && [ -s "$dir/selfsigned.crt" ] && return 0
+    # What many small servers run with: plain `openssl req -x509` output (OpenSSL marks it
+    # CA:TRUE), served to clients that ask for "localhost" (SNI); see PEC_IMAP_SELF_SIGNED_CERT.
+    openssl req -x509 -newkey rsa:2048 -nodes -days 30 -sha256 -subj "/CN=localhost" \
+        -addext "subjectAltName=DNS:localhost" \
+        -keyout "$dir/selfsigned.key" -out "$dir/selfsigned.crt" >/dev/null 2>&1 || return 1
     openssl req -x509 -newkey rsa:2048 -nodes -days 30 -sha256 \
         -subj "/CN=PEC Desktop test CA (throwaway)" \
         -addext "basicConstraints=critical,CA:TRUE" \
@@ -69,7 +77,7 @@ _dovecot_rig_certs() {
     openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" \
         -CAcreateserial -days 30 -sha256 -extfile "$dir/server.ext" \
         -out "$dir/server.crt" >/dev/null 2>&1 || return 1
-    chmod 600 "$dir/ca.key" "$dir/server.key"
+    chmod 600 "$dir/ca.key" "$dir/server.key" "$dir/selfsigned.key"
 }
 
 # The users Dovecot's processes run as: internal and login user names, then the mail uid/gid.
@@ -101,6 +109,11 @@ ssl = required
 ssl_cert = <$world/server.crt
 ssl_key = <$world/server.key
 ssl_min_protocol = TLSv1.2
+# A client asking for "localhost" (SNI) gets the self-signed certificate instead.
+local_name localhost {
+  ssl_cert = <$world/selfsigned.crt
+  ssl_key = <$world/selfsigned.key
+}
 auth_mechanisms = plain login
 disable_plaintext_auth = yes
 # Failed logins are delayed by 2 s by default; the wrong-password test does not need that.
@@ -220,6 +233,7 @@ dovecot_rig_start() {
             export PEC_IMAP_USER="$DOVECOT_RIG_USER"
             export PEC_IMAP_PASSWORD="$DOVECOT_RIG_PASSWORD"
             export PEC_IMAP_CA="$world/ca.crt"
+            export PEC_IMAP_SELF_SIGNED_CERT="$world/selfsigned.crt"
             export PEC_IMAP_TEST_DOMAIN="$DOVECOT_RIG_TEST_DOMAIN"
             export PEC_IMAP_RIG_DIR="$dir"
             PEC_IMAP_RIG_SCRIPT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"

@@ -143,7 +143,7 @@ surface! {
         identity::security_two_step_enrol[](address: String) -> TwoStepSetup,
         identity::security_two_step_confirm[](address: String, code: Secret) -> MailboxView,
         identity::security_app_password_list[](address: String) -> Vec<AppPasswordView>,
-        identity::security_app_password_create[](address: String, label: String) -> AppPasswordView,
+        identity::security_app_password_create[](address: String, label: String, code: Secret) -> AppPasswordView,
         identity::security_app_password_delete[](address: String, id: String) -> (),
         cards::card_readers[]() -> ReadersUpdate,
         cards::card_watch[](channel: Events<ReadersUpdate>) -> (),

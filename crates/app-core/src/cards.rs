@@ -259,8 +259,9 @@ pub async fn preflight(core: &Core, reader: String, declared: Option<String>) ->
     })
 }
 
-/// Identifies with the card: the provider's challenge, VERIFY (once) and the signature in one
-/// PC/SC transaction, then the provider's answer. A wrong PIN comes back as `card.pin_wrong`
+/// Identifies with the card: the provider's challenge turned into the domain-separated message
+/// the card signs, VERIFY (once) and the signature in one PC/SC transaction while this reader
+/// is held for this identification alone, then the provider's answer. A wrong PIN comes back as `card.pin_wrong`
 /// with the tries left, and is remembered for the next pre-flight.
 pub async fn identify(
     core: &Core,
@@ -269,12 +270,18 @@ pub async fn identify(
     pin: &str,
 ) -> Result<IdentityRequestView> {
     let pin = Pin::new(pin.to_owned())?;
-    let challenge = core.conn.authed(move |c| c.card_challenge(id)).await?;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(challenge.challenge.as_bytes())
-        .map_err(|_| AppError::Internal)?;
+    // The card signs a message built by the client (prefix, provider origin, request id,
+    // 32-byte nonce), never the provider's bytes as they are (pec_provider::card_message, M1).
+    let challenge = core
+        .conn
+        .authed(move |c| c.card_challenge_to_sign(id))
+        .await?;
+    let bytes = challenge.message;
     let pcsc = core.cards.pcsc.clone();
     let (serial, signed) = blocking(move || {
+        // A second identification on this reader while one runs (a double submit) is refused
+        // before it can send its own VERIFY (L3); the lock is held until the signature is done.
+        let _one_at_a_time = pec_card::guard::ReaderLock::try_acquire(&reader)?;
         let mut card = pcsc.connect(&reader).map_err(AppError::from)?;
         let serial = card.read_serial().ok();
         let signed = card.verify_pin_and_sign(&pin, &bytes);

@@ -67,6 +67,7 @@ fn action_name(a: &IdentityAction) -> &'static str {
         IdentityAction::CompleteRequest { .. } => "complete_request",
         IdentityAction::ResendOtp => "resend_otp",
         IdentityAction::ConfirmOtp { .. } => "confirm_otp",
+        IdentityAction::StartOver => "start_over",
         IdentityAction::Retry => "retry",
         IdentityAction::ChangeHolder => "change_holder",
         IdentityAction::ChangeLegalRepresentative => "change_legal_representative",

@@ -522,6 +522,7 @@ mod tests {
             mobile: "+393331234567".into(),
             step: RegistrationStep::Completed,
             mobile_verified: false,
+            code_sent_to: vec!["f***@pec.acme-srl.test".into()],
             session: Some(pec_provider::api::PortalSession {
                 access_token: "secret-token".into(),
                 expires_at: Utc::now(),

@@ -36,11 +36,14 @@ pub async fn app_passwords(core: &Core, address: &str) -> Result<Vec<AppPassword
     core.conn.authed(move |c| c.app_passwords(address)).await
 }
 
-/// A new app password for the program named `label`; its value is shown once.
+/// A new app password for the program named `label`; its value is shown once. `code` is a
+/// fresh two-step code of the mailbox: the provider asks for one on every creation (step-up),
+/// whatever the session proved before.
 pub async fn app_password_create(
     core: &Core,
     address: &str,
     label: &str,
+    code: &str,
 ) -> Result<AppPasswordView> {
     let label = label.trim();
     if label.is_empty() || label.chars().count() > 60 {
@@ -51,7 +54,7 @@ pub async fn app_password_create(
         ));
     }
     core.conn
-        .authed(move |c| c.create_app_password(address, label))
+        .authed(move |c| c.create_app_password(address, label, Some(code.trim())))
         .await
 }
 

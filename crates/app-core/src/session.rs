@@ -29,6 +29,13 @@ pub const APP_ID: &str = "it.pecdesktop.app";
 /// provider does not.
 pub const EMBEDDED_PROVIDER_ID: &str = "embedded-sandbox";
 
+/// Where the embedded sandbox's back-office secret of this run is written, in the app's data
+/// directory (mode 0600): the end-to-end tests read it there to drive the sandbox's back
+/// office (outbox, clock, operator decisions), which answers nobody else. It is no more
+/// exposed than the sandbox's database beside it, and never logged.
+#[cfg(feature = "embedded-sandbox")]
+pub const SANDBOX_SECRET_FILE: &str = "sandbox-secret";
+
 /// The virtual card's test CA certificate (see `crates/card-sim/test-keys/README.md`): the
 /// embedded sandbox trusts it, so the demo's card method works end to end.
 #[cfg(feature = "embedded-sandbox")]
@@ -104,10 +111,16 @@ impl Provider {
         // The demo's virtual card (pec-card-sim) is issued by this test CA: trust it here,
         // in the embedded sandbox only, so the card method works end to end out of the box.
         config.card_trust_anchors.push(DEMO_CARD_CA.to_vec());
+        pec_sandbox::cli::write_secret_file(
+            &data_dir.join(SANDBOX_SECRET_FILE),
+            &config.sandbox_secret,
+        )
+        .map_err(|e| e.to_string())?;
         let running = pec_sandbox::Sandbox::start(config)
             .await
             .map_err(|e| e.to_string())?;
         let client = Client::new(running.base_url()).map_err(|e| e.to_string())?;
+        client.set_sandbox_secret(running.sandbox_secret().map(str::to_owned));
         tracing::info!(url = running.base_url(), "embedded sandbox started");
         Ok(Self {
             client,
@@ -500,18 +513,13 @@ mod tests {
     }
 
     async fn advance_clock(conn: &Connection, seconds: u32) {
-        let url = format!(
-            "{}/sandbox/clock/advance",
-            conn.provider().await.unwrap().base_url()
-        );
-        let status = reqwest::Client::new()
-            .post(url)
-            .json(&serde_json::json!({ "seconds": seconds }))
-            .send()
+        // The app's client holds the embedded sandbox's back-office secret.
+        let provider = conn.provider().await.unwrap();
+        provider
+            .client()
+            .sandbox_advance_clock(seconds)
             .await
-            .unwrap()
-            .status();
-        assert!(status.is_success());
+            .unwrap();
     }
 
     #[tokio::test(flavor = "multi_thread")]

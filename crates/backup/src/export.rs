@@ -116,6 +116,9 @@ pub struct BackupReport {
     pub files: FileCheck,
     /// True when every folder matches the server and every file its hash.
     pub verified: bool,
+    /// The server's folder list came back empty (INBOX, which always exists, was saved
+    /// anyway): worth telling the user, the server may hide folders from this account.
+    pub folder_list_empty: bool,
 }
 
 /// Backs up every selectable folder of the mailbox into `opts.dest`.
@@ -139,6 +142,8 @@ pub async fn backup(
     };
     let result = async {
         let mut session = connect(opts, password, config, &net).await?;
+        // Only now, with the login accepted, does the folder become this user's backup.
+        store.begin()?;
         let outcome = run(&mut session, &mut store, &net, progress).await;
         if !matches!(outcome, Err(BackupError::Cancelled)) {
             // A polite goodbye; the run's outcome does not depend on it.
@@ -148,8 +153,14 @@ pub async fn backup(
     }
     .await;
     // The journal is the truth; the index is rewritten from it whatever happened, so an
-    // interrupted backup is still a consistent, browsable folder.
-    let indexed = store.write_index();
+    // interrupted backup is still a consistent, browsable folder. But a run that saved
+    // nothing and failed writes no index: an index of 0 messages would look like the backup
+    // of an empty mailbox.
+    let indexed = if store.begun() && (result.is_ok() || !store.entries.is_empty()) {
+        store.write_index()
+    } else {
+        Ok(())
+    };
     let report = result?;
     indexed?;
     tracing::info!(
@@ -192,17 +203,22 @@ async fn run(
                 .await
         })
         .await?;
-    let mut folders: Vec<(String, Option<String>)> = names
-        .iter()
-        .filter(|n| {
-            !n.attributes()
-                .iter()
-                .any(|a| matches!(a, NameAttribute::NoSelect))
-        })
-        .map(|n| (n.name().to_owned(), n.delimiter().map(str::to_owned)))
-        .collect();
-    // INBOX first: if the run is cut short, the messages people look for first are saved.
-    folders.sort_by_key(|(name, _)| (!name.eq_ignore_ascii_case("INBOX"), name.clone()));
+    let (folders, folder_list_empty) = folders_to_save(
+        names
+            .iter()
+            .map(|n| {
+                let no_select = n
+                    .attributes()
+                    .iter()
+                    .any(|a| matches!(a, NameAttribute::NoSelect));
+                (
+                    n.name().to_owned(),
+                    n.delimiter().map(str::to_owned),
+                    no_select,
+                )
+            })
+            .collect(),
+    );
 
     let mut plans = Vec::new();
     for (imap_folder, delimiter) in &folders {
@@ -347,7 +363,35 @@ async fn run(
         bytes_downloaded,
         files,
         verified,
+        folder_list_empty,
     })
+}
+
+/// The folders to save from the server's list of (name, delimiter, \Noselect): the selectable
+/// ones, INBOX first (if the run is cut short, the messages people look for first are saved),
+/// and INBOX even when the list lacks it: it always exists (RFC 3501 §5.1), and some servers
+/// list nothing to some accounts. The flag says the list had no selectable folder at all.
+fn folders_to_save(
+    listed: Vec<(String, Option<String>, bool)>,
+) -> (Vec<(String, Option<String>)>, bool) {
+    let mut folders: Vec<(String, Option<String>)> = listed
+        .into_iter()
+        .filter(|(_, _, no_select)| !no_select)
+        .map(|(name, delimiter, _)| (name, delimiter))
+        .collect();
+    let empty = folders.is_empty();
+    if !folders
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("INBOX"))
+    {
+        tracing::warn!(
+            listed = folders.len(),
+            "the server's folder list has no INBOX: saving INBOX anyway"
+        );
+        folders.push(("INBOX".to_owned(), None));
+    }
+    folders.sort_by_key(|(name, _)| (!name.eq_ignore_ascii_case("INBOX"), name.clone()));
+    (folders, empty)
 }
 
 /// EXAMINE (read-only, so the backup never changes \Seen or anything else) and all UIDs.
@@ -508,5 +552,40 @@ fn imap_error(e: ImapError, addr: &str) -> BackupError {
         ImapError::No(s) => BackupError::Server(format!("NO {s}")),
         ImapError::Bad(s) => BackupError::Server(format!("BAD {s}")),
         other => BackupError::Server(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listed(items: &[(&str, bool)]) -> Vec<(String, Option<String>, bool)> {
+        items
+            .iter()
+            .map(|(n, ns)| ((*n).to_owned(), Some("/".to_owned()), *ns))
+            .collect()
+    }
+
+    #[test]
+    fn an_empty_folder_list_still_saves_inbox_and_says_so() {
+        let (folders, empty) = folders_to_save(Vec::new());
+        assert_eq!(folders, vec![("INBOX".to_owned(), None)]);
+        assert!(empty);
+        // Only \Noselect entries (namespace roots): the same.
+        let (folders, empty) = folders_to_save(listed(&[("Shared", true)]));
+        assert_eq!(folders, vec![("INBOX".to_owned(), None)]);
+        assert!(empty);
+    }
+
+    #[test]
+    fn inbox_comes_first_and_is_added_when_hidden() {
+        let (folders, empty) = folders_to_save(listed(&[("Archivio", false), ("Inbox", false)]));
+        let names: Vec<&str> = folders.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["Inbox", "Archivio"]);
+        assert!(!empty);
+        let (folders, empty) = folders_to_save(listed(&[("Archivio", false)]));
+        let names: Vec<&str> = folders.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["INBOX", "Archivio"]);
+        assert!(!empty);
     }
 }

@@ -87,9 +87,17 @@ struct JournalHeader {
 pub(crate) type Key = (String, u32, u32);
 
 /// The backup folder, opened for one run.
+///
+/// Opening only reads: a folder that holds another mailbox's backup is refused at once, but
+/// nothing is written until [`Store::begin`], which the run calls after the server accepted
+/// the login. A mistyped user name refused by the server therefore leaves no trace that could
+/// claim the folder for it.
 pub(crate) struct Store {
     root: PathBuf,
-    journal: File,
+    /// Open for appending once [`Store::begin`] ran.
+    journal: Option<File>,
+    /// Whether the journal's header must be (re)written by [`Store::begin`].
+    needs_rewrite: bool,
     /// Saved messages by key; a later journal line for a key replaces an earlier one.
     pub(crate) entries: BTreeMap<Key, IndexEntry>,
     server: String,
@@ -97,13 +105,9 @@ pub(crate) struct Store {
 }
 
 impl Store {
-    /// Opens (or starts) the backup in `root` for `user` at `server`.
+    /// Reads the backup in `root`, if any, for `user` at `server`; writes nothing.
     pub(crate) fn open(root: &Path, server: &str, user: &str) -> Result<Self, BackupError> {
-        let state = root.join(STATE_DIR);
-        fs::create_dir_all(&state).map_err(|e| BackupError::local(&state, &e))?;
-        fs::create_dir_all(root.join(MESSAGES_DIR))
-            .map_err(|e| BackupError::local(&root.join(MESSAGES_DIR), &e))?;
-        let path = state.join(JOURNAL_FILE);
+        let path = root.join(STATE_DIR).join(JOURNAL_FILE);
         let mut entries = BTreeMap::new();
         let mut torn = false;
         let mut have_header = false;
@@ -128,26 +132,49 @@ impl Store {
                     }
                 }
                 match serde_json::from_slice::<IndexEntry>(&line) {
-                    Ok(e) => {
+                    // A line naming a file outside messages/ (a tampered or foreign journal)
+                    // is not believed: the message is downloaded again.
+                    Ok(e) if is_message_path(&e.file) => {
                         entries.insert((e.imap_folder.clone(), e.uidvalidity, e.uid), e);
                     }
+                    Ok(_) => torn = true,
                     // Only a crash mid-append leaves a bad line (the last one): drop it, and
                     // rewrite the journal below so the next append starts on a clean line.
                     Err(_) => torn = true,
                 }
             }
         }
-        let mut store = Self {
+        Ok(Self {
             root: root.to_owned(),
-            journal: open_append(&path)?,
+            journal: None,
+            needs_rewrite: torn || !have_header,
             entries,
             server: server.to_owned(),
             user: user.to_owned(),
-        };
-        if torn || !have_header {
-            store.rewrite_journal()?;
+        })
+    }
+
+    /// Makes the folder this user's backup (after a successful login): creates its
+    /// directories, writes the journal's header if needed, and removes the temporary files a
+    /// killed run left behind.
+    pub(crate) fn begin(&mut self) -> Result<(), BackupError> {
+        let state = self.root.join(STATE_DIR);
+        fs::create_dir_all(&state).map_err(|e| BackupError::local(&state, &e))?;
+        let messages = self.root.join(MESSAGES_DIR);
+        fs::create_dir_all(&messages).map_err(|e| BackupError::local(&messages, &e))?;
+        remove_temp_files(&self.root, 0)?;
+        if self.needs_rewrite {
+            self.rewrite_journal()?;
+            self.needs_rewrite = false;
+        } else {
+            self.journal = Some(open_append(&self.journal_path())?);
         }
-        Ok(store)
+        Ok(())
+    }
+
+    /// Whether [`Store::begin`] ran: the folder holds (or is starting) this user's backup.
+    pub(crate) fn begun(&self) -> bool {
+        self.journal.is_some()
     }
 
     pub(crate) fn root(&self) -> &Path {
@@ -157,24 +184,38 @@ impl Store {
     /// True when the message is saved and its file is still there with the recorded size.
     pub(crate) fn is_saved(&self, key: &Key) -> bool {
         self.entries.get(key).is_some_and(|e| {
-            fs::metadata(self.root.join(&e.file)).is_ok_and(|m| m.is_file() && m.len() == e.size)
+            // symlink_metadata: a link planted in place of a message is not a saved message.
+            fs::symlink_metadata(self.root.join(&e.file))
+                .is_ok_and(|m| m.is_file() && m.len() == e.size)
         })
     }
 
     /// Writes one message file atomically, then records it in the journal.
     pub(crate) fn save(&mut self, entry: IndexEntry, raw: &[u8]) -> Result<(), BackupError> {
+        if !is_message_path(&entry.file) {
+            return Err(BackupError::LocalIo(
+                self.root.join(&entry.file),
+                "not a path under messages/".into(),
+            ));
+        }
+        let jp = self.journal_path();
+        let Some(journal) = self.journal.as_mut() else {
+            return Err(BackupError::LocalIo(
+                jp,
+                "the backup was not started".into(),
+            ));
+        };
         let path = self.root.join(&entry.file);
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir).map_err(|e| BackupError::local(dir, &e))?;
         }
         write_atomic(&path, raw)?;
         let mut line = serde_json::to_vec(&entry)
-            .map_err(|e| BackupError::LocalIo(self.journal_path(), e.to_string()))?;
+            .map_err(|e| BackupError::LocalIo(jp.clone(), e.to_string()))?;
         line.push(b'\n');
-        let jp = self.journal_path();
-        self.journal
+        journal
             .write_all(&line)
-            .and_then(|()| self.journal.sync_data())
+            .and_then(|()| journal.sync_data())
             .map_err(|e| BackupError::local(&jp, &e))?;
         self.entries.insert(
             (entry.imap_folder.clone(), entry.uidvalidity, entry.uid),
@@ -219,9 +260,61 @@ impl Store {
             buf.push(b'\n');
         }
         write_atomic(&path, &buf)?;
-        self.journal = open_append(&path)?;
+        self.journal = Some(open_append(&path)?);
         Ok(())
     }
+}
+
+/// Whether `file` (a journal's or the index's path of a message) is a relative path under
+/// `messages/` that cannot climb out of it: plain components only, `/`-separated.
+pub(crate) fn is_message_path(file: &str) -> bool {
+    let mut parts = file.split('/');
+    if parts.next() != Some(MESSAGES_DIR) {
+        return false;
+    }
+    let mut any = false;
+    for part in parts {
+        any = true;
+        let p = Path::new(part);
+        let plain = matches!(
+            p.components().collect::<Vec<_>>().as_slice(),
+            [std::path::Component::Normal(_)]
+        );
+        if part.is_empty() || part == "." || part == ".." || part.contains('\\') || !plain {
+            return false;
+        }
+    }
+    any
+}
+
+/// Removes, under `dir`, the temporary files [`write_atomic`] names (`.NAME.RANDOM.tmp`) that a
+/// killed run left; descends into subdirectories (not through symbolic links).
+fn remove_temp_files(dir: &Path, depth: usize) -> Result<(), BackupError> {
+    // Folder trees are a few levels deep; a bound keeps a pathological tree from recursing
+    // without end.
+    if depth > 64 {
+        return Ok(());
+    }
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(BackupError::local(dir, &e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| BackupError::local(dir, &e))?;
+        let path = entry.path();
+        let kind = entry
+            .file_type()
+            .map_err(|e| BackupError::local(&path, &e))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if kind.is_dir() {
+            remove_temp_files(&path, depth + 1)?;
+        } else if name.starts_with('.') && name.ends_with(TEMP_SUFFIX) {
+            fs::remove_file(&path).map_err(|e| BackupError::local(&path, &e))?;
+        }
+    }
+    Ok(())
 }
 
 /// The result of re-reading every file the index lists.
@@ -255,6 +348,12 @@ pub(crate) fn check_files<'a>(
     for e in entries {
         if cancel() {
             return Err(BackupError::Cancelled);
+        }
+        if !is_message_path(&e.file) {
+            // An index naming a file outside messages/ is not followed there.
+            check.missing_files.push(e.file.clone());
+            check.checked += 1;
+            continue;
         }
         let path = root.join(&e.file);
         match sha256_file(&path) {
@@ -313,20 +412,29 @@ fn open_append(path: &Path) -> Result<File, BackupError> {
         .map_err(|e| BackupError::local(path, &e))
 }
 
+const TEMP_SUFFIX: &str = ".tmp";
+
 /// Temp file in the same directory (so the rename cannot cross file systems), flushed, renamed.
+///
+/// The temporary name is unpredictable and created exclusively (`O_EXCL`, which also refuses a
+/// symbolic link in its place), private to the user on Unix: in a destination others can write
+/// to, nobody can plant a link there that makes the write truncate another file.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BackupError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, path)?;
+        // tempfile: a random name, O_CREAT|O_EXCL, mode 0600 on Unix.
+        let mut tmp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(TEMP_SUFFIX)
+            .tempfile_in(dir)?;
+        tmp.write_all(bytes)?;
+        tmp.as_file().sync_all()?;
+        // On failure the temporary file is removed when the error drops it.
+        tmp.persist(path).map_err(|e| e.error)?;
         // The rename itself is durable only once the directory is flushed (POSIX).
         #[cfg(unix)]
         if let Ok(d) = File::open(dir) {
@@ -334,11 +442,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BackupError>
         }
         Ok::<(), std::io::Error>(())
     })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(BackupError::local(path, &e));
-    }
-    Ok(())
+    result.map_err(|e| BackupError::local(path, &e))
 }
 
 #[cfg(test)]
@@ -363,11 +467,103 @@ mod tests {
         }
     }
 
+    fn begun(root: &Path, user: &str) -> Store {
+        let mut s = Store::open(root, "h:993", user).unwrap();
+        s.begin().unwrap();
+        s
+    }
+
+    #[test]
+    fn opening_writes_nothing_until_begin() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path(), "h:993", "typo@pec.it").unwrap();
+        assert!(!s.begun());
+        drop(s);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+        // So another user can still make the folder theirs.
+        drop(begun(dir.path(), "right@pec.it"));
+        let err = Store::open(dir.path(), "h:993", "typo@pec.it")
+            .err()
+            .unwrap();
+        assert!(matches!(err, BackupError::OtherMailbox(u) if u == "right@pec.it"));
+    }
+
+    #[test]
+    fn journal_paths_must_stay_under_messages() {
+        for ok in ["messages/INBOX/1-0000000001.eml", "messages/A/B/1-1.eml"] {
+            assert!(is_message_path(ok), "{ok}");
+        }
+        for bad in [
+            "/etc/passwd",
+            "messages/../../etc/passwd",
+            "messages/./x.eml",
+            "messages//x.eml",
+            "messages",
+            "messages/",
+            "other/x.eml",
+            "messages/a\\..\\..\\x",
+            "C:/x.eml",
+        ] {
+            assert!(!is_message_path(bad), "{bad}");
+        }
+        // A tampered journal line pointing outside is dropped: the message counts as unsaved.
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(outside.path(), b"one").unwrap();
+        let mut evil = entry("INBOX", 7, 1, b"one");
+        evil.file = outside.path().to_string_lossy().into_owned();
+        drop(begun(dir.path(), "u@pec.it"));
+        let jp = dir.path().join(STATE_DIR).join(JOURNAL_FILE);
+        let mut f = OpenOptions::new().append(true).open(&jp).unwrap();
+        f.write_all(&serde_json::to_vec(&evil).unwrap()).unwrap();
+        f.write_all(b"\n").unwrap();
+        drop(f);
+        let s = Store::open(dir.path(), "h:993", "u@pec.it").unwrap();
+        assert!(s.entries.is_empty());
+        assert!(!s.is_saved(&("INBOX".into(), 7, 1)));
+        // And an index naming such a file is not followed there by the offline check.
+        let index = Index {
+            format: INDEX_FORMAT.into(),
+            server: "h:993".into(),
+            user: "u@pec.it".into(),
+            messages: vec![evil.clone()],
+        };
+        write_atomic(
+            &dir.path().join(INDEX_FILE),
+            &serde_json::to_vec(&index).unwrap(),
+        )
+        .unwrap();
+        let (_, check) = verify_folder(dir.path()).unwrap();
+        assert_eq!(check.missing_files, vec![evil.file]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn atomic_writes_are_private_and_never_follow_a_planted_link() {
+        use std::os::unix::fs::{PermissionsExt, symlink};
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, b"keep me").unwrap();
+        // The old predictable temporary name, planted as a link to another file.
+        let p = dir.path().join("x.eml");
+        symlink(
+            &victim,
+            dir.path()
+                .join(format!(".x.eml.{}.tmp", std::process::id())),
+        )
+        .unwrap();
+        write_atomic(&p, b"message").unwrap();
+        assert_eq!(fs::read(&victim).unwrap(), b"keep me");
+        assert_eq!(fs::read(&p).unwrap(), b"message");
+        let mode = fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+
     #[test]
     fn journal_survives_a_torn_last_line_and_reopens() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let mut s = Store::open(dir.path(), "h:993", "u@pec.it").unwrap();
+            let mut s = begun(dir.path(), "u@pec.it");
             s.save(entry("INBOX", 7, 1, b"one"), b"one").unwrap();
             s.save(entry("INBOX", 7, 2, b"two"), b"two").unwrap();
         }
@@ -376,12 +572,12 @@ mod tests {
         let mut f = OpenOptions::new().append(true).open(&jp).unwrap();
         f.write_all(b"{\"folder\":\"INB").unwrap();
         drop(f);
-        let mut s = Store::open(dir.path(), "h:993", "U@pec.it").unwrap();
+        let mut s = begun(dir.path(), "U@pec.it");
         assert_eq!(s.entries.len(), 2);
         assert!(s.is_saved(&("INBOX".into(), 7, 1)));
         s.save(entry("INBOX", 7, 3, b"three"), b"three").unwrap();
         drop(s);
-        let s = Store::open(dir.path(), "h:993", "u@pec.it").unwrap();
+        let s = begun(dir.path(), "u@pec.it");
         assert_eq!(s.entries.len(), 3);
         s.write_index().unwrap();
         let (index, check) = verify_folder(dir.path()).unwrap();
@@ -392,7 +588,7 @@ mod tests {
     #[test]
     fn another_mailbox_folder_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        drop(Store::open(dir.path(), "h:993", "a@pec.it").unwrap());
+        drop(begun(dir.path(), "a@pec.it"));
         let err = Store::open(dir.path(), "h:993", "b@pec.it").err().unwrap();
         assert!(matches!(err, BackupError::OtherMailbox(u) if u == "a@pec.it"));
     }
@@ -400,7 +596,7 @@ mod tests {
     #[test]
     fn verify_reports_changed_and_missing_files() {
         let dir = tempfile::tempdir().unwrap();
-        let mut s = Store::open(dir.path(), "h:993", "u@pec.it").unwrap();
+        let mut s = begun(dir.path(), "u@pec.it");
         let a = entry("INBOX", 1, 1, b"aaa");
         let b = entry("INBOX", 1, 2, b"bbb");
         s.save(a.clone(), b"aaa").unwrap();
@@ -422,5 +618,20 @@ mod tests {
         write_atomic(&p, b"22").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"22");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn begin_removes_temporary_files_left_by_a_kill() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(begun(dir.path(), "u@pec.it"));
+        let nested = dir.path().join(MESSAGES_DIR).join("A/B");
+        fs::create_dir_all(&nested).unwrap();
+        let stale = nested.join(".1-0000000001.eml.abc123.tmp");
+        fs::write(&stale, b"half").unwrap();
+        let own = nested.join("keep.tmp");
+        fs::write(&own, b"not ours: no leading dot").unwrap();
+        drop(begun(dir.path(), "u@pec.it"));
+        assert!(!stale.exists());
+        assert!(own.exists());
     }
 }

@@ -1,4 +1,4 @@
-//! A virtual Italian CNS card for tests and demos.
+//! Virtual Italian CNS cards and CIE 3.0 for tests and demos.
 //!
 //! Real CNS cards differ in ways that break naive hosts: the STIncard mask wants PIN reference
 //! 0x90, CNS 1.0 lots take short APDUs only, IDEMIA 2021 moved the certificate, some cards
@@ -21,6 +21,7 @@
 //! ```
 
 pub mod card;
+pub mod cie;
 pub mod pki;
 pub mod profile;
 pub mod vpcd;
@@ -29,7 +30,8 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
 pub use card::{ApduRecord, DEFAULT_PIN, DEFAULT_PUK, DEFAULT_SIGN_PIN, VirtualCard};
-pub use profile::{AuthIssuer, AuthKeyUsage, Holder, Profile, ProfileName};
+pub use cie::{CIE_PIN, CieProfile, CieProfileName, VirtualCie};
+pub use profile::{AuthIssuer, AuthKeyUsage, Holder, Profile, ProfileName, RevocationUrls};
 pub use vpcd::{LinkEvent, SimCard};
 
 /// TCP port of vpcd slot 0 (reader "Virtual PCD 00 00"); slot *n* listens on this + *n*.
@@ -43,8 +45,10 @@ pub fn vpcd_reader_name(slot: u16) -> String {
 /// How to start a [`SimCard`].
 #[derive(Clone, Debug)]
 pub struct SimOptions {
-    /// Which card.
+    /// Which card (ignored when `cie` is set).
     pub profile: ProfileName,
+    /// A virtual CIE instead of a CNS.
+    pub cie: Option<CieProfileName>,
     /// vpcd address; defaults to 127.0.0.1:35963 (slot 0).
     pub addr: SocketAddr,
     /// Pull the card out when the APDU after this many answered ones arrives (no answer is
@@ -64,10 +68,19 @@ impl SimOptions {
     pub fn new(profile: ProfileName) -> SimOptions {
         SimOptions {
             profile,
+            cie: None,
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, VPCD_PORT)),
             pull_after: None,
             apdu_log_file: None,
             stall_after: None,
+        }
+    }
+
+    /// A virtual CIE on slot 0 on loopback, with the profile's own fault settings.
+    pub fn cie(profile: CieProfileName) -> SimOptions {
+        SimOptions {
+            cie: Some(profile),
+            ..SimOptions::new(ProfileName::Stincard2048)
         }
     }
 

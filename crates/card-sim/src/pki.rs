@@ -4,7 +4,10 @@
 //! chew on: the CNS authentication certificate carries the AgID-style CN
 //! (`<codice fiscale>/<card id>.<hash>`), serialNumber `TINIT-<CF>`, givenName, surname, key
 //! usage digitalSignature (critical, no nonRepudiation), EKU clientAuth and policy 1.3.76.16.2.1;
-//! the qualified signature certificate has nonRepudiation only and the ETSI/AgID policies.
+//! the qualified signature certificate (DF_DS) is issued by a separate test *qualified* CA, as
+//! real ones are (a QTSP's CA, not the CNS issuer's), with nonRepudiation only (critical), the
+//! ETSI/AgID policies, QC statements (QcCompliance, QcSSCD, QcType esign: ETSI EN 319 412-5)
+//! and `serialNumber=TINIT-<CF>` (ETSI EN 319 412-1).
 //! Keys are fixed test keys (see `test-keys/README.md`); only the certificates are fresh.
 //!
 //! The root allows one intermediate (pathLenConstraint 1). A profile may have its authentication
@@ -14,7 +17,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use der::asn1::{Any, ObjectIdentifier, PrintableStringRef, SetOfVec, UtcTime, Utf8StringRef};
+use der::asn1::{
+    Any, Ia5String, ObjectIdentifier, PrintableStringRef, SetOfVec, UtcTime, Utf8StringRef,
+};
 use der::{Encode, Tag};
 use rsa::pkcs1v15::SigningKey;
 use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey};
@@ -24,13 +29,18 @@ use spki::SubjectPublicKeyInfoOwned;
 use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::builder::{Builder, CertificateBuilder, Profile as BuildProfile};
 use x509_cert::ext::pkix::certpolicy::{CertificatePolicies, PolicyInformation};
-use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages};
+use x509_cert::ext::pkix::crl::dp::DistributionPoint;
+use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
+use x509_cert::ext::pkix::{
+    AccessDescription, AuthorityInfoAccessSyntax, BasicConstraints, CrlDistributionPoints,
+    ExtendedKeyUsage, KeyUsage, KeyUsages,
+};
 use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::{Time, Validity};
 
 use crate::SimError;
-use crate::profile::{AuthIssuer, AuthKeyUsage, CertValidity, Holder, Profile};
+use crate::profile::{AuthIssuer, AuthKeyUsage, CertValidity, Holder, Profile, RevocationUrls};
 
 /// CNS authentication certificate policy (AgID).
 pub const OID_POLICY_CNS_AUTH: &str = "1.3.76.16.2.1";
@@ -38,24 +48,40 @@ pub const OID_POLICY_CNS_AUTH: &str = "1.3.76.16.2.1";
 pub const OID_POLICY_QCP_N_QSCD: &str = "0.4.0.194112.1.2";
 /// AgID policy for qualified signature certificates.
 pub const OID_POLICY_AGID_QUALIFIED: &str = "1.3.76.16.6";
+/// id-pe-qcStatements (RFC 3739).
+pub const OID_QC_STATEMENTS: &str = "1.3.6.1.5.5.7.1.3";
+/// esi4-qcStatement-1: QcCompliance, the certificate is qualified (ETSI EN 319 412-5).
+pub const OID_QC_COMPLIANCE: &str = "0.4.0.1862.1.1";
+/// esi4-qcStatement-4: QcSSCD, the key is on a qualified signature creation device.
+pub const OID_QC_SSCD: &str = "0.4.0.1862.1.4";
+/// esi4-qcStatement-6: QcType.
+pub const OID_QC_TYPE: &str = "0.4.0.1862.1.6";
+/// id-etsi-qct-esign: QcType for electronic signatures.
+pub const OID_QC_TYPE_ESIGN: &str = "0.4.0.1862.1.6.1";
 
-const OID_CN: &str = "2.5.4.3";
-const OID_SURNAME: &str = "2.5.4.4";
-const OID_SERIAL_NUMBER: &str = "2.5.4.5";
-const OID_COUNTRY: &str = "2.5.4.6";
-const OID_ORG: &str = "2.5.4.10";
-const OID_ORG_UNIT: &str = "2.5.4.11";
-const OID_GIVEN_NAME: &str = "2.5.4.42";
+pub(crate) const OID_CN: &str = "2.5.4.3";
+pub(crate) const OID_SURNAME: &str = "2.5.4.4";
+pub(crate) const OID_SERIAL_NUMBER: &str = "2.5.4.5";
+pub(crate) const OID_COUNTRY: &str = "2.5.4.6";
+pub(crate) const OID_ORG: &str = "2.5.4.10";
+pub(crate) const OID_ORG_UNIT: &str = "2.5.4.11";
+pub(crate) const OID_GIVEN_NAME: &str = "2.5.4.42";
 const OID_DN_QUALIFIER: &str = "2.5.4.46";
-const OID_KP_CLIENT_AUTH: &str = "1.3.6.1.5.5.7.3.2";
+const OID_ORG_IDENTIFIER: &str = "2.5.4.97";
+pub(crate) const OID_KP_CLIENT_AUTH: &str = "1.3.6.1.5.5.7.3.2";
 const OID_KP_EMAIL: &str = "1.3.6.1.5.5.7.3.4";
+const OID_AD_OCSP: &str = "1.3.6.1.5.5.7.48.1";
 
 const CA_KEY: &str = include_str!("../test-keys/ca-2048.pem");
+/// The test CA's private key (PKCS#8 PEM; a committed test key, see `test-keys/README.md`):
+/// for rigs where real OpenSSL acts as the CA (a CRL, an OCSP responder).
+pub const TEST_CA_KEY_PEM: &str = CA_KEY;
 const AUTH_KEY_A: &str = include_str!("../test-keys/card-a-2048.pem");
 const AUTH_KEY_B: &str = include_str!("../test-keys/card-b-2048.pem");
 const SIGN_KEY: &str = include_str!("../test-keys/card-sig-2048.pem");
 const AUTH_KEY_1024: &str = include_str!("../test-keys/card-c-1024.pem");
 const INTERMEDIATE_KEY: &str = include_str!("../test-keys/intermediate-2048.pem");
+const QUALIFIED_CA_KEY: &str = include_str!("../test-keys/qualified-ca-2048.pem");
 
 /// Keys and certificates of one emulated card.
 #[derive(Clone)]
@@ -71,6 +97,8 @@ pub struct CardCredentials {
     /// DER of the CA certificates between the authentication certificate and the root, the
     /// issuer of the card certificate first; empty when the root issued it.
     pub intermediates: Vec<Vec<u8>>,
+    /// DER of the test qualified CA (self-signed) that issues the signature certificate.
+    pub qualified_ca_cert: Vec<u8>,
 }
 
 impl std::fmt::Debug for CardCredentials {
@@ -138,7 +166,8 @@ pub fn issue(profile: &Profile, personal_data_hash: &str) -> Result<CardCredenti
                         ca: true,
                         path_len_constraint: Some(0),
                     })?;
-                    b.add_extension(&KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign))
+                    b.add_extension(&KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign))?;
+                    add_revocation(b, profile.revocation.as_ref())
                 },
             )?;
             (key, int_name, vec![cert])
@@ -176,40 +205,53 @@ pub fn issue(profile: &Profile, personal_data_hash: &str) -> Result<CardCredenti
                 oid(OID_KP_CLIENT_AUTH)?,
                 oid(OID_KP_EMAIL)?,
             ]))?;
-            b.add_extension(&policies(&[OID_POLICY_CNS_AUTH])?)
+            b.add_extension(&policies(&[OID_POLICY_CNS_AUTH])?)?;
+            add_revocation(b, profile.revocation.as_ref())
+        },
+    )?;
+
+    let qualified_ca_key = load_key(QUALIFIED_CA_KEY)?;
+    let qualified_ca_name = name(&[
+        (OID_COUNTRY, "IT", true),
+        (OID_ORG, "PEC Desktop Test QTSP (non valido)", false),
+        (OID_ORG_IDENTIFIER, "VATIT-00000000000", false),
+        (OID_CN, "PEC Desktop Test Qualified CA", false),
+    ])?;
+    let qualified_ca_cert = build(
+        BuildProfile::Manual { issuer: None },
+        3,
+        validity(now - day, now + 3650 * day)?,
+        qualified_ca_name.clone(),
+        &qualified_ca_key.to_public_key(),
+        &qualified_ca_key,
+        |b| {
+            b.add_extension(&BasicConstraints {
+                ca: true,
+                path_len_constraint: Some(0),
+            })?;
+            b.add_extension(&KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign))
         },
     )?;
 
     let signature = if profile.signature_df {
         let sign_key = load_key(SIGN_KEY)?;
-        let full_name = format!("{} {}", h.given_name, h.surname);
-        let subject = name(&[
-            (OID_COUNTRY, "IT", true),
-            (OID_SURNAME, h.surname, false),
-            (OID_GIVEN_NAME, h.given_name, false),
-            (
-                OID_SERIAL_NUMBER,
-                &format!("TINIT-{}", h.codice_fiscale),
-                true,
-            ),
-            (OID_CN, &full_name, false),
-            (OID_DN_QUALIFIER, &format!("TEST-{}", profile.serial), true),
-        ])?;
+        let subject = qualified_subject(h, profile.serial)?;
         let cert = build(
             BuildProfile::Manual {
-                issuer: Some(ca_name),
+                issuer: Some(qualified_ca_name),
             },
             serial_from(profile.serial, 2),
-            validity(now - day, now + 3 * 365 * day)?,
+            validity(not_before, not_after)?,
             subject,
             &sign_key.to_public_key(),
-            &ca_key,
+            &qualified_ca_key,
             |b| {
                 b.add_extension(&KeyUsage(KeyUsages::NonRepudiation.into()))?;
                 b.add_extension(&policies(&[
                     OID_POLICY_QCP_N_QSCD,
                     OID_POLICY_AGID_QUALIFIED,
-                ])?)
+                ])?)?;
+                b.add_extension(&qc_statements()?)
             },
         )?;
         Some((sign_key, cert))
@@ -223,7 +265,151 @@ pub fn issue(profile: &Profile, personal_data_hash: &str) -> Result<CardCredenti
         signature,
         ca_cert,
         intermediates,
+        qualified_ca_cert,
     })
+}
+
+/// The subject of a qualified signature certificate, shaped like a real Italian one: C, SN, GN,
+/// `serialNumber=TINIT-<CF>`, CN "given surname", dnQualifier.
+fn qualified_subject(h: &Holder, card_id: &str) -> Result<Name, SimError> {
+    let full_name = format!("{} {}", h.given_name, h.surname);
+    name(&[
+        (OID_COUNTRY, "IT", true),
+        (OID_SURNAME, h.surname, false),
+        (OID_GIVEN_NAME, h.given_name, false),
+        (
+            OID_SERIAL_NUMBER,
+            &format!("TINIT-{}", h.codice_fiscale),
+            true,
+        ),
+        (OID_CN, &full_name, false),
+        (OID_DN_QUALIFIER, &format!("TEST-{card_id}"), true),
+    ])
+}
+
+/// One statement of the qcStatements extension (RFC 3739 §3.2.6).
+#[derive(Clone, Debug, Eq, PartialEq, der::Sequence)]
+struct QcStatement {
+    statement_id: ObjectIdentifier,
+    #[asn1(optional = "true")]
+    statement_info: Option<Any>,
+}
+
+/// The qcStatements extension: QCStatements ::= SEQUENCE OF QCStatement.
+#[derive(Clone, Debug, Eq, PartialEq)]
+struct QcStatements(Vec<QcStatement>);
+
+impl der::EncodeValue for QcStatements {
+    fn value_len(&self) -> der::Result<der::Length> {
+        self.0.value_len()
+    }
+    fn encode_value(&self, writer: &mut impl der::Writer) -> der::Result<()> {
+        self.0.encode_value(writer)
+    }
+}
+
+impl der::FixedTag for QcStatements {
+    const TAG: Tag = Tag::Sequence;
+}
+
+impl der::oid::AssociatedOid for QcStatements {
+    const OID: ObjectIdentifier = ObjectIdentifier::new_unwrap(OID_QC_STATEMENTS);
+}
+
+impl x509_cert::ext::AsExtension for QcStatements {
+    fn critical(&self, _: &Name, _: &[x509_cert::ext::Extension]) -> bool {
+        false
+    }
+}
+
+/// QcCompliance, QcSSCD and QcType = esign: what an Italian qualified signature certificate on
+/// a card carries.
+fn qc_statements() -> Result<QcStatements, x509_cert::builder::Error> {
+    let esign = vec![oid(OID_QC_TYPE_ESIGN)?];
+    let qc_type = Any::encode_from(&esign)?;
+    Ok(QcStatements(vec![
+        QcStatement {
+            statement_id: oid(OID_QC_COMPLIANCE)?,
+            statement_info: None,
+        },
+        QcStatement {
+            statement_id: oid(OID_QC_SSCD)?,
+            statement_info: None,
+        },
+        QcStatement {
+            statement_id: oid(OID_QC_TYPE)?,
+            statement_info: Some(qc_type),
+        },
+    ]))
+}
+
+/// The CRL distribution point and the OCSP responder (authority information access), when the
+/// profile has them.
+fn add_revocation(
+    b: &mut CertificateBuilder<'_, SigningKey<Sha256>>,
+    urls: Option<&RevocationUrls>,
+) -> Result<(), x509_cert::builder::Error> {
+    let Some(urls) = urls else {
+        return Ok(());
+    };
+    let uri = |u: &str| -> Result<GeneralName, x509_cert::builder::Error> {
+        Ok(GeneralName::UniformResourceIdentifier(Ia5String::new(u)?))
+    };
+    b.add_extension(&CrlDistributionPoints(vec![DistributionPoint {
+        distribution_point: Some(DistributionPointName::FullName(vec![uri(&urls.crl)?])),
+        reasons: None,
+        crl_issuer: None,
+    }]))?;
+    b.add_extension(&AuthorityInfoAccessSyntax(vec![AccessDescription {
+        access_method: oid(OID_AD_OCSP)?,
+        access_location: uri(&urls.ocsp)?,
+    }]))
+}
+
+/// The test CA's database in the `index.txt` format of `openssl ca` (what `openssl ca
+/// -gencrl` and `openssl ocsp -index` read): one line per issued certificate, `V` (valid) or
+/// `R` (revoked, here revoked one hour before `now`), its expiry, serial and subject.
+/// Each entry is a certificate's DER and whether it is revoked.
+pub fn openssl_ca_database(entries: &[(&[u8], bool)], now: SystemTime) -> Result<String, SimError> {
+    use der::Decode;
+    let mut out = String::new();
+    let revoked_at = validity(now - Duration::from_secs(3600), now)?.not_before;
+    for (der, revoked) in entries {
+        let cert = x509_cert::Certificate::from_der(der).map_err(pki_err)?;
+        let tbs = &cert.tbs_certificate;
+        let expiry = openssl_time(tbs.validity.not_after);
+        let serial: String = tbs
+            .serial_number
+            .as_bytes()
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect();
+        // The responder and `-gencrl` match on the serial only; the subject is a label.
+        let subject = format!("/CN=card-{serial}");
+        if *revoked {
+            out.push_str(&format!(
+                "R\t{expiry}\t{},keyCompromise\t{serial}\tunknown\t{subject}\n",
+                openssl_time(revoked_at)
+            ));
+        } else {
+            out.push_str(&format!("V\t{expiry}\t\t{serial}\tunknown\t{subject}\n"));
+        }
+    }
+    Ok(out)
+}
+
+/// `YYMMDDHHMMSSZ`, as `openssl ca` writes times into its database.
+fn openssl_time(t: Time) -> String {
+    let d = t.to_date_time();
+    format!(
+        "{:02}{:02}{:02}{:02}{:02}{:02}Z",
+        d.year() % 100,
+        d.month(),
+        d.day(),
+        d.hour(),
+        d.minutes(),
+        d.seconds()
+    )
 }
 
 /// Base64 (standard alphabet, padded) of SHA-256 over `data`; the AgID CN carries a hash of
@@ -260,7 +446,7 @@ fn auth_subject(h: &Holder, card_id: &str, hash: &str, with_cf: bool) -> Result<
     }
 }
 
-fn build(
+pub(crate) fn build(
     profile: BuildProfile,
     serial: u64,
     validity: Validity,
@@ -286,19 +472,19 @@ fn build(
     cert.to_der().map_err(pki_err)
 }
 
-fn pki_err(e: impl std::fmt::Display) -> SimError {
+pub(crate) fn pki_err(e: impl std::fmt::Display) -> SimError {
     SimError::Pki(e.to_string())
 }
 
-fn load_key(pem: &str) -> Result<RsaPrivateKey, SimError> {
+pub(crate) fn load_key(pem: &str) -> Result<RsaPrivateKey, SimError> {
     RsaPrivateKey::from_pkcs8_pem(pem).map_err(pki_err)
 }
 
-fn oid(s: &str) -> Result<ObjectIdentifier, x509_cert::builder::Error> {
+pub(crate) fn oid(s: &str) -> Result<ObjectIdentifier, x509_cert::builder::Error> {
     ObjectIdentifier::new(s).map_err(|e| x509_cert::builder::Error::Asn1(e.into()))
 }
 
-fn policies(oids: &[&str]) -> Result<CertificatePolicies, x509_cert::builder::Error> {
+pub(crate) fn policies(oids: &[&str]) -> Result<CertificatePolicies, x509_cert::builder::Error> {
     oids.iter()
         .map(|o| {
             Ok(PolicyInformation {
@@ -312,7 +498,7 @@ fn policies(oids: &[&str]) -> Result<CertificatePolicies, x509_cert::builder::Er
 
 /// One attribute per RDN, in order; `printable` picks PrintableString (C, serialNumber,
 /// dnQualifier per X.520) over UTF8String.
-fn name(attrs: &[(&str, &str, bool)]) -> Result<Name, SimError> {
+pub(crate) fn name(attrs: &[(&str, &str, bool)]) -> Result<Name, SimError> {
     let mut rdns = Vec::with_capacity(attrs.len());
     for (o, value, printable) in attrs {
         let value = if *printable {
@@ -332,7 +518,7 @@ fn name(attrs: &[(&str, &str, bool)]) -> Result<Name, SimError> {
     Ok(RdnSequence(rdns))
 }
 
-fn validity(from: SystemTime, to: SystemTime) -> Result<Validity, SimError> {
+pub(crate) fn validity(from: SystemTime, to: SystemTime) -> Result<Validity, SimError> {
     let t = |s: SystemTime| -> Result<Time, SimError> {
         let d = s.duration_since(UNIX_EPOCH).map_err(pki_err)?;
         // Whole seconds: DER times have no fractions.
@@ -349,7 +535,7 @@ fn validity(from: SystemTime, to: SystemTime) -> Result<Validity, SimError> {
 
 /// A positive serial derived from the card id, so two runs of the same card get distinct but
 /// related certificate serials.
-fn serial_from(card_id: &str, n: u64) -> u64 {
+pub(crate) fn serial_from(card_id: &str, n: u64) -> u64 {
     let digits: u64 = card_id
         .bytes()
         .filter(u8::is_ascii_digit)

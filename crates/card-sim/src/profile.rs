@@ -29,11 +29,18 @@ pub enum ProfileName {
     /// Like STIncard 2048, but the card is "pulled out" after a number of APDUs
     /// (see [`crate::SimOptions::pull_after`]; default 4).
     Pulled,
+    /// Like Athena 2048, with revocation pointers (CRL distribution point and OCSP responder,
+    /// [`DEFAULT_REVOCATION`]) in its certificates: a card the test CA still vouches for.
+    RevocationGood,
+    /// A second card with revocation pointers (Mario Rossi's, Athena mask), which the test CA
+    /// lists as revoked (see [`Profile::revoked`] and
+    /// [`crate::pki::openssl_ca_database`]).
+    Revoked,
 }
 
 impl ProfileName {
     /// Every profile, in a stable order (CLI help, test matrices).
-    pub const ALL: [ProfileName; 8] = [
+    pub const ALL: [ProfileName; 10] = [
         ProfileName::Stincard2048,
         ProfileName::Athena2048,
         ProfileName::CnsV1_1024,
@@ -42,6 +49,8 @@ impl ProfileName {
         ProfileName::ExpiredCert,
         ProfileName::NoCodiceFiscale,
         ProfileName::Pulled,
+        ProfileName::RevocationGood,
+        ProfileName::Revoked,
     ];
 
     /// The command-line spelling (`stincard-2048`, ...).
@@ -55,6 +64,8 @@ impl ProfileName {
             ProfileName::ExpiredCert => "expired-cert",
             ProfileName::NoCodiceFiscale => "no-cf",
             ProfileName::Pulled => "pulled",
+            ProfileName::RevocationGood => "revocation-good",
+            ProfileName::Revoked => "revoked",
         }
     }
 
@@ -94,6 +105,8 @@ impl ProfileName {
             pull_after_default: None,
             auth_issuer: AuthIssuer::Root,
             auth_key_usage: AuthKeyUsage::Cns,
+            revocation: None,
+            revoked: false,
         };
         let athena = Profile {
             name: self,
@@ -159,6 +172,17 @@ impl ProfileName {
                 pull_after_default: Some(4),
                 ..stincard
             },
+            ProfileName::RevocationGood => Profile {
+                revocation: Some(RevocationUrls::default()),
+                ..athena
+            },
+            ProfileName::Revoked => Profile {
+                holder: stincard.holder,
+                serial: "5210000000066642",
+                revocation: Some(RevocationUrls::default()),
+                revoked: true,
+                ..athena
+            },
         }
     }
 }
@@ -172,7 +196,7 @@ impl fmt::Display for ProfileName {
 /// Error for an unknown profile name.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "unknown card profile `{0}` (known: stincard-2048, athena-2048, cns-v1-1024, idemia-2021, blocked-pin, expired-cert, no-cf, pulled)"
+    "unknown card profile `{0}` (known: stincard-2048, athena-2048, cns-v1-1024, idemia-2021, blocked-pin, expired-cert, no-cf, pulled, revocation-good, revoked)"
 )]
 pub struct UnknownProfile(pub String);
 
@@ -252,6 +276,32 @@ pub enum AuthKeyUsage {
     KeyEnciphermentOnly,
 }
 
+/// Where the test CA publishes the status of its certificates, written into the certificates
+/// it issues (CRL distribution point, and OCSP in the authority information access).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevocationUrls {
+    /// The CRL, over http.
+    pub crl: String,
+    /// The OCSP responder.
+    pub ocsp: String,
+}
+
+/// The revocation pointers of the built-in profiles: loopback ports that a rig serves (an
+/// HTTP server with the CRL, `openssl ocsp`); tests pick free ports and set their own.
+pub const DEFAULT_REVOCATION: (&str, &str) = (
+    "http://127.0.0.1:47681/test-cns-ca.crl",
+    "http://127.0.0.1:47682/",
+);
+
+impl Default for RevocationUrls {
+    fn default() -> Self {
+        Self {
+            crl: DEFAULT_REVOCATION.0.to_owned(),
+            ocsp: DEFAULT_REVOCATION.1.to_owned(),
+        }
+    }
+}
+
 /// Everything that makes one emulated card lot differ from another.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Profile {
@@ -276,7 +326,7 @@ pub struct Profile {
     pub pin_search_needs_0x80: bool,
     /// Card holder.
     pub holder: Holder,
-    /// Authentication certificate validity.
+    /// Validity of the card's certificates (authentication and, where present, signature).
     pub cert_validity: CertValidity,
     /// Whether the codice fiscale appears in the certificate subject.
     pub cf_in_cert: bool,
@@ -291,6 +341,11 @@ pub struct Profile {
     pub auth_issuer: AuthIssuer,
     /// Key usage of the authentication certificate (tests of refusals change it).
     pub auth_key_usage: AuthKeyUsage,
+    /// Revocation pointers written into the authentication certificate and any intermediate.
+    pub revocation: Option<RevocationUrls>,
+    /// Whether the test CA lists this card as revoked (what a rig's CRL and OCSP responder
+    /// say; the card itself behaves as any other).
+    pub revoked: bool,
 }
 
 /// Real STIncard lot ATR (Aruba signing card, pcsc-tools list) with the CNS version byte set to

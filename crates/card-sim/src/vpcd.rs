@@ -16,6 +16,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::card::{ApduRecord, VirtualCard};
+use crate::cie::VirtualCie;
 use crate::{SimError, SimOptions};
 
 /// What happened on the link, for tests that need to know pcscd's view of the card.
@@ -38,7 +39,7 @@ pub enum LinkEvent {
 }
 
 struct State {
-    card: VirtualCard,
+    card: Chip,
     inserted: bool,
     stop: bool,
     stream: Option<TcpStream>,
@@ -48,6 +49,50 @@ struct State {
     pull_after: Option<usize>,
     stall_after: Option<usize>,
     log_file: Option<std::fs::File>,
+}
+
+/// The card behind the link: a CNS or a CIE.
+#[allow(clippy::large_enum_variant)] // one per link, never moved around
+enum Chip {
+    Cns(VirtualCard),
+    Cie(Box<VirtualCie>),
+}
+
+impl Chip {
+    fn reset(&mut self) {
+        match self {
+            Chip::Cns(c) => c.reset(),
+            Chip::Cie(c) => c.reset(),
+        }
+    }
+
+    fn atr(&self) -> Vec<u8> {
+        match self {
+            Chip::Cns(c) => c.profile().atr.clone(),
+            Chip::Cie(c) => c.atr().to_vec(),
+        }
+    }
+
+    fn transmit(&mut self, apdu: &[u8]) -> Vec<u8> {
+        match self {
+            Chip::Cns(c) => c.transmit(apdu),
+            Chip::Cie(c) => c.transmit(apdu),
+        }
+    }
+
+    fn log(&self) -> &[ApduRecord] {
+        match self {
+            Chip::Cns(c) => c.log(),
+            Chip::Cie(c) => c.log(),
+        }
+    }
+
+    fn clear_log(&mut self) {
+        match self {
+            Chip::Cns(c) => c.clear_log(),
+            Chip::Cie(c) => c.clear_log(),
+        }
+    }
 }
 
 struct Shared {
@@ -79,9 +124,19 @@ impl SimCard {
     /// Personalises a card and starts the link thread. Returns at once; use
     /// [`SimCard::wait_powered`] to know when pcscd has seen the card.
     pub fn start(options: SimOptions) -> Result<SimCard, SimError> {
-        let profile = options.profile.profile();
-        let pull_after = options.pull_after.or(profile.pull_after_default);
-        let card = VirtualCard::new(profile)?;
+        let (card, pull_default) = match options.cie {
+            Some(name) => {
+                let profile = name.profile();
+                let pull = profile.pull_after_default;
+                (Chip::Cie(Box::new(VirtualCie::new(profile)?)), pull)
+            }
+            None => {
+                let profile = options.profile.profile();
+                let pull = profile.pull_after_default;
+                (Chip::Cns(VirtualCard::new(profile)?), pull)
+            }
+        };
+        let pull_after = options.pull_after.or(pull_default);
         let log_file = match &options.apdu_log_file {
             Some(p) => Some(
                 std::fs::OpenOptions::new()
@@ -121,18 +176,32 @@ impl SimCard {
     }
 
     /// Runs `f` with the card (files, credentials, counters, APDU log).
+    ///
+    /// Panics when the card is a CIE (use [`SimCard::with_cie`]): a test mixing them up is
+    /// wrong, not unlucky.
     pub fn with_card<R>(&self, f: impl FnOnce(&mut VirtualCard) -> R) -> R {
-        f(&mut self.shared.lock().card)
+        match &mut self.shared.lock().card {
+            Chip::Cns(c) => f(c),
+            Chip::Cie(_) => panic!("with_card on a virtual CIE: use with_cie"),
+        }
+    }
+
+    /// Runs `f` with the virtual CIE; `None` when the card is a CNS.
+    pub fn with_cie<R>(&self, f: impl FnOnce(&mut VirtualCie) -> R) -> Option<R> {
+        match &mut self.shared.lock().card {
+            Chip::Cie(c) => Some(f(c)),
+            Chip::Cns(_) => None,
+        }
     }
 
     /// A copy of the APDU log (PIN data redacted).
     pub fn apdu_log(&self) -> Vec<ApduRecord> {
-        self.with_card(|c| c.log().to_vec())
+        self.shared.lock().card.log().to_vec()
     }
 
     /// Clears the APDU log.
     pub fn clear_apdu_log(&self) {
-        self.with_card(VirtualCard::clear_log);
+        self.shared.lock().card.clear_log();
     }
 
     /// Link events so far.
@@ -328,7 +397,7 @@ fn serve(shared: &Shared, mut stream: TcpStream) -> End {
                     st.events.push(LinkEvent::Reset);
                     None
                 }
-                [0x04] => Some(st.card.profile().atr.clone()),
+                [0x04] => Some(st.card.atr()),
                 [_] => None,
                 apdu => {
                     if st.pull_after.is_some_and(|n| st.apdus_since_insert >= n) {

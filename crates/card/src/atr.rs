@@ -23,7 +23,8 @@ pub enum CardKind {
         /// CardOS version from the driver's ATR table.
         version: &'static str,
     },
-    /// CIE 3.0 (contactless; its protocol is not implemented yet).
+    /// CIE 3.0 (contactless; see [`crate::cie`]). The ATR only suggests it: the card is a CIE
+    /// when its CIE application answers.
     Cie3,
     /// Older contact CIE (2001–2004 pilots).
     CieLegacy,

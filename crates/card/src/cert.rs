@@ -200,6 +200,13 @@ impl Certificate {
     }
 }
 
+/// The RSA key of a SubjectPublicKeyInfo (the CIE's SOD signer and its anchors use it too).
+pub(crate) fn spki_rsa_key(
+    spki: &spki::SubjectPublicKeyInfoOwned,
+) -> Result<RsaPublicKey, CardError> {
+    rsa_key(spki)
+}
+
 fn rsa_key(spki: &spki::SubjectPublicKeyInfoOwned) -> Result<RsaPublicKey, CardError> {
     let der = der::Encode::to_der(spki).map_err(|e| CardError::Malformed {
         what: format!("public key: {e}"),

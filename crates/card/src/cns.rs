@@ -21,6 +21,9 @@ use crate::personal::PersonalData;
 use crate::pin::Pin;
 use crate::transport::{Command, RawTransmit, Response, Transport};
 
+mod signature;
+pub use signature::{PATH_SIGN_KEY_DF, QualifiedSignature};
+
 /// EF_IDCarta: the card serial.
 pub const PATH_ID_CARTA: &[u16] = &[0x3F00, 0x1000, 0x1003];
 /// EF_DatiPersonali.

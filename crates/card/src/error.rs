@@ -157,7 +157,8 @@ pub enum CardError {
     /// Another application holds the card exclusively.
     #[error("the card is in use by another application")]
     CardBusy,
-    /// The card is not an Italian CNS this crate can read (CIE, CardOS token, unknown).
+    /// The card is neither a CNS nor a CIE this crate can read (CardOS token, unknown), or a
+    /// CIE was asked for and the card has no CIE application.
     #[error("unsupported card: {description} (ATR {atr})")]
     UnsupportedCard {
         /// What the ATR says the card is (Italian, from [`crate::CardProfile::describe`]).
@@ -177,6 +178,14 @@ pub enum CardError {
     /// The PIN is blocked: only the PUK can unblock it.
     #[error("the PIN is blocked")]
     PinBlocked,
+    /// One PIN try is left and the holder has not confirmed this attempt: nothing was sent
+    /// (see [`crate::guard::PinTries`]).
+    #[error("last try: if the PIN is wrong the card blocks; confirm to go on")]
+    PinLastTry,
+    /// Another operation of this program is using the card in this reader (see
+    /// [`crate::guard::ReaderLock`]); nothing was sent.
+    #[error("another operation is using the card in this reader")]
+    ReaderInUse,
     /// The card rejected the PUK.
     #[error("wrong PUK, {tries_left} tries left")]
     WrongPuk {
@@ -223,6 +232,30 @@ pub enum CardError {
     /// Any other PC/SC failure, with the PC/SC error name.
     #[error("PC/SC error: {0}")]
     Pcsc(String),
+    /// The CIE left the reader's field (or stopped answering) in the middle of a session.
+    /// Nothing is re-sent: the next attempt, on the holder's request, opens a new secure
+    /// channel. When the VERIFY had gone out without an answer, one PIN try may be spent.
+    #[error(
+        "keep the card on the reader: the CIE left the field during the operation{}",
+        if *pin_try_may_be_used { "; the PIN had been sent, so one try may have been used" } else { "" }
+    )]
+    CieCardLost {
+        /// A VERIFY was sent and its answer never came back.
+        pin_try_may_be_used: bool,
+    },
+    /// The CIE PIN must be exactly 8 digits; nothing was sent.
+    #[error("the CIE PIN must be exactly 8 digits")]
+    InvalidCiePinFormat,
+    /// An answer under secure messaging failed its checks (MAC, format, padding): the
+    /// session is over.
+    #[error("secure messaging with the card failed: {what}")]
+    SecureMessaging {
+        /// What was wrong.
+        what: String,
+    },
+    /// The chip did not prove it holds the key of EF.IntAuth (DAPP chip authentication).
+    #[error("the card's chip failed authentication")]
+    ChipAuthenticationFailed,
 }
 
 impl CardError {
@@ -241,6 +274,8 @@ impl CardError {
             CardError::InvalidPinFormat => "card.pin_invalid_format",
             CardError::WrongPin { .. } => "card.pin_wrong",
             CardError::PinBlocked => "card.pin_blocked",
+            CardError::PinLastTry => "card.pin_last_try",
+            CardError::ReaderInUse => "card.reader_in_use",
             CardError::WrongPuk { .. } => "card.puk_wrong",
             CardError::PukBlocked => "card.puk_blocked",
             CardError::PinRequired => "card.pin_required",
@@ -251,6 +286,10 @@ impl CardError {
             CardError::SignatureMismatch => "card.signature_mismatch",
             CardError::Cancelled => "card.cancelled",
             CardError::Pcsc(_) => "card.pcsc",
+            CardError::CieCardLost { .. } => "card.cie_lost",
+            CardError::InvalidCiePinFormat => "card.cie_pin_invalid_format",
+            CardError::SecureMessaging { .. } => "card.secure_messaging",
+            CardError::ChipAuthenticationFailed => "card.cie_chip_authentication",
         }
     }
 
@@ -278,7 +317,7 @@ impl CardError {
                  software di firma): chiudilo e riprova."
                 .into(),
             CardError::UnsupportedCard { description, atr } => format!(
-                "La carta nel lettore ({description}) non è una CNS utilizzabile da questa \
+                "La carta nel lettore ({description}) non è una CNS né una CIE utilizzabile da questa \
                  applicazione (ATR {atr})."
             ),
             CardError::InvalidPinFormat => "Il PIN deve essere composto da 5 a 8 cifre.".into(),
@@ -290,6 +329,12 @@ impl CardError {
             }
             CardError::PinBlocked => "Il PIN è bloccato. Per sbloccarlo serve il PUK \
                  (nella busta ricevuta con la carta)."
+                .into(),
+            CardError::PinLastTry => "Ultimo tentativo: se il PIN è errato la carta si \
+                 blocca. Controlla il PIN e conferma per continuare."
+                .into(),
+            CardError::ReaderInUse => "Un'altra operazione sta già usando la carta in questo \
+                 lettore: attendi che finisca."
                 .into(),
             CardError::WrongPuk { tries_left } => {
                 format!("PUK errato. Tentativi rimasti: {tries_left}.")
@@ -313,6 +358,27 @@ impl CardError {
                 .into(),
             CardError::Cancelled => "Operazione annullata.".into(),
             CardError::Pcsc(e) => format!("Errore del sistema smart card: {e}."),
+            CardError::CieCardLost {
+                pin_try_may_be_used: false,
+            } => "Tieni la carta appoggiata al lettore: la CIE si è allontanata durante \
+                 l'operazione. Appoggiala di nuovo, non muoverla, e riprova."
+                .into(),
+            CardError::CieCardLost {
+                pin_try_may_be_used: true,
+            } => "Tieni la carta appoggiata al lettore: la CIE si è allontanata subito dopo \
+                 l'invio del PIN, quindi potrebbe essere stato usato un tentativo. Appoggiala \
+                 di nuovo, non muoverla, e riprova."
+                .into(),
+            CardError::InvalidCiePinFormat => "Il PIN della CIE è di 8 cifre: le prime 4 sono \
+                 nella ricevuta della richiesta della carta, le ultime 4 nella lettera che \
+                 accompagna la carta."
+                .into(),
+            CardError::SecureMessaging { .. } => "La comunicazione protetta con la CIE non è \
+                 riuscita. Appoggia di nuovo la carta e riprova."
+                .into(),
+            CardError::ChipAuthenticationFailed => "Il chip della carta non ha superato il \
+                 controllo di autenticità: la carta potrebbe non essere una CIE originale."
+                .into(),
         }
     }
 

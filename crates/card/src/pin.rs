@@ -22,6 +22,11 @@ impl Pin {
         Ok(Pin(trimmed.as_bytes().to_vec()))
     }
 
+    /// The digits as typed, for cards that take the PIN unpadded (the CIE: exactly 8).
+    pub(crate) fn digits(&self) -> &[u8] {
+        &self.0
+    }
+
     /// The 8-byte block VERIFY carries: ASCII digits padded with 0xFF.
     pub(crate) fn padded_block(&self) -> Zeroizing<Vec<u8>> {
         let mut block = Zeroizing::new(vec![0xFF; 8]);

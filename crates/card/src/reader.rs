@@ -11,9 +11,11 @@ use std::ffi::CString;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::atr::CardProfile;
+use crate::atr::{CardKind, CardProfile};
+use crate::cie::CieCard;
 use crate::cns::CnsCard;
 use crate::error::CardError;
+use crate::interface::ReaderInterface;
 use crate::transport::RawTransmit;
 
 /// A reader and what is in it.
@@ -25,6 +27,26 @@ pub struct ReaderInfo {
     pub card: Option<CardProfile>,
     /// Another application holds the card exclusively.
     pub exclusive: bool,
+    /// Contact slot or NFC antenna (from the name, or the card's ATR when one is present).
+    pub interface: ReaderInterface,
+}
+
+impl ReaderInfo {
+    /// Whether the card present is (by its ATR) a CIE 3.0.
+    fn holds_cie(&self) -> bool {
+        matches!(self.card.as_ref().map(|c| &c.kind), Some(CardKind::Cie3))
+    }
+
+    /// What the holder must do with the card on this reader, in Italian ("Appoggia la CIE sul
+    /// lettore e non muoverla.", "Inserisci la carta…").
+    pub fn instruction_it(&self) -> &'static str {
+        self.interface.instruction_it(self.holds_cie())
+    }
+
+    /// [`Self::instruction_it`] in English.
+    pub fn instruction_en(&self) -> &'static str {
+        self.interface.instruction_en(self.holds_cie())
+    }
 }
 
 /// A change seen by [`ReaderWatcher::wait`].
@@ -140,11 +162,12 @@ impl Pcsc {
                 .iter()
                 .map(|s| {
                     let ev = s.event_state();
+                    let name = s.name().to_string_lossy().into_owned();
+                    let present = ev.contains(pcsc::State::PRESENT);
                     ReaderInfo {
-                        name: s.name().to_string_lossy().into_owned(),
-                        card: ev
-                            .contains(pcsc::State::PRESENT)
-                            .then(|| CardProfile::from_atr(s.atr())),
+                        interface: ReaderInterface::classify(&name, present.then(|| s.atr())),
+                        name,
+                        card: present.then(|| CardProfile::from_atr(s.atr())),
                         exclusive: ev.contains(pcsc::State::EXCLUSIVE),
                     }
                 })
@@ -161,6 +184,29 @@ impl Pcsc {
         let link = self.connect_raw(reader)?;
         let atr = link.atr.clone();
         CnsCard::new(link, &atr)
+    }
+
+    /// Connects to the CIE in `reader`: selects its applications (the ATR is only a hint).
+    pub fn connect_cie(&self, reader: &str) -> Result<CieCard<PcscCard>, CardError> {
+        let link = self.connect_raw(reader)?;
+        let atr = link.atr.clone();
+        CieCard::detect(link, &atr)
+    }
+
+    /// Connects to whatever Italian card is in `reader`: a CNS by its ATR, else a CIE by its
+    /// applications (a CIE's ATR is only a hint, and some CIEs answer a generic one).
+    pub fn connect_card(&self, reader: &str) -> Result<AnyCard, CardError> {
+        let link = self.connect_raw(reader)?;
+        let atr = link.atr.clone();
+        let profile = CardProfile::from_atr(&atr);
+        match profile.kind {
+            CardKind::Cns(_) => CnsCard::new(link, &atr).map(AnyCard::Cns),
+            CardKind::Cie3 | CardKind::Unknown => CieCard::detect(link, &atr).map(AnyCard::Cie),
+            _ => Err(CardError::UnsupportedCard {
+                description: profile.describe(),
+                atr: profile.atr.clone(),
+            }),
+        }
     }
 
     /// Connects to the card in `reader` without assuming what it is.
@@ -196,6 +242,14 @@ impl Pcsc {
             service_lost: false,
         })
     }
+}
+
+/// A connected Italian card of either kind.
+pub enum AnyCard {
+    /// A CNS / TS-CNS (contact).
+    Cns(CnsCard<PcscCard>),
+    /// A CIE 3.0 (contactless).
+    Cie(CieCard<PcscCard>),
 }
 
 /// Blocks in PC/SC until readers or cards change.

@@ -149,6 +149,16 @@ pub struct Transport<T> {
     apdus: usize,
 }
 
+/// Whether a command answered with `6Cxx` may be sent again with the `Le` the card asks for:
+/// only a command that asked for data (it has an `Le`) and only reads (READ BINARY, GET
+/// RESPONSE, SELECT, GET DATA). Never VERIFY, CHANGE/RESET RETRY COUNTER, MSE or PSO: a buggy
+/// card, a malicious reader or a PC/SC shim answering `6Cxx` to VERIFY would otherwise make
+/// the host send the PIN twice, and spend two tries.
+pub fn may_resend_with_le(cmd: &Command<'_>) -> bool {
+    const READS: [u8; 4] = [0xB0, 0xC0, 0xA4, 0xCA];
+    cmd.le.is_some() && READS.contains(&cmd.ins)
+}
+
 impl<T: RawTransmit> Transport<T> {
     /// Wraps `raw`; `extended` = the card accepts extended-length APDUs.
     pub fn new(raw: T, extended: bool) -> Transport<T> {
@@ -216,9 +226,9 @@ impl<T: RawTransmit> Transport<T> {
         }
         let use_extended = self.extended && !fits_short;
         let mut resp = self.send_once(&cmd, use_extended)?;
-        if resp.sw.sw1() == 0x6C {
+        if resp.sw.sw1() == 0x6C && may_resend_with_le(&cmd) {
             // Wrong Le: the card tells the right one; asking again has no side effects for
-            // the commands that answer 6Cxx (READ BINARY, GET RESPONSE, SELECT).
+            // the commands that read (READ BINARY, GET RESPONSE, SELECT, GET DATA).
             cmd.le = Some(match resp.sw.sw2() {
                 0 => 256,
                 n => usize::from(n),
@@ -358,6 +368,43 @@ mod tests {
             .expect("ok");
         assert_eq!(r.data.len(), 5);
         assert_eq!(t.raw.sent[1], vec![0, 0xB0, 0, 0, 5]);
+    }
+
+    #[test]
+    fn verify_is_never_resent_on_6cxx() {
+        // A card (or a reader, or a shim) answering 6Cxx to VERIFY: the PIN goes out once and
+        // the answer comes back as it is.
+        let pin_block = [b'1', b'2', b'3', b'4', b'5', 0xFF, 0xFF, 0xFF];
+        let mut t = script(&[&[0x6C, 0x08], &[0x90, 0x00]]);
+        let r = t
+            .exchange(&Command::new(0x20, 0x00, 0x10, &pin_block))
+            .expect("answer");
+        assert_eq!(r.sw, StatusWord(0x6C08));
+        assert_eq!(t.raw.sent.len(), 1);
+
+        // Even with an Le: only reads are re-sent.
+        let mut t = script(&[&[0x6C, 0x08], &[0x90, 0x00]]);
+        t.exchange(&Command::new(0x20, 0x00, 0x10, &pin_block).with_le(8))
+            .expect("answer");
+        assert_eq!(t.raw.sent.len(), 1);
+        let mut t = script(&[&[0x6C, 0x10], &[0x90, 0x00]]);
+        t.exchange(&Command::new(0x2A, 0x9E, 0x9A, &[1, 2]).with_le(256))
+            .expect("answer");
+        assert_eq!(t.raw.sent.len(), 1, "PSO is not re-sent");
+
+        // The reads still are: SELECT, GET DATA.
+        for ins in [0xA4, 0xCA] {
+            let mut t = script(&[&[0x6C, 0x02], &[1, 2, 0x90, 0x00]]);
+            let r = t
+                .exchange(&Command::new(ins, 0, 0, &[]).with_le(256))
+                .expect("ok");
+            assert_eq!((r.data.len(), t.raw.sent.len()), (2, 2), "INS {ins:02X}");
+        }
+        // A read without Le was not asking for data: not re-sent either.
+        let mut t = script(&[&[0x6C, 0x02], &[1, 2, 0x90, 0x00]]);
+        t.exchange(&Command::new(0xA4, 0, 0, &[0x3F, 0x00]))
+            .expect("ok");
+        assert_eq!(t.raw.sent.len(), 1);
     }
 
     #[test]

@@ -130,6 +130,11 @@ pub fn run(args: BackupArgs) -> ExitCode {
                 "scaricati / downloaded: {}, già salvati / already saved: {}",
                 report.downloaded, report.already_saved
             );
+            if report.folder_list_empty {
+                eprintln!(
+                    "il server non ha elencato nessuna cartella: salvata comunque la posta in arrivo (INBOX) / the server listed no folder: INBOX was saved anyway"
+                );
+            }
             for f in &report.folders {
                 eprintln!(
                     "  {}: {}/{} {}",

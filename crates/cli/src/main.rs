@@ -12,9 +12,11 @@ use clap::{Parser, Subcommand};
 
 mod backup;
 mod check;
+mod sign;
+use pec_card::cie::PassiveAuthentication;
 use pec_card::{
-    CardError, Certificate, CertificateRole, CnsCard, Pcsc, PcscCard, PersonalData, Pin,
-    ValidityStatus,
+    AnyCard, CardError, CardKind, Certificate, CertificateRole, CieChip, Pcsc, PersonalData, Pin,
+    ReaderInterface, ValidityStatus,
 };
 use serde::Serialize;
 
@@ -29,7 +31,7 @@ Exit codes / codici di uscita:
   6  PIN blocked / PIN bloccato
   7  card in use by another program / carta in uso da un altro programma";
 
-/// Smart-card diagnostics for Italian CNS / TS-CNS cards, checks of Italian tax codes, and
+/// Smart-card diagnostics for Italian CNS / TS-CNS cards and the CIE 3.0 (on an NFC reader), checks of Italian tax codes, and
 /// the reference provider server.
 #[derive(Parser, Debug)]
 #[command(name = "pec", version, about, after_help = EXIT_CODES)]
@@ -53,6 +55,13 @@ enum Top {
     /// resumable and verified. Password from PEC_BACKUP_PASSWORD or the terminal.
     #[command(after_help = backup::EXIT_CODES)]
     Backup(backup::BackupArgs),
+    /// Signs a file as CAdES-BES .p7m with a PKCS#11 module, the card's signature DF or a CSC
+    /// remote signature service; PIN (or password, then OTP) from the terminal or stdin.
+    #[command(after_help = sign::SIGN_EXIT_CODES)]
+    Sign(sign::SignArgs),
+    /// Checks a .p7m: signer, codice fiscale, validity, content intact, chain to --ca.
+    #[command(after_help = sign::VERIFY_EXIT_CODES)]
+    Verify(sign::VerifyArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -64,12 +73,18 @@ enum CardCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Profile, ATR, serial, holder, codice fiscale and certificates of a card.
+    /// Profile, ATR, serial, holder, codice fiscale and certificates of a card. For a CIE:
+    /// the NIS and the passive authentication of the card (its certificate is readable only
+    /// after the PIN: see `sign`).
     #[command(after_help = EXIT_CODES)]
     Info {
-        /// Reader name (default: the first reader holding a CNS).
+        /// Reader name (default: the first reader holding a CNS or a CIE).
         #[arg(long)]
         reader: Option<String>,
+        /// CIE: a DER certificate the SOD's document signer should chain to (the Ministry's
+        /// "National root CA for the Italian Electronic Identity Card"); repeatable.
+        #[arg(long)]
+        trust_anchor: Vec<std::path::PathBuf>,
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
@@ -102,6 +117,8 @@ fn main() -> ExitCode {
         Top::Check(cmd) => return check::run(cmd),
         Top::Sandbox(cmd) => return sandbox(cmd),
         Top::Backup(args) => return backup::run(args),
+        Top::Sign(args) => return sign::run_sign(args),
+        Top::Verify(args) => return sign::run_verify(args),
         Top::Card(cmd) => cmd,
     };
     let json = matches!(
@@ -152,8 +169,12 @@ fn exit_code(e: &CardError) -> u8 {
         CardError::NoCard
         | CardError::CardRemoved
         | CardError::CardUnresponsive
-        | CardError::UnsupportedCard { .. } => 4,
-        CardError::WrongPin { .. } | CardError::WrongPuk { .. } | CardError::InvalidPinFormat => 5,
+        | CardError::UnsupportedCard { .. }
+        | CardError::CieCardLost { .. } => 4,
+        CardError::WrongPin { .. }
+        | CardError::WrongPuk { .. }
+        | CardError::InvalidPinFormat
+        | CardError::InvalidCiePinFormat => 5,
         CardError::PinBlocked | CardError::PukBlocked => 6,
         CardError::CardBusy => 7,
         _ => 1,
@@ -164,11 +185,24 @@ fn run(cmd: CardCmd) -> Result<(), CardError> {
     let pcsc = Pcsc::establish()?;
     match cmd {
         CardCmd::List { json } => list(&pcsc, json),
-        CardCmd::Info { reader, json } => info(&pcsc, reader, json),
+        CardCmd::Info {
+            reader,
+            trust_anchor,
+            json,
+        } => info(&pcsc, reader, &trust_anchor, json),
         CardCmd::VerifyPin { reader } => {
-            let (_, mut card) = connect(&pcsc, reader)?;
-            let pin = read_pin()?;
-            card.verify_pin(&pin)?;
+            match connect(&pcsc, reader)? {
+                (_, AnyCard::Cns(mut card)) => {
+                    let pin = read_pin()?;
+                    card.verify_pin(&pin)?;
+                }
+                (_, AnyCard::Cie(mut card)) => {
+                    // The NIS first: a card that is not a readable CIE fails before the PIN.
+                    card.read_nis()?;
+                    let pin = read_pin()?;
+                    card.open_secure_channel()?.verify_pin(&pin)?;
+                }
+            }
             println!("PIN corretto.");
             Ok(())
         }
@@ -180,12 +214,21 @@ fn run(cmd: CardCmd) -> Result<(), CardError> {
             let challenge = parse_hex(&challenge).ok_or_else(|| CardError::Malformed {
                 what: "--challenge is not hex".into(),
             })?;
-            let (_, mut card) = connect(&pcsc, reader)?;
-            // Read the certificate before asking for the PIN: a card without one fails fast.
-            card.read_auth_certificate()?;
-            let pin = read_pin()?;
-            let signed = card.verify_pin_and_sign(&pin, &challenge)?;
-            drop(pin);
+            let signed = match connect(&pcsc, reader)? {
+                (_, AnyCard::Cns(mut card)) => {
+                    // Read the certificate before asking for the PIN: a card without one fails
+                    // fast.
+                    card.read_auth_certificate()?;
+                    let pin = read_pin()?;
+                    card.verify_pin_and_sign(&pin, &challenge)?
+                }
+                (_, AnyCard::Cie(mut card)) => {
+                    // A CIE shows its certificate only after the PIN; the secure channel, the
+                    // VERIFY, the certificate and the signature go in one card transaction.
+                    let pin = read_pin()?;
+                    card.verify_pin_and_sign(&pin, &challenge, |_| Ok(()))?
+                }
+            };
             if json {
                 let v = serde_json::json!({
                     "signature": hex(&signed.signature),
@@ -213,15 +256,21 @@ fn list(pcsc: &Pcsc, json: bool) -> Result<(), CardError> {
         println!("Nessun lettore collegato.");
     }
     for r in readers {
+        let nfc = if r.interface == ReaderInterface::Contactless {
+            " (NFC)"
+        } else {
+            ""
+        };
         match &r.card {
             Some(card) => println!(
-                "{}: {}{} [ATR {}]",
+                "{}{nfc}: {}{} [ATR {}] — {}",
                 r.name,
                 card.describe(),
                 if r.exclusive { " (in uso)" } else { "" },
-                card.atr
+                card.atr,
+                r.instruction_it()
             ),
-            None => println!("{}: nessuna carta", r.name),
+            None => println!("{}{nfc}: nessuna carta", r.name),
         }
     }
     Ok(())
@@ -230,11 +279,25 @@ fn list(pcsc: &Pcsc, json: bool) -> Result<(), CardError> {
 #[derive(Serialize)]
 struct Info {
     reader: String,
+    interface: ReaderInterface,
     profile: pec_card::CardProfile,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cie: Option<CieInfo>,
     serial: Option<String>,
     personal_data: Option<PersonalData>,
     codice_fiscale: Option<String>,
     certificates: Vec<CertInfo>,
+}
+
+/// What a CIE tells before the PIN.
+#[derive(Serialize)]
+struct CieInfo {
+    nis: String,
+    chip: Option<CieChip>,
+    passive_authentication: Option<PassiveAuthentication>,
+    /// Why the passive authentication could not run, if it could not.
+    passive_authentication_error: Option<String>,
+    certificate: &'static str,
 }
 
 #[derive(Serialize)]
@@ -246,8 +309,22 @@ struct CertInfo {
     certificate: Certificate,
 }
 
-fn info(pcsc: &Pcsc, reader: Option<String>, json: bool) -> Result<(), CardError> {
-    let (reader, mut card) = connect(pcsc, reader)?;
+fn info(
+    pcsc: &Pcsc,
+    reader: Option<String>,
+    anchors: &[std::path::PathBuf],
+    json: bool,
+) -> Result<(), CardError> {
+    let (reader, card) = connect(pcsc, reader)?;
+    let interface = pcsc
+        .readers()?
+        .into_iter()
+        .find(|r| r.name == reader)
+        .map_or(ReaderInterface::Unknown, |r| r.interface);
+    let mut card = match card {
+        AnyCard::Cns(card) => card,
+        AnyCard::Cie(card) => return info_cie(reader, interface, card, anchors, json),
+    };
     let serial = card.read_serial().ok();
     let personal_data = card.read_personal_data().ok();
     let now = SystemTime::now();
@@ -269,6 +346,8 @@ fn info(pcsc: &Pcsc, reader: Option<String>, json: bool) -> Result<(), CardError
     }
     let info = Info {
         reader,
+        interface,
+        cie: None,
         profile: card.profile().clone(),
         serial,
         codice_fiscale: auth.codice_fiscale.clone(),
@@ -335,8 +414,101 @@ fn info(pcsc: &Pcsc, reader: Option<String>, json: bool) -> Result<(), CardError
     Ok(())
 }
 
-/// Picks the reader: the named one, or the first whose card is a CNS.
-fn connect(pcsc: &Pcsc, reader: Option<String>) -> Result<(String, CnsCard<PcscCard>), CardError> {
+fn info_cie(
+    reader: String,
+    interface: ReaderInterface,
+    mut card: pec_card::CieCard<pec_card::PcscCard>,
+    anchors: &[std::path::PathBuf],
+    json: bool,
+) -> Result<(), CardError> {
+    let before = card.before_pin()?;
+    let mut anchor_ders = Vec::new();
+    for path in anchors {
+        anchor_ders.push(std::fs::read(path).map_err(|e| CardError::Malformed {
+            what: format!("--trust-anchor {}: {e}", path.display()),
+        })?);
+    }
+    let (pa, pa_error) = match card.passive_authentication(&anchor_ders) {
+        Ok(pa) => (Some(pa), None),
+        Err(e) => (None, Some(e.message_it())),
+    };
+    let info = Info {
+        reader,
+        interface,
+        profile: before.profile.clone(),
+        cie: Some(CieInfo {
+            nis: before.nis.clone(),
+            chip: before.chip,
+            passive_authentication: pa,
+            passive_authentication_error: pa_error,
+            certificate: "readable_after_pin",
+        }),
+        serial: None,
+        personal_data: None,
+        codice_fiscale: None,
+        certificates: Vec::new(),
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string(&info).map_err(|e| CardError::Malformed {
+                what: e.to_string()
+            })?
+        );
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "Lettore:         {} ({})",
+        info.reader,
+        match info.interface {
+            ReaderInterface::Contactless => "senza contatto, NFC",
+            ReaderInterface::Contact => "a contatto",
+            ReaderInterface::Unknown => "tipo non noto",
+        }
+    );
+    let _ = writeln!(out, "Carta:           {}", info.profile.describe());
+    let _ = writeln!(out, "ATR:             {}", info.profile.atr);
+    let _ = writeln!(out, "NIS:             {}", before.nis);
+    if let Some(cie) = &info.cie {
+        match (
+            &cie.passive_authentication,
+            &cie.passive_authentication_error,
+        ) {
+            (Some(pa), _) => {
+                let _ = writeln!(
+                    out,
+                    "Autenticità:     {} (firmatario: {}; catena verso la radice CIE: {})",
+                    if pa.ok() {
+                        "dati della carta integri"
+                    } else {
+                        "DATI NON CORRISPONDENTI"
+                    },
+                    pa.signer,
+                    match pa.signer_chains_to_anchor {
+                        Some(true) => "sì",
+                        Some(false) => "NO",
+                        None => "non verificata (nessuna radice configurata)",
+                    }
+                );
+            }
+            (None, Some(e)) => {
+                let _ = writeln!(out, "Autenticità:     non verificabile: {e}");
+            }
+            (None, None) => {}
+        }
+    }
+    let _ = writeln!(
+        out,
+        "Certificato:     leggibile solo dopo il PIN (pec card sign): codice fiscale, nome e \
+         validità si vedono lì."
+    );
+    Ok(())
+}
+
+/// Picks the reader: the named one, or the first whose card is a CNS or a CIE.
+fn connect(pcsc: &Pcsc, reader: Option<String>) -> Result<(String, AnyCard), CardError> {
     let name = match reader {
         Some(r) => r,
         None => {
@@ -346,13 +518,17 @@ fn connect(pcsc: &Pcsc, reader: Option<String>) -> Result<(String, CnsCard<PcscC
             }
             readers
                 .iter()
-                .find(|r| r.card.as_ref().is_some_and(|c| c.cns().is_some()))
+                .find(|r| {
+                    r.card
+                        .as_ref()
+                        .is_some_and(|c| c.cns().is_some() || matches!(c.kind, CardKind::Cie3))
+                })
                 .or_else(|| readers.iter().find(|r| r.card.is_some()))
                 .map(|r| r.name.clone())
                 .ok_or(CardError::NoCard)?
         }
     };
-    let card = pcsc.connect(&name)?;
+    let card = pcsc.connect_card(&name)?;
     Ok((name, card))
 }
 

@@ -6,7 +6,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use pec_card_sim::{ProfileName, SimCard, SimOptions, vpcd_reader_name};
+use pec_card_sim::{CIE_PIN, CieProfileName, ProfileName, SimCard, SimOptions, vpcd_reader_name};
 
 static SLOT0: Mutex<()> = Mutex::new(());
 
@@ -32,6 +32,14 @@ fn wait_reader(wanted: pcsc::State) {
 }
 
 fn start(profile: ProfileName) -> Rig {
+    start_with(SimOptions::new(profile))
+}
+
+fn start_cie(profile: CieProfileName) -> Rig {
+    start_with(SimOptions::cie(profile))
+}
+
+fn start_with(options: SimOptions) -> Rig {
     if std::env::var("PEC_PCSC_RIG").as_deref() != Ok("1") {
         panic!(
             "This test needs pcscd with vsmartcard-vpcd (PEC_PCSC_RIG=1 is not set). Run it \
@@ -41,7 +49,7 @@ fn start(profile: ProfileName) -> Rig {
     }
     let slot = SLOT0.lock().unwrap_or_else(PoisonError::into_inner);
     wait_reader(pcsc::State::EMPTY);
-    let sim = SimCard::start(SimOptions::new(profile)).expect("sim");
+    let sim = SimCard::start(options).expect("sim");
     assert!(sim.wait_powered(Duration::from_secs(15)));
     wait_reader(pcsc::State::PRESENT);
     Rig { sim, _slot: slot }
@@ -119,4 +127,137 @@ fn blocked_pin_exit_code() {
     let _rig = start(ProfileName::BlockedPin);
     let out = pec(&["card", "verify-pin"], "12345678\n");
     assert_eq!(out.status.code(), Some(6));
+}
+
+fn verifies(rig: &Rig) -> usize {
+    rig.sim.apdu_log().iter().filter(|r| r.ins == 0x20).count()
+}
+
+#[test]
+fn cie_info_shows_nis_and_authenticity_before_the_pin() {
+    let rig = start_cie(CieProfileName::Nxp);
+    let root = std::env::temp_dir().join(format!("pec-cie-root-{}.der", std::process::id()));
+    let der = rig
+        .sim
+        .with_cie(|c| c.credentials().root_cert.clone())
+        .expect("a CIE");
+    std::fs::write(&root, der).expect("write root");
+    let out = pec(
+        &[
+            "card",
+            "info",
+            "--json",
+            "--trust-anchor",
+            root.to_str().expect("path"),
+        ],
+        "",
+    );
+    let _ = std::fs::remove_file(&root);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["interface"], "contactless");
+    assert_eq!(v["profile"]["kind"]["type"], "cie3");
+    assert_eq!(v["cie"]["nis"], "123456789012");
+    assert_eq!(v["cie"]["certificate"], "readable_after_pin");
+    assert_eq!(v["cie"]["passive_authentication"]["signature_valid"], true);
+    assert_eq!(
+        v["cie"]["passive_authentication"]["signer_chains_to_anchor"],
+        true
+    );
+    assert!(
+        v["codice_fiscale"].is_null(),
+        "nothing of the holder before the PIN"
+    );
+    assert_eq!(verifies(&rig), 0);
+    let list = pec(&["card", "list"], "");
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(text.contains("(NFC)"), "{text}");
+    assert!(
+        text.contains("Appoggia la CIE sul lettore e non muoverla"),
+        "{text}"
+    );
+}
+
+#[test]
+fn cie_sign_on_every_lot_with_one_verify() {
+    for p in CieProfileName::LOTS {
+        let rig = start_cie(p);
+        let out = pec(
+            &["card", "sign", "--challenge", "00112233", "--json"],
+            &format!("{CIE_PIN}\n"),
+        );
+        assert!(
+            out.status.success(),
+            "{p}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(v["signature"].as_str().map(str::len), Some(512), "{p}");
+        assert_eq!(
+            v["certificate"]["codice_fiscale"], "RSSMRA80A01H501U",
+            "{p}"
+        );
+        assert_eq!(verifies(&rig), 1, "{p}");
+        drop(rig);
+    }
+}
+
+#[test]
+fn cie_wrong_pin_prints_tries_left() {
+    let rig = start_cie(CieProfileName::Gemalto);
+    let out = pec(&["card", "verify-pin"], "11223344\n");
+    assert_eq!(out.status.code(), Some(5));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Restano 2 tentativi"), "{err}");
+    assert!(!err.contains("11223344"), "the PIN never appears in output");
+    assert_eq!(verifies(&rig), 1);
+    let out = pec(&["card", "verify-pin"], &format!("{CIE_PIN}\n"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(verifies(&rig), 2);
+}
+
+#[test]
+fn cie_short_pin_and_blocked_pin() {
+    let rig = start_cie(CieProfileName::Nxp);
+    let out = pec(&["card", "verify-pin"], "12345\n");
+    assert_eq!(out.status.code(), Some(5));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("8 cifre"), "{err}");
+    assert_eq!(verifies(&rig), 0, "a malformed PIN is never sent");
+    drop(rig);
+    let _rig = start_cie(CieProfileName::BlockedPin);
+    let out = pec(&["card", "verify-pin"], &format!("{CIE_PIN}\n"));
+    assert_eq!(out.status.code(), Some(6));
+}
+
+#[test]
+fn cie_list_marks_the_nfc_reader_and_says_what_to_do() {
+    let _rig = start_cie(CieProfileName::Stm3);
+    let out = pec(&["card", "list"], "");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("(NFC)"), "{text}");
+    assert!(
+        text.contains("Appoggia la CIE sul lettore e non muoverla."),
+        "{text}"
+    );
+    let out = pec(&["card", "list", "--json"], "");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let with_card = v["readers"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| !r["card"].is_null()))
+        .expect("a reader with the CIE");
+    assert_eq!(with_card["interface"], "contactless");
 }

@@ -14,6 +14,7 @@
 //! entering_data ─ submit_data → summary ─ confirm_summary → choosing_method ─ choose_method →
 //! identifying ─ identification_succeeded → identified ─ proceed → accepting_terms ─ complete_request →
 //! otp_sent ─ confirm_otp → completed (done)
+//! otp_sent ─ start_over → choosing_role   (the codes ran out: "ricomincia la procedura")
 //!
 //! identifying ─ data_mismatch_found → data_mismatch ─ retry → entering_data
 //!                                                   └ change_holder → holder_change_required
@@ -444,6 +445,12 @@ pub enum IdentityEvent {
         /// When the OTP was entered.
         at: DateTime<Utc>,
     },
+    /// "Ricomincia la procedura": leave the OTP step (its resends are used up, or the
+    /// contact address cannot receive it) and start the request again from the role
+    /// question. Without it, a request whose resends ran out would stay active for ever and
+    /// block a new one for its mailbox. Starting over means identifying again, which bounds
+    /// the codes anyone can try.
+    StartOver,
     /// After a mismatch: "Conferma di nuovo l'identità".
     Retry,
     /// "Cambia titolare PEC".
@@ -670,6 +677,7 @@ impl IdentityRequest {
                     method: *method,
                 }
             }
+            (S::OtpSent { .. }, E::StartOver) => S::ChoosingRole,
 
             // Outcome branches.
             (S::DataMismatch { draft, .. }, E::Retry) => S::EnteringData {
@@ -819,6 +827,7 @@ impl IdentityEvent {
             Self::CompleteRequest { .. } => "complete_request",
             Self::ResendOtp { .. } => "resend_otp",
             Self::ConfirmOtp { .. } => "confirm_otp",
+            Self::StartOver => "start_over",
             Self::Retry => "retry",
             Self::ChangeHolder => "change_holder",
             Self::ChangeLegalRepresentative => "change_legal_representative",

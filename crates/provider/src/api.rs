@@ -23,6 +23,10 @@ pub use portals::*;
 /// Header carrying the client's idempotency key on every creating POST.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
 
+/// Header carrying the sandbox's per-run back-office secret on `/sandbox/*` calls. Only a
+/// sandbox-mode server has those routes; it answers them only with the secret of its run.
+pub const SANDBOX_SECRET_HEADER: &str = "Sandbox-Secret";
+
 /// Media type of every error body (RFC 9457).
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -67,8 +71,10 @@ impl Problem {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct SignInRequest {
     /// A PEC address of the account, or the account id.
+    #[schema(min_length = 1, max_length = 254, pattern = r"\S")]
     pub login: String,
     /// The account password.
+    #[schema(max_length = 1024)]
     pub password: String,
     /// Current two-step code, required when two-step login is on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -136,10 +142,21 @@ impl std::fmt::Debug for SessionTokens {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct PersonData {
     /// Nome.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub first_name: String,
     /// Cognome.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub last_name: String,
     /// Codice fiscale (16 characters).
+    #[schema(format = "codice-fiscale")]
     pub tax_code: String,
 }
 
@@ -151,8 +168,14 @@ pub enum HolderData {
     /// Impresa / società.
     Company {
         /// Ragione sociale.
+        #[schema(
+            min_length = 1,
+            max_length = 200,
+            pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+        )]
         business_name: String,
         /// Codice fiscale dell'impresa.
+        #[schema(format = "tax-code")]
         tax_code: String,
         /// The legale rappresentante.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -161,20 +184,38 @@ pub enum HolderData {
     /// Professionista / ditta individuale / artigiano.
     Professional {
         /// Name or trading name.
+        #[schema(
+            min_length = 1,
+            max_length = 200,
+            pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+        )]
         name: String,
         /// Codice fiscale.
+        #[schema(format = "tax-code")]
         tax_code: String,
         /// Partita IVA.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(format = "partita-iva")]
         vat_number: Option<String>,
     },
     /// Privato cittadino.
     PrivateCitizen {
         /// Nome.
+        #[schema(
+            min_length = 1,
+            max_length = 200,
+            pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+        )]
         first_name: String,
         /// Cognome.
+        #[schema(
+            min_length = 1,
+            max_length = 200,
+            pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+        )]
         last_name: String,
         /// Codice fiscale.
+        #[schema(format = "codice-fiscale")]
         tax_code: String,
     },
 }
@@ -184,9 +225,11 @@ pub enum HolderData {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct ContactData {
     /// Ordinary e-mail address.
+    #[schema(format = "email-address")]
     pub email: String,
     /// Italian mobile number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = "mobile-it")]
     pub mobile: Option<String>,
 }
 
@@ -437,6 +480,7 @@ pub enum IdentityAction {
     /// Delegation: send the holder a link.
     SubmitHolderEmail {
         /// The holder's e-mail address.
+        #[schema(format = "email-address")]
         holder_email: String,
     },
     /// Choose the kind of holder.
@@ -477,6 +521,9 @@ pub enum IdentityAction {
         #[schema(value_type = String)]
         code: OtpCode,
     },
+    /// "Ricomincia la procedura" at the OTP step (e.g. its resends are used up): back to the
+    /// role question, to identify again.
+    StartOver,
     /// After a mismatch: identify again.
     Retry,
     /// "Cambia titolare PEC".
@@ -550,13 +597,20 @@ pub struct DocumentView {
 // ---------------------------------------------------------------------------------------------
 // Methods
 
-/// A card challenge: sign `challenge` (the decoded bytes) with RSA PKCS#1 v1.5 SHA-256.
+/// A card challenge: a 32-byte nonce. The card never signs the nonce itself: the client signs,
+/// with RSA PKCS#1 v1.5 SHA-256, the message
+/// `"PEC-Desktop/card-identification/v1" 0x00 || u16be(len(origin)) || origin ||
+/// u16be(len(request id)) || request id || nonce`, where origin is the provider's
+/// `scheme://host[:port]` as the client reached it and request id is the `{id}` of the path;
+/// the provider rebuilds that message and verifies the signature over it. A client refuses a
+/// nonce of any other length, so the card cannot be made to sign bytes of the provider's choosing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct CardChallenge {
     /// Identifier to send back.
     pub challenge_id: String,
-    /// Random bytes, base64 (standard alphabet).
+    /// The nonce: exactly 32 random bytes, base64 (standard alphabet, padded: 44 characters).
+    #[schema(min_length = 44, max_length = 44, pattern = "^[A-Za-z0-9+/]{43}=$")]
     pub challenge: String,
     /// Single use, and only until then.
     pub expires_at: DateTime<Utc>,
@@ -570,7 +624,7 @@ pub struct CardResponse {
     pub challenge_id: String,
     /// Certificates, DER in base64, the card's own first, then its issuers.
     pub certificate_chain: Vec<String>,
-    /// The signature, base64.
+    /// The signature over the message built from the challenge (see [`CardChallenge`]), base64.
     pub signature: String,
 }
 
@@ -617,8 +671,10 @@ pub struct SpidPoll {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct RemoteSignatureRequest {
     /// Remote-signature user name.
+    #[schema(min_length = 1, max_length = 254, pattern = r"\S")]
     pub username: String,
     /// Its password.
+    #[schema(max_length = 1024)]
     pub password: String,
     /// The current OTP of its app.
     pub otp: String,
@@ -666,6 +722,7 @@ pub struct WebcamBookingRequest {
     /// The document the holder will show.
     pub document: IdDocumentKind,
     /// Language of the call: `it` or `en`.
+    #[schema(pattern = "^(it|en)$")]
     pub language: String,
 }
 
@@ -699,7 +756,10 @@ pub enum WebcamStatus {
 // ---------------------------------------------------------------------------------------------
 // Two-step login and app passwords
 
-/// A two-step enrolment: add the secret to an authenticator app, then confirm a code.
+/// A two-step enrolment: add the secret to an authenticator app, then confirm a code. The
+/// recovery codes work once each, in place of a code, to turn two-step login off or move it
+/// to a new phone; they are shown only here (the server keeps their hashes) and become valid
+/// when the enrolment is confirmed.
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct TwoStepEnrolment {
@@ -707,6 +767,45 @@ pub struct TwoStepEnrolment {
     pub secret: String,
     /// `otpauth://totp/...` URI for a QR code.
     pub otpauth_uri: String,
+    /// Single-use recovery codes (`XXXX-XXXX-XXXX-XXXX`), to keep somewhere safe.
+    #[serde(default)]
+    pub recovery_codes: Vec<String>,
+}
+
+/// Proof of the current second factor, for changing it (replacing the authenticator, turning
+/// two-step login off): a code of the authenticator, or one of the recovery codes.
+#[derive(Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct SecondFactorProof {
+    /// A current code of the authenticator (six digits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// One of the recovery codes (used up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_code: Option<String>,
+}
+
+impl SecondFactorProof {
+    /// A proof by a code of the authenticator.
+    pub fn code(code: &str) -> Self {
+        Self {
+            code: Some(code.to_owned()),
+            recovery_code: None,
+        }
+    }
+
+    /// A proof by a recovery code.
+    pub fn recovery_code(code: &str) -> Self {
+        Self {
+            code: None,
+            recovery_code: Some(code.to_owned()),
+        }
+    }
+}
+
+impl std::fmt::Debug for SecondFactorProof {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecondFactorProof { .. }")
+    }
 }
 
 impl std::fmt::Debug for TwoStepEnrolment {
@@ -720,6 +819,7 @@ impl std::fmt::Debug for TwoStepEnrolment {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct CodeRequest {
     /// Six digits.
+    #[schema(pattern = r"^\s*[0-9]{6}\s*$")]
     pub code: String,
 }
 
@@ -729,12 +829,24 @@ impl std::fmt::Debug for CodeRequest {
     }
 }
 
-/// Create an app password for a mail program.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+/// Create an app password for a mail program. An app password opens the mailbox over IMAP,
+/// so it needs a fresh code of the mailbox's two-step login (which it presupposes).
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct AppPasswordRequest {
     /// What it is for ("Thunderbird on the office PC").
     pub label: String,
+    /// A current code of the mailbox's authenticator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp_code: Option<String>,
+}
+
+impl std::fmt::Debug for AppPasswordRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppPasswordRequest")
+            .field("label", &self.label)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An app password. `password` is present only in the answer that created it.
@@ -821,9 +933,11 @@ pub struct WebcamDecision {
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct SeedAccountRequest {
-    /// Password (at least 8 characters).
+    /// Password (8 to 256 characters).
+    #[schema(min_length = 8, max_length = 256)]
     pub password: String,
     /// Its mailboxes (1..=20).
+    #[schema(min_items = 1, max_items = 20)]
     pub mailboxes: Vec<SeedMailbox>,
 }
 
@@ -840,6 +954,7 @@ impl std::fmt::Debug for SeedAccountRequest {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct SeedMailbox {
     /// PEC address.
+    #[schema(format = "email-address")]
     pub address: String,
     /// Holder.
     pub holder: HolderData,

@@ -26,9 +26,11 @@
 //! ```
 
 pub mod api;
+pub mod card_message;
 pub mod payment;
 mod portals;
 
+pub use card_message::SignableChallenge;
 pub use payment::{PaymentError, PaymentKeys};
 pub use portals::Portal;
 
@@ -184,6 +186,17 @@ pub const SESSION_REQUIRED: &str = "session.required";
 /// Result of a client call.
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// Which credential a call carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Auth {
+    /// None: sign-in, refresh, public links.
+    None,
+    /// The provider session's access token.
+    Session,
+    /// The sandbox's per-run back-office secret (`/sandbox/*` only).
+    Sandbox,
+}
+
 /// Whether a call may be repeated after a failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Retry {
@@ -199,6 +212,8 @@ pub struct Client {
     token: RwLock<Option<String>>,
     /// Sessions of the registry and renewal portals: separate accounts, separate tokens.
     portal_tokens: RwLock<[Option<String>; 2]>,
+    /// The sandbox's back-office secret, for the `sandbox_*` calls (tests, the embedded demo).
+    sandbox_secret: RwLock<Option<String>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -234,6 +249,7 @@ impl Client {
             config,
             token: RwLock::new(None),
             portal_tokens: RwLock::new([None, None]),
+            sandbox_secret: RwLock::new(None),
         })
     }
 
@@ -246,6 +262,14 @@ impl Client {
     pub fn set_access_token(&self, token: Option<String>) {
         if let Ok(mut t) = self.token.write() {
             *t = token;
+        }
+    }
+
+    /// Uses `secret` for the sandbox back-office calls (`sandbox_*`): a sandbox-mode server
+    /// answers them only with the secret of its run (see `pec_sandbox::Config::sandbox_secret`).
+    pub fn set_sandbox_secret(&self, secret: Option<String>) {
+        if let Ok(mut s) = self.sandbox_secret.write() {
+            *s = secret;
         }
     }
 
@@ -284,7 +308,7 @@ impl Client {
                 &["v1", "sessions"],
                 Some(&body),
                 None,
-                false,
+                Auth::None,
                 Retry::No,
             )
             .await?;
@@ -303,7 +327,7 @@ impl Client {
                 &["v1", "sessions", "refresh"],
                 Some(&body),
                 None,
-                false,
+                Auth::None,
                 Retry::No,
             )
             .await?;
@@ -317,7 +341,7 @@ impl Client {
             Method::DELETE,
             &["v1", "sessions", "current"],
             None::<&()>,
-            true,
+            Auth::Session,
             Retry::Yes,
         )
         .await?;
@@ -349,7 +373,7 @@ impl Client {
             Method::POST,
             &["v1", "notifications", id, "read"],
             None::<&()>,
-            true,
+            Auth::Session,
             Retry::Yes,
         )
         .await
@@ -391,7 +415,7 @@ impl Client {
             &["v1", "identity-requests", id, "actions"],
             Some(action),
             None,
-            true,
+            Auth::Session,
             Retry::No,
         )
         .await
@@ -432,7 +456,7 @@ impl Client {
             &["v1", "delegations", token],
             None::<&()>,
             None,
-            false,
+            Auth::None,
             Retry::Yes,
         )
         .await
@@ -451,6 +475,26 @@ impl Client {
         .await
     }
 
+    /// A single-use challenge, as the message the card is to sign (see [`card_message`]):
+    /// built here from this client's own provider origin, `id` and the provider's nonce, which
+    /// must be exactly 32 bytes (anything else is refused as a bad answer, never signed).
+    pub async fn card_challenge_to_sign(&self, id: &str) -> Result<SignableChallenge> {
+        use base64::Engine;
+        let challenge = self.card_challenge(id).await?;
+        let nonce = base64::engine::general_purpose::STANDARD
+            .decode(challenge.challenge.trim())
+            .map_err(|_| Error::Decode("the card challenge is not base64".into()))?;
+        let origin =
+            card_message::origin_of(&self.base).map_err(|e| Error::Decode(e.to_string()))?;
+        let message =
+            card_message::message(&origin, id, &nonce).map_err(|e| Error::Decode(e.to_string()))?;
+        Ok(SignableChallenge {
+            challenge_id: challenge.challenge_id,
+            message,
+            expires_at: challenge.expires_at,
+        })
+    }
+
     /// The card's answer. Never retried (the challenge is single use).
     pub async fn card_response(
         &self,
@@ -462,7 +506,7 @@ impl Client {
             &["v1", "identity-requests", id, "card", "response"],
             Some(resp),
             None,
-            true,
+            Auth::Session,
             Retry::No,
         )
         .await
@@ -495,7 +539,7 @@ impl Client {
             &["v1", "identity-requests", id, "remote-signature"],
             Some(req),
             None,
-            true,
+            Auth::Session,
             Retry::No,
         )
         .await
@@ -519,56 +563,86 @@ impl Client {
     // -----------------------------------------------------------------------------------------
     // Two-step login and app passwords
 
-    /// Starts two-step enrolment.
+    /// Starts two-step enrolment of a mailbox without it (the answer holds the secret and the
+    /// recovery codes, shown only now).
     pub async fn two_step_enrol(&self, address: &str) -> Result<TwoStepEnrolment> {
-        self.create(
-            &["v1", "mailboxes", address, "two-step", "enrolment"],
-            None::<&()>,
-            &new_key(),
-        )
-        .await
+        self.two_step_reenrol(address, &SecondFactorProof::default())
+            .await
     }
 
-    /// Confirms enrolment with a code.
-    pub async fn two_step_confirm(&self, address: &str, code: &str) -> Result<MailboxView> {
-        self.two_step_with_code(address, "confirmation", code).await
-    }
-
-    /// Turns two-step login off.
-    pub async fn two_step_disable(&self, address: &str, code: &str) -> Result<MailboxView> {
-        self.two_step_with_code(address, "disable", code).await
-    }
-
-    /// A two-step action proven with a current code; never retried, since a code is single-use.
-    async fn two_step_with_code(
+    /// Starts enrolling a new authenticator while two-step login is on: `proof` of the current
+    /// one (a code, or a recovery code) is needed. Not retried: the proof is single use.
+    pub async fn two_step_reenrol(
         &self,
         address: &str,
-        action: &str,
-        code: &str,
-    ) -> Result<MailboxView> {
-        let body = CodeRequest {
-            code: code.to_owned(),
-        };
+        proof: &SecondFactorProof,
+    ) -> Result<TwoStepEnrolment> {
         self.send(
             Method::POST,
-            &["v1", "mailboxes", address, "two-step", action],
-            Some(&body),
+            &["v1", "mailboxes", address, "two-step", "enrolment"],
+            Some(proof),
             None,
-            true,
+            Auth::Session,
             Retry::No,
         )
         .await
     }
 
-    /// Creates an app password (the answer is the only time it is shown).
-    pub async fn create_app_password(&self, address: &str, label: &str) -> Result<AppPasswordView> {
+    /// Confirms enrolment with a code of the new authenticator: two-step login is on (or
+    /// moved), and the account's other sessions end.
+    pub async fn two_step_confirm(&self, address: &str, code: &str) -> Result<MailboxView> {
+        let body = CodeRequest {
+            code: code.to_owned(),
+        };
+        self.send(
+            Method::POST,
+            &["v1", "mailboxes", address, "two-step", "confirmation"],
+            Some(&body),
+            None,
+            Auth::Session,
+            Retry::No,
+        )
+        .await
+    }
+
+    /// Turns two-step login off, with `proof` of the current factor; the account's other
+    /// sessions end. Never retried, since a proof is single use.
+    pub async fn two_step_disable(
+        &self,
+        address: &str,
+        proof: &SecondFactorProof,
+    ) -> Result<MailboxView> {
+        self.send(
+            Method::POST,
+            &["v1", "mailboxes", address, "two-step", "disable"],
+            Some(proof),
+            None,
+            Auth::Session,
+            Retry::No,
+        )
+        .await
+    }
+
+    /// Creates an app password, with a current code of the mailbox's two-step login (the
+    /// answer is the only time the password is shown). Not retried: the code is single use,
+    /// and a repeat of the creation would not show the password again.
+    pub async fn create_app_password(
+        &self,
+        address: &str,
+        label: &str,
+        totp_code: Option<&str>,
+    ) -> Result<AppPasswordView> {
         let body = AppPasswordRequest {
             label: label.to_owned(),
+            totp_code: totp_code.map(str::to_owned),
         };
-        self.create(
+        self.send(
+            Method::POST,
             &["v1", "mailboxes", address, "app-passwords"],
             Some(&body),
-            &new_key(),
+            Some(&new_key()),
+            Auth::Session,
+            Retry::No,
         )
         .await
     }
@@ -585,7 +659,7 @@ impl Client {
             Method::DELETE,
             &["v1", "mailboxes", address, "app-passwords", id],
             None::<&()>,
-            true,
+            Auth::Session,
             Retry::Yes,
         )
         .await
@@ -601,7 +675,7 @@ impl Client {
             &["health"],
             None::<&()>,
             None,
-            false,
+            Auth::None,
             Retry::Yes,
         )
         .await
@@ -620,7 +694,8 @@ impl Client {
         if let Some(to) = to {
             url.query_pairs_mut().append_pair("to", to);
         }
-        self.finish(self.http.get(url)).await
+        self.finish(self.with_sandbox_secret(self.http.get(url)))
+            .await
     }
 
     /// The sandbox clock.
@@ -630,7 +705,7 @@ impl Client {
             &["sandbox", "clock"],
             None::<&()>,
             None,
-            false,
+            Auth::Sandbox,
             Retry::Yes,
         )
         .await
@@ -643,7 +718,7 @@ impl Client {
             &["sandbox", "clock", "advance"],
             Some(&ClockAdvance { seconds }),
             None,
-            false,
+            Auth::Sandbox,
             Retry::No,
         )
         .await
@@ -660,7 +735,7 @@ impl Client {
             &["sandbox", "identity-requests", id, "checks"],
             Some(&ChecksDecision { passed }),
             None,
-            false,
+            Auth::Sandbox,
             Retry::No,
         )
         .await
@@ -673,7 +748,7 @@ impl Client {
             &["sandbox", "identity-requests", id, "holder-changed"],
             None::<&()>,
             None,
-            false,
+            Auth::Sandbox,
             Retry::No,
         )
         .await
@@ -690,7 +765,7 @@ impl Client {
             &["sandbox", "webcam", "bookings", booking_id, "decision"],
             Some(decision),
             None,
-            false,
+            Auth::Sandbox,
             Retry::No,
         )
         .await
@@ -703,7 +778,7 @@ impl Client {
             &["sandbox", "accounts"],
             Some(req),
             None,
-            false,
+            Auth::Sandbox,
             Retry::No,
         )
         .await
@@ -713,8 +788,15 @@ impl Client {
     // Plumbing
 
     async fn get<T: DeserializeOwned>(&self, path: &[&str]) -> Result<T> {
-        self.send(Method::GET, path, None::<&()>, None, true, Retry::Yes)
-            .await
+        self.send(
+            Method::GET,
+            path,
+            None::<&()>,
+            None,
+            Auth::Session,
+            Retry::Yes,
+        )
+        .await
     }
 
     async fn create<B: Serialize + ?Sized, T: DeserializeOwned>(
@@ -723,13 +805,28 @@ impl Client {
         body: Option<&B>,
         key: &str,
     ) -> Result<T> {
-        self.send(Method::POST, path, body, Some(key), true, Retry::Yes)
-            .await
+        self.send(
+            Method::POST,
+            path,
+            body,
+            Some(key),
+            Auth::Session,
+            Retry::Yes,
+        )
+        .await
     }
 
     fn authorised(&self, req: reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder> {
         let token = self.bearer().ok_or(Error::NotSignedIn)?;
         Ok(req.bearer_auth(token))
+    }
+
+    /// Adds the sandbox secret, if one was given (without it the server answers 401).
+    fn with_sandbox_secret(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match self.sandbox_secret.read().ok().and_then(|s| s.clone()) {
+            Some(secret) => req.header(SANDBOX_SECRET_HEADER, secret),
+            None => req,
+        }
     }
 
     fn build<B: Serialize + ?Sized>(
@@ -738,11 +835,13 @@ impl Client {
         path: &[&str],
         body: Option<&B>,
         key: Option<&str>,
-        auth: bool,
+        auth: Auth,
     ) -> Result<reqwest::RequestBuilder> {
         let mut req = self.http.request(method.clone(), self.url(path)?);
-        if auth {
-            req = self.authorised(req)?;
+        match auth {
+            Auth::None => {}
+            Auth::Session => req = self.authorised(req)?,
+            Auth::Sandbox => req = self.with_sandbox_secret(req),
         }
         if let Some(key) = key {
             req = req.header(IDEMPOTENCY_KEY_HEADER, key);
@@ -759,7 +858,7 @@ impl Client {
         path: &[&str],
         body: Option<&B>,
         key: Option<&str>,
-        auth: bool,
+        auth: Auth,
         retry: Retry,
     ) -> Result<T> {
         let mut attempt = 0;
@@ -784,7 +883,7 @@ impl Client {
         method: Method,
         path: &[&str],
         body: Option<&B>,
-        auth: bool,
+        auth: Auth,
         retry: Retry,
     ) -> Result<()> {
         let mut attempt = 0;

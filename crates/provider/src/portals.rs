@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::api::*;
-use crate::{Client, Error, Result, new_key};
+use crate::{Auth, Client, Error, Result, Retry, new_key};
 
 /// Which portal a session belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -358,12 +358,13 @@ impl Client {
 
     /// Sets the sandbox clock to an instant (forwards or backwards).
     pub async fn sandbox_set_clock(&self, now: chrono::DateTime<chrono::Utc>) -> Result<ClockView> {
-        self.portal_send(
+        self.send(
             Method::POST,
             &["sandbox", "clock", "set"],
             Some(&ClockSet { now }),
             None,
-            None,
+            Auth::Sandbox,
+            Retry::No,
         )
         .await
     }
@@ -374,29 +375,32 @@ impl Client {
         if let Some(to) = to {
             url.query_pairs_mut().append_pair("to", to);
         }
-        self.finish(self.http.get(url)).await
+        self.finish(self.with_sandbox_secret(self.http.get(url)))
+            .await
     }
 
     /// The answer of a captcha (sandbox only, for tests).
     pub async fn sandbox_captcha_answer(&self, id: &str) -> Result<CaptchaAnswer> {
-        self.portal_send(
+        self.send(
             Method::GET,
             &["sandbox", "captchas", id, "answer"],
             None::<&()>,
             None,
-            None,
+            Auth::Sandbox,
+            Retry::Yes,
         )
         .await
     }
 
     /// Charge attempts the simulated gateway saw for an order.
     pub async fn sandbox_charges(&self, order_id: &str) -> Result<Vec<ChargeView>> {
-        self.portal_send(
+        self.send(
             Method::GET,
             &["sandbox", "renewal", "orders", order_id, "charges"],
             None::<&()>,
             None,
-            None,
+            Auth::Sandbox,
+            Retry::Yes,
         )
         .await
     }
@@ -407,12 +411,13 @@ impl Client {
         number: &str,
         approved: bool,
     ) -> Result<SupportTicketView> {
-        self.portal_send(
+        self.send(
             Method::POST,
             &["sandbox", "registry", "tickets", number, "decision"],
             Some(&SupportDecision { approved }),
             None,
-            None,
+            Auth::Sandbox,
+            Retry::No,
         )
         .await
     }

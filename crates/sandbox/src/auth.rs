@@ -14,6 +14,9 @@ use chrono::TimeDelta;
 use pec_provider::api::{RefreshRequest, SessionTokens, SignInRequest};
 use rusqlite::{OptionalExtension, params};
 
+use crate::rows::{query_all, query_opt, query_value};
+use crate::throttle::{self, CREDENTIALS, Failure, Gate};
+
 use crate::problem::{ApiError, ApiResult};
 use crate::state::{
     AppState, CachedSession, Ctx, hex, new_id, new_token, parse_ts, sha256, sha256_hex, ts,
@@ -24,10 +27,6 @@ use crate::state::{
 pub const ACCESS_TTL: TimeDelta = TimeDelta::minutes(15);
 /// Refresh tokens live 30 days, rotated on every use.
 pub const REFRESH_TTL: TimeDelta = TimeDelta::days(30);
-/// Consecutive failures before a login is locked.
-pub const MAX_FAILURES: i64 = 5;
-/// How long a locked login stays locked.
-pub const LOCKOUT: TimeDelta = TimeDelta::minutes(15);
 /// Sign-in attempts per client address per minute.
 pub const SIGNIN_PER_MINUTE: usize = 30;
 
@@ -99,7 +98,8 @@ impl FromRequestParts<Arc<AppState>> for Auth {
     }
 }
 
-/// Sign in.
+/// Sign in. Failures count per account (every login that names it shares one counter) and
+/// lock it with back-off; a wrong two-step code counts for the account and for the mailbox.
 #[utoipa::path(post, path = "/v1/sessions", tag = "sessions",
     request_body = SignInRequest,
     responses((status = 201, description = "Signed in", body = SessionTokens)))]
@@ -127,39 +127,28 @@ pub(crate) async fn sign_in(
     let l = login.clone();
     let (account_id, hash) = st
         .read(move |ctx| {
-            lock_state(ctx, &l)?;
             let account_id = account_of(ctx, &l)?;
+            refuse_if_locked(ctx, &counter_key(&l, account_id.as_deref()))?;
             let hash: Option<String> = match &account_id {
-                Some(id) => ctx
-                    .tx
-                    .query_row(
-                        "SELECT password_hash FROM accounts WHERE id = ?1",
-                        params![id],
-                        |r| r.get(0),
-                    )
-                    .optional()?,
+                Some(id) => query_value(
+                    ctx.tx,
+                    "SELECT password_hash FROM accounts WHERE id = ?1",
+                    params![id],
+                )?,
                 None => None,
             };
             Ok((account_id, hash))
         })
         .await?;
-    let password_ok = {
-        let dummy = st.dummy_hash.clone();
-        let password = req.password;
-        st.password_work(move || {
-            // An unknown login is checked against a real hash too: the same time either way.
-            let ok = verify_password(&password, hash.as_deref().unwrap_or(&dummy));
-            ok && hash.is_some()
-        })
-        .await?
-    };
+    let password_ok = check_password(&st, req.password, hash).await?;
     let totp_code = req.totp_code;
     let tokens = st
         .run(move |ctx| {
             finish_sign_in(
                 ctx,
                 &login,
-                account_id.filter(|_| password_ok),
+                account_id.as_deref(),
+                password_ok,
                 totp_code.as_deref(),
             )
         })
@@ -167,7 +156,34 @@ pub(crate) async fn sign_in(
     Ok((StatusCode::CREATED, Json(tokens)))
 }
 
-fn invalid_credentials() -> ApiError {
+/// Checks `password` against `hash` on the blocking pool, outside the writer (argon2 takes
+/// tens of milliseconds of CPU); an unknown user (`None`) is checked against a real hash too,
+/// so both take the same time. Used by every password check of the server.
+pub(crate) async fn check_password(
+    st: &Arc<AppState>,
+    password: String,
+    hash: Option<String>,
+) -> ApiResult<bool> {
+    let dummy = st.dummy_hash.clone();
+    st.password_work(move || {
+        let ok = verify_password(&password, hash.as_deref().unwrap_or(&dummy));
+        ok && hash.is_some()
+    })
+    .await
+}
+
+/// The writer's part of a portal sign-in (registry, renewal) once the password is checked:
+/// the user's counter read again (concurrent failures count), the failure counted or the
+/// counter cleared.
+pub(crate) fn finish_portal_sign_in(ctx: &Ctx<'_>, key: &str, password_ok: bool) -> ApiResult<()> {
+    refuse_if_locked(ctx, key)?;
+    if password_ok {
+        return CREDENTIALS.clear(ctx, key);
+    }
+    Err(count_failure(ctx, key)?.unwrap_or_else(invalid_credentials))
+}
+
+pub(crate) fn invalid_credentials() -> ApiError {
     ApiError::new(
         StatusCode::UNAUTHORIZED,
         "auth.invalid_credentials",
@@ -176,47 +192,42 @@ fn invalid_credentials() -> ApiError {
     )
 }
 
-/// The failures counted so far for `login`, or the refusal while it is locked.
-fn lock_state(ctx: &Ctx<'_>, login: &str) -> ApiResult<i64> {
-    let lock: Option<(i64, Option<String>)> = ctx
-        .tx
-        .query_row(
-            "SELECT failures, locked_until FROM login_failures WHERE login = ?1",
-            params![login],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    match lock {
-        Some((_, Some(until))) => {
-            let until = parse_ts(&until)?;
-            if until > ctx.now {
-                let wait = (until - ctx.now).num_seconds().max(1);
-                return Err(locked(wait));
-            }
-            Ok(0)
-        }
-        Some((failures, None)) => Ok(failures),
-        None => Ok(0),
+/// The password counter of a login: the account's when the login names one (so an account
+/// with many mailboxes does not get five tries per address, M3), else the login's own.
+fn counter_key(login: &str, account_id: Option<&str>) -> String {
+    match account_id {
+        Some(id) => throttle::account_key(id),
+        None => throttle::unknown_login_key(login),
     }
 }
 
-/// The writer's part of a sign-in, once the password is checked (`account_id` is `None` when
-/// it was wrong or the login unknown). The lock is read again here: failures counted by
-/// concurrent attempts while this one was hashing are seen, and a lock set meanwhile wins.
+pub(crate) fn refuse_if_locked(ctx: &Ctx<'_>, key: &str) -> ApiResult<()> {
+    match CREDENTIALS.gate(ctx, key)? {
+        Gate::Locked(wait) => Err(locked(wait)),
+        Gate::Open(_) => Ok(()),
+    }
+}
+
+/// The writer's part of a sign-in, once the password is checked. The lock is read again
+/// here: failures counted by concurrent attempts while this one was hashing are seen, and a
+/// lock set meanwhile wins.
 fn finish_sign_in(
     ctx: &Ctx<'_>,
     login: &str,
-    account_id: Option<String>,
+    account_id: Option<&str>,
+    password_ok: bool,
     totp_code: Option<&str>,
 ) -> ApiResult<SessionTokens> {
-    let failures = lock_state(ctx, login)?;
-    let Some(account_id) = account_id else {
-        return Err(record_failure(ctx, login, failures));
+    let key = counter_key(login, account_id);
+    refuse_if_locked(ctx, &key)?;
+    let (Some(account_id), true) = (account_id, password_ok) else {
+        return Err(count_failure(ctx, &key)?.unwrap_or_else(invalid_credentials));
     };
     // Read under the writer: two-step login turned on since the password was checked applies.
-    let two_step_secrets = two_step_secrets(ctx, login, &account_id)?;
-    if !two_step_secrets.is_empty() {
-        let Some(code) = totp_code else {
+    let factors = two_step_factors(ctx, login, account_id)?;
+    let mut proven = Vec::new();
+    if !factors.is_empty() {
+        let Some(code) = totp_code.map(str::trim).filter(|c| !c.is_empty()) else {
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "auth.totp_required",
@@ -224,14 +235,32 @@ fn finish_sign_in(
                 "Two-step login is on: enter the code from your app.",
             ));
         };
-        let unix = ctx.now.timestamp();
-        if !two_step_secrets
-            .iter()
-            .any(|s| crate::totp::verify(s, unix, code))
-        {
-            let e = record_failure(ctx, login, failures);
-            if e.localized.code == "auth.locked" {
+        let mut all_locked = true;
+        for f in &factors {
+            match crate::factor::verify_code(ctx, &f.address, &f.secret, f.last_step, code) {
+                Ok(step) => {
+                    ctx.tx.execute(
+                        "UPDATE mailboxes SET totp_last_step = ?1 WHERE address = ?2",
+                        params![step, f.address],
+                    )?;
+                    proven.push(f.address.clone());
+                    all_locked = false;
+                }
+                Err(e) if e.localized.code == "two_step.locked" => {}
+                Err(_) => all_locked = false,
+            }
+        }
+        if proven.is_empty() {
+            if let Some(e) = count_failure(ctx, &key)? {
                 return Err(e);
+            }
+            if all_locked {
+                return Err(ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "two_step.locked",
+                    "Troppi codici errati per questa casella: riprova più tardi.",
+                    "Too many wrong codes for this mailbox: try again later.",
+                ));
             }
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
@@ -241,11 +270,12 @@ fn finish_sign_in(
             ));
         }
     }
-    ctx.tx.execute(
-        "DELETE FROM login_failures WHERE login = ?1",
-        params![login],
-    )?;
-    issue_session(ctx, &account_id)
+    CREDENTIALS.clear(ctx, &key)?;
+    let (session_id, tokens) = issue_session(ctx, account_id)?;
+    for mailbox in &proven {
+        crate::factor::add_factor(ctx, &session_id, mailbox)?;
+    }
+    Ok(tokens)
 }
 
 fn locked(wait: i64) -> ApiError {
@@ -258,30 +288,13 @@ fn locked(wait: i64) -> ApiError {
     .retry_after(u64::try_from(wait).unwrap_or(1))
 }
 
-fn record_failure(ctx: &Ctx<'_>, login: &str, previous: i64) -> ApiError {
-    let failures = previous.saturating_add(1);
-    let result = if failures >= MAX_FAILURES {
-        ctx.tx.execute(
-            "INSERT INTO login_failures (login, failures, locked_until) VALUES (?1, 0, ?2)
-             ON CONFLICT(login) DO UPDATE SET failures = 0, locked_until = excluded.locked_until",
-            params![login, ts(ctx.now + LOCKOUT)],
-        )
-    } else {
-        ctx.tx.execute(
-            "INSERT INTO login_failures (login, failures, locked_until) VALUES (?1, ?2, NULL)
-             ON CONFLICT(login) DO UPDATE SET failures = excluded.failures, locked_until = NULL",
-            params![login, failures],
-        )
-    };
-    if let Err(e) = result {
-        return ApiError::from(e);
-    }
+/// Counts a failed sign-in; `Some(locked)` when this failure locked the counter.
+fn count_failure(ctx: &Ctx<'_>, key: &str) -> ApiResult<Option<ApiError>> {
     tracing::info!("sign-in failed");
-    if failures >= MAX_FAILURES {
-        locked(LOCKOUT.num_seconds())
-    } else {
-        invalid_credentials()
-    }
+    Ok(match CREDENTIALS.fail(ctx, key)? {
+        Failure::Locked(wait) => Some(locked(wait)),
+        Failure::Counted => None,
+    })
 }
 
 /// The account a login names: a mailbox address, or the account id itself.
@@ -291,40 +304,50 @@ fn account_of(ctx: &Ctx<'_>, login: &str) -> ApiResult<Option<String>> {
     } else {
         "SELECT id FROM accounts WHERE id = ?1"
     };
-    Ok(ctx
-        .tx
-        .query_row(sql, params![login], |r| r.get(0))
-        .optional()?)
+    Ok(query_value(ctx.tx, sql, params![login])?)
 }
 
-/// The two-step secrets that apply to a sign-in of `account_id` with `login`: the mailbox's,
-/// or, signing in with the account id, which reaches every mailbox, any mailbox's.
-fn two_step_secrets(ctx: &Ctx<'_>, login: &str, account_id: &str) -> ApiResult<Vec<String>> {
-    if login.contains('@') {
-        let secret: Option<Option<String>> = ctx
-            .tx
-            .query_row(
-                "SELECT CASE WHEN two_step_login = 1 THEN totp_secret END
-                 FROM mailboxes WHERE address = ?1 AND account_id = ?2",
-                params![login, account_id],
-                |r| r.get(0),
-            )
-            .optional()?;
-        return Ok(secret.flatten().into_iter().collect());
-    }
-    // `INDEXED BY`: the partial index holds only these rows; without it the planner may
-    // pick the account index and read every mailbox of the account (migration 5).
-    let mut stmt = ctx.tx.prepare(
-        "SELECT totp_secret FROM mailboxes INDEXED BY mailboxes_two_step
-         WHERE account_id = ?1 AND two_step_login = 1 AND totp_secret IS NOT NULL",
-    )?;
-    let secrets = stmt
-        .query_map(params![account_id], |r| r.get::<_, String>(0))?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(secrets)
+/// A mailbox's two-step secret, as a sign-in checks it.
+struct Factor {
+    address: String,
+    secret: String,
+    last_step: Option<i64>,
 }
 
-fn issue_session(ctx: &Ctx<'_>, account_id: &str) -> ApiResult<SessionTokens> {
+/// The two-step factors a sign-in of `account_id` with `login` must prove one of: the
+/// mailbox's, or, signing in with the account id, any mailbox's (the session then reaches
+/// the mailboxes whose code it was).
+fn two_step_factors(ctx: &Ctx<'_>, login: &str, account_id: &str) -> ApiResult<Vec<Factor>> {
+    let rows: Vec<(String, String, Option<i64>)> = if login.contains('@') {
+        query_all(
+            ctx.tx,
+            "SELECT address, totp_secret, totp_last_step FROM mailboxes
+             WHERE address = ?1 AND account_id = ?2 AND two_step_login = 1
+               AND totp_secret IS NOT NULL",
+            params![login, account_id],
+        )?
+    } else {
+        // `INDEXED BY`: the partial index holds only these rows; without it the planner may
+        // pick the account index and read every mailbox of the account (migration 5).
+        query_all(
+            ctx.tx,
+            "SELECT address, totp_secret, totp_last_step FROM mailboxes INDEXED BY mailboxes_two_step
+             WHERE account_id = ?1 AND two_step_login = 1 AND totp_secret IS NOT NULL",
+            params![account_id],
+        )?
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(address, secret, last_step)| Factor {
+            address,
+            secret,
+            last_step,
+        })
+        .collect())
+}
+
+/// A new session of `account_id`: its id and its tokens.
+fn issue_session(ctx: &Ctx<'_>, account_id: &str) -> ApiResult<(String, SessionTokens)> {
     let access = new_token();
     let refresh = new_token();
     let id = new_id("ses");
@@ -344,14 +367,17 @@ fn issue_session(ctx: &Ctx<'_>, account_id: &str) -> ApiResult<SessionTokens> {
             ts(ctx.now)
         ],
     )?;
-    Ok(SessionTokens {
-        access_token: access,
-        refresh_token: refresh,
-        token_type: "Bearer".to_owned(),
-        expires_at,
-        refresh_expires_at,
-        account_id: account_id.to_owned(),
-    })
+    Ok((
+        id,
+        SessionTokens {
+            access_token: access,
+            refresh_token: refresh,
+            token_type: "Bearer".to_owned(),
+            expires_at,
+            refresh_expires_at,
+            account_id: account_id.to_owned(),
+        },
+    ))
 }
 
 /// Refresh a session: the old tokens stop working, new ones are issued.
@@ -365,15 +391,12 @@ pub(crate) async fn refresh(
     let (old_session, tokens) = st
         .run(move |ctx| {
             let hash = sha256_hex(&[b"refresh", req.refresh_token.as_bytes()]);
-            let row: Option<(String, String, String)> = ctx
-                .tx
-                .query_row(
-                    "SELECT id, account_id, refresh_expires_at FROM sessions
+            let row: Option<(String, String, String)> = query_opt(
+                ctx.tx,
+                "SELECT id, account_id, refresh_expires_at FROM sessions
                  WHERE refresh_hash = ?1 AND revoked = 0",
-                    params![hash],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )
-                .optional()?;
+                params![hash],
+            )?;
             let Some((id, account, exp)) = row else {
                 return Err(ApiError::unauthorized());
             };
@@ -382,7 +405,14 @@ pub(crate) async fn refresh(
             }
             ctx.tx
                 .execute("UPDATE sessions SET revoked = 1 WHERE id = ?1", params![id])?;
-            Ok((id, issue_session(ctx, &account)?))
+            let (new_id, tokens) = issue_session(ctx, &account)?;
+            // The new session has proven what the old one had.
+            ctx.tx.execute(
+                "INSERT INTO session_factors (session_id, mailbox)
+                 SELECT ?1, mailbox FROM session_factors WHERE session_id = ?2",
+                params![new_id, id],
+            )?;
+            Ok((id, tokens))
         })
         .await?;
     // Committed: the old access token must stop working now, not when its cache entry expires.

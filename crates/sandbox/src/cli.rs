@@ -8,6 +8,15 @@ use clap::Subcommand;
 
 use crate::{Config, Mode, Sandbox, SmtpConfig, SmtpSecurity};
 
+/// `--revocation`: what a card whose revocation status cannot be checked gets.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RevocationFailure {
+    /// Accepted, with a warning in the log.
+    Soft,
+    /// Refused (`card.revocation_unavailable`).
+    Hard,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Serve the provider API until Ctrl-C or SIGTERM.
@@ -18,12 +27,25 @@ pub enum Command {
         /// SQLite file (created and seeded with demo accounts if missing).
         #[arg(long)]
         db: PathBuf,
-        /// Production mode: no /sandbox endpoints.
+        /// Production mode: no /sandbox endpoints and no demo data (accounts, registries).
         #[arg(long)]
         production: bool,
+        /// Sandbox mode: write this run's back-office secret here (a new file, mode 0600). Every
+        /// /sandbox call needs it in the Sandbox-Secret header; without this option nobody can
+        /// use the back office of this run.
+        #[arg(long)]
+        sandbox_secret_file: Option<PathBuf>,
         /// A PEM or DER root certificate trusted for card identification (repeatable).
         #[arg(long = "trust-anchor")]
         trust_anchors: Vec<PathBuf>,
+        /// When a card's revocation status cannot be checked (no CRL or OCSP answer): `soft`
+        /// accepts the card with a warning in the log, `hard` refuses it.
+        #[arg(long, value_enum, default_value_t = RevocationFailure::Soft)]
+        revocation: RevocationFailure,
+        /// A PEM or DER issuing CA certificate whose cards may have RSA keys of 1024 bits
+        /// (an older card lot the deployment accepts; repeatable). Others need 2048.
+        #[arg(long = "legacy-key-issuer")]
+        legacy_key_issuers: Vec<PathBuf>,
         /// Do not seed the demo accounts.
         #[arg(long)]
         no_demo: bool,
@@ -65,7 +87,10 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             addr,
             db,
             production,
+            sandbox_secret_file,
             trust_anchors,
+            revocation,
+            legacy_key_issuers,
             no_demo,
             smtp_host,
             smtp_port,
@@ -79,7 +104,15 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             } else {
                 Mode::Sandbox
             };
-            config.seed_demo = !no_demo;
+            // Production implies no demo data (see `AppState::open`, which enforces it too).
+            config.seed_demo = !no_demo && !production;
+            match (&sandbox_secret_file, production) {
+                (Some(_), true) => {
+                    anyhow::bail!("--sandbox-secret-file: production mode has no /sandbox routes")
+                }
+                (Some(path), false) => write_secret_file(path, &config.sandbox_secret)?,
+                (None, _) => {}
+            }
             if let Some(host) = smtp_host {
                 let security = match smtp_security.as_str() {
                     "plain" => SmtpSecurity::Plain,
@@ -102,6 +135,18 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             for path in trust_anchors {
                 config.card_trust_anchors.push(read_cert(&path)?);
             }
+            config.revocation.mode = match revocation {
+                RevocationFailure::Soft => crate::revocation::Mode::SoftFail,
+                RevocationFailure::Hard => crate::revocation::Mode::HardFail,
+            };
+            for path in legacy_key_issuers {
+                use sha2::Digest;
+                let der = read_cert(&path)?;
+                config
+                    .card_rules
+                    .legacy_key_issuers
+                    .push(sha2::Sha256::digest(&der).into());
+            }
             let running = Sandbox::start(config).await?;
             // Scripts read the bound address from here when they asked for port 0.
             println!("listening on {}", running.base_url());
@@ -112,6 +157,29 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             running.shutdown().await?;
         }
     }
+    Ok(())
+}
+
+/// Writes `secret` to a new file only the current user can read. An existing file (or a
+/// symlink planted there) is removed first, so the secret never lands in a file someone else
+/// prepared.
+pub fn write_secret_file(path: &std::path::Path, secret: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e.into()),
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(secret.as_bytes())?;
+    file.sync_all()?;
     Ok(())
 }
 

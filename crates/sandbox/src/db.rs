@@ -290,6 +290,56 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX mailboxes_two_step ON mailboxes(account_id)
         WHERE two_step_login = 1 AND totp_secret IS NOT NULL;
     "#,
+    // 6: the security review (issue 17).
+    // - Two-step login per mailbox, sessions per account: a session reaches a mailbox with
+    //   two-step login only once that mailbox's code was proven in it (`session_factors`).
+    // - A code is accepted once (`totp_last_step`, `last_step`), an enrolment belongs to the
+    //   session that started it, and recovery codes (hashed, single use) replace a lost phone.
+    // - Failure counters back off (`locks`) and are forgotten after a day (`updated_at`).
+    // - The renewal registration's code goes to contacts on record (`code_sent_to`).
+    r#"
+    CREATE TABLE session_factors (
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        mailbox TEXT NOT NULL,
+        PRIMARY KEY (session_id, mailbox)
+    );
+    CREATE INDEX sessions_account ON sessions(account_id, revoked);
+    ALTER TABLE mailboxes ADD COLUMN totp_last_step INTEGER;
+    ALTER TABLE mailboxes ADD COLUMN totp_pending_session TEXT;
+    CREATE TABLE recovery_codes (
+        mailbox TEXT NOT NULL REFERENCES mailboxes(address),
+        code_hash TEXT NOT NULL,
+        pending INTEGER NOT NULL,
+        used_at TEXT,
+        PRIMARY KEY (mailbox, code_hash)
+    );
+    ALTER TABLE remote_signature_accounts ADD COLUMN last_step INTEGER;
+    ALTER TABLE login_failures ADD COLUMN locks INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE login_failures ADD COLUMN updated_at TEXT;
+    ALTER TABLE renewal_registrations ADD COLUMN code_sent_to TEXT;
+    CREATE INDEX idempotency_created ON idempotency(created_at);
+    CREATE INDEX outbox_sent ON outbox(sent_at);
+    "#,
+    // 7: booking a webcam slot no longer deletes other requests' rows: one *booked* row per
+    // slot (a partial unique index) instead of one row of any state, so approved, rejected and
+    // cancelled bookings stay as history. SQLite cannot drop a column's UNIQUE: the table is
+    // copied into one without it.
+    r#"
+    CREATE TABLE webcam_bookings_new (
+        id TEXT PRIMARY KEY,
+        request_id TEXT NOT NULL,
+        starts_at TEXT NOT NULL,
+        document TEXT NOT NULL,
+        language TEXT NOT NULL,
+        status TEXT NOT NULL
+    );
+    INSERT INTO webcam_bookings_new (id, request_id, starts_at, document, language, status)
+        SELECT id, request_id, starts_at, document, language, status FROM webcam_bookings;
+    DROP TABLE webcam_bookings;
+    ALTER TABLE webcam_bookings_new RENAME TO webcam_bookings;
+    CREATE UNIQUE INDEX webcam_bookings_slot ON webcam_bookings(starts_at) WHERE status = 'booked';
+    CREATE INDEX webcam_bookings_request ON webcam_bookings(request_id, status);
+    "#,
 ];
 
 /// Opens (creating if needed) the database file and brings its schema up to date.

@@ -288,7 +288,7 @@ pub(crate) async fn create(
         let fp = sha256_hex(&[b"identity-request", address.as_bytes()]);
         let account = auth.account_id.clone();
         let (status, body) = idempotent(ctx, &account, key.as_deref(), &fp, |ctx| {
-            let m = load_mailbox(ctx, &auth.account_id, &address)?;
+            let m = load_mailbox(ctx, &auth, &address)?;
             if m.state == IdentityState::Completed {
                 return Err(ApiError::new(
                     StatusCode::CONFLICT,
@@ -433,11 +433,12 @@ fn act_blocking(ctx: &mut Ctx<'_>, row: &mut ReqRow, action: IdentityAction) -> 
                     .retry_after(u64::try_from(wait).unwrap_or(1)));
                 }
                 if *resends >= MAX_RESENDS {
+                    // The way out is "start_over" (L9): the state, not the rate, refuses.
                     return Err(ApiError::new(
-                        StatusCode::TOO_MANY_REQUESTS,
+                        StatusCode::CONFLICT,
                         "otp.resend_limit",
-                        "Hai chiesto troppi codici: ricomincia la procedura più tardi.",
-                        "Too many codes requested: start the procedure again later.",
+                        "Hai chiesto troppi codici: ricomincia la procedura (\"Ricomincia\").",
+                        "Too many codes requested: start the procedure over (\"Start over\").",
                     ));
                 }
             }
@@ -445,6 +446,11 @@ fn act_blocking(ctx: &mut Ctx<'_>, row: &mut ReqRow, action: IdentityAction) -> 
             send_otp(ctx, row)?;
         }
         A::ConfirmOtp { code } => confirm_otp(ctx, row, code.as_str())?,
+        A::StartOver => {
+            apply(row, IdentityEvent::StartOver)?;
+            row.otp_hash = None;
+            row.otp_attempts = 0;
+        }
         A::Retry => apply(row, IdentityEvent::Retry)?,
         A::ChangeHolder => apply(row, IdentityEvent::ChangeHolder)?,
         A::ChangeLegalRepresentative => apply(row, IdentityEvent::ChangeLegalRepresentative)?,
@@ -816,6 +822,7 @@ pub(crate) async fn upload(
                     "The maximum number of documents is already uploaded.",
                 ));
             }
+            check_document_space(ctx, bytes.len())?;
             let doc_id = new_id("doc");
             let filename: String = q.filename.trim().chars().take(200).collect();
             ctx.tx.execute(
@@ -911,6 +918,30 @@ pub fn check_document(
         ));
     }
     Ok(sniffed)
+}
+
+/// Refuses a document of `size` bytes when the documents kept (identity and support ones
+/// together) would pass [`crate::Config::max_stored_document_bytes`]: uploads are capped one
+/// by one, and this caps them all (M5). 507: the server's state, not the request, is the
+/// reason.
+pub(crate) fn check_document_space(ctx: &Ctx<'_>, size: usize) -> ApiResult<()> {
+    let stored: i64 = ctx.tx.query_row(
+        "SELECT (SELECT COALESCE(SUM(size), 0) FROM documents)
+              + (SELECT COALESCE(SUM(size), 0) FROM registry_ticket_documents)",
+        [],
+        |r| r.get(0),
+    )?;
+    if stored.saturating_add(i64::try_from(size).unwrap_or(i64::MAX))
+        > ctx.st.max_stored_document_bytes
+    {
+        return Err(ApiError::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "document.storage_full",
+            "Lo spazio per i documenti è esaurito: riprova più tardi o contatta l'assistenza.",
+            "The space for documents is full: try again later or contact support.",
+        ));
+    }
+    Ok(())
 }
 
 /// A random byte string (used by the card challenge too).

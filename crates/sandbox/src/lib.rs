@@ -27,7 +27,9 @@
 //!
 //! Beside the provider API the server plays two other parties of the seeds, each with its own
 //! accounts and routes: a public registry where the PEC on record is changed ([`registry`],
-//! `/registry/v1`) and an association's renewal portal ([`renewal`], `/renewal/v1`).
+//! `/registry/v1`), an association's renewal portal ([`renewal`], `/renewal/v1`), and a
+//! remote signature service speaking the Cloud Signature Consortium API v2 ([`csc`],
+//! `/csc/v2`).
 //!
 //! See [`seed`] for the registries (legal representatives, ceased companies), the SPID test
 //! identities and the remote-signature accounts.
@@ -41,6 +43,7 @@
 pub mod captcha;
 pub mod card;
 pub mod cli;
+pub mod csc;
 pub mod db;
 pub mod mail;
 pub mod openapi;
@@ -48,15 +51,22 @@ pub mod problem;
 pub mod seed;
 pub mod totp;
 
+mod rows;
+
 mod admin;
 mod auth;
+mod factor;
+mod guard;
 mod guide;
+mod housekeeping;
 mod identity;
 mod mailboxes;
 mod methods;
 pub mod registry;
 pub mod renewal;
+pub mod revocation;
 mod state;
+mod throttle;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -81,6 +91,10 @@ pub struct Config {
     pub mode: Mode,
     /// Root certificates (DER) a card's chain must end at. Empty: no card is trusted.
     pub card_trust_anchors: Vec<Vec<u8>>,
+    /// Card certificate rules a deployment may change (legacy key lots).
+    pub card_rules: card::Rules,
+    /// How card certificates' revocation is checked (soft-fail by default).
+    pub revocation: revocation::Settings,
     /// Whether to seed the demo accounts into an empty database.
     pub seed_demo: bool,
     /// Public base URL for links (SPID login page, delegation links); defaults to
@@ -88,6 +102,14 @@ pub struct Config {
     pub public_url: Option<String>,
     /// SMTP relay for the e-mails; without one they stay in the outbox (sandbox mode shows it).
     pub smtp: Option<SmtpConfig>,
+    /// The secret every `/sandbox/*` call must carry in the `Sandbox-Secret` header (sandbox
+    /// mode only): [`Config::new`] draws a fresh one for each run, so only whoever started the
+    /// server (the app's own client, a test, a script given `--sandbox-secret-file`) can use the
+    /// back office; another local process or a web page cannot.
+    pub sandbox_secret: String,
+    /// Bytes of uploaded documents (identity and support) kept at most, all together: once
+    /// full, uploads are refused with 507 until old ones are pruned.
+    pub max_stored_document_bytes: u64,
 }
 
 impl Config {
@@ -98,9 +120,13 @@ impl Config {
             db_path,
             mode: Mode::Sandbox,
             card_trust_anchors: Vec::new(),
+            card_rules: card::Rules::default(),
+            revocation: revocation::Settings::default(),
             seed_demo: true,
             public_url: None,
             smtp: None,
+            sandbox_secret: state::new_token(),
+            max_stored_document_bytes: 1 << 30,
         }
     }
 }
@@ -117,11 +143,14 @@ impl Sandbox {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{addr}"));
-        let state = Arc::new(state::AppState::open(&config, base_url.clone())?);
+        let mut state = state::AppState::open(&config, base_url.clone())?;
+        state.allowed_hosts = allowed_hosts(addr, config.public_url.as_deref());
+        let state = Arc::new(state);
         let relay = match &config.smtp {
             Some(smtp) => Some(mail::spawn_delivery(Arc::clone(&state), smtp.clone())?),
             None => None,
         };
+        let housekeeping = housekeeping::spawn(Arc::clone(&state));
         let app = router(state);
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -135,12 +164,15 @@ impl Sandbox {
             .await
         });
         tracing::info!(%addr, "sandbox listening");
+        let sandbox_secret = (config.mode == Mode::Sandbox).then_some(config.sandbox_secret);
         Ok(RunningSandbox {
             addr,
             base_url,
+            sandbox_secret,
             shutdown: Some(tx),
             task: Some(task),
             relay,
+            housekeeping: Some(housekeeping),
         })
     }
 }
@@ -149,9 +181,11 @@ impl Sandbox {
 pub struct RunningSandbox {
     addr: SocketAddr,
     base_url: String,
+    sandbox_secret: Option<String>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
     relay: Option<JoinHandle<()>>,
+    housekeeping: Option<JoinHandle<()>>,
 }
 
 impl RunningSandbox {
@@ -165,10 +199,18 @@ impl RunningSandbox {
         &self.base_url
     }
 
+    /// The back-office secret of this run (sandbox mode), for the `Sandbox-Secret` header.
+    pub fn sandbox_secret(&self) -> Option<&str> {
+        self.sandbox_secret.as_deref()
+    }
+
     /// Stops accepting, lets requests in flight finish, and waits for the server task.
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
-        if let Some(relay) = self.relay.take() {
-            relay.abort();
+        for background in [self.relay.take(), self.housekeeping.take()]
+            .into_iter()
+            .flatten()
+        {
+            background.abort();
         }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -194,8 +236,11 @@ impl RunningSandbox {
 
 impl Drop for RunningSandbox {
     fn drop(&mut self) {
-        if let Some(relay) = self.relay.take() {
-            relay.abort();
+        for background in [self.relay.take(), self.housekeeping.take()]
+            .into_iter()
+            .flatten()
+        {
+            background.abort();
         }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -211,4 +256,40 @@ pub fn openapi_json() -> String {
 
 fn router(state: Arc<state::AppState>) -> Router {
     openapi::build_router(state)
+}
+
+/// The `Host` names a server on loopback answers: its own loopback names, and the public URL's
+/// host if one is configured. A web page that rebinds its own name to 127.0.0.1 (DNS
+/// rebinding) sends its name as `Host` and is refused. A server on another address is reached
+/// by name anyway, so no list is kept for it (`None`).
+fn allowed_hosts(addr: SocketAddr, public_url: Option<&str>) -> Option<Arc<[String]>> {
+    if !addr.ip().is_loopback() {
+        return None;
+    }
+    let mut hosts = vec![
+        "127.0.0.1".to_owned(),
+        "localhost".to_owned(),
+        "[::1]".to_owned(),
+        addr.ip().to_string(),
+    ];
+    if let Some(host) = public_url
+        .and_then(|u| u.split_once("://"))
+        .map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or_default())
+        .map(host_name)
+        .filter(|h| !h.is_empty())
+    {
+        hosts.push(host.to_ascii_lowercase());
+    }
+    Some(hosts.into())
+}
+
+/// The host part of an `authority` (`host[:port]`, `[v6]:port`), without the port.
+pub(crate) fn host_name(authority: &str) -> &str {
+    let authority = authority.rsplit('@').next().unwrap_or(authority);
+    if authority.starts_with('[') {
+        return authority
+            .find(']')
+            .map_or(authority, |end| &authority[..=end]);
+    }
+    authority.split(':').next().unwrap_or(authority)
 }

@@ -54,6 +54,11 @@ pub enum SmtpSecurity {
     Tls,
 }
 
+/// What an outbox body becomes once it is no longer needed: after delivery, or, for messages
+/// that stay in the sandbox's outbox, once every secret they could hold has expired.
+pub const REDACTED_BODY: &str =
+    "[contenuto rimosso dopo la consegna / content removed after delivery]";
+
 /// Attempts per message before it is left as failed.
 pub const MAX_DELIVERY_ATTEMPTS: i64 = 8;
 
@@ -138,9 +143,11 @@ async fn deliver_pending(
         state
             .run(move |ctx| {
                 match &result {
+                    // Delivered: the body (an OTP, a link's token) has left; the outbox keeps
+                    // only the fact (M4).
                     Ok(()) => ctx.tx.execute(
-                        "UPDATE outbox SET delivered_at = ?1 WHERE id = ?2",
-                        params![ts(ctx.now), id],
+                        "UPDATE outbox SET delivered_at = ?1, body = ?2 WHERE id = ?3",
+                        params![ts(ctx.now), REDACTED_BODY, id],
                     )?,
                     Err(e) => {
                         tracing::warn!(id, error = %e, "mail not relayed");

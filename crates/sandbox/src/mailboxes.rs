@@ -9,16 +9,16 @@ use axum::response::{IntoResponse, Response};
 use pec_domain::{IdentityState, Lang};
 use pec_provider::api::{
     AppPasswordRequest, AppPasswordView, CodeRequest, ContactData, HolderData, IdentityStateData,
-    MailboxView, NotificationKind, NotificationView, TwoStepEnrolment,
+    MailboxView, NotificationKind, NotificationView, SecondFactorProof, TwoStepEnrolment,
 };
 use rusqlite::{OptionalExtension, params};
 use serde_json::value::RawValue;
 
 use crate::auth::Auth;
+use crate::factor;
 use crate::problem::{ApiError, ApiResult};
 use crate::state::{
-    AppState, Ctx, hash_password, idempotent, new_id, new_token, notify, parse_ts, random_bytes,
-    sha256_hex, ts,
+    AppState, Ctx, hash_password, idempotent_redacted, new_id, new_token, parse_ts, sha256_hex, ts,
 };
 
 /// A mailbox row, decoded.
@@ -32,69 +32,66 @@ pub(crate) struct MailboxRow {
     pub qualified: bool,
     pub expires_on: String,
     pub two_step: bool,
+    /// The authenticator's secret while two-step login is on.
+    pub totp_secret: Option<String>,
+    /// The last step whose code was accepted (a code is accepted once).
+    pub totp_last_step: Option<i64>,
     pub totp_pending: Option<String>,
+    /// The session that started the pending enrolment: only it may confirm it.
+    pub totp_pending_session: Option<String>,
 }
 
 const MAILBOX_COLS: &str = "address, holder, contact, identity_state, qualified, \
-                            expires_on, two_step_login, totp_pending_secret";
+                            expires_on, two_step_login, totp_secret, totp_last_step, \
+                            totp_pending_secret, totp_pending_session";
 
-fn decode(r: &rusqlite::Row<'_>) -> rusqlite::Result<(MailboxRowRaw,)> {
-    Ok((MailboxRowRaw {
-        address: r.get(0)?,
-        holder: r.get(1)?,
-        contact: r.get(2)?,
-        state: r.get(3)?,
-        qualified: r.get(4)?,
-        expires_on: r.get(5)?,
-        two_step: r.get(6)?,
-        totp_pending: r.get(7)?,
-    },))
-}
-
-struct MailboxRowRaw {
-    address: String,
-    holder: String,
-    contact: String,
-    state: String,
-    qualified: bool,
-    expires_on: String,
-    two_step: bool,
-    totp_pending: Option<String>,
-}
-
-impl MailboxRowRaw {
-    fn parse(self) -> ApiResult<MailboxRow> {
+impl crate::rows::FromRow for MailboxRow {
+    fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        let json = |i: usize| -> rusqlite::Result<String> { r.get(i) };
+        let decode = |i: usize, e: serde_json::Error| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+        };
         Ok(MailboxRow {
-            address: self.address,
-            holder: serde_json::from_str(&self.holder)?,
-            contact: serde_json::from_str(&self.contact)?,
-            state: serde_json::from_str(&self.state)?,
-            qualified: self.qualified,
-            expires_on: self.expires_on,
-            two_step: self.two_step,
-            totp_pending: self.totp_pending,
+            address: r.get(0)?,
+            holder: serde_json::from_str(&json(1)?).map_err(|e| decode(1, e))?,
+            contact: serde_json::from_str(&json(2)?).map_err(|e| decode(2, e))?,
+            state: serde_json::from_str(&json(3)?).map_err(|e| decode(3, e))?,
+            qualified: r.get(4)?,
+            expires_on: r.get(5)?,
+            two_step: r.get(6)?,
+            totp_secret: r.get(7)?,
+            totp_last_step: r.get(8)?,
+            totp_pending: r.get(9)?,
+            totp_pending_session: r.get(10)?,
         })
     }
 }
 
-/// Loads a mailbox of `account_id`; someone else's mailbox is "not found" too.
-pub(crate) fn load_mailbox(
+/// Loads a mailbox of `account_id`; someone else's mailbox is "not found" too. For reads of
+/// the account's own records (status, expiry) and for the two-step endpoints, which prove the
+/// factor themselves; anything else that acts on a mailbox goes through [`load_mailbox`].
+pub(crate) fn load_mailbox_record(
     ctx: &Ctx<'_>,
     account_id: &str,
     address: &str,
 ) -> ApiResult<MailboxRow> {
     let address = address.trim().to_lowercase();
-    let raw = ctx
-        .tx
-        .prepare_cached(&format!(
-            "SELECT {MAILBOX_COLS} FROM mailboxes WHERE address = ?1 AND account_id = ?2"
-        ))?
-        .query_row(params![address, account_id], decode)
-        .optional()?;
-    match raw {
-        Some((raw,)) => raw.parse(),
-        None => Err(ApiError::not_found("Casella", "Mailbox")),
-    }
+    let row: Option<MailboxRow> = crate::rows::query_opt(
+        ctx.tx,
+        &format!("SELECT {MAILBOX_COLS} FROM mailboxes WHERE address = ?1 AND account_id = ?2"),
+        params![address, account_id],
+    )?;
+    row.ok_or_else(|| ApiError::not_found("Casella", "Mailbox"))
+}
+
+/// Loads a mailbox the session may act on: one of its account's, and, when the mailbox has
+/// two-step login, one whose code was proven in this session (H1: the password is the
+/// account's, the second factor the mailbox's; a session opened through another mailbox, or
+/// with another mailbox's code, does not reach this one).
+pub(crate) fn load_mailbox(ctx: &Ctx<'_>, auth: &Auth, address: &str) -> ApiResult<MailboxRow> {
+    let m = load_mailbox_record(ctx, &auth.account_id, address)?;
+    crate::factor::require_factor(ctx, auth, &m)?;
+    Ok(m)
 }
 
 /// Sets the identity state on the mailbox (and the star when completed).
@@ -282,13 +279,11 @@ fn text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> ApiResult<&'r str> {
 }
 
 fn account_mailboxes(ctx: &Ctx<'_>, account_id: &str) -> ApiResult<Vec<MailboxRow>> {
-    let mut stmt = ctx.tx.prepare(&format!(
-        "SELECT {MAILBOX_COLS} FROM mailboxes WHERE account_id = ?1 ORDER BY address"
-    ))?;
-    let raws = stmt
-        .query_map(params![account_id], decode)?
-        .collect::<Result<Vec<_>, _>>()?;
-    raws.into_iter().map(|(r,)| r.parse()).collect()
+    Ok(crate::rows::query_all(
+        ctx.tx,
+        &format!("SELECT {MAILBOX_COLS} FROM mailboxes WHERE account_id = ?1 ORDER BY address"),
+        params![account_id],
+    )?)
 }
 
 /// The mailboxes of the signed-in account.
@@ -441,24 +436,45 @@ fn require_completed(m: &MailboxRow) -> ApiResult<()> {
     Ok(())
 }
 
-/// Starts two-step enrolment: a new secret to add to an authenticator app.
+/// Starts two-step enrolment: a new secret to add to an authenticator app, and recovery
+/// codes, shown only now. While two-step login is on (replacing the authenticator), a proof
+/// of the current factor is needed: a code, or a recovery code.
 #[utoipa::path(post, path = "/v1/mailboxes/{address}/two-step/enrolment", tag = "security",
     security(("bearer" = [])),
     params(("address" = String, Path, description = "PEC address")),
-    responses((status = 201, description = "Secret and otpauth URI", body = TwoStepEnrolment)))]
+    request_body(content = Option<SecondFactorProof>,
+                 description = "Proof of the current factor, when two-step login is already on"),
+    responses((status = 201, description = "Secret, otpauth URI and recovery codes", body = TwoStepEnrolment)))]
 pub(crate) async fn two_step_enrol(
     State(st): State<Arc<AppState>>,
     auth: Auth,
     Path(address): Path<String>,
+    proof: Option<Json<Option<SecondFactorProof>>>,
 ) -> ApiResult<(StatusCode, Json<TwoStepEnrolment>)> {
+    // No body, or `null` (the document's optional body): no proof.
+    let proof = proof.and_then(|Json(p)| p).unwrap_or_default();
     st.run(move |ctx| {
-        let m = load_mailbox(ctx, &auth.account_id, &address)?;
+        let m = load_mailbox_record(ctx, &auth.account_id, &address)?;
         require_completed(&m)?;
-        let secret = crate::totp::base32_encode(&random_bytes(20));
+        if m.two_step {
+            // H2: replacing the authenticator needs the current one (or a recovery code).
+            factor::prove(
+                ctx,
+                &auth,
+                &m,
+                &factor::Proof {
+                    code: proof.code.as_deref(),
+                    recovery_code: proof.recovery_code.as_deref(),
+                },
+            )?;
+        }
+        let secret = factor::new_totp_secret();
         ctx.tx.execute(
-            "UPDATE mailboxes SET totp_pending_secret = ?1 WHERE address = ?2",
-            params![secret, m.address],
+            "UPDATE mailboxes SET totp_pending_secret = ?1, totp_pending_session = ?2
+             WHERE address = ?3",
+            params![secret, auth.session_id, m.address],
         )?;
+        let recovery_codes = factor::issue_recovery_codes(ctx, &m.address)?;
         let uri = format!(
             "otpauth://totp/PEC%20Sandbox:{}?secret={secret}&issuer=PEC%20Sandbox&algorithm=SHA1&digits=6&period=30",
             m.address.replace('@', "%40")
@@ -468,13 +484,16 @@ pub(crate) async fn two_step_enrol(
             Json(TwoStepEnrolment {
                 secret,
                 otpauth_uri: uri,
+                recovery_codes,
             }),
         ))
     })
     .await
 }
 
-/// Confirms enrolment with a code from the app: two-step login is on from now.
+/// Confirms enrolment with a code of the new authenticator: two-step login is on from now
+/// (or moved to the new one). Only the session that started the enrolment can confirm it;
+/// the account's other sessions end and the holder is told by e-mail.
 #[utoipa::path(post, path = "/v1/mailboxes/{address}/two-step/confirmation", tag = "security",
     security(("bearer" = [])),
     params(("address" = String, Path, description = "PEC address")),
@@ -486,92 +505,109 @@ pub(crate) async fn two_step_confirm(
     Path(address): Path<String>,
     Json(req): Json<CodeRequest>,
 ) -> ApiResult<Json<MailboxView>> {
-    st.run(move |ctx| {
-        let m = load_mailbox(ctx, &auth.account_id, &address)?;
-        let Some(secret) = m.totp_pending.clone() else {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "two_step.not_enrolling",
-                "Nessuna attivazione in corso: ricomincia.",
-                "No enrolment in progress: start again.",
-            ));
-        };
-        if !crate::totp::verify(&secret, ctx.now.timestamp(), &req.code) {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "two_step.code_invalid",
-                "Codice non valido: controlla l'ora del telefono e riprova.",
-                "Invalid code: check the phone's clock and try again.",
-            ));
-        }
-        ctx.tx.execute(
-            "UPDATE mailboxes SET totp_secret = ?1, totp_pending_secret = NULL, two_step_login = 1
-             WHERE address = ?2",
-            params![secret, m.address],
-        )?;
-        notify(
-            ctx,
-            &auth.account_id,
-            &m.address,
-            "security",
-            ("Verifica in due passaggi attiva", "Two-step login is on"),
-            (
-                "I programmi di posta ora richiedono una password dedicata.",
-                "Mail programs now need an app password.",
-            ),
-        )?;
-        let m = load_mailbox(ctx, &auth.account_id, &address)?;
-        view(ctx, m).map(Json)
-    })
-    .await
+    let (account, session) = (Arc::clone(&auth.account_id), Arc::clone(&auth.session_id));
+    let view = st
+        .run(move |ctx| {
+            let m = load_mailbox_record(ctx, &auth.account_id, &address)?;
+            let pending = m
+                .totp_pending
+                .clone()
+                .filter(|_| m.totp_pending_session.as_deref() == Some(&*auth.session_id));
+            let Some(secret) = pending else {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "two_step.not_enrolling",
+                    "Nessuna attivazione in corso in questa sessione: ricomincia.",
+                    "No enrolment in progress in this session: start again.",
+                ));
+            };
+            let step = factor::verify_code(ctx, &m.address, &secret, None, &req.code)?;
+            let change = if m.two_step {
+                factor::Change::Replaced
+            } else {
+                factor::Change::Enabled
+            };
+            ctx.tx.execute(
+                "UPDATE mailboxes SET totp_secret = ?1, totp_last_step = ?2, two_step_login = 1,
+                        totp_pending_secret = NULL, totp_pending_session = NULL
+                 WHERE address = ?3",
+                params![secret, step, m.address],
+            )?;
+            factor::activate_recovery_codes(ctx, &m.address)?;
+            factor::add_factor(ctx, &auth.session_id, &m.address)?;
+            factor::revoke_other_sessions(ctx, &auth.account_id, &auth.session_id)?;
+            factor::tell_holder(ctx, &auth.account_id, &m, change)?;
+            let m = load_mailbox_record(ctx, &auth.account_id, &address)?;
+            view(ctx, m)
+        })
+        .await?;
+    // Committed: the other sessions' cached tokens stop working now.
+    st.forget_account_sessions(&account, &session);
+    Ok(Json(view))
 }
 
-/// Turns two-step login off (needs a current code).
+/// Turns two-step login off, with a proof of the current factor (a code or a recovery code);
+/// the account's other sessions end and the holder is told by e-mail.
 #[utoipa::path(post, path = "/v1/mailboxes/{address}/two-step/disable", tag = "security",
     security(("bearer" = [])),
     params(("address" = String, Path, description = "PEC address")),
-    request_body = CodeRequest,
+    request_body = SecondFactorProof,
     responses((status = 200, description = "Two-step login off", body = MailboxView)))]
 pub(crate) async fn two_step_disable(
     State(st): State<Arc<AppState>>,
     auth: Auth,
     Path(address): Path<String>,
-    Json(req): Json<CodeRequest>,
+    Json(proof): Json<SecondFactorProof>,
 ) -> ApiResult<Json<MailboxView>> {
-    st.run(move |ctx| {
-        let m = load_mailbox(ctx, &auth.account_id, &address)?;
-        let secret: Option<String> = ctx
-            .tx
-            .query_row(
-                "SELECT totp_secret FROM mailboxes WHERE address = ?1 AND two_step_login = 1",
+    let (account, session) = (Arc::clone(&auth.account_id), Arc::clone(&auth.session_id));
+    let view = st
+        .run(move |ctx| {
+            let m = load_mailbox_record(ctx, &auth.account_id, &address)?;
+            if !m.two_step {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "two_step.not_enabled",
+                    "La verifica in due passaggi non è attiva per questa casella.",
+                    "Two-step login is not on for this mailbox.",
+                ));
+            }
+            factor::prove(
+                ctx,
+                &auth,
+                &m,
+                &factor::Proof {
+                    code: proof.code.as_deref(),
+                    recovery_code: proof.recovery_code.as_deref(),
+                },
+            )?;
+            ctx.tx.execute(
+                "UPDATE mailboxes SET totp_secret = NULL, totp_last_step = NULL, two_step_login = 0,
+                        totp_pending_secret = NULL, totp_pending_session = NULL
+                 WHERE address = ?1",
                 params![m.address],
-                |r| r.get(0),
-            )
-            .optional()?
-            .flatten();
-        let ok = secret.is_some_and(|s| crate::totp::verify(&s, ctx.now.timestamp(), &req.code));
-        if !ok {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "two_step.code_invalid",
-                "Codice non valido.",
-                "Invalid code.",
-            ));
-        }
-        ctx.tx.execute(
-            "UPDATE mailboxes SET totp_secret = NULL, two_step_login = 0 WHERE address = ?1",
-            params![m.address],
-        )?;
-        let m = load_mailbox(ctx, &auth.account_id, &address)?;
-        view(ctx, m).map(Json)
-    })
-    .await
+            )?;
+            factor::drop_recovery_codes(ctx, &m.address)?;
+            ctx.tx.execute(
+                "DELETE FROM session_factors WHERE mailbox = ?1",
+                params![m.address],
+            )?;
+            factor::revoke_other_sessions(ctx, &auth.account_id, &auth.session_id)?;
+            factor::tell_holder(ctx, &auth.account_id, &m, factor::Change::Disabled)?;
+            let m = load_mailbox_record(ctx, &auth.account_id, &address)?;
+            view(ctx, m)
+        })
+        .await?;
+    st.forget_account_sessions(&account, &session);
+    Ok(Json(view))
 }
 
 // ---------------------------------------------------------------------------------------------
 // App passwords
 
-/// Creates an app password for a mail program (shown once). Honours `Idempotency-Key`.
+/// Creates an app password for a mail program (shown once). It opens the mailbox over IMAP,
+/// so it needs two-step login on and a fresh code of it (step-up), whatever the session
+/// proved before. Honours `Idempotency-Key`: a repeat answers the same app password without
+/// the password itself, which is never stored.
 #[utoipa::path(post, path = "/v1/mailboxes/{address}/app-passwords", tag = "security",
     security(("bearer" = [])),
     params(("address" = String, Path, description = "PEC address"),
@@ -596,49 +632,68 @@ pub(crate) async fn create_app_password(
             .map_err(|e| ApiError::internal(&e))?
     };
     st.run(move |ctx| {
-        let fp = sha256_hex(&[b"app-password", address.as_bytes(), req.label.as_bytes()]);
+        let m = load_mailbox_record(ctx, &auth.account_id, &address)?;
+        if !m.two_step {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "app_password.two_step_required",
+                "Le password per le app servono con la verifica in due passaggi: attivala prima.",
+                "App passwords go with two-step login: turn it on first.",
+            ));
+        }
+        // Step-up (H1): a fresh code of this mailbox, on every creation.
+        factor::prove(
+            ctx,
+            &auth,
+            &m,
+            &factor::Proof {
+                code: req.totp_code.as_deref(),
+                recovery_code: None,
+            },
+        )?;
+        let fp = sha256_hex(&[b"app-password", m.address.as_bytes(), req.label.as_bytes()]);
         let account = auth.account_id.clone();
-        let (status, body) = idempotent(ctx, &account, key.as_deref(), &fp, |ctx| {
-            let m = load_mailbox(ctx, &auth.account_id, &address)?;
-            let label = req.label.trim();
-            if label.is_empty()
-                || label.chars().count() > 100
-                || label.chars().any(char::is_control)
-            {
-                return Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "app_password.label",
-                    "Indica un nome da 1 a 100 caratteri.",
-                    "Give a label of 1 to 100 characters.",
-                ));
-            }
-            let count: i64 = ctx.tx.query_row(
-                "SELECT COUNT(*) FROM app_passwords WHERE mailbox = ?1",
-                params![m.address],
-                |r| r.get(0),
-            )?;
-            if count >= 20 {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    "app_password.too_many",
-                    "Al massimo 20 password per programmi: eliminane una.",
-                    "At most 20 app passwords: delete one first.",
-                ));
-            }
-            let id = new_id("app");
-            ctx.tx.execute(
-                "INSERT INTO app_passwords (id, mailbox, label, password_hash, created_at)
+        let (status, body) =
+            idempotent_redacted(ctx, &account, key.as_deref(), &fp, &["/password"], |ctx| {
+                let label = req.label.trim();
+                if label.is_empty()
+                    || label.chars().count() > 100
+                    || label.chars().any(char::is_control)
+                {
+                    return Err(ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "app_password.label",
+                        "Indica un nome da 1 a 100 caratteri.",
+                        "Give a label of 1 to 100 characters.",
+                    ));
+                }
+                let count: i64 = ctx.tx.query_row(
+                    "SELECT COUNT(*) FROM app_passwords WHERE mailbox = ?1",
+                    params![m.address],
+                    |r| r.get(0),
+                )?;
+                if count >= 20 {
+                    return Err(ApiError::new(
+                        StatusCode::CONFLICT,
+                        "app_password.too_many",
+                        "Al massimo 20 password per programmi: eliminane una.",
+                        "At most 20 app passwords: delete one first.",
+                    ));
+                }
+                let id = new_id("app");
+                ctx.tx.execute(
+                    "INSERT INTO app_passwords (id, mailbox, label, password_hash, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![id, m.address, label, hash, ts(ctx.now)],
-            )?;
-            let v = AppPasswordView {
-                id,
-                label: label.to_owned(),
-                password: Some(password),
-                created_at: ctx.now,
-            };
-            Ok((201, serde_json::to_value(v)?))
-        })?;
+                    params![id, m.address, label, hash, ts(ctx.now)],
+                )?;
+                let v = AppPasswordView {
+                    id,
+                    label: label.to_owned(),
+                    password: Some(password),
+                    created_at: ctx.now,
+                };
+                Ok((201, serde_json::to_value(v)?))
+            })?;
         Ok((
             StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED),
             Json(body),
@@ -658,15 +713,12 @@ pub(crate) async fn list_app_passwords(
     Path(address): Path<String>,
 ) -> ApiResult<Json<Vec<AppPasswordView>>> {
     st.run(move |ctx| {
-        let m = load_mailbox(ctx, &auth.account_id, &address)?;
-        let mut stmt = ctx.tx.prepare(
+        let m = load_mailbox(ctx, &auth, &address)?;
+        let rows: Vec<(String, String, String)> = crate::rows::query_all(
+            ctx.tx,
             "SELECT id, label, created_at FROM app_passwords WHERE mailbox = ?1 ORDER BY created_at",
+            params![m.address],
         )?;
-        let rows = stmt
-            .query_map(params![m.address], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
         rows.into_iter()
             .map(|(id, label, at)| {
                 Ok(AppPasswordView {
@@ -694,7 +746,7 @@ pub(crate) async fn delete_app_password(
     Path((address, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     st.run(move |ctx| {
-        let m = load_mailbox(ctx, &auth.account_id, &address)?;
+        let m = load_mailbox(ctx, &auth, &address)?;
         let n = ctx.tx.execute(
             "DELETE FROM app_passwords WHERE id = ?1 AND mailbox = ?2",
             params![id, m.address],
@@ -707,12 +759,12 @@ pub(crate) async fn delete_app_password(
     .await
 }
 
-/// The `Idempotency-Key` header, if any and readable.
+/// The `Idempotency-Key` header, if any. An unreadable one (not ASCII) comes back empty, so
+/// that it is refused like any other malformed key rather than ignored.
 pub(crate) fn idem_key(headers: &HeaderMap) -> Option<String> {
     headers
         .get(pec_provider::api::IDEMPOTENCY_KEY_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+        .map(|v| v.to_str().unwrap_or_default().to_owned())
 }
 
 #[cfg(test)]

@@ -28,7 +28,9 @@ use crate::identity::{
 };
 use crate::mailboxes::idem_key;
 use crate::problem::{ApiError, ApiResult};
-use crate::state::{AppState, Ctx, idempotent, new_id, parse_ts, sha256_hex, ts, verify_password};
+use crate::rows::{query_opt, query_value};
+use crate::state::{AppState, Ctx, idempotent, new_id, parse_ts, sha256_hex, ts};
+use crate::throttle::{CREDENTIALS, Failure, Gate};
 
 /// A card challenge is valid this long, and once.
 pub const CHALLENGE_TTL: TimeDelta = TimeDelta::minutes(2);
@@ -101,82 +103,128 @@ pub(crate) async fn card_challenge(
 }
 
 fn card_error(e: crate::card::CardError) -> ApiError {
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        e.code(),
-        e.message_it(),
-        e.message_en(),
-    )
+    // Only an unreachable revocation source is the server's own trouble (and temporary).
+    let status = match e {
+        crate::card::CardError::RevocationUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    ApiError::new(status, e.code(), e.message_it(), e.message_en())
 }
 
 /// Verifies the card's signature of a challenge; on success the provider evaluates the
 /// identified codice fiscale (the request moves to an outcome or to "identified").
+///
+/// The signature is over the message of `pec_provider::card_message` (prefix, this server's
+/// origin, the request id, the nonce), never over the nonce alone. The certificate chain must
+/// end at a configured trust anchor and the card's certificate must not be revoked: OCSP and
+/// CRL are asked outside the writer, so a slow responder delays this answer only.
 #[utoipa::path(post, path = "/v1/identity-requests/{id}/card/response", tag = "methods",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Request id")),
     request_body = CardResponse,
-    responses((status = 200, description = "The request after the identification", body = IdentityRequestView)))]
+    responses((status = 200, description = "The request after the identification", body = IdentityRequestView),
+              (status = 422, description = "Refused: `card.signature_invalid`, `card.untrusted_issuer`, `card.revoked`, `card.weak_key`, `card.not_authentication`, …", body = pec_provider::api::Problem, content_type = "application/problem+json"),
+              (status = 503, description = "`card.revocation_unavailable`: the revocation status could not be checked (hard-fail configuration)",
+               body = pec_provider::api::Problem, content_type = "application/problem+json")))]
 pub(crate) async fn card_response(
     State(st): State<Arc<AppState>>,
     auth: Auth,
     Path(id): Path<String>,
     Json(resp): Json<CardResponse>,
 ) -> ApiResult<Json<IdentityRequestView>> {
+    let account = auth.account_id.clone();
+    let (request_id, nonce, now) = st
+        .run(move |ctx| {
+            let row = load_request(ctx, &account, &id)?;
+            require_identifying(&row, CARD_METHODS)?;
+            let nonce = claim_challenge(ctx, &row.id, &resp.challenge_id)?;
+            Ok((row.id, nonce, ctx.now))
+        })
+        .await?;
+
+    let chain = resp
+        .certificate_chain
+        .iter()
+        .map(|c| B64.decode(c.trim()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| card_error(crate::card::CardError::Encoding))?;
+    let signature = B64
+        .decode(resp.signature.trim())
+        .map_err(|_| card_error(crate::card::CardError::Encoding))?;
+    let origin = url::Url::parse(&st.base_url)
+        .ok()
+        .and_then(|u| pec_provider::card_message::origin_of(&u).ok())
+        .ok_or_else(|| ApiError::internal(&"the server's public URL has no origin"))?;
+    let message = pec_provider::card_message::message(&origin, &request_id, &nonce)
+        .map_err(|_| card_error(crate::card::CardError::Signature))?;
+    let verified = crate::card::verify(
+        &chain,
+        &message,
+        &signature,
+        &st.trust_anchors,
+        &st.card_rules,
+        now,
+    )
+    .map_err(card_error)?;
+    st.revocation
+        .check(&verified.issued, now)
+        .await
+        .map_err(card_error)?;
+
     st.run(move |ctx| {
-        let mut row = load_request(ctx, &auth.account_id, &id)?;
+        let mut row = load_request(ctx, &auth.account_id, &request_id)?;
+        // The request may have moved on while the revocation was being checked.
         require_identifying(&row, CARD_METHODS)?;
-        let ch: Option<(Vec<u8>, String, bool)> = ctx
-            .tx
-            .query_row(
-                "SELECT challenge, expires_at, used FROM card_challenges WHERE id = ?1 AND request_id = ?2",
-                params![resp.challenge_id, row.id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
-        let Some((challenge, exp, used)) = ch else {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "card.challenge_unknown",
-                "Sfida sconosciuta: richiedine una nuova.",
-                "Unknown challenge: ask for a new one.",
-            ));
-        };
-        if used {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "card.challenge_used",
-                "Questa sfida è già stata usata: richiedine una nuova.",
-                "This challenge was already used: ask for a new one.",
-            ));
-        }
-        // Single use whatever the result: a failed answer cannot be retried on the same bytes.
-        ctx.tx.execute(
-            "UPDATE card_challenges SET used = 1 WHERE id = ?1",
-            params![resp.challenge_id],
-        )?;
-        if parse_ts(&exp)? <= ctx.now {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "card.challenge_expired",
-                "La sfida è scaduta: richiedine una nuova.",
-                "The challenge has expired: ask for a new one.",
-            ));
-        }
-        let chain = resp
-            .certificate_chain
-            .iter()
-            .map(|c| B64.decode(c.trim()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|_| card_error(crate::card::CardError::Encoding))?;
-        let signature = B64
-            .decode(resp.signature.trim())
-            .map_err(|_| card_error(crate::card::CardError::Encoding))?;
-        let cf = crate::card::verify(&chain, &challenge, &signature, &ctx.st.trust_anchors, ctx.now)
-            .map_err(card_error)?;
-        evaluate_identification(ctx, &mut row, &cf)?;
+        evaluate_identification(ctx, &mut row, &verified.codice_fiscale)?;
         view(ctx, &row).map(Json)
     })
     .await
+}
+
+/// Marks the challenge used (whatever comes next: a failed answer cannot be retried on the
+/// same nonce) and returns its nonce if it was still unused and current.
+fn claim_challenge(
+    ctx: &mut crate::state::Ctx<'_>,
+    request_id: &str,
+    challenge_id: &str,
+) -> ApiResult<Vec<u8>> {
+    let ch: Option<(Vec<u8>, String, bool)> = ctx
+        .tx
+        .query_row(
+            "SELECT challenge, expires_at, used FROM card_challenges WHERE id = ?1 AND request_id = ?2",
+            params![challenge_id, request_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((nonce, exp, used)) = ch else {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "card.challenge_unknown",
+            "Sfida sconosciuta: richiedine una nuova.",
+            "Unknown challenge: ask for a new one.",
+        ));
+    };
+    if used {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "card.challenge_used",
+            "Questa sfida è già stata usata: richiedine una nuova.",
+            "This challenge was already used: ask for a new one.",
+        ));
+    }
+    ctx.tx.execute(
+        "UPDATE card_challenges SET used = 1 WHERE id = ?1",
+        params![challenge_id],
+    )?;
+    if parse_ts(&exp)? <= ctx.now {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "card.challenge_expired",
+            "La sfida è scaduta: richiedine una nuova.",
+            "The challenge has expired: ask for a new one.",
+        ));
+    }
+    Ok(nonce)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -394,39 +442,90 @@ pub(crate) async fn remote_signature(
     Path(id): Path<String>,
     Json(req): Json<RemoteSignatureRequest>,
 ) -> ApiResult<Json<IdentityRequestView>> {
+    let username = req.username.trim().to_lowercase();
+    if username.is_empty() || username.len() > 254 || req.password.len() > 1024 {
+        return Err(remote_refused());
+    }
+    // Counted per remote-signature user, whoever asks (M2): the endpoint is not an oracle for
+    // other people's credentials. The password hash is checked outside the writer (M5).
+    let key = format!("remote-signature:{username}");
+    let (k, u, a, rid) = (
+        key.clone(),
+        username.clone(),
+        Arc::clone(&auth.account_id),
+        id.clone(),
+    );
+    let hash = st
+        .read(move |ctx| {
+            let row = load_request(ctx, &a, &rid)?;
+            require_identifying(&row, &[IdentificationMethod::RemoteSignature])?;
+            remote_gate(ctx, &k)?;
+            Ok(query_value::<String>(
+                ctx.tx,
+                "SELECT password_hash FROM remote_signature_accounts WHERE username = ?1",
+                params![u],
+            )?)
+        })
+        .await?;
+    let password_ok = crate::auth::check_password(&st, req.password, hash).await?;
+    let otp = req.otp;
     st.run(move |ctx| {
         let mut row = load_request(ctx, &auth.account_id, &id)?;
         require_identifying(&row, &[IdentificationMethod::RemoteSignature])?;
-        let acc: Option<(String, String, String)> = ctx
-            .tx
-            .query_row(
-                "SELECT password_hash, totp_secret, tax_code FROM remote_signature_accounts WHERE username = ?1",
-                params![req.username.trim()],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
-        let refused = || {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "remote_signature.refused",
-                "Credenziali o codice OTP della firma remota non validi.",
-                "Invalid remote-signature credentials or OTP.",
-            )
+        remote_gate(ctx, &key)?;
+        let acc: Option<(String, String, Option<i64>)> = query_opt(
+            ctx.tx,
+            "SELECT totp_secret, tax_code, last_step FROM remote_signature_accounts WHERE username = ?1",
+            params![username],
+        )?;
+        let accepted = acc.filter(|_| password_ok).and_then(|(secret, cf, last)| {
+            crate::totp::verify_step(&secret, ctx.now.timestamp(), &otp, last).map(|s| (cf, s))
+        });
+        let Some((cf, step)) = accepted else {
+            return Err(match CREDENTIALS.fail(ctx, &key)? {
+                Failure::Locked(wait) => remote_locked(wait),
+                Failure::Counted => remote_refused(),
+            });
         };
-        let Some((hash, secret, cf)) = acc else {
-            let _ = verify_password(&req.password, &ctx.st.dummy_hash);
-            return Err(refused());
-        };
-        if !verify_password(&req.password, &hash)
-            || !crate::totp::verify(&secret, ctx.now.timestamp(), &req.otp)
-        {
-            return Err(refused());
-        }
+        CREDENTIALS.clear(ctx, &key)?;
+        // The OTP is used: the same code cannot identify anyone again (M2).
+        ctx.tx.execute(
+            "UPDATE remote_signature_accounts SET last_step = ?1 WHERE username = ?2",
+            params![step, username],
+        )?;
         let cf = CodiceFiscale::parse(&cf).map_err(|e| ApiError::internal(&e))?;
         evaluate_identification(ctx, &mut row, &cf)?;
         view(ctx, &row).map(Json)
     })
     .await
+}
+
+/// 403: well-formed credentials that the remote-signature provider refuses (not 401, which
+/// would say the app's own session ended).
+fn remote_refused() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "remote_signature.refused",
+        "Credenziali o codice OTP della firma remota non validi.",
+        "Invalid remote-signature credentials or OTP.",
+    )
+}
+
+fn remote_locked(wait: i64) -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "remote_signature.locked",
+        "Troppi tentativi errati per questa firma remota: riprova più tardi.",
+        "Too many failed attempts for this remote signature: try again later.",
+    )
+    .retry_after(u64::try_from(wait).unwrap_or(1))
+}
+
+fn remote_gate(ctx: &Ctx<'_>, key: &str) -> ApiResult<()> {
+    match CREDENTIALS.gate(ctx, key)? {
+        Gate::Locked(wait) => Err(remote_locked(wait)),
+        Gate::Open(_) => Ok(()),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -514,27 +613,24 @@ pub(crate) async fn webcam_book(
                 .with_nanosecond(0)
                 .unwrap_or(req.starts_at);
             if !free_slots(ctx)?.iter().any(|s| s.starts_at == starts) {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    "webcam.slot_unavailable",
-                    "L'orario scelto non è disponibile.",
-                    "The chosen time is not available.",
-                ));
+                return Err(slot_unavailable());
             }
             ctx.tx.execute(
                 "UPDATE webcam_bookings SET status = 'cancelled' WHERE request_id = ?1 AND status = 'booked'",
                 params![row.id],
             )?;
             let bid = new_id("cam");
-            ctx.tx.execute(
-                "DELETE FROM webcam_bookings WHERE starts_at = ?1 AND status != 'booked'",
-                params![ts(starts)],
-            )?;
-            ctx.tx.execute(
+            // One booked row per slot (a partial unique index, migration 7): the decided and
+            // cancelled bookings of other requests at that time stay as they are (L10).
+            let inserted = ctx.tx.execute(
                 "INSERT INTO webcam_bookings (id, request_id, starts_at, document, language, status)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'booked')",
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'booked')
+                 ON CONFLICT (starts_at) WHERE status = 'booked' DO NOTHING",
                 params![bid, row.id, ts(starts), serde_json::to_string(&req.document)?, req.language],
             )?;
+            if inserted == 0 {
+                return Err(slot_unavailable());
+            }
             let v = WebcamBooking {
                 id: bid,
                 request_id: row.id.clone(),
@@ -546,6 +642,15 @@ pub(crate) async fn webcam_book(
         Ok((StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED), Json(body)))
     })
     .await
+}
+
+fn slot_unavailable() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "webcam.slot_unavailable",
+        "L'orario scelto non è disponibile.",
+        "The chosen time is not available.",
+    )
 }
 
 /// Used by the admin decision.
@@ -565,6 +670,15 @@ pub(crate) fn webcam_booking(ctx: &Ctx<'_>, id: &str) -> ApiResult<(String, Webc
         "approved" => WebcamStatus::Approved,
         "rejected" => WebcamStatus::Rejected,
         "booked" => WebcamStatus::Booked,
+        // Cancelled by a later booking of the same request: kept as history, no decision.
+        "cancelled" => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "webcam.cancelled",
+                "La prenotazione è stata sostituita da una successiva.",
+                "The booking was replaced by a later one.",
+            ));
+        }
         _ => return Err(ApiError::not_found("Prenotazione", "Booking")),
     };
     Ok((req, status))

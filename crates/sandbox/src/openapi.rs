@@ -10,8 +10,12 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use pec_provider::api::{Health, PROBLEM_JSON, Problem};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use pec_provider::api::{
+    Health, IDEMPOTENCY_KEY_HEADER, PROBLEM_JSON, Problem, SANDBOX_SECRET_HEADER,
+};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -19,7 +23,7 @@ use utoipa_axum::routes;
 
 use crate::problem::{ApiError, problem_for_plain_errors};
 use crate::state::{AppState, Mode};
-use crate::{admin, auth, identity, mailboxes, methods, registry, renewal};
+use crate::{admin, auth, csc, identity, mailboxes, methods, registry, renewal};
 use tower::util::MapResponseLayer;
 
 /// JSON bodies are small; documents have their own limit in their handler.
@@ -46,6 +50,7 @@ pub const JSON_BODY_LIMIT: usize = 64 * 1024;
         (name = "security", description = "Two-step login and app passwords"),
         (name = "registry", description = "A public registry (OAM style): change of the PEC on record, support tickets"),
         (name = "renewal", description = "An association's renewal portal: registration, captcha, orders, payment"),
+        (name = "csc", description = "A remote signature service (firma remota): Cloud Signature Consortium API v2 for the test remote-signature accounts"),
         (name = "sandbox", description = "Sandbox-only back office")
     )
 )]
@@ -59,6 +64,40 @@ impl Modify for Additions {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        // The portals' sessions are bearer tokens too, but of other sign-ins: naming them
+        // apart says which token each operation takes (and lets a client hold all three).
+        for (name, description) in [
+            (
+                "registry_session",
+                "A session of the registry's private area (POST /registry/v1/sessions).",
+            ),
+            (
+                "renewal_session",
+                "A session of the renewal portal (POST /renewal/v1/sessions).",
+            ),
+        ] {
+            components.add_security_scheme(
+                name,
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .description(Some(description))
+                        .build(),
+                ),
+            );
+        }
+        components.add_security_scheme(
+            "sandbox_secret",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                SANDBOX_SECRET_HEADER,
+                "The per-run secret of a sandbox-mode server (its starter has it).",
+            ))),
+        );
+        // CSC auth/login: the remote-signature account's credentials (HTTP Basic).
+        components.add_security_scheme(
+            "csc_basic",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
         );
     }
 }
@@ -111,7 +150,7 @@ fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(registry::sign_in))
         .routes(routes!(registry::registration))
         .routes(routes!(registry::request_change, registry::list_changes))
-        .routes(routes!(registry::confirm))
+        .routes(routes!(registry::confirm, registry::confirm_page))
         .routes(routes!(registry::open_ticket))
         .routes(routes!(registry::get_ticket))
         .routes(routes!(registry::attach_document))
@@ -127,6 +166,12 @@ fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(renewal::create_order))
         .routes(routes!(renewal::get_order))
         .routes(routes!(renewal::pay))
+        .routes(routes!(csc::info))
+        .routes(routes!(csc::login))
+        .routes(routes!(csc::credentials_list))
+        .routes(routes!(csc::credentials_info))
+        .routes(routes!(csc::credentials_authorize))
+        .routes(routes!(csc::sign_hash))
 }
 
 fn sandbox_routes() -> OpenApiRouter<Arc<AppState>> {
@@ -152,8 +197,11 @@ pub fn document_json() -> String {
         let (_, mut doc) = api_routes().merge(sandbox_routes()).split_for_parts();
         add_links(&mut doc);
         add_problem_responses(&mut doc);
+        add_sandbox_security(&mut doc);
         let mut value = serde_json::to_value(&doc).unwrap_or_default();
         fix_link_keys(&mut value);
+        constrain_idempotency_key(&mut value);
+        split_nullable_formats(&mut value);
         let mut s = serde_json::to_string_pretty(&value)
             .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
         s.push('\n');
@@ -224,6 +272,74 @@ fn fix_link_keys(value: &mut serde_json::Value) {
     }
 }
 
+/// What [`crate::state::idempotent_redacted`] accepts as an `Idempotency-Key`: 1 to 200
+/// visible ASCII characters.
+pub const IDEMPOTENCY_KEY_PATTERN: &str = "^[!-~]{1,200}$";
+
+/// States the key's rule on every operation that takes one, so that a client (or a fuzzer)
+/// knows it before the server refuses a key with 400.
+fn constrain_idempotency_key(doc: &mut serde_json::Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
+        return;
+    };
+    for item in paths.values_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for op in item.values_mut() {
+            let Some(params) = op.get_mut("parameters").and_then(|p| p.as_array_mut()) else {
+                continue;
+            };
+            for p in params {
+                if p.get("name").and_then(|n| n.as_str()) == Some(IDEMPOTENCY_KEY_HEADER)
+                    && let Some(schema) = p.get_mut("schema").and_then(|s| s.as_object_mut())
+                {
+                    schema.insert("minLength".into(), 1.into());
+                    schema.insert("maxLength".into(), 200.into());
+                    schema.insert("pattern".into(), IDEMPOTENCY_KEY_PATTERN.into());
+                }
+            }
+        }
+    }
+}
+
+/// The domain's own string formats (validated by `pec_domain`; a generator for each is in
+/// `scripts/rig/api_fuzz_hooks.py`).
+const DOMAIN_FORMATS: &[&str] = &[
+    "codice-fiscale",
+    "partita-iva",
+    "tax-code",
+    "email-address",
+    "mobile-it",
+    "card-number",
+];
+
+/// An optional field of a domain format comes out of utoipa as `"type": ["string", "null"]`
+/// with the format beside it; written as `anyOf` [the formatted string, null] it means the
+/// same, and tools that pick a generator by format (schemathesis' coverage phase) find it.
+fn split_nullable_formats(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            let nullable_string = map.get("type") == Some(&serde_json::json!(["string", "null"]))
+                && map
+                    .get("format")
+                    .and_then(|f| f.as_str())
+                    .is_some_and(|f| DOMAIN_FORMATS.contains(&f));
+            if nullable_string {
+                let format = map.remove("format").unwrap_or_default();
+                map.remove("type");
+                map.insert(
+                    "anyOf".into(),
+                    serde_json::json!([{"type": "string", "format": format}, {"type": "null"}]),
+                );
+            }
+            map.values_mut().for_each(split_nullable_formats);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(split_nullable_formats),
+        _ => {}
+    }
+}
+
 /// Every operation may answer with a problem; saying so once here keeps the annotations short.
 fn add_problem_responses(doc: &mut utoipa::openapi::OpenApi) {
     let problem = ResponseBuilder::new()
@@ -251,13 +367,28 @@ fn add_problem_responses(doc: &mut utoipa::openapi::OpenApi) {
         .flatten()
         {
             for code in [
-                "400", "401", "404", "405", "409", "410", "413", "415", "422", "429", "501",
+                "400", "401", "403", "404", "405", "409", "410", "413", "415", "422", "429", "501",
             ] {
                 op.responses
                     .responses
                     .entry(code.to_owned())
                     .or_insert_with(|| RefOr::Ref(Ref::from_response_name("Problem")));
             }
+        }
+    }
+}
+
+/// Every `/sandbox/*` operation needs the run's secret ([`crate::guard`]).
+fn add_sandbox_security(doc: &mut utoipa::openapi::OpenApi) {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        if !path.starts_with("/sandbox/") {
+            continue;
+        }
+        for op in [&mut item.get, &mut item.post].into_iter().flatten() {
+            op.security = Some(vec![SecurityRequirement::new(
+                "sandbox_secret",
+                Vec::<String>::new(),
+            )]);
         }
     }
 }
@@ -297,16 +428,18 @@ pub(crate) fn build_router(state: Arc<AppState>) -> Router {
     let (mut app, _) = api_routes().split_for_parts();
     if state.mode == Mode::Sandbox {
         let (sandbox, _) = sandbox_routes().split_for_parts();
+        let sandbox = sandbox.route_layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            crate::guard::require_sandbox_secret,
+        ));
+        // The SPID test identity provider's page plays another party, opened in the user's
+        // browser: its unguessable handle (issued to the request's owner) is its credential,
+        // not the back-office secret.
         app = app.merge(sandbox).route(
             "/sandbox/spid/login/{handle}",
             get(methods::spid_page).post(methods::spid_decide),
         );
     }
-    // The page of the e-mailed confirmation link (HTML, not part of the JSON API).
-    app = app.route(
-        "/registry/v1/pec-confirmations/{token}",
-        get(registry::confirm_page),
-    );
     // The guide a phone opens from the app's QR code.
     app = app
         .route("/guida/conferma-identita", get(crate::guide::identity_it))
@@ -326,6 +459,10 @@ pub(crate) fn build_router(state: Arc<AppState>) -> Router {
         app.layer(axum::middleware::from_fn(log_requests))
     } else {
         app
+    };
+    let app = match state.allowed_hosts.clone() {
+        Some(hosts) => app.layer(crate::guard::HostCheckLayer::new(hosts)),
+        None => app,
     };
     app.with_state(state)
 }

@@ -34,12 +34,16 @@ use pec_provider::api::{
 use rusqlite::{OptionalExtension, params};
 use serde::Deserialize;
 
-use crate::auth::SIGNIN_PER_MINUTE;
+use crate::auth::{
+    SIGNIN_PER_MINUTE, check_password, finish_portal_sign_in, invalid_credentials, refuse_if_locked,
+};
 use crate::identity::{check_document, read_document};
 use crate::mailboxes::idem_key;
 use crate::problem::{ApiError, ApiResult};
+use crate::rows::query_value;
 use crate::state::{
-    AppState, Ctx, ct_eq, idempotent, new_id, new_token, parse_ts, sha256_hex, ts, verify_password,
+    AppState, Ctx, UNAUTHENTICATED_WRITES_PER_MINUTE, ct_eq, idempotent, idempotent_redacted,
+    new_id, new_token, parse_ts, sha256_hex, ts,
 };
 
 /// Portal sessions last 30 minutes: the private area is used for one task at a time.
@@ -131,15 +135,6 @@ pub(crate) fn rate_limit(st: &AppState, peer: SocketAddr) -> ApiResult<()> {
         })
 }
 
-pub(crate) fn invalid_credentials() -> ApiError {
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "auth.invalid_credentials",
-        "Credenziali non valide.",
-        "Invalid credentials.",
-    )
-}
-
 // ---------------------------------------------------------------------------------------------
 // Private area
 
@@ -153,21 +148,26 @@ pub(crate) async fn sign_in(
     Json(req): Json<RegistrySignInRequest>,
 ) -> ApiResult<(StatusCode, Json<PortalSession>)> {
     rate_limit(&st, peer)?;
-    st.run(move |ctx| {
-        let username = req.username.trim().to_lowercase();
-        let hash: Option<String> = ctx
-            .tx
-            .query_row(
+    let username = req.username.trim().to_lowercase();
+    if username.is_empty() || username.len() > 254 || req.password.len() > 1024 {
+        return Err(invalid_credentials());
+    }
+    // Per user, with back-off (M3); the hash is checked outside the writer (M5).
+    let key = format!("registry:{username}");
+    let (k, u) = (key.clone(), username.clone());
+    let hash = st
+        .read(move |ctx| {
+            refuse_if_locked(ctx, &k)?;
+            Ok(query_value::<String>(
+                ctx.tx,
                 "SELECT password_hash FROM registry_users WHERE username = ?1",
-                params![username],
-                |r| r.get(0),
-            )
-            .optional()?;
-        // An unknown user costs the same hash check as a known one.
-        let ok = verify_password(&req.password, hash.as_deref().unwrap_or(&ctx.st.dummy_hash));
-        if !(ok && hash.is_some()) {
-            return Err(invalid_credentials());
-        }
+                params![u],
+            )?)
+        })
+        .await?;
+    let ok = check_password(&st, req.password, hash).await?;
+    st.run(move |ctx| {
+        finish_portal_sign_in(ctx, &key, ok)?;
         let s = open_portal_session(ctx, "registry", &username)?;
         Ok((StatusCode::CREATED, Json(s)))
     })
@@ -177,7 +177,7 @@ pub(crate) async fn sign_in(
 /// The registration record ("Modifica dati di registrazione"), with the change waiting for its
 /// link.
 #[utoipa::path(get, path = "/registry/v1/registration", tag = "registry",
-    security(("bearer" = [])),
+    security(("registry_session" = [])),
     responses((status = 200, description = "The record", body = RegistrationRecord)))]
 pub(crate) async fn registration(
     State(st): State<Arc<AppState>>,
@@ -219,7 +219,7 @@ fn record(ctx: &Ctx<'_>, username: &str) -> ApiResult<RegistrationRecord> {
 /// "Invia dati": the new PEC and its confirmation. The link goes to the new PEC; an earlier
 /// pending request is superseded (its link stops working). Honours `Idempotency-Key`.
 #[utoipa::path(post, path = "/registry/v1/registration/pec-changes", tag = "registry",
-    security(("bearer" = [])),
+    security(("registry_session" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe create")),
     request_body = PecChangeRequest,
     responses((status = 201, description = "Link sent to the new PEC", body = PecChangeView)))]
@@ -322,7 +322,7 @@ fn link_hash(token: &str) -> String {
 /// Changes of PEC requested by the signed-in user, newest first (by request order, not by
 /// timestamp: the sandbox clock may be moved backwards), with state and deadline.
 #[utoipa::path(get, path = "/registry/v1/registration/pec-changes", tag = "registry",
-    security(("bearer" = [])),
+    security(("registry_session" = [])),
     responses((status = 200, description = "Changes, newest first", body = Vec<PecChangeView>)))]
 pub(crate) async fn list_changes(
     State(st): State<Arc<AppState>>,
@@ -429,8 +429,10 @@ fn link_expired() -> ApiError {
     responses((status = 200, description = "Confirmed", body = PecChangeView)))]
 pub(crate) async fn confirm(
     State(st): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(token): Path<String>,
 ) -> ApiResult<Json<PecChangeView>> {
+    st.write_allowed(peer.ip(), UNAUTHENTICATED_WRITES_PER_MINUTE)?;
     st.run(move |ctx| {
         let row: Option<(String, String, String, String)> = ctx
             .tx
@@ -496,6 +498,9 @@ pub(crate) async fn confirm(
 /// The page the e-mailed link opens: what the change is and until when it can be confirmed, with
 /// a button that POSTs the confirmation. Confirming only on POST keeps mail scanners that prefetch
 /// links from confirming a change nobody clicked.
+#[utoipa::path(get, path = "/registry/v1/pec-confirmations/{token}", tag = "registry",
+    params(("token" = String, Path, description = "The token of the link")),
+    responses((status = 200, description = "The confirmation page", content_type = "text/html", body = String)))]
 pub(crate) async fn confirm_page(
     State(st): State<Arc<AppState>>,
     Path(token): Path<String>,
@@ -626,13 +631,49 @@ fn check_questionnaire(q: &PecChangeQuestionnaire) -> ApiResult<PecChangeQuestio
     responses((status = 201, description = "Opened", body = SupportTicketCreated)))]
 pub(crate) async fn open_ticket(
     State(st): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Json(req): Json<SupportTicketRequest>,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    // Anyone may open a ticket (the point is helping who cannot sign in): a limit per address
+    // and one for the whole service keep that from filling the disk (M5).
+    st.write_allowed(peer.ip(), UNAUTHENTICATED_WRITES_PER_MINUTE)?;
     let key = idem_key(&headers);
     let fp = sha256_hex(&[b"ticket", serde_json::to_string(&req)?.as_bytes()]);
+    // Anonymous callers have no account to scope keys by: the namespace is the request itself,
+    // so a key names one ticket of one request and nothing else.
+    let namespace = format!("registry-support:{fp}");
     st.run(move |ctx| {
-        let (status, body) = idempotent(ctx, "registry-support", key.as_deref(), &fp, |ctx| {
+        let (status, mut body) = idempotent_redacted(ctx, &namespace, key.as_deref(), &fp, &["/follow_token"], |ctx| {
+            let recent: i64 = ctx.tx.query_row(
+                "SELECT COUNT(*) FROM registry_tickets WHERE created_at > ?1",
+                params![ts(ctx.now - TimeDelta::hours(1))],
+                |r| r.get(0),
+            )?;
+            if recent >= TICKETS_PER_HOUR {
+                return Err(ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "support.busy",
+                    "Il servizio di assistenza ha ricevuto troppe segnalazioni: riprova tra poco.",
+                    "The support service has received too many tickets: try again shortly.",
+                )
+                .retry_after(600));
+            }
+            // What is sent is checked even where the topic does not use it: a malformed
+            // field is refused, never silently dropped.
+            let checked_questionnaire =
+                req.questionnaire.as_ref().map(check_questionnaire).transpose()?;
+            let checked_description = match req.description.as_deref().map(str::trim) {
+                Some(d) if !d.is_empty() && d.chars().count() <= 4000 => Some(d.to_owned()),
+                Some(_) => {
+                    return Err(field_error(
+                        "support.description_required",
+                        "Descrivi il problema (al massimo 4000 caratteri).",
+                        "Describe the problem (4000 characters at most).",
+                    ));
+                }
+                None => None,
+            };
             let (questionnaire, description, state) = if req.topic == SupportTopic::PecChange {
                 if req.private_area_access {
                     return Err(field_error(
@@ -641,29 +682,26 @@ pub(crate) async fn open_ticket(
                         "If you can reach the private area, give the new PEC in \"Modifica dati di registrazione\".",
                     ));
                 }
-                let q = req.questionnaire.as_ref().ok_or_else(|| {
+                let q = checked_questionnaire.ok_or_else(|| {
                     field_error(
                         "support.questionnaire_required",
                         "Compila il questionario per la richiesta di cambio PEC.",
                         "Fill in the questionnaire of the change of PEC.",
                     )
                 })?;
-                let q = check_questionnaire(q)?;
                 (Some(serde_json::to_string(&q)?), None, SupportTicketState::AwaitingDocument)
             } else {
-                let d = req.description.as_deref().map(str::trim).unwrap_or_default();
-                if d.is_empty() || d.chars().count() > 4000 {
-                    return Err(field_error(
+                let d = checked_description.ok_or_else(|| {
+                    field_error(
                         "support.description_required",
                         "Descrivi il problema (al massimo 4000 caratteri).",
                         "Describe the problem (4000 characters at most).",
-                    ));
-                }
-                (None, Some(d.to_owned()), SupportTicketState::InReview)
+                    )
+                })?;
+                (None, Some(d), SupportTicketState::InReview)
             };
-            let year = ctx.now.with_timezone(&ROME).format("%Y");
-            let n: i64 = ctx.tx.query_row("SELECT COUNT(*) FROM registry_tickets", [], |r| r.get(0))?;
-            let number = format!("OAM-{year}-{:06}", n + 1);
+            let year = ctx.now.with_timezone(&ROME).format("%Y").to_string();
+            let number = format!("OAM-{year}-{:06}", next_ticket_number(ctx, &year)?);
             let token = new_token();
             ctx.tx.execute(
                 "INSERT INTO registry_tickets (number, token_hash, category, topic, questionnaire, description, state, created_at, updated_at)
@@ -685,12 +723,52 @@ pub(crate) async fn open_ticket(
             };
             Ok((201, serde_json::to_value(v)?))
         })?;
+        // A repeat (the first answer lost on the way): the secret was never stored, so the
+        // ticket gets a new one, and the old one, which nobody received, stops working.
+        if body.get("follow_token").is_none() {
+            let number = body
+                .pointer("/ticket/number")
+                .and_then(|n| n.as_str())
+                .ok_or_else(|| ApiError::internal(&"stored ticket answer without number"))?
+                .to_owned();
+            let token = new_token();
+            ctx.tx.execute(
+                "UPDATE registry_tickets SET token_hash = ?1 WHERE number = ?2",
+                params![ticket_hash(&token), number],
+            )?;
+            if let Some(map) = body.as_object_mut() {
+                map.insert("follow_token".into(), serde_json::Value::String(token));
+            }
+        }
         Ok((
             StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED),
             Json(body),
         ))
     })
     .await
+}
+
+/// Tickets opened in an hour, at most, whoever opens them.
+pub const TICKETS_PER_HOUR: i64 = 200;
+
+/// The next ticket number of `year`: a counter, not a count of the rows (old tickets are
+/// pruned, and a number must never come back).
+fn next_ticket_number(ctx: &Ctx<'_>, year: &str) -> ApiResult<i64> {
+    let key = format!("ticket_seq:{year}");
+    let current: i64 = query_value::<String>(
+        ctx.tx,
+        "SELECT value FROM settings WHERE key = ?1",
+        params![key],
+    )?
+    .and_then(|v| v.parse().ok())
+    .unwrap_or(0);
+    let next = current.saturating_add(1);
+    ctx.tx.execute(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        params![key, next.to_string()],
+    )?;
+    Ok(next)
 }
 
 fn ticket_hash(token: &str) -> String {
@@ -828,16 +906,22 @@ pub(crate) struct TicketDocumentQuery {
     responses((status = 201, description = "Attached", body = SupportTicketView)))]
 pub(crate) async fn attach_document(
     State(st): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(number): Path<String>,
     Query(q): Query<TicketDocumentQuery>,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    // Without its token the request cannot be about any ticket: answered before it counts
+    // against the address's limit, as the same 404 as a wrong token (no oracle).
+    let Some(token) = ticket_token(&headers) else {
+        return Err(ApiError::not_found("Segnalazione", "Ticket"));
+    };
+    st.write_allowed(peer.ip(), UNAUTHENTICATED_WRITES_PER_MINUTE)?;
     let (bytes, declared) = read_document(&headers, body).await?;
-    let token = ticket_token(&headers);
     let key = idem_key(&headers);
     st.run(move |ctx| {
-        check_ticket_token(ctx, &number, token.as_deref())?;
+        check_ticket_token(ctx, &number, Some(&token))?;
         let fp = sha256_hex(&[b"ticket-document", q.filename.as_bytes(), &bytes]);
         let account = format!("ticket:{number}");
         let (status, body) = idempotent(ctx, &account, key.as_deref(), &fp, |ctx| {
@@ -855,6 +939,7 @@ pub(crate) async fn attach_document(
                 ));
             }
             let media_type = check_document(&q.filename, declared.as_deref(), &bytes)?;
+            crate::identity::check_document_space(ctx, bytes.len())?;
             let filename: String = q.filename.trim().chars().take(200).collect();
             ctx.tx.execute(
                 "INSERT INTO registry_ticket_documents (id, ticket, filename, media_type, size, content, uploaded_at)

@@ -37,12 +37,14 @@ use rusqlite::{OptionalExtension, params};
 use serde::Deserialize;
 
 use crate::auth::Auth;
-use crate::mailboxes::{idem_key, load_mailbox};
+use crate::auth::{check_password, finish_portal_sign_in, invalid_credentials, refuse_if_locked};
+use crate::mailboxes::{idem_key, load_mailbox_record};
 use crate::problem::{ApiError, ApiResult};
-use crate::registry::{invalid_credentials, open_portal_session, portal_subject, rate_limit};
+use crate::registry::{open_portal_session, portal_subject, rate_limit};
+use crate::rows::{query_opt, query_value};
 use crate::state::{
-    AppState, Ctx, ct_eq, hash_password, idempotent, new_id, parse_ts, send_mail, sha256_hex, ts,
-    verify_password,
+    AppState, Ctx, UNAUTHENTICATED_WRITES_PER_MINUTE, ct_eq, hash_password, idempotent, new_id,
+    parse_ts, send_mail, sha256_hex, ts,
 };
 
 /// How this portal wants a company's numeric codice fiscale typed (seed 004).
@@ -152,8 +154,12 @@ fn expiry_of(ctx: &Ctx<'_>, expires_on: &str) -> ApiResult<ExpiryView> {
     responses((status = 200, description = "Normalised code and registration status", body = RenewalLookup)))]
 pub(crate) async fn lookup(
     State(st): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Json(req): Json<RenewalLookupRequest>,
 ) -> ApiResult<Json<RenewalLookup>> {
+    // Unauthenticated and telling (business name, masked e-mail): limited like a write, so
+    // the registry cannot be enumerated at speed.
+    st.write_allowed(peer.ip(), UNAUTHENTICATED_WRITES_PER_MINUTE)?;
     let code = parse_tax_code(&req.company_tax_code)?;
     st.read(move |ctx| {
         let registered: Option<i64> = ctx
@@ -180,7 +186,9 @@ pub(crate) async fn lookup(
     responses((status = 201, description = "Captcha", body = CaptchaChallenge)))]
 pub(crate) async fn new_captcha(
     State(st): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> ApiResult<(StatusCode, Json<CaptchaChallenge>)> {
+    st.write_allowed(peer.ip(), UNAUTHENTICATED_WRITES_PER_MINUTE)?;
     st.run(move |ctx| {
         let id = new_id("cap");
         let expires_at = ctx.now + CAPTCHA_TTL;
@@ -216,8 +224,9 @@ fn live_captcha(ctx: &Ctx<'_>, id: &str) -> ApiResult<String> {
         .optional()?;
     match row {
         Some((answer, exp, false)) if parse_ts(&exp)? > ctx.now => Ok(answer),
+        // 410: what decides is the captcha's state (expired, used, or pruned), not the request.
         _ => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+            StatusCode::GONE,
             "captcha.expired",
             "Il codice captcha è scaduto o già usato: caricane uno nuovo.",
             "The captcha expired or was already used: load a new one.",
@@ -269,29 +278,37 @@ fn new_code() -> String {
     format!("{:06}", rand::thread_rng().gen_range(0..1_000_000u32))
 }
 
-/// Registers a company that has no portal account (simplified registration, no invoice data).
-/// The captcha is checked first and used up; then a code is e-mailed.
+/// Registrations started per company in an hour, at most: each sends its code to the
+/// company's contacts on record, which must not become a way to flood them.
+pub const REGISTRATIONS_PER_HOUR: i64 = 5;
+
+/// Registers a company on the portal (simplified registration, no invoice data). The captcha
+/// is checked first and used up; then a code is e-mailed to the company's **contacts on
+/// record**, its PEC mailboxes and their activation e-mail, never to an address the
+/// registrant types: the company's codice fiscale is public, so only access to a contact on
+/// record proves the registrant is the company (H3). A company already registered can
+/// register again the same way, which takes its portal account back.
 #[utoipa::path(post, path = "/renewal/v1/registrations", tag = "renewal",
     request_body = RenewalRegistrationRequest,
-    responses((status = 201, description = "Code e-mailed", body = RenewalRegistrationView)))]
+    responses((status = 201, description = "Code e-mailed to the contacts on record", body = RenewalRegistrationView)))]
 pub(crate) async fn register(
     State(st): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Json(req): Json<RenewalRegistrationRequest>,
 ) -> ApiResult<(StatusCode, Json<RenewalRegistrationView>)> {
+    st.write_allowed(peer.ip(), UNAUTHENTICATED_WRITES_PER_MINUTE)?;
+    // Checks that need no database first: a malformed request costs no captcha.
+    let code = parse_tax_code(&req.company_tax_code)?;
+    let email = EmailAddress::parse(&req.email).map_err(|e| ApiError::invalid(e.to_localized()))?;
+    let mobile =
+        MobileNumber::parse(&req.mobile).map_err(|e| ApiError::invalid(e.to_localized()))?;
+    check_new_password(&req.password)?;
+    let (captcha_id, captcha_answer, cf) = (req.captcha_id, req.captcha_answer, code.clone());
+    // The captcha is used up (committed) before the password is hashed: the hash, tens of
+    // milliseconds of CPU, is paid only for solved captchas, and outside the writer (M5).
     st.run(move |ctx| {
-        use_captcha(ctx, &req.captcha_id, &req.captcha_answer)?;
-        let code = parse_tax_code(&req.company_tax_code)?;
-        let email = EmailAddress::parse(&req.email).map_err(|e| ApiError::invalid(e.to_localized()))?;
-        let mobile = MobileNumber::parse(&req.mobile).map_err(|e| ApiError::invalid(e.to_localized()))?;
-        if req.password.chars().count() < 8 || req.password.len() > 256 {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "account.password",
-                "La password deve avere da 8 a 256 caratteri.",
-                "The password must have 8 to 256 characters.",
-            ));
-        }
-        if holder_mailboxes(ctx, code.as_str())?.is_empty() {
+        use_captcha(ctx, &captcha_id, &captcha_answer)?;
+        if holder_mailboxes(ctx, cf.as_str())?.is_empty() {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "renewal.no_mailboxes",
@@ -299,38 +316,100 @@ pub(crate) async fn register(
                 "No PEC mailbox is registered to this codice fiscale.",
             ));
         }
-        let exists: Option<i64> = ctx
-            .tx
-            .query_row("SELECT 1 FROM renewal_users WHERE tax_code = ?1", params![code.as_str()], |r| r.get(0))
-            .optional()?;
-        if exists.is_some() {
+        Ok(())
+    })
+    .await?;
+    let password = req.password;
+    let hash = st
+        .password_work(move || hash_password(&password))
+        .await?
+        .map_err(|e| ApiError::internal(&e))?;
+    st.run(move |ctx| {
+        let recent: i64 = ctx.tx.query_row(
+            "SELECT COUNT(*) FROM renewal_registrations WHERE tax_code = ?1 AND created_at > ?2",
+            params![code.as_str(), ts(ctx.now - TimeDelta::hours(1))],
+            |r| r.get(0),
+        )?;
+        if recent >= REGISTRATIONS_PER_HOUR {
             return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "renewal.already_registered",
-                "L'azienda è già registrata: accedi con le tue credenziali.",
-                "The company is already registered: sign in with its credentials.",
-            ));
+                StatusCode::TOO_MANY_REQUESTS,
+                "renewal.too_many_registrations",
+                "Troppe registrazioni per questa azienda nell'ultima ora: riprova più tardi.",
+                "Too many registrations for this company in the last hour: try again later.",
+            )
+            .retry_after(3600));
         }
+        let recipients = contacts_on_record(ctx, code.as_str())?;
+        let masked: Vec<String> = recipients.iter().map(|r| mask_email(r)).collect();
         let id = new_id("reg");
         let otp = new_code();
-        let hash = hash_password(&req.password).map_err(|e| ApiError::internal(&e))?;
         ctx.tx.execute(
-            "INSERT INTO renewal_registrations (id, tax_code, email, mobile, password_hash, code_hash, code_expires_at, step, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'awaiting_email_code', ?8)",
-            params![id, code.as_str(), email.as_str(), mobile.as_str(), hash, code_hash(&id, &otp), ts(ctx.now + CODE_TTL), ts(ctx.now)],
+            "INSERT INTO renewal_registrations (id, tax_code, email, mobile, password_hash, code_hash,
+                 code_expires_at, step, created_at, code_sent_to)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'awaiting_email_code', ?8, ?9)",
+            params![
+                id,
+                code.as_str(),
+                email.as_str(),
+                mobile.as_str(),
+                hash,
+                code_hash(&id, &otp),
+                ts(ctx.now + CODE_TTL),
+                ts(ctx.now),
+                serde_json::to_string(&masked)?
+            ],
         )?;
-        send_mail(
-            ctx,
-            email.as_str(),
-            "Codice di verifica registrazione / Registration verification code",
-            &format!(
-                "Codice di verifica: {otp}\nInseriscilo e clicca su «Verifica» (valido 15 minuti).\n\n\
-                 Verification code: {otp}\nType it and click \"Verifica\" (valid 15 minutes).\n"
-            ),
-        )?;
+        for to in &recipients {
+            send_mail(
+                ctx,
+                to,
+                "Codice di verifica registrazione al portale rinnovi / Renewal portal registration code",
+                &format!(
+                    "È stata chiesta la registrazione al portale dei rinnovi per l'azienda con codice \
+                     fiscale {cf}. Codice di verifica: {otp}\nInseriscilo e clicca su «Verifica» \
+                     (valido 15 minuti). Se non sei stato tu, ignora questo messaggio: senza il \
+                     codice la registrazione non si completa.\n\n\
+                     A registration to the renewal portal was asked for the company with codice \
+                     fiscale {cf}. Verification code: {otp}\nType it and click \"Verifica\" (valid \
+                     15 minutes). If it was not you, ignore this message: without the code the \
+                     registration does not complete.\n",
+                    cf = code.as_str()
+                ),
+            )?;
+        }
         registration_view(ctx, &id, None).map(|v| (StatusCode::CREATED, Json(v)))
     })
     .await
+}
+
+/// The portal's password rule.
+fn check_new_password(password: &str) -> ApiResult<()> {
+    // Characters both ways, as the document's minLength/maxLength count them.
+    let chars = password.chars().count();
+    if !(8..=256).contains(&chars) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "account.password",
+            "La password deve avere da 8 a 256 caratteri.",
+            "The password must have 8 to 256 characters.",
+        ));
+    }
+    Ok(())
+}
+
+/// Where a company's registration code goes: its PEC mailboxes and their activation e-mails
+/// on record (the provider's data, not the registrant's), each once.
+fn contacts_on_record(ctx: &Ctx<'_>, tax_code: &str) -> ApiResult<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for (address, _, activation, _) in holder_mailboxes(ctx, tax_code)? {
+        for to in [address, activation] {
+            let to = to.to_lowercase();
+            if !out.contains(&to) {
+                out.push(to);
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn registration_view(
@@ -338,15 +417,14 @@ fn registration_view(
     id: &str,
     session: Option<PortalSession>,
 ) -> ApiResult<RenewalRegistrationView> {
-    let (tax_code, email, mobile, step, verified): (String, String, String, String, bool) = ctx
-        .tx
-        .query_row(
-            "SELECT tax_code, email, mobile, step, mobile_verified FROM renewal_registrations WHERE id = ?1",
-            params![id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-        )
-        .optional()?
-        .ok_or_else(|| ApiError::not_found("Registrazione", "Registration"))?;
+    let row: Option<(String, String, String, String, bool, Option<String>)> = query_opt(
+        ctx.tx,
+        "SELECT tax_code, email, mobile, step, mobile_verified, code_sent_to
+         FROM renewal_registrations WHERE id = ?1",
+        params![id],
+    )?;
+    let (tax_code, email, mobile, step, verified, sent_to) =
+        row.ok_or_else(|| ApiError::not_found("Registrazione", "Registration"))?;
     let step = match step.as_str() {
         "awaiting_email_code" => RegistrationStep::AwaitingEmailCode,
         "awaiting_sms_code" => RegistrationStep::AwaitingSmsCode,
@@ -359,6 +437,11 @@ fn registration_view(
         mobile,
         step,
         mobile_verified: verified,
+        code_sent_to: sent_to
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()?
+            .unwrap_or_default(),
         session,
     })
 }
@@ -428,9 +511,11 @@ fn check_code(ctx: &Ctx<'_>, id: &str, expected_step: &str, code: &str) -> ApiRe
     responses((status = 200, description = "SMS code sent", body = RenewalRegistrationView)))]
 pub(crate) async fn verify_email(
     State(st): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(id): Path<String>,
     Json(req): Json<VerificationCode>,
 ) -> ApiResult<Json<RenewalRegistrationView>> {
+    st.write_allowed(peer.ip(), UNAUTHENTICATED_WRITES_PER_MINUTE)?;
     st.run(move |ctx| {
         check_code(ctx, &id, "awaiting_email_code", &req.code)?;
         let otp = new_code();
@@ -458,24 +543,54 @@ pub(crate) async fn verify_email(
     .await
 }
 
+/// Completes a registration: the company's portal account is created, or, when it already
+/// had one, taken back (password, contact and mobile replaced, its sessions ended, the old
+/// contact told): the registrant proved access to a contact on record, which the account's
+/// present user may never have had.
 fn complete(ctx: &Ctx<'_>, id: &str, mobile_verified: bool) -> ApiResult<RenewalRegistrationView> {
-    let (tax_code, email, mobile, hash): (String, String, String, String) = ctx.tx.query_row(
+    let (tax_code, email, mobile, hash): (String, String, String, String) = query_opt(
+        ctx.tx,
         "SELECT tax_code, email, mobile, password_hash FROM renewal_registrations WHERE id = ?1",
         params![id],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )?
+    .ok_or_else(|| ApiError::not_found("Registrazione", "Registration"))?;
+    let previous: Option<String> = query_value(
+        ctx.tx,
+        "SELECT email FROM renewal_users WHERE tax_code = ?1",
+        params![tax_code],
     )?;
-    let n = ctx.tx.execute(
-        "INSERT OR IGNORE INTO renewal_users (tax_code, password_hash, email, mobile, mobile_verified, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    ctx.tx.execute(
+        "INSERT INTO renewal_users (tax_code, password_hash, email, mobile, mobile_verified, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT(tax_code) DO UPDATE SET password_hash = excluded.password_hash,
+            email = excluded.email, mobile = excluded.mobile,
+            mobile_verified = excluded.mobile_verified",
         params![tax_code, hash, email, mobile, mobile_verified, ts(ctx.now)],
     )?;
-    if n == 0 {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "renewal.already_registered",
-            "L'azienda è già registrata: accedi con le tue credenziali.",
-            "The company is already registered: sign in with its credentials.",
-        ));
+    if let Some(previous) = previous {
+        ctx.tx.execute(
+            "DELETE FROM portal_sessions WHERE portal = 'renewal' AND subject = ?1",
+            params![tax_code],
+        )?;
+        let body = format!(
+            "L'account del portale rinnovi dell'azienda con codice fiscale {tax_code} è stato \
+             ripreso da chi ha ricevuto il codice ai recapiti registrati della PEC: la vecchia \
+             password non vale più.\n\n\
+             The renewal portal account of the company with codice fiscale {tax_code} was taken \
+             back by whoever received the code at the PEC's contacts on record: the old password \
+             no longer works.\n"
+        );
+        let mut told = vec![previous];
+        told.extend(contacts_on_record(ctx, &tax_code)?);
+        told.dedup();
+        for to in told {
+            send_mail(
+                ctx,
+                &to,
+                "Account del portale rinnovi ripreso / Renewal portal account taken back",
+                &body,
+            )?;
+        }
     }
     ctx.tx.execute(
         "UPDATE renewal_registrations SET step = 'completed', mobile_verified = ?1, code_hash = NULL
@@ -493,9 +608,11 @@ fn complete(ctx: &Ctx<'_>, id: &str, mobile_verified: bool) -> ApiResult<Renewal
     responses((status = 200, description = "Registered", body = RenewalRegistrationView)))]
 pub(crate) async fn verify_sms(
     State(st): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(id): Path<String>,
     Json(req): Json<VerificationCode>,
 ) -> ApiResult<Json<RenewalRegistrationView>> {
+    st.write_allowed(peer.ip(), UNAUTHENTICATED_WRITES_PER_MINUTE)?;
     st.run(move |ctx| {
         check_code(ctx, &id, "awaiting_sms_code", &req.code)?;
         complete(ctx, &id, true).map(Json)
@@ -509,8 +626,10 @@ pub(crate) async fn verify_sms(
     responses((status = 200, description = "Registered without a verified mobile", body = RenewalRegistrationView)))]
 pub(crate) async fn skip_sms(
     State(st): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<RenewalRegistrationView>> {
+    st.write_allowed(peer.ip(), UNAUTHENTICATED_WRITES_PER_MINUTE)?;
     st.run(move |ctx| {
         let step: Option<String> = ctx
             .tx
@@ -544,27 +663,36 @@ pub(crate) async fn sign_in(
     Json(req): Json<RenewalSignInRequest>,
 ) -> ApiResult<(StatusCode, Json<PortalSession>)> {
     rate_limit(&st, peer)?;
-    st.run(move |ctx| {
-        let code = TaxCode::parse(&req.company_tax_code).ok();
-        let hash: Option<String> = match &code {
-            Some(c) => ctx
-                .tx
-                .query_row(
+    if req.company_tax_code.len() > 64 || req.password.len() > 1024 {
+        return Err(invalid_credentials());
+    }
+    let code = TaxCode::parse(&req.company_tax_code).ok();
+    // Per company (the padded and the plain form are one user), with back-off (M3); the hash
+    // is checked outside the writer (M5).
+    let key = match &code {
+        Some(c) => format!("renewal:{}", c.as_str()),
+        None => format!("renewal:{}", req.company_tax_code.trim().to_uppercase()),
+    };
+    let (k, c) = (key.clone(), code.clone());
+    let hash = st
+        .read(move |ctx| {
+            refuse_if_locked(ctx, &k)?;
+            Ok(match &c {
+                Some(c) => query_value::<String>(
+                    ctx.tx,
                     "SELECT password_hash FROM renewal_users WHERE tax_code = ?1",
                     params![c.as_str()],
-                    |r| r.get(0),
-                )
-                .optional()?,
-            None => None,
-        };
-        let ok = verify_password(&req.password, hash.as_deref().unwrap_or(&ctx.st.dummy_hash));
-        match (code, ok && hash.is_some()) {
-            (Some(c), true) => {
-                let s = open_portal_session(ctx, "renewal", c.as_str())?;
-                Ok((StatusCode::CREATED, Json(s)))
-            }
-            _ => Err(invalid_credentials()),
-        }
+                )?,
+                None => None,
+            })
+        })
+        .await?;
+    let ok = check_password(&st, req.password, hash).await?;
+    st.run(move |ctx| {
+        finish_portal_sign_in(ctx, &key, ok)?;
+        let c = code.ok_or_else(invalid_credentials)?;
+        let s = open_portal_session(ctx, "renewal", c.as_str())?;
+        Ok((StatusCode::CREATED, Json(s)))
     })
     .await
 }
@@ -592,7 +720,7 @@ impl FromRequestParts<Arc<AppState>> for RenewalAuth {
 
 /// "Gestisci – Servizi": the company's PEC mailboxes, with expiry and renewal price.
 #[utoipa::path(get, path = "/renewal/v1/mailboxes", tag = "renewal",
-    security(("bearer" = [])),
+    security(("renewal_session" = [])),
     responses((status = 200, description = "Mailboxes", body = Vec<RenewableMailbox>)))]
 pub(crate) async fn mailboxes(
     State(st): State<Arc<AppState>>,
@@ -627,7 +755,7 @@ pub(crate) async fn mailbox_expiry(
     Path(address): Path<String>,
 ) -> ApiResult<Json<ExpiryView>> {
     st.read(move |ctx| {
-        let m = load_mailbox(ctx, &auth.account_id, &address)?;
+        let m = load_mailbox_record(ctx, &auth.account_id, &address)?;
         expiry_of(ctx, &m.expires_on).map(Json)
     })
     .await
@@ -719,7 +847,7 @@ fn digits(s: &str) -> String {
 
 /// Orders the renewal of one of the company's mailboxes. Honours `Idempotency-Key`.
 #[utoipa::path(post, path = "/renewal/v1/orders", tag = "renewal",
-    security(("bearer" = [])),
+    security(("renewal_session" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe create")),
     request_body = RenewalOrderRequest,
     responses((status = 201, description = "Order, awaiting payment", body = RenewalOrderView)))]
@@ -796,7 +924,7 @@ pub(crate) async fn create_order(
 
 /// An order.
 #[utoipa::path(get, path = "/renewal/v1/orders/{id}", tag = "renewal",
-    security(("bearer" = [])),
+    security(("renewal_session" = [])),
     params(("id" = String, Path, description = "Order id")),
     responses((status = 200, description = "The order", body = RenewalOrderView)))]
 pub(crate) async fn get_order(
@@ -836,11 +964,18 @@ fn check_card(ctx: &Ctx<'_>, req: &PaymentRequest) -> ApiResult<Gateway> {
         ));
     }
     let t = today(ctx);
-    if !(1..=12).contains(&card.expiry_month)
-        || (card.expiry_year, card.expiry_month) < (t.year(), t.month())
-    {
+    if !(1..=12).contains(&card.expiry_month) || !(1000..=9999).contains(&card.expiry_year) {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
+            "payment.card_invalid",
+            "I dati della carta non sono validi.",
+            "The card details are not valid.",
+        ));
+    }
+    // 402: a well-formed card that today's date makes unusable, as the network would say.
+    if (card.expiry_year, card.expiry_month) < (t.year(), t.month()) {
+        return Err(ApiError::new(
+            StatusCode::PAYMENT_REQUIRED,
             "payment.card_expired",
             "La carta è scaduta.",
             "The card has expired.",
@@ -874,7 +1009,7 @@ fn record_charge(ctx: &Ctx<'_>, order: &str, method: &str, outcome: &str) -> Api
 /// order refuses new payments. A declined or timed-out attempt moves no money and leaves the
 /// order awaiting payment.
 #[utoipa::path(post, path = "/renewal/v1/orders/{id}/payment", tag = "renewal",
-    security(("bearer" = [])),
+    security(("renewal_session" = [])),
     params(("id" = String, Path, description = "Order id"),
            ("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe payment")),
     request_body = PaymentRequest,
@@ -891,11 +1026,7 @@ pub(crate) async fn pay(
     Json(req): Json<PaymentRequest>,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     let key = idem_key(&headers);
-    let fp = sha256_hex(&[
-        b"renewal-payment",
-        id.as_bytes(),
-        serde_json::to_string(&req)?.as_bytes(),
-    ]);
+    let fp = payment_fingerprint(&id, &req);
     st.run(move |ctx| {
         let account = format!("renewal:{}", auth.tax_code);
         let (status, body) = idempotent(ctx, &account, key.as_deref(), &fp, |ctx| {
@@ -971,6 +1102,31 @@ pub(crate) async fn pay(
         Ok((StatusCode::from_u16(status).unwrap_or(StatusCode::OK), Json(body)))
     })
     .await
+}
+
+/// What tells two payment requests under one key apart, from data that is not the card's:
+/// the order, the kind of payment, the wallet account, and at most the card's last four
+/// digits. Never the full number nor the CVC, even hashed: a card number has so little
+/// entropy (a known BIN leaves about 10^8 numbers, times 10^3 CVCs) that its hash is the
+/// number, and PCI DSS forbids keeping the CVC after authorisation (M4).
+pub fn payment_fingerprint(order_id: &str, req: &PaymentRequest) -> String {
+    let (kind, last4) = match &req.card {
+        Some(card) => {
+            let number = digits(&card.number);
+            let last4 = number
+                .get(number.len().saturating_sub(4)..)
+                .unwrap_or_default();
+            ("card", last4.to_owned())
+        }
+        None => ("none", String::new()),
+    };
+    sha256_hex(&[
+        b"renewal-payment-v2",
+        order_id.as_bytes(),
+        kind.as_bytes(),
+        last4.as_bytes(),
+        req.wallet_account.as_deref().unwrap_or_default().as_bytes(),
+    ])
 }
 
 // ---------------------------------------------------------------------------------------------

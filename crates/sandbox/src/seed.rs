@@ -158,7 +158,8 @@ pub fn seed_registries(conn: &mut Connection) -> anyhow::Result<()> {
         let hash = hash_password(REMOTE_SIGNATURE_PASSWORD)?;
         for (user, secret, cf) in REMOTE_SIGNATURE_ACCOUNTS {
             tx.execute(
-                "INSERT INTO remote_signature_accounts VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO remote_signature_accounts (username, password_hash, totp_secret, tax_code)
+                 VALUES (?1, ?2, ?3, ?4)",
                 params![user, hash, secret, cf],
             )?;
         }

@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::Config;
 use crate::problem::{ApiError, ApiResult};
+use crate::rows::query_opt;
 
 /// Whether the sandbox-only endpoints exist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,11 +47,21 @@ pub(crate) struct AppState {
     clock_offset: AtomicI64,
     pub mode: Mode,
     pub base_url: String,
+    /// The back-office secret of this run; `None` in production (no `/sandbox/*` routes).
+    pub sandbox_secret: Option<String>,
+    /// The `Host` names served, when listening on loopback (see `allowed_hosts` in lib.rs).
+    pub allowed_hosts: Option<Arc<[String]>>,
+    /// See [`Config::max_stored_document_bytes`].
+    pub max_stored_document_bytes: i64,
     pub trust_anchors: Vec<Vec<u8>>,
+    pub card_rules: crate::card::Rules,
+    /// Revocation of card certificates, with its cache.
+    pub revocation: crate::revocation::Checker,
     /// Whether outbox rows are to be relayed over SMTP.
     pub relay_mail: bool,
-    /// Sign-in attempts per client address, for the per-address rate limit.
-    signin_window: Mutex<HashMap<IpAddr, Vec<Instant>>>,
+    /// Recent attempts per (kind, client address), for the per-address rate limits. Pruned
+    /// as it goes (an address with nothing in the last minute has no entry) and capped.
+    rate_windows: Mutex<HashMap<(RateBucket, IpAddr), Vec<Instant>>>,
     /// A real argon2 hash, verified when the login is unknown so that unknown and known logins
     /// take the same time.
     pub dummy_hash: String,
@@ -189,8 +200,14 @@ impl AppState {
             .optional()?
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
-        crate::seed::seed_registries(&mut conn)?;
-        if config.seed_demo {
+        // Production means no demo data at all: the demo accounts' password is published, and
+        // so are the registries' stand-ins (the remote-signature test accounts identify anyone
+        // as Mario Rossi with a published password and TOTP secret).
+        let sandbox = config.mode == Mode::Sandbox;
+        if sandbox {
+            crate::seed::seed_registries(&mut conn)?;
+        }
+        if sandbox && config.seed_demo {
             crate::seed::seed_demo(&mut conn, Utc::now() + TimeDelta::seconds(offset))?;
             crate::seed::seed_portals(&mut conn, Utc::now() + TimeDelta::seconds(offset))?;
         }
@@ -207,9 +224,15 @@ impl AppState {
             clock_offset: AtomicI64::new(offset),
             mode: config.mode,
             base_url,
+            sandbox_secret: sandbox.then(|| config.sandbox_secret.clone()),
+            allowed_hosts: None,
+            max_stored_document_bytes: i64::try_from(config.max_stored_document_bytes)
+                .unwrap_or(i64::MAX),
             trust_anchors: config.card_trust_anchors.clone(),
+            card_rules: config.card_rules.clone(),
+            revocation: crate::revocation::Checker::new(config.revocation.clone())?,
             relay_mail: config.smtp.is_some(),
-            signin_window: Mutex::new(HashMap::new()),
+            rate_windows: Mutex::new(HashMap::new()),
             dummy_hash: hash_password("not-a-real-password")?,
             password_slots: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
@@ -246,6 +269,7 @@ impl AppState {
                 .map_err(|_| ApiError::internal(&"database mutex poisoned"))?;
             let tx = guard.transaction()?;
             let now = st.now();
+            let _in_writer = InWriter::enter();
             let result = {
                 let mut ctx = Ctx {
                     tx: &tx,
@@ -407,13 +431,55 @@ impl AppState {
         }
     }
 
+    /// Forgets every cached session of `account_id` but `keep` (after their revocation
+    /// committed, as [`Self::forget_session`]).
+    pub fn forget_account_sessions(&self, account_id: &str, keep: &str) {
+        match self.token_cache.lock() {
+            Ok(mut cache) => {
+                self.revocations.fetch_add(1, Ordering::SeqCst);
+                cache.retain(|_, s| *s.account_id != *account_id || *s.session_id == *keep);
+            }
+            Err(poisoned) => {
+                self.revocations.fetch_add(1, Ordering::SeqCst);
+                poisoned.into_inner().clear();
+            }
+        }
+    }
+
     /// Per-address sign-in rate limit: at most `max` attempts in the last minute.
     pub fn signin_allowed(&self, ip: IpAddr, max: usize) -> Result<(), u64> {
-        let Ok(mut map) = self.signin_window.lock() else {
+        self.rate_allowed(RateBucket::SignIn, ip, max)
+    }
+
+    /// Per-address limit of the writes that need no session (registrations, captchas, support
+    /// tickets and their documents, link confirmations): at most `max` a minute.
+    pub fn write_allowed(&self, ip: IpAddr, max: usize) -> ApiResult<()> {
+        self.rate_allowed(RateBucket::Write, ip, max)
+            .map_err(|wait| {
+                ApiError::new(
+                    axum::http::StatusCode::TOO_MANY_REQUESTS,
+                    "request.rate_limited",
+                    "Troppe richieste da questo indirizzo: riprova tra poco.",
+                    "Too many requests from this address: try again shortly.",
+                )
+                .retry_after(wait)
+            })
+    }
+
+    fn rate_allowed(&self, bucket: RateBucket, ip: IpAddr, max: usize) -> Result<(), u64> {
+        let Ok(mut map) = self.rate_windows.lock() else {
             return Ok(());
         };
         let now = Instant::now();
-        let entry = map.entry(ip).or_default();
+        if map.len() >= RATE_MAP_MAX {
+            prune_windows(&mut map, now);
+            // Still full: more addresses in a minute than the map holds. Refuse rather than
+            // grow (a global limit); the entries free up within the minute.
+            if map.len() >= RATE_MAP_MAX && !map.contains_key(&(bucket, ip)) {
+                return Err(60);
+            }
+        }
+        let entry = map.entry((bucket, ip)).or_default();
         entry.retain(|t| now.duration_since(*t).as_secs() < 60);
         if entry.len() >= max {
             let oldest = entry.first().copied().unwrap_or(now);
@@ -424,6 +490,37 @@ impl AppState {
         entry.push(now);
         Ok(())
     }
+
+    /// Drops the addresses with nothing in the last minute (the pruner calls it).
+    pub fn prune_rate_windows(&self) -> usize {
+        match self.rate_windows.lock() {
+            Ok(mut map) => {
+                prune_windows(&mut map, Instant::now());
+                map.len()
+            }
+            Err(_) => 0,
+        }
+    }
+}
+
+/// Which per-address limit an attempt counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum RateBucket {
+    SignIn,
+    Write,
+}
+
+/// Addresses tracked at once, at most (about a hundred bytes each).
+const RATE_MAP_MAX: usize = 100_000;
+
+/// Unauthenticated writes per address per minute.
+pub(crate) const UNAUTHENTICATED_WRITES_PER_MINUTE: usize = 20;
+
+fn prune_windows(map: &mut HashMap<(RateBucket, IpAddr), Vec<Instant>>, now: Instant) {
+    map.retain(|_, times| {
+        times.retain(|t| now.duration_since(*t).as_secs() < 60);
+        !times.is_empty()
+    });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -495,7 +592,39 @@ pub(crate) fn ct_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+thread_local! {
+    /// Whether this thread is running a handler under the writer ([`AppState::run`]).
+    static IN_WRITER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks this thread as under the writer until dropped (a panicking handler included).
+struct InWriter;
+
+impl InWriter {
+    fn enter() -> Self {
+        IN_WRITER.with(|w| w.set(true));
+        Self
+    }
+}
+
+impl Drop for InWriter {
+    fn drop(&mut self) {
+        IN_WRITER.with(|w| w.set(false));
+    }
+}
+
+/// A password hash (argon2: tens of milliseconds of CPU and 19 MiB) must never run under the
+/// single writer: every other write of the server would wait for it (M5). Debug builds, the
+/// tests' included, stop on it; release builds log it.
+fn not_under_the_writer(what: &str) {
+    if IN_WRITER.with(std::cell::Cell::get) {
+        debug_assert!(false, "{what} under the writer");
+        tracing::error!(what, "password hash under the writer");
+    }
+}
+
 pub(crate) fn hash_password(password: &str) -> anyhow::Result<String> {
+    not_under_the_writer("hash_password");
     let salt = SaltString::encode_b64(&random_bytes(16)).map_err(|e| anyhow::anyhow!("{e}"))?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
@@ -504,6 +633,7 @@ pub(crate) fn hash_password(password: &str) -> anyhow::Result<String> {
 }
 
 pub(crate) fn verify_password(password: &str, hash: &str) -> bool {
+    not_under_the_writer("verify_password");
     PasswordHash::new(hash)
         .map(|h| {
             Argon2::default()
@@ -543,6 +673,11 @@ pub(crate) fn notify(
     Ok(())
 }
 
+/// How long a stored answer replays an `Idempotency-Key`: enough for any retry of a client
+/// (seconds to minutes) and for the app's payment key kept across a restart; after that the
+/// row is pruned and the key is new again.
+pub(crate) const IDEMPOTENCY_TTL: TimeDelta = TimeDelta::hours(24);
+
 /// Runs a creating handler under an `Idempotency-Key`: a repeat with the same key and the same
 /// request returns the first answer; the same key with a different request is an error.
 pub(crate) fn idempotent(
@@ -552,37 +687,66 @@ pub(crate) fn idempotent(
     fingerprint: &str,
     create: impl FnOnce(&mut Ctx<'_>) -> ApiResult<(u16, serde_json::Value)>,
 ) -> ApiResult<(u16, serde_json::Value)> {
+    idempotent_redacted(ctx, account_id, key, fingerprint, &[], create)
+}
+
+/// As [`idempotent`], for an answer that carries secrets shown only once (an app password, a
+/// ticket's follow-up secret): the fields at `secrets` (JSON pointers) are removed from what
+/// is stored, so the database never holds them and a repeat answers without them. A stored
+/// answer lives [`IDEMPOTENCY_TTL`].
+pub(crate) fn idempotent_redacted(
+    ctx: &mut Ctx<'_>,
+    account_id: &str,
+    key: Option<&str>,
+    fingerprint: &str,
+    secrets: &[&str],
+    create: impl FnOnce(&mut Ctx<'_>) -> ApiResult<(u16, serde_json::Value)>,
+) -> ApiResult<(u16, serde_json::Value)> {
     let Some(key) = key else {
         return create(ctx);
     };
-    if key.is_empty() || key.len() > 200 {
+    // As the document states it (`openapi::IDEMPOTENCY_KEY_PATTERN`): what it calls valid is
+    // accepted, and nothing else.
+    if key.is_empty() || key.len() > 200 || !key.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(ApiError::new(
             axum::http::StatusCode::BAD_REQUEST,
             "idempotency.key_invalid",
-            "La chiave di idempotenza deve avere da 1 a 200 caratteri.",
-            "The idempotency key must have 1 to 200 characters.",
+            "La chiave di idempotenza deve avere da 1 a 200 caratteri ASCII visibili.",
+            "The idempotency key must have 1 to 200 visible ASCII characters.",
         ));
     }
-    let found: Option<(String, u16, String)> = ctx
-        .tx
-        .query_row(
-            "SELECT fingerprint, status, body FROM idempotency WHERE account_id = ?1 AND key = ?2",
-            params![account_id, key],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
-    if let Some((fp, status, body)) = found {
-        if fp != fingerprint {
-            return Err(ApiError::new(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency.key_reused",
-                "La chiave di idempotenza è già stata usata per un'altra richiesta.",
-                "The idempotency key was already used for a different request.",
-            ));
+    let found: Option<(String, u16, String, String)> = query_opt(
+        ctx.tx,
+        "SELECT fingerprint, status, body, created_at FROM idempotency
+         WHERE account_id = ?1 AND key = ?2",
+        params![account_id, key],
+    )?;
+    match found {
+        Some((_, _, _, created)) if ctx.now - parse_ts(&created)? >= IDEMPOTENCY_TTL => {
+            ctx.tx.execute(
+                "DELETE FROM idempotency WHERE account_id = ?1 AND key = ?2",
+                params![account_id, key],
+            )?;
         }
-        return Ok((status, serde_json::from_str(&body)?));
+        Some((fp, status, body, _)) => {
+            // 409: the request is well formed; the key's earlier use is what conflicts.
+            if fp != fingerprint {
+                return Err(ApiError::new(
+                    axum::http::StatusCode::CONFLICT,
+                    "idempotency.key_reused",
+                    "La chiave di idempotenza è già stata usata per un'altra richiesta.",
+                    "The idempotency key was already used for a different request.",
+                ));
+            }
+            return Ok((status, serde_json::from_str(&body)?));
+        }
+        None => {}
     }
     let (status, body) = create(ctx)?;
+    let mut stored = body.clone();
+    for pointer in secrets {
+        remove_pointer(&mut stored, pointer);
+    }
     ctx.tx.execute(
         "INSERT INTO idempotency (account_id, key, fingerprint, status, body, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -591,11 +755,26 @@ pub(crate) fn idempotent(
             key,
             fingerprint,
             status,
-            serde_json::to_string(&body)?,
+            serde_json::to_string(&stored)?,
             ts(ctx.now)
         ],
     )?;
     Ok((status, body))
+}
+
+/// Removes the member a JSON pointer (`/a/b`) names, if there is one.
+fn remove_pointer(value: &mut serde_json::Value, pointer: &str) {
+    let Some((parent, last)) = pointer.rsplit_once('/') else {
+        return;
+    };
+    let target = if parent.is_empty() {
+        Some(value)
+    } else {
+        value.pointer_mut(parent)
+    };
+    if let Some(serde_json::Value::Object(map)) = target {
+        map.remove(last);
+    }
 }
 
 #[cfg(test)]

@@ -55,18 +55,36 @@ pub fn code(secret_b32: &str, unix: i64) -> Option<String> {
 
 /// Whether `input` is the code of the current step or of the one before or after (clock skew).
 pub fn verify(secret_b32: &str, unix: i64, input: &str) -> bool {
-    let Some(key) = base32_decode(secret_b32) else {
-        return false;
-    };
+    verify_step(secret_b32, unix, input, None).is_some()
+}
+
+/// The step (30-second counter) whose code `input` is, among the current step and the one
+/// before or after, and only if it is later than `last_used`: a code that was accepted once
+/// (or any code before it) is never accepted again, so one seen over a shoulder or in a log
+/// cannot be replayed inside its window (RFC 6238 §5.2).
+pub fn verify_step(
+    secret_b32: &str,
+    unix: i64,
+    input: &str,
+    last_used: Option<i64>,
+) -> Option<i64> {
+    let key = base32_decode(secret_b32)?;
     let input = input.trim();
     if input.len() != 6 || !input.bytes().all(|b| b.is_ascii_digit()) {
-        return false;
+        return None;
     }
     let counter = unix.div_euclid(STEP);
-    [-1, 0, 1].iter().any(|d| {
-        let expected = hotp(&key, counter.saturating_add(*d));
-        crate::state::ct_eq(&expected, input)
-    })
+    // Every candidate is computed and compared, matched or not, so the time taken does not
+    // say which step matched.
+    let mut matched = None;
+    for d in [-1i64, 0, 1] {
+        let step = counter.saturating_add(d);
+        let expected = hotp(&key, step);
+        if crate::state::ct_eq(&expected, input) && last_used.is_none_or(|l| step > l) {
+            matched = matched.or(Some(step));
+        }
+    }
+    matched
 }
 
 fn hotp(key: &[u8], counter: i64) -> String {
@@ -96,6 +114,18 @@ mod tests {
         assert_eq!(code(&secret, 2_000_000_000).unwrap(), "279037");
         assert!(verify(&secret, 59, "287082"));
         assert!(!verify(&secret, 59, "287083"));
+    }
+
+    #[test]
+    fn a_used_step_and_the_ones_before_it_are_refused() {
+        let secret = base32_encode(b"12345678901234567890");
+        assert_eq!(verify_step(&secret, 59, "287082", None), Some(1));
+        assert_eq!(verify_step(&secret, 59, "287082", Some(1)), None);
+        assert_eq!(verify_step(&secret, 59, "287082", Some(2)), None);
+        assert_eq!(verify_step(&secret, 59, "287082", Some(0)), Some(1));
+        // The next step's code is still good after the previous one was used.
+        let next = code(&secret, 89).unwrap();
+        assert_eq!(verify_step(&secret, 89, &next, Some(1)), Some(2));
     }
 
     #[test]

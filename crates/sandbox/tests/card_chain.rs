@@ -35,7 +35,7 @@ async fn rig(dir: &std::path::Path, anchor: Vec<u8>) -> (pec_sandbox::RunningSan
     let mut config = Config::new("127.0.0.1:0".parse().expect("addr"), dir.join("db.sqlite"));
     config.card_trust_anchors = vec![anchor];
     let sandbox = Sandbox::start(config).await.expect("sandbox starts");
-    let client = Client::new(sandbox.base_url()).expect("client");
+    let client = client_of(&sandbox);
     let holder = HolderData::PrivateCitizen {
         first_name: "Giulia".into(),
         last_name: "Bianchi".into(),
@@ -87,11 +87,11 @@ async fn answer(
     card: &CardCredentials,
     chain: &[&[u8]],
 ) -> Result<IdentityRequestView, pec_provider::Error> {
-    let ch = c.card_challenge(id).await.expect("challenge");
+    let ch = c.card_challenge_to_sign(id).await.expect("challenge");
     let resp = CardResponse {
         challenge_id: ch.challenge_id.clone(),
         certificate_chain: chain.iter().map(|d| B64.encode(d)).collect(),
-        signature: sign(&card.auth_key, &ch.challenge),
+        signature: sign(&card.auth_key, &ch.message),
     };
     c.card_response(id, &resp).await
 }
@@ -225,11 +225,11 @@ async fn an_end_entity_certificate_cannot_act_as_a_ca() {
         subject,
         validity(-3600, 86_400),
     );
-    let ch = c.card_challenge(&id).await.expect("challenge");
+    let ch = c.card_challenge_to_sign(&id).await.expect("challenge");
     let resp = CardResponse {
         challenge_id: ch.challenge_id.clone(),
         certificate_chain: vec![B64.encode(&child), B64.encode(&card.auth_cert)],
-        signature: sign(&p.card_key, &ch.challenge),
+        signature: sign(&p.card_key, &ch.message),
     };
     let e = c.card_response(&id, &resp).await.unwrap_err();
     assert_eq!(code_of(&e), "card.untrusted_issuer");

@@ -6,14 +6,9 @@ mod common;
 use common::*;
 use pec_provider::api::*;
 
-fn tmp() -> tempfile::TempDir {
-    tempfile::tempdir().expect("tempdir")
-}
-
 #[tokio::test]
 async fn sessions_lockout_refresh_and_sign_out() {
-    let dir = tmp();
-    let rig = start(&dir.path().join("db.sqlite")).await;
+    let rig = Rig::new().await;
     let c = &rig.client;
 
     // By account id and by address.
@@ -61,13 +56,12 @@ async fn sessions_lockout_refresh_and_sign_out() {
         .await
         .unwrap_err();
     assert_eq!(code_of(&e), "auth.invalid_credentials");
-    rig.sandbox.shutdown().await.unwrap();
+    rig.stop().await;
 }
 
 #[tokio::test]
 async fn concurrent_wrong_passwords_are_each_counted() {
-    let dir = tmp();
-    let rig = start(&dir.path().join("db.sqlite")).await;
+    let rig = Rig::new().await;
     let c = &rig.client;
     // Five wrong passwords at once: their hashes are checked side by side, outside the
     // writer, and the writer still counts every failure, so exactly one of them locks.
@@ -90,7 +84,7 @@ async fn concurrent_wrong_passwords_are_each_counted() {
     );
     let e = c.sign_in(ACME, PASSWORD, None).await.unwrap_err();
     assert_eq!(code_of(&e), "auth.locked");
-    rig.sandbox.shutdown().await.unwrap();
+    rig.stop().await;
 }
 
 /// The access-token cache answers most requests without the database: a token revoked by
@@ -98,8 +92,7 @@ async fn concurrent_wrong_passwords_are_each_counted() {
 /// right after it was cached by a successful request.
 #[tokio::test]
 async fn revoked_or_expired_access_tokens_are_refused_at_once() {
-    let dir = tmp();
-    let rig = start(&dir.path().join("db.sqlite")).await;
+    let rig = Rig::new().await;
     let c = &rig.client;
 
     // Refresh: the old access token, cached by the request before, is dead.
@@ -128,15 +121,14 @@ async fn revoked_or_expired_access_tokens_are_refused_at_once() {
     c.sandbox_advance_clock(2 * 60).await.unwrap();
     let e = other.mailbox(MARIO).await.unwrap_err();
     assert_eq!((e.status(), code_of(&e)), (Some(401), "auth.unauthorized"));
-    rig.sandbox.shutdown().await.unwrap();
+    rig.stop().await;
 }
 
 /// The status read writes its JSON straight from the row: it must be the very view the typed
 /// path (the list) gives, and show a change made by the request before it.
 #[tokio::test]
 async fn mailbox_status_matches_the_list_and_sees_the_last_write() {
-    let dir = tmp();
-    let rig = signed_in(&dir.path().join("db.sqlite"), "acc-demo-acme").await;
+    let rig = Rig::signed_in("acc-demo-acme").await;
     let c = &rig.client;
     for m in c.mailboxes().await.unwrap() {
         assert_eq!(c.mailbox(&m.address).await.unwrap(), m);
@@ -151,7 +143,7 @@ async fn mailbox_status_matches_the_list_and_sees_the_last_write() {
     );
     let listed = c.mailboxes().await.unwrap();
     assert!(listed.contains(&after));
-    rig.sandbox.shutdown().await.unwrap();
+    rig.stop().await;
 }
 
 /// Readers serve many requests from one snapshot (see `Reader` in `src/state.rs`). Three
@@ -160,9 +152,8 @@ async fn mailbox_status_matches_the_list_and_sees_the_last_write() {
 /// keep the WAL from being checkpointed back into the database file.
 #[tokio::test]
 async fn reader_snapshots_follow_writes_and_release_the_wal() {
-    let dir = tmp();
-    let db = dir.path().join("db.sqlite");
-    let rig = signed_in(&db, MARIO).await;
+    let rig = Rig::signed_in(MARIO).await;
+    let db = rig.db();
     let c = &rig.client;
 
     // Each API write is seen by the very next read, whichever reader serves it: two-step
@@ -171,10 +162,7 @@ async fn reader_snapshots_follow_writes_and_release_the_wal() {
         for _ in 0..8 {
             c.mailbox(STUDIO).await.unwrap();
         }
-        let en = c.two_step_enrol(STUDIO).await.unwrap();
-        let now = c.sandbox_clock().await.unwrap().now.timestamp();
-        let code = pec_sandbox::totp::code(&en.secret, now).unwrap();
-        c.two_step_confirm(STUDIO, &code).await.unwrap();
+        let en = enable_two_step(c, STUDIO).await;
         assert!(
             c.mailbox(STUDIO).await.unwrap().two_step_login,
             "round {round}"
@@ -182,7 +170,11 @@ async fn reader_snapshots_follow_writes_and_release_the_wal() {
         for _ in 0..8 {
             c.mailbox(STUDIO).await.unwrap();
         }
-        c.two_step_disable(STUDIO, &code).await.unwrap();
+        let code = totp_now(c, &en.secret).await;
+        c.two_step_disable(STUDIO, &SecondFactorProof::code(&code))
+            .await
+            .unwrap();
+        next_step(c).await;
         assert!(
             !c.mailbox(STUDIO).await.unwrap().two_step_login,
             "round {round}"
@@ -232,7 +224,7 @@ async fn reader_snapshots_follow_writes_and_release_the_wal() {
         busy, 0,
         "an idle reader kept the WAL from being checkpointed"
     );
-    let wal = std::fs::metadata(dir.path().join("db.sqlite-wal")).unwrap();
+    let wal = std::fs::metadata(rig.dir().join("db.sqlite-wal")).unwrap();
     assert_eq!(wal.len(), 0, "the WAL was truncated");
     assert_eq!(
         c.mailbox(MARIO)
@@ -242,13 +234,12 @@ async fn reader_snapshots_follow_writes_and_release_the_wal() {
             .as_deref(),
         Some(r.id.as_str())
     );
-    rig.sandbox.shutdown().await.unwrap();
+    rig.stop().await;
 }
 
 #[tokio::test]
 async fn mailboxes_and_banner() {
-    let dir = tmp();
-    let rig = signed_in(&dir.path().join("db.sqlite"), "acc-demo-acme").await;
+    let rig = Rig::signed_in("acc-demo-acme").await;
     let c = &rig.client;
     let boxes = c.mailboxes().await.unwrap();
     assert_eq!(boxes.len(), 3);
@@ -268,13 +259,12 @@ async fn mailboxes_and_banner() {
         Some(404),
         "someone else's mailbox is not visible"
     );
-    rig.sandbox.shutdown().await.unwrap();
+    rig.stop().await;
 }
 
 #[tokio::test]
 async fn private_citizen_spid_otp_expiry_resend_and_success() {
-    let dir = tmp();
-    let rig = signed_in(&dir.path().join("db.sqlite"), MARIO).await;
+    let rig = Rig::signed_in(MARIO).await;
     let c = &rig.client;
 
     // Idempotency: the same key twice creates one request.
@@ -497,13 +487,12 @@ async fn private_citizen_spid_otp_expiry_resend_and_success() {
     c.mark_notification_read(&done.id).await.unwrap();
     let e = c.create_identity_request(MARIO).await.unwrap_err();
     assert_eq!(code_of(&e), "identity.already_completed");
-    rig.sandbox.shutdown().await.unwrap();
+    rig.stop().await;
 }
 
 #[tokio::test]
 async fn wrong_otp_until_lockout_then_resend() {
-    let dir = tmp();
-    let rig = signed_in(&dir.path().join("db.sqlite"), MARIO).await;
+    let rig = Rig::signed_in(MARIO).await;
     let c = &rig.client;
     let id = to_identifying(
         c,
@@ -579,13 +568,12 @@ async fn wrong_otp_until_lockout_then_resend() {
     let fresh = last_otp(c, "mario.rossi@example.com").await;
     let r = act(c, &id, IdentityAction::ConfirmOtp { code: fresh.into() }).await;
     assert_eq!(r.step, StepData::Completed);
-    rig.sandbox.shutdown().await.unwrap();
+    rig.stop().await;
 }
 
 #[tokio::test]
 async fn delegation_sends_a_link_valid_until_midnight_of_the_next_day() {
-    let dir = tmp();
-    let rig = signed_in(&dir.path().join("db.sqlite"), "acc-demo-acme").await;
+    let rig = Rig::signed_in("acc-demo-acme").await;
     let c = &rig.client;
     let r = c.create_identity_request(ACME).await.unwrap();
     act(
@@ -640,13 +628,12 @@ async fn delegation_sends_a_link_valid_until_midnight_of_the_next_day() {
     c.sandbox_advance_clock(2 * 86_400 + 60).await.unwrap();
     assert!(!c.delegation(&token).await.unwrap().valid);
     assert_eq!(c.delegation("bogus").await.unwrap_err().status(), Some(404));
-    rig.sandbox.shutdown().await.unwrap();
+    rig.stop().await;
 }
 
 #[tokio::test]
 async fn card_signature_cases() {
-    let dir = tmp();
-    let rig = signed_in(&dir.path().join("db.sqlite"), "acc-demo-acme").await;
+    let rig = Rig::signed_in("acc-demo-acme").await;
     let c = &rig.client;
     let p = pki();
     let holder = company_holder("ACME S.r.l.", "00743110157", Some(CHIARA_CF));
@@ -654,7 +641,7 @@ async fn card_signature_cases() {
     let good_cert = card_cert(CHIARA_CF, validity(-3600, 86_400), true);
 
     // Wrong key: signed by a key that is not the certificate's.
-    let ch = c.card_challenge(&id).await.unwrap();
+    let ch = c.card_challenge_to_sign(&id).await.unwrap();
     let e = c
         .card_response(&id, &card_response(&ch, &good_cert, &p.other_key))
         .await
@@ -669,7 +656,7 @@ async fn card_signature_cases() {
 
     // Expired certificate.
     let expired = card_cert(CHIARA_CF, validity(-86_400 * 10, -86_400), true);
-    let ch = c.card_challenge(&id).await.unwrap();
+    let ch = c.card_challenge_to_sign(&id).await.unwrap();
     let e = c
         .card_response(&id, &card_response(&ch, &expired, &p.card_key))
         .await
@@ -678,7 +665,7 @@ async fn card_signature_cases() {
 
     // Untrusted issuer.
     let rogue = card_cert(CHIARA_CF, validity(-3600, 86_400), false);
-    let ch = c.card_challenge(&id).await.unwrap();
+    let ch = c.card_challenge_to_sign(&id).await.unwrap();
     let e = c
         .card_response(&id, &card_response(&ch, &rogue, &p.card_key))
         .await
@@ -686,7 +673,7 @@ async fn card_signature_cases() {
     assert_eq!(code_of(&e), "card.untrusted_issuer");
 
     // Expired challenge (sandbox clock past its 2 minutes).
-    let ch = c.card_challenge(&id).await.unwrap();
+    let ch = c.card_challenge_to_sign(&id).await.unwrap();
     c.sandbox_advance_clock(121).await.unwrap();
     let e = c
         .card_response(&id, &card_response(&ch, &good_cert, &p.card_key))
@@ -695,7 +682,7 @@ async fn card_signature_cases() {
     assert_eq!(code_of(&e), "card.challenge_expired");
 
     // Garbage.
-    let ch = c.card_challenge(&id).await.unwrap();
+    let ch = c.card_challenge_to_sign(&id).await.unwrap();
     let e = c
         .card_response(
             &id,
@@ -714,7 +701,7 @@ async fn card_signature_cases() {
     );
 
     // Valid: Chiara is ACME's legal representative in the registry.
-    let ch = c.card_challenge(&id).await.unwrap();
+    let ch = c.card_challenge_to_sign(&id).await.unwrap();
     let r = c
         .card_response(&id, &card_response(&ch, &good_cert, &p.card_key))
         .await
@@ -722,13 +709,12 @@ async fn card_signature_cases() {
     assert_eq!(r.step, StepData::Identified);
     let r = finish_with_otp(c, &id, "chiara.conti@example.com").await;
     assert_eq!(r.step, StepData::Completed);
-    rig.sandbox.shutdown().await.unwrap();
+    rig.stop().await;
 }
 
 #[tokio::test]
 async fn card_with_another_persons_codice_fiscale_is_a_data_mismatch() {
-    let dir = tmp();
-    let rig = signed_in(&dir.path().join("db.sqlite"), "acc-demo-acme").await;
+    let rig = Rig::signed_in("acc-demo-acme").await;
     let c = &rig.client;
     let p = pki();
     let holder = company_holder("ACME S.r.l.", "00743110157", Some(CHIARA_CF));
@@ -741,7 +727,7 @@ async fn card_with_another_persons_codice_fiscale_is_a_data_mismatch() {
     )
     .await;
     let marios = card_cert(MARIO_CF, validity(-3600, 86_400), true);
-    let ch = c.card_challenge(&id).await.unwrap();
+    let ch = c.card_challenge_to_sign(&id).await.unwrap();
     let r = c
         .card_response(&id, &card_response(&ch, &marios, &p.card_key))
         .await
@@ -756,13 +742,12 @@ async fn card_with_another_persons_codice_fiscale_is_a_data_mismatch() {
     let r = act(c, &id, IdentityAction::Retry).await;
     assert_eq!(r.step, StepData::EnteringData);
     assert!(r.draft.is_some());
-    rig.sandbox.shutdown().await.unwrap();
+    rig.stop().await;
 }
 
 #[tokio::test]
 async fn declared_holder_other_than_on_record_is_a_data_mismatch_then_change_holder() {
-    let dir = tmp();
-    let rig = signed_in(&dir.path().join("db.sqlite"), MARIO).await;
+    let rig = Rig::signed_in(MARIO).await;
     let c = &rig.client;
     let other = HolderData::PrivateCitizen {
         first_name: "Manuele".into(),
@@ -796,13 +781,12 @@ async fn declared_holder_other_than_on_record_is_a_data_mismatch_then_change_hol
     assert_eq!(r.outcome, Some(OutcomeData::DataMismatch));
     let r = act(c, &id, IdentityAction::ChangeHolder).await;
     assert_eq!(r.step, StepData::HolderChangeRequired);
-    rig.sandbox.shutdown().await.unwrap();
+    rig.stop().await;
 }
 
 #[tokio::test]
 async fn ceased_company_needs_a_change_of_holder() {
-    let dir = tmp();
-    let rig = signed_in(&dir.path().join("db.sqlite"), "acc-demo-acme").await;
+    let rig = Rig::signed_in("acc-demo-acme").await;
     let c = &rig.client;
     let holder = company_holder("Vecchia Ditta S.p.A.", "03189950961", None);
     let id = to_identifying(
@@ -853,7 +837,7 @@ async fn ceased_company_needs_a_change_of_holder() {
             .iter()
             .any(|m| m.subject.contains("Persona giuridica cancellata"))
     );
-    rig.sandbox.shutdown().await.unwrap();
+    rig.stop().await;
 }
 
 fn pdf() -> Vec<u8> {
@@ -868,8 +852,7 @@ fn png() -> Vec<u8> {
 
 #[tokio::test]
 async fn webcam_then_documents_then_operator_checks() {
-    let dir = tmp();
-    let rig = signed_in(&dir.path().join("db.sqlite"), "acc-demo-acme").await;
+    let rig = Rig::signed_in("acc-demo-acme").await;
     let c = &rig.client;
     let holder = company_holder("ACME Servizi S.r.l.", "07973780013", Some(CHIARA_CF));
     let id = to_identifying(
@@ -985,13 +968,12 @@ async fn webcam_then_documents_then_operator_checks() {
     let m = c.mailbox(ACME_SERVIZI).await.unwrap();
     assert!(m.qualified);
     assert_eq!(m.identity_state, IdentityStateData::Completed);
-    rig.sandbox.shutdown().await.unwrap();
+    rig.stop().await;
 }
 
 #[tokio::test]
 async fn webcam_rejected_returns_to_method_choice() {
-    let dir = tmp();
-    let rig = signed_in(&dir.path().join("db.sqlite"), MARIO).await;
+    let rig = Rig::signed_in(MARIO).await;
     let c = &rig.client;
     let id = to_identifying(
         c,
@@ -1038,14 +1020,12 @@ async fn webcam_rejected_returns_to_method_choice() {
         c.identity_request(&id).await.unwrap().step,
         StepData::ChoosingMethod
     );
-    rig.sandbox.shutdown().await.unwrap();
+    rig.stop().await;
 }
 
 #[tokio::test]
 async fn restart_mid_flow_and_resume() {
-    let dir = tmp();
-    let db = dir.path().join("db.sqlite");
-    let rig = signed_in(&db, MARIO).await;
+    let rig = Rig::signed_in(MARIO).await;
     let tokens_access = {
         // Keep a session across the restart, as the app does through the keyring.
         rig.client
@@ -1089,10 +1069,9 @@ async fn restart_mid_flow_and_resume() {
     .await;
     rig.client.sandbox_advance_clock(5).await.unwrap();
     let offset = rig.client.sandbox_clock().await.unwrap().offset_seconds;
-    rig.sandbox.shutdown().await.unwrap();
 
     // A new server on the same file: session, request, outbox and clock are all there.
-    let rig = start(&db).await;
+    let rig = rig.restart().await;
     let c = &rig.client;
     c.set_access_token(Some(tokens_access));
     assert_eq!(c.sandbox_clock().await.unwrap().offset_seconds, offset);
@@ -1105,13 +1084,12 @@ async fn restart_mid_flow_and_resume() {
     let code = last_otp(c, "mario.rossi@example.com").await;
     let r = act(c, &id, IdentityAction::ConfirmOtp { code: code.into() }).await;
     assert_eq!(r.step, StepData::Completed);
-    rig.sandbox.shutdown().await.unwrap();
+    rig.stop().await;
 }
 
 #[tokio::test]
 async fn two_step_login_and_app_passwords() {
-    let dir = tmp();
-    let rig = signed_in(&dir.path().join("db.sqlite"), MARIO).await;
+    let rig = Rig::signed_in(MARIO).await;
     let c = &rig.client;
     // Only after the identity is confirmed.
     let e = c.two_step_enrol(MARIO).await.unwrap_err();
@@ -1120,65 +1098,98 @@ async fn two_step_login_and_app_passwords() {
     let en = c.two_step_enrol(STUDIO).await.unwrap();
     assert!(en.otpauth_uri.starts_with("otpauth://totp/"));
     assert!(en.otpauth_uri.contains(&en.secret));
-    let e = c.two_step_confirm(STUDIO, "000000").await;
-    let now = c.sandbox_clock().await.unwrap().now.timestamp();
-    let code = pec_sandbox::totp::code(&en.secret, now).unwrap();
-    if code != "000000" {
-        assert_eq!(code_of(&e.unwrap_err()), "two_step.code_invalid");
-    }
+    assert_eq!(en.recovery_codes.len(), 10);
+    let code = totp_now(c, &en.secret).await;
+    let e = c.two_step_confirm(STUDIO, wrong(&code)).await.unwrap_err();
+    assert_eq!(code_of(&e), "two_step.code_invalid");
     let m = c.two_step_confirm(STUDIO, &code).await.unwrap();
     assert!(m.two_step_login);
 
-    // Signing in to that mailbox now needs the code.
+    // Signing in to that mailbox now needs the code, and a code works once.
     let e = c.sign_in(STUDIO, PASSWORD, None).await.unwrap_err();
     assert_eq!(code_of(&e), "auth.totp_required");
-    let code = pec_sandbox::totp::code(&en.secret, now).unwrap();
-    c.sign_in(STUDIO, PASSWORD, Some(&code)).await.unwrap();
-    // So does signing in with the account id, which reaches every mailbox of the account;
-    // the other mailbox, without two-step login, does not.
+    let e = c.sign_in(STUDIO, PASSWORD, Some(&code)).await.unwrap_err();
+    assert_eq!(
+        code_of(&e),
+        "auth.totp_invalid",
+        "the confirmation's code, again"
+    );
+    next_step(c).await;
+    c.sign_in(STUDIO, PASSWORD, Some(&totp_now(c, &en.secret).await))
+        .await
+        .unwrap();
+    // So does signing in with the account id, which reaches every mailbox of the account.
     let e = c
         .sign_in("acc-demo-mario", PASSWORD, None)
         .await
         .unwrap_err();
     assert_eq!(code_of(&e), "auth.totp_required");
-    c.sign_in("acc-demo-mario", PASSWORD, Some(&code))
+    next_step(c).await;
+    c.sign_in(
+        "acc-demo-mario",
+        PASSWORD,
+        Some(&totp_now(c, &en.secret).await),
+    )
+    .await
+    .unwrap();
+
+    // The other mailbox, without two-step login, signs in with the password alone: that
+    // session sees the account's mailboxes but does not reach the one with two-step login
+    // (H1). It cannot give it an app password, that is IMAP access, nor see or revoke its
+    // app passwords.
+    c.sign_in(MARIO, PASSWORD, None).await.unwrap();
+    assert_eq!(c.mailboxes().await.unwrap().len(), 2);
+    assert!(c.mailbox(STUDIO).await.unwrap().two_step_login);
+    let e = c
+        .create_app_password(STUDIO, "Thunderbird", None)
+        .await
+        .unwrap_err();
+    assert_eq!((e.status(), code_of(&e)), (Some(403), "auth.totp_required"));
+    let e = c.app_passwords(STUDIO).await.unwrap_err();
+    assert_eq!((e.status(), code_of(&e)), (Some(403), "auth.totp_required"));
+    let e = c
+        .two_step_disable(STUDIO, &SecondFactorProof::default())
+        .await
+        .unwrap_err();
+    assert_eq!((e.status(), code_of(&e)), (Some(403), "auth.totp_required"));
+
+    // App passwords for mail programs: each creation needs a fresh code (step-up), which
+    // also lets this session reach the mailbox from then on.
+    next_step(c).await;
+    let ap = c
+        .create_app_password(STUDIO, "Thunderbird", Some(&totp_now(c, &en.secret).await))
         .await
         .unwrap();
-    c.sign_in(MARIO, PASSWORD, None).await.unwrap();
-
-    // App passwords for mail programs.
-    let ap = c.create_app_password(STUDIO, "Thunderbird").await.unwrap();
     assert!(ap.password.as_deref().is_some_and(|p| p.len() >= 32));
     let list = c.app_passwords(STUDIO).await.unwrap();
     assert_eq!(list.len(), 1);
     assert!(list[0].password.is_none(), "shown only once");
     c.delete_app_password(STUDIO, &ap.id).await.unwrap();
     assert!(c.app_passwords(STUDIO).await.unwrap().is_empty());
-    let m = c.two_step_disable(STUDIO, &code).await.unwrap();
+    // Without two-step login there is nothing an app password would add.
+    let e = c
+        .create_app_password(MARIO, "Thunderbird", None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.status(), code_of(&e)),
+        (Some(409), "app_password.two_step_required")
+    );
+    next_step(c).await;
+    let m = c
+        .two_step_disable(
+            STUDIO,
+            &SecondFactorProof::code(&totp_now(c, &en.secret).await),
+        )
+        .await
+        .unwrap();
     assert!(!m.two_step_login);
-    rig.sandbox.shutdown().await.unwrap();
-}
-
-#[tokio::test]
-async fn production_mode_has_no_sandbox_endpoints() {
-    let dir = tmp();
-    let mut config =
-        pec_sandbox::Config::new("127.0.0.1:0".parse().unwrap(), dir.path().join("db.sqlite"));
-    config.mode = pec_sandbox::Mode::Production;
-    let sb = pec_sandbox::Sandbox::start(config).await.unwrap();
-    let c = pec_provider::Client::new(sb.base_url()).unwrap();
-    assert_eq!(c.health().await.unwrap().mode, "production");
-    let e = c.sandbox_outbox(None).await.unwrap_err();
-    assert_eq!((e.status(), code_of(&e)), (Some(404), "request.not_found"));
-    let e = c.sandbox_advance_clock(10).await.unwrap_err();
-    assert_eq!(e.status(), Some(404));
-    sb.shutdown().await.unwrap();
+    rig.stop().await;
 }
 
 #[tokio::test]
 async fn seeded_test_account_signs_in() {
-    let dir = tmp();
-    let rig = start(&dir.path().join("db.sqlite")).await;
+    let rig = Rig::new().await;
     let c = &rig.client;
     let acc = c
         .sandbox_seed_account(&SeedAccountRequest {
@@ -1196,5 +1207,5 @@ async fn seeded_test_account_signs_in() {
         .unwrap();
     let m = c.mailbox("prova@pec.sandbox.test").await.unwrap();
     assert_eq!(m.identity_state, IdentityStateData::ToConfirm);
-    rig.sandbox.shutdown().await.unwrap();
+    rig.stop().await;
 }

@@ -90,3 +90,124 @@ async fn framework_errors_are_problem_json() {
     }
     sb.shutdown().await.unwrap();
 }
+
+/// What the document calls valid the server accepts, and a refusal the state decides has the
+/// status that says so (issue 17: schemathesis with every check runs on this; these are the
+/// cases it found, kept as regressions).
+#[tokio::test]
+async fn the_document_and_the_server_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        pec_sandbox::Config::new("127.0.0.1:0".parse().unwrap(), dir.path().join("db.sqlite"));
+    let sb = pec_sandbox::Sandbox::start(config).await.unwrap();
+    let base = sb.base_url().to_owned();
+    let http = reqwest::Client::new();
+    let doc: serde_json::Value =
+        serde_json::from_str(&pec_sandbox::openapi::document_json()).unwrap();
+
+    // The idempotency key's rule is in the document, and the server holds to it exactly.
+    let tickets = &doc["paths"]["/registry/v1/support/tickets"]["post"]["parameters"];
+    let key_schema = tickets
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Idempotency-Key")
+        .map(|p| p["schema"].clone())
+        .unwrap();
+    assert_eq!(key_schema["pattern"], "^[!-~]{1,200}$");
+    let ticket = |description: &str| {
+        serde_json::json!({
+            "category": "registration", "topic": "services_unavailable",
+            "private_area_access": false, "description": description,
+        })
+    };
+    let post_ticket = |key: &'static str, body: serde_json::Value| {
+        http.post(format!("{base}/registry/v1/support/tickets"))
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+    };
+    let status_code = |r: reqwest::Response| async move {
+        let status = r.status().as_u16();
+        let body: serde_json::Value = r.json().await.unwrap();
+        (status, body["code"].as_str().unwrap_or_default().to_owned())
+    };
+    assert_eq!(
+        status_code(post_ticket("a key", ticket("x")).await.unwrap()).await,
+        (400, "idempotency.key_invalid".to_owned()),
+        "a space is not a visible character"
+    );
+    assert_eq!(
+        post_ticket("k-1", ticket("the site is down"))
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        201
+    );
+    // A questionnaire sent with a topic that does not use it is still checked.
+    let mut with_bad_questionnaire = ticket("x");
+    with_bad_questionnaire["questionnaire"] = serde_json::json!({
+        "reason": " ", "first_name": "A", "last_name": "B", "tax_code": "RSSMRA45C12F205C",
+        "phone": "0212345678", "new_pec": "a@pec.example.it",
+    });
+    assert_eq!(
+        status_code(post_ticket("k-2", with_bad_questionnaire).await.unwrap()).await,
+        (422, "support.reason_required".to_owned())
+    );
+
+    // A captcha that is no more: gone, not a malformed request.
+    let r = http
+        .get(format!("{base}/renewal/v1/captchas/cap-none/image"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status_code(r).await, (410, "captcha.expired".to_owned()));
+
+    // The same key for another request: the key's earlier use conflicts, not the request.
+    let sign_in = |login: &'static str| {
+        http.post(format!("{base}/v1/sessions"))
+            .json(&serde_json::json!({"login": login, "password": "Demo-Password-1"}))
+            .send()
+    };
+    let mario: serde_json::Value = sign_in("acc-demo-mario")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mario = mario["access_token"].as_str().unwrap().to_owned();
+    let create = |mailbox: &'static str| {
+        http.post(format!("{base}/v1/mailboxes/{mailbox}/identity-requests"))
+            .bearer_auth(&mario)
+            .header("Idempotency-Key", "k-3")
+            .send()
+    };
+    let first = create("mario.rossi%40pec.sandbox.test").await.unwrap();
+    assert_eq!(first.status().as_u16(), 201);
+    assert_eq!(
+        status_code(create("studio.rossi%40pec.sandbox.test").await.unwrap()).await,
+        (409, "idempotency.key_reused".to_owned())
+    );
+
+    // The two-step enrolment's optional body may be null, as the document says.
+    let tokens: serde_json::Value = sign_in("acc-demo-acme")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = tokens["access_token"].as_str().unwrap().to_owned();
+    let r = http
+        .post(format!(
+            "{base}/v1/mailboxes/amministrazione%40pec.acme-srl.test/two-step/enrolment"
+        ))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("null")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(r.status().as_u16(), 422, "null is the document's no-body");
+    sb.shutdown().await.unwrap();
+}

@@ -11,10 +11,6 @@ use pec_provider::api::*;
 use pec_sandbox::renewal::{CARD_DECLINED, CARD_OK, CARD_TIMEOUT};
 use pec_sandbox::seed::{ACME_PHONE_LINE, REGISTRY_DEMO_PEC, REGISTRY_DEMO_USER};
 
-fn tmp() -> tempfile::TempDir {
-    tempfile::tempdir().expect("tempdir")
-}
-
 fn utc(s: &str) -> DateTime<Utc> {
     s.parse().expect("instant")
 }
@@ -70,8 +66,7 @@ async fn registry(c: &Client) {
 
 #[tokio::test]
 async fn pec_change_is_validated_sent_to_the_new_pec_and_confirmed() {
-    let dir = tmp();
-    let rig = start(&dir.path().join("db.sqlite")).await;
+    let rig = Rig::new().await;
     let c = &rig.client;
 
     // The registry has its own accounts: the provider's session is not enough, nor a wrong password.
@@ -210,13 +205,12 @@ async fn pec_change_is_validated_sent_to_the_new_pec_and_confirmed() {
     assert_eq!((e.status(), code_of(&e)), (Some(409), "registry.link_used"));
     let e = c.confirm_pec_change("bogus").await.unwrap_err();
     assert_eq!(e.status(), Some(404));
-    rig.sandbox.shutdown().await.unwrap();
+    rig.stop().await;
 }
 
 /// A link used one minute before and one minute after 24:00 Europe/Rome of the day after receipt.
 async fn link_around_deadline(received: &str, valid_through: &str, expires: &str) {
-    let dir = tmp();
-    let rig = start(&dir.path().join("db.sqlite")).await;
+    let rig = Rig::new().await;
     let c = &rig.client;
     let expires_at = utc(expires);
 
@@ -319,8 +313,7 @@ fn ticket(access: bool, q: Option<PecChangeQuestionnaire>) -> SupportTicketReque
 
 #[tokio::test]
 async fn support_ticket_for_users_without_the_private_area() {
-    let dir = tmp();
-    let rig = start(&dir.path().join("db.sqlite")).await;
+    let rig = Rig::new().await;
     let c = &rig.client;
 
     // "Accedi all'Area privata?" Sì → use the private area; No → the questionnaire is required.
@@ -444,7 +437,7 @@ async fn support_ticket_for_users_without_the_private_area() {
         .await
         .unwrap_err();
     assert_eq!(code_of(&e), "support.not_in_review");
-    rig.sandbox.shutdown().await.unwrap();
+    rig.stop().await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -502,8 +495,7 @@ async fn rome_today(c: &Client) -> NaiveDate {
 
 #[tokio::test]
 async fn unregistered_company_captcha_sms_skipped_declined_timeout_then_paid_once() {
-    let dir = tmp();
-    let rig = start(&dir.path().join("db.sqlite")).await;
+    let rig = Rig::new().await;
     let c = &rig.client;
 
     // Entry: the codice fiscale as the portal wants it, registered or not.
@@ -543,16 +535,6 @@ async fn unregistered_company_captcha_sms_skipped_declined_timeout_then_paid_onc
         .await
         .unwrap_err();
     assert_eq!(code_of(&e), "captcha.expired", "single use");
-    // An already registered company cannot register again.
-    let e = c
-        .renewal_register(&registration(
-            ACME_CF,
-            "x@example.com",
-            solved_captcha(c).await,
-        ))
-        .await
-        .unwrap_err();
-    assert_eq!(code_of(&e), "renewal.already_registered");
     let r = c
         .renewal_register(&registration(
             SERVIZI_CF,
@@ -563,11 +545,16 @@ async fn unregistered_company_captcha_sms_skipped_declined_timeout_then_paid_onc
         .unwrap();
     assert_eq!(r.step, RegistrationStep::AwaitingEmailCode);
     assert_eq!(r.tax_code, "0000007973780013");
+    // The code goes to the company's contacts on record: its PEC and the activation e-mail.
+    assert_eq!(
+        r.code_sent_to,
+        ["f***@pec.acme-srl.test", "c***@example.com"]
+    );
 
     // E-mail code (wrong, then right), then the SMS pop-up closed: registered anyway.
     let e = c.renewal_verify_email(&r.id, "000000x").await.unwrap_err();
     assert_eq!(code_of(&e), "verification.code_invalid");
-    let code = email_code(c, "servizi@example.com").await;
+    let code = email_code(c, ACME_SERVIZI).await;
     let r = c.renewal_verify_email(&r.id, &code).await.unwrap();
     assert_eq!(r.step, RegistrationStep::AwaitingSmsCode);
     assert_eq!(
@@ -657,13 +644,12 @@ async fn unregistered_company_captcha_sms_skipped_declined_timeout_then_paid_onc
     }
     c.sign_in("acc-demo-acme", PASSWORD, None).await.unwrap();
     assert_eq!(c.mailbox(ACME_SERVIZI).await.unwrap().expires_on, expected);
-    rig.sandbox.shutdown().await.unwrap();
+    rig.stop().await;
 }
 
 #[tokio::test]
 async fn registered_company_phone_line_and_wallet_and_sms_verified_registration() {
-    let dir = tmp();
-    let rig = start(&dir.path().join("db.sqlite")).await;
+    let rig = Rig::new().await;
     let c = &rig.client;
 
     // Registered: sign in with the padded or plain code.
@@ -792,7 +778,7 @@ async fn registered_company_phone_line_and_wallet_and_sms_verified_registration(
         ))
         .await
         .unwrap();
-    let code = email_code(c, "beta@example.com").await;
+    let code = email_code(c, "info@pec.beta-srl.test").await;
     c.renewal_verify_email(&r.id, &code).await.unwrap();
     let e = c.renewal_verify_sms(&r.id, "999999x").await.unwrap_err();
     assert_eq!(code_of(&e), "verification.code_invalid");
@@ -808,13 +794,12 @@ async fn registered_company_phone_line_and_wallet_and_sms_verified_registration(
     c.renewal_sign_in("12345670017", "Portale-Password-1")
         .await
         .unwrap();
-    rig.sandbox.shutdown().await.unwrap();
+    rig.stop().await;
 }
 
 #[tokio::test]
 async fn captcha_expires_and_expiry_awareness_until_cessation() {
-    let dir = tmp();
-    let rig = start(&dir.path().join("db.sqlite")).await;
+    let rig = Rig::new().await;
     let c = &rig.client;
 
     let cap = c.new_captcha().await.unwrap();
@@ -830,7 +815,7 @@ async fn captcha_expires_and_expiry_awareness_until_cessation() {
     assert_eq!(code_of(&e), "captcha.expired");
     assert_eq!(
         c.captcha_image(&cap.id).await.unwrap_err().status(),
-        Some(422)
+        Some(410)
     );
 
     // Five wrong e-mail codes lock the registration, even for the right code.
@@ -846,7 +831,14 @@ async fn captcha_expires_and_expiry_awareness_until_cessation() {
         let e = c.renewal_verify_email(&r.id, "nope").await.unwrap_err();
         assert_eq!(code_of(&e), "verification.code_invalid");
     }
-    let code = email_code(c, "s@example.com").await;
+    // The code went to the company's PEC on record (H3), never to the typed address.
+    assert!(
+        c.sandbox_outbox(Some("s@example.com"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let code = email_code(c, ACME_SERVIZI).await;
     let e = c.renewal_verify_email(&r.id, &code).await.unwrap_err();
     assert_eq!(
         (e.status(), code_of(&e)),
@@ -920,5 +912,5 @@ async fn captcha_expires_and_expiry_awareness_until_cessation() {
         .await
         .unwrap_err();
     assert_eq!(code_of(&e), "renewal.mailbox_ceased");
-    rig.sandbox.shutdown().await.unwrap();
+    rig.stop().await;
 }

@@ -153,8 +153,9 @@ pub async fn security_app_password_create(
     core: Core<'_>,
     address: String,
     label: String,
+    code: Secret,
 ) -> Result<AppPasswordView> {
-    security::app_password_create(&core, &address, &label).await
+    security::app_password_create(&core, &address, &label, &code).await
 }
 
 #[tauri::command]

@@ -127,6 +127,13 @@ impl Rig {
         }
     }
 
+    /// The embedded sandbox's back-office secret of the app's last launch, from the file the
+    /// app writes in its data directory (`crates/app-core/src/session.rs`, `SANDBOX_SECRET_FILE`).
+    pub fn sandbox_secret(&self) -> Option<String> {
+        let path = self.app_home.join("data/it.pecdesktop.app/sandbox-secret");
+        std::fs::read_to_string(path).ok().filter(|s| !s.is_empty())
+    }
+
     /// What the Secret Service holds for the app's session of `account` with the embedded
     /// sandbox, read with `secret-tool` (another client of the same keyring).
     pub fn keyring_session(&self, account: &str) -> Option<String> {

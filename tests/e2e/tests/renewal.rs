@@ -128,8 +128,15 @@ fn unregistered_company_registers_and_renews_by_card_with_one_charge() {
 
     // "Verifica" with the e-mailed code, then the SMS pop-up with the code sent to the mobile.
     at_step(&app, "email_code");
-    let mails = sandbox.get("/sandbox/outbox", &[("to", &portal_email)], None);
-    let email_code = Sandbox::latest_code(&mails).expect("a code e-mailed");
+    // The code goes to the company's contacts on record (its PEC and the activation e-mail),
+    // never to the address typed in the form (H3).
+    let typed = sandbox.get("/sandbox/outbox", &[("to", &portal_email)], None);
+    assert!(
+        Sandbox::latest_code(&typed).is_none(),
+        "no code to the typed address"
+    );
+    let mails = sandbox.get("/sandbox/outbox", &[("to", &address)], None);
+    let email_code = Sandbox::latest_code(&mails).expect("a code e-mailed to the PEC");
     fill(&app, "rn-email-code", &email_code);
     shot(&app, &rig, "renewal-3-email-code.png");
     app.click_when_ready("[data-testid=rn-verify-email]")

@@ -184,15 +184,10 @@ fn password_sign_in_reports_errors_in_italian_and_an_expired_session_loses_nothi
     .unwrap();
 
     // 31 days later both the access and the refresh token have expired.
-    let sandbox = rig.sandbox_url().expect("sandbox URL in the log");
-    let http = reqwest::blocking::Client::new();
-    let status = http
-        .post(format!("{sandbox}/sandbox/clock/advance"))
-        .json(&json!({ "seconds": 31 * 24 * 3600 }))
-        .send()
-        .unwrap()
-        .status();
-    assert!(status.is_success(), "clock advanced: {status}");
+    common::Sandbox::of(&rig).post(
+        "/sandbox/clock/advance",
+        json!({ "seconds": 31 * 24 * 3600 }),
+    );
     app.click_when_ready("[data-testid=refresh]").unwrap();
     let notice = app
         .wait_for_text("[data-testid=signin-notice]", "the expiry notice", |t| {

@@ -11,7 +11,7 @@
 use pec_card_sim::{ProfileName, SimCard, SimOptions};
 use pec_e2e::{Rig, Session, keys};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 mod common;
 use common::*;
@@ -21,13 +21,7 @@ const MARIO_CF: &str = "RSSMRA80A01H501U";
 
 /// The code `firma.mario`'s authenticator app shows now, at the provider's (movable) clock.
 fn remote_signature_code(sandbox: &Sandbox) -> String {
-    let clock: Value = sandbox
-        .http
-        .get(format!("{}/sandbox/clock", sandbox.url))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let clock = sandbox.get("/sandbox/clock", &[], None);
     let now = chrono::DateTime::parse_from_rfc3339(clock["now"].as_str().unwrap())
         .unwrap()
         .timestamp();

@@ -31,6 +31,7 @@ function report(downloaded: number, already: number): BackupReport {
     bytes_downloaded: downloaded * 1000,
     files: { checked: downloaded + already, hash_mismatches: [], missing_files: [] },
     verified: true,
+    folder_list_empty: false,
   };
 }
 

@@ -88,7 +88,12 @@ files: FileCheck,
 /**
  * True when every folder matches the server and every file its hash.
  */
-verified: boolean, };
+verified: boolean, 
+/**
+ * The server's folder list came back empty (INBOX, which always exists, was saved
+ * anyway): worth telling the user, the server may hide folders from this account.
+ */
+folder_list_empty: boolean, };
 
 /**
  * The form as typed (the password comes apart, as a secret).
@@ -408,7 +413,7 @@ terms: TermsData, } | { "type": "resend_otp" } | { "type": "confirm_otp",
 /**
  * The code.
  */
-code: OtpCode, } | { "type": "retry" } | { "type": "change_holder" } | { "type": "change_legal_representative" } | { "type": "submit_documents" };
+code: OtpCode, } | { "type": "start_over" } | { "type": "retry" } | { "type": "change_holder" } | { "type": "change_legal_representative" } | { "type": "submit_documents" };
 
 /**
  * An identity request, flattened for clients: which fields are set depends on `step`.
@@ -728,7 +733,7 @@ last_name: string,
  */
 tax_code: string, 
 /**
- * Telefono.
+ * Telefono: 6 to 15 digits, a leading `+`, spaces, `-` and `/` allowed.
  */
 phone: string, 
 /**
@@ -1344,7 +1349,7 @@ export function commands(invoke: Invoke) {
     securityTwoStepEnrol: (address: string) => invoke<TwoStepSetup>('security_two_step_enrol', { address }),
     securityTwoStepConfirm: (address: string, code: string) => invoke<MailboxView>('security_two_step_confirm', { address, code }),
     securityAppPasswordList: (address: string) => invoke<Array<AppPasswordView>>('security_app_password_list', { address }),
-    securityAppPasswordCreate: (address: string, label: string) => invoke<AppPasswordView>('security_app_password_create', { address, label }),
+    securityAppPasswordCreate: (address: string, label: string, code: string) => invoke<AppPasswordView>('security_app_password_create', { address, label, code }),
     securityAppPasswordDelete: (address: string, id: string) => invoke<void>('security_app_password_delete', { address, id }),
     cardReaders: () => invoke<ReadersUpdate>('card_readers'),
     cardWatch: (channel: Channel<ReadersUpdate>) => invoke<void>('card_watch', { channel }),

@@ -581,6 +581,37 @@ fn otp_lasts_60_seconds_and_can_be_sent_again() {
     assert_eq!(done.state(), IdentityState::Completed);
 }
 
+/// L9: a request whose codes ran out is not stuck at the OTP step: it starts over from the
+/// role question (and must identify again before a new code is sent).
+#[test]
+fn an_otp_step_can_start_over() {
+    let otp = S::OtpSent {
+        draft: citizen(),
+        method: IdentificationMethod::Spid,
+        sent_at: t("2026-11-22T10:00:00Z"),
+        resends: 5,
+    };
+    let again = otp.apply(E::StartOver).unwrap();
+    assert_eq!(again, S::ChoosingRole);
+    assert!(!again.is_terminal());
+    // Only from there: elsewhere the usual ways back apply.
+    for state in [
+        S::ChoosingRole,
+        S::AcceptingTerms {
+            draft: citizen(),
+            method: IdentificationMethod::Spid,
+        },
+    ] {
+        assert!(matches!(
+            state.apply(E::StartOver),
+            Err(TransitionError::Illegal {
+                event: "start_over",
+                ..
+            })
+        ));
+    }
+}
+
 // ---- the table of illegal transitions ----
 
 /// One sample of every step, all with a company draft so that every legal event is accepted.
@@ -679,6 +710,7 @@ fn all_events() -> Vec<IdentityEvent> {
         E::ConfirmOtp {
             at: t("2026-11-22T10:00:30Z"),
         },
+        E::StartOver,
         E::Retry,
         E::ChangeHolder,
         E::ChangeLegalRepresentative,
@@ -727,6 +759,7 @@ const LEGAL: &[(&str, &str, &str)] = &[
     ("accepting_terms", "complete_request", "otp_sent"),
     ("otp_sent", "resend_otp", "otp_sent"),
     ("otp_sent", "confirm_otp", "completed"),
+    ("otp_sent", "start_over", "choosing_role"),
     ("data_mismatch", "retry", "entering_data"),
     ("data_mismatch", "change_holder", "holder_change_required"),
     (
@@ -786,7 +819,7 @@ fn transition_table_is_complete_and_everything_else_is_illegal() {
         }
     }
     assert_eq!(legal_seen, LEGAL.len());
-    assert_eq!(legal_seen + illegal_seen, 17 * 23);
+    assert_eq!(legal_seen + illegal_seen, 17 * 24);
 }
 
 #[test]

@@ -118,8 +118,10 @@ pub struct RegistrationRecord {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct PecChangeRequest {
     /// Nuova PEC.
+    #[schema(format = "email-address")]
     pub new_pec: String,
     /// Conferma Nuova PEC (must equal `new_pec`).
+    #[schema(format = "email-address")]
     pub confirm_new_pec: String,
 }
 
@@ -219,16 +221,30 @@ pub enum SupportTopic {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct PecChangeQuestionnaire {
     /// Why the private area is out of reach (credentials no longer valid or forgotten...).
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
     pub reason: String,
     /// Nome.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub first_name: String,
     /// Cognome.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub last_name: String,
     /// Codice fiscale (16 characters).
+    #[schema(format = "codice-fiscale")]
     pub tax_code: String,
-    /// Telefono.
+    /// Telefono: 6 to 15 digits, a leading `+`, spaces, `-` and `/` allowed.
+    #[schema(pattern = r"^[\s/-]*\+?([\s/-]*[0-9]){6,15}[\s/-]*$")]
     pub phone: String,
     /// The new PEC address.
+    #[schema(format = "email-address")]
     pub new_pec: String,
 }
 
@@ -248,6 +264,7 @@ pub struct SupportTicketRequest {
     pub questionnaire: Option<PecChangeQuestionnaire>,
     /// Free text, required for the other topics.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 4000, pattern = r"\S")]
     pub description: Option<String>,
 }
 
@@ -339,6 +356,7 @@ pub struct SupportDecision {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct RenewalLookupRequest {
     /// Codice fiscale of the company holding the PEC, as typed (11 digits are padded).
+    #[schema(format = "tax-code")]
     pub company_tax_code: String,
 }
 
@@ -385,16 +403,25 @@ pub struct CaptchaAnswer {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct RenewalRegistrationRequest {
     /// Codice fiscale of the company.
+    #[schema(format = "tax-code")]
     pub company_tax_code: String,
-    /// E-mail for the verification code and the renewal confirmation.
+    /// E-mail of the portal account, for the renewal confirmations. Not where the
+    /// verification code goes: anyone can type an address, so the code goes to the contacts
+    /// on record for the company (its PEC mailboxes and their activation e-mail), which is
+    /// what proves the registrant is the company.
+    #[schema(format = "email-address")]
     pub email: String,
     /// Mobile number for the SMS code (used only for identification).
+    #[schema(format = "mobile-it")]
     pub mobile: String,
     /// Password of the portal account (8 to 256 characters).
+    #[schema(min_length = 8, max_length = 256)]
     pub password: String,
     /// The captcha shown.
+    #[schema(min_length = 1, max_length = 64)]
     pub captcha_id: String,
     /// What the user read in it.
+    #[schema(max_length = 64)]
     pub captcha_answer: String,
 }
 
@@ -435,6 +462,11 @@ pub struct RenewalRegistrationView {
     pub step: RegistrationStep,
     /// Whether the mobile number was verified (false when the SMS step was skipped).
     pub mobile_verified: bool,
+    /// Where the e-mail code went, masked: the company's PEC mailboxes and the activation
+    /// e-mail on record. Completing the registration of a company already registered takes
+    /// its portal account back (the old password and sessions stop working).
+    #[serde(default)]
+    pub code_sent_to: Vec<String>,
     /// The portal session, once completed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<PortalSession>,
@@ -668,16 +700,46 @@ pub struct RenewalOrderView {
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct CardData {
-    /// Card number (spaces allowed).
+    /// Card number (spaces allowed; 12 to 19 digits with a valid Luhn check digit).
+    #[schema(format = "card-number")]
     pub number: String,
     /// Expiry month, 1..=12.
+    #[schema(minimum = 1, maximum = 12)]
+    #[serde(deserialize_with = "integral::deserialize")]
     pub expiry_month: u32,
-    /// Expiry year, four digits.
+    /// Expiry year, four digits. A card whose month has passed is refused with 402.
+    #[schema(minimum = 1000, maximum = 9999)]
+    #[serde(deserialize_with = "integral::deserialize")]
     pub expiry_year: i32,
-    /// Security code.
+    /// Security code: three or four digits.
+    #[schema(pattern = "^[0-9]{3,4}$")]
     pub cvc: String,
     /// Name on the card.
+    #[schema(min_length = 1, pattern = r"\S")]
     pub holder_name: String,
+}
+
+/// JSON Schema's `integer` is any number without a fraction, `12.0` included (draft 2020-12
+/// §6.1.1); serde's integers refuse that spelling. These take it, and nothing with a fraction.
+mod integral {
+    use serde::{Deserialize, Deserializer, de::Error};
+
+    pub fn deserialize<'de, D, T>(d: D) -> Result<T, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: TryFrom<i64>,
+    {
+        let n = serde_json::Number::deserialize(d)?;
+        let whole = n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 1e15)
+                // In range and without a fraction: the cast is exact.
+                .map(|f| f as i64)
+        });
+        whole
+            .and_then(|i| T::try_from(i).ok())
+            .ok_or_else(|| D::Error::custom("expected an integer in range"))
+    }
 }
 
 impl std::fmt::Debug for CardData {

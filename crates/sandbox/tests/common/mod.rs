@@ -45,7 +45,8 @@ pub struct Pki {
 }
 
 fn key() -> RsaPrivateKey {
-    // 1024 bits keeps key generation quick in debug builds; the server checks no key size.
+    // 1024 bits keeps key generation quick in debug builds; the test CA is allowed as a legacy
+    // lot (`test_pki_rules`).
     RsaPrivateKey::new(&mut rand_core::OsRng, 1024).expect("rsa key")
 }
 
@@ -129,56 +130,153 @@ pub fn card_cert(cf: &str, validity: Validity, trusted: bool) -> Vec<u8> {
     } else {
         (&p.rogue_key, p.rogue_name.clone())
     };
-    build(
-        &p.card_key,
-        issuer_key,
+    // clientAuth: the server takes only authentication certificates (CNS policy or clientAuth).
+    let spki_der = p
+        .card_key
+        .to_public_key()
+        .to_public_key_der()
+        .expect("spki");
+    let spki = SubjectPublicKeyInfoOwned::try_from(spki_der.as_bytes()).expect("spki parse");
+    let signer = SigningKey::<Sha256>::new(issuer_key.clone());
+    let serial = SerialNumber::from(rand_core::RngCore::next_u32(&mut rand_core::OsRng));
+    let mut builder = CertificateBuilder::new(
         Profile::Leaf {
             issuer: issuer_name,
             enable_key_agreement: false,
             enable_key_encipherment: false,
             include_subject_key_identifier: true,
         },
-        subject,
+        serial,
         validity,
+        subject,
+        spki,
+        &signer,
     )
+    .expect("builder");
+    builder
+        .add_extension(&x509_cert::ext::pkix::ExtendedKeyUsage(vec![
+            der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.2"),
+        ]))
+        .expect("eku");
+    builder
+        .build::<rsa::pkcs1v15::Signature>()
+        .expect("build")
+        .to_der()
+        .expect("der")
 }
 
-/// Signs a challenge as a card does (RSA PKCS#1 v1.5, SHA-256).
-pub fn sign(key: &RsaPrivateKey, challenge_b64: &str) -> String {
-    let challenge = B64.decode(challenge_b64).expect("challenge b64");
-    let sig = SigningKey::<Sha256>::new(key.clone()).sign(&challenge);
+/// Signs the message of a challenge as a card does (RSA PKCS#1 v1.5, SHA-256).
+pub fn sign(key: &RsaPrivateKey, message: &[u8]) -> String {
+    let sig = SigningKey::<Sha256>::new(key.clone()).sign(message);
     B64.encode(sig.to_bytes())
 }
 
-pub fn card_response(challenge: &CardChallenge, cert: &[u8], key: &RsaPrivateKey) -> CardResponse {
+pub fn card_response(
+    challenge: &pec_provider::SignableChallenge,
+    cert: &[u8],
+    key: &RsaPrivateKey,
+) -> CardResponse {
     CardResponse {
         challenge_id: challenge.challenge_id.clone(),
         certificate_chain: vec![B64.encode(cert)],
-        signature: sign(key, &challenge.challenge),
+        signature: sign(key, &challenge.message),
     }
 }
 
-/// A started sandbox with a client.
+/// Card rules for the test PKI, whose keys are 1024 bits (quick to generate in debug builds):
+/// its CA is allowed as a legacy lot.
+pub fn test_pki_rules() -> pec_sandbox::card::Rules {
+    use sha2::Digest;
+    pec_sandbox::card::Rules {
+        legacy_key_issuers: vec![sha2::Sha256::digest(&pki().ca_der).into()],
+    }
+}
+
+/// A sandbox on loopback over a real SQLite file in its own temp dir, with a client that holds
+/// the run's back-office secret. Dropping it stops the server and removes the directory.
 pub struct Rig {
     pub sandbox: RunningSandbox,
     pub client: Client,
+    dir: tempfile::TempDir,
 }
 
-pub async fn start(db: &Path) -> Rig {
+impl Rig {
+    /// A fresh sandbox (demo data seeded), nobody signed in.
+    pub async fn new() -> Rig {
+        Self::with(|_| {}).await
+    }
+
+    /// A fresh sandbox whose configuration `adjust` may change first.
+    pub async fn with(adjust: impl FnOnce(&mut Config)) -> Rig {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = config(&dir.path().join("db.sqlite"));
+        adjust(&mut config);
+        Self::start_in(dir, config).await
+    }
+
+    /// A fresh sandbox, signed in with `login` and the demo password.
+    pub async fn signed_in(login: &str) -> Rig {
+        let rig = Self::new().await;
+        rig.client
+            .sign_in(login, PASSWORD, None)
+            .await
+            .expect("sign in");
+        rig
+    }
+
+    async fn start_in(dir: tempfile::TempDir, config: Config) -> Rig {
+        let sandbox = Sandbox::start(config).await.expect("sandbox starts");
+        let client = client_of(&sandbox);
+        Rig {
+            sandbox,
+            client,
+            dir,
+        }
+    }
+
+    /// The SQLite file.
+    pub fn db(&self) -> std::path::PathBuf {
+        self.dir.path().join("db.sqlite")
+    }
+
+    /// The temp dir the file is in.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A second client of the same server (another device or another person), with the
+    /// back-office secret too.
+    pub fn other_client(&self) -> Client {
+        client_of(&self.sandbox)
+    }
+
+    /// Stops the server and starts a new one on the same file (a restart of the service).
+    pub async fn restart(self) -> Rig {
+        let Rig { sandbox, dir, .. } = self;
+        sandbox.shutdown().await.expect("shutdown");
+        let config = config(&dir.path().join("db.sqlite"));
+        Self::start_in(dir, config).await
+    }
+
+    /// Stops the server, waiting for requests in flight.
+    pub async fn stop(self) {
+        self.sandbox.shutdown().await.expect("shutdown");
+    }
+}
+
+/// The tests' configuration: sandbox mode, demo data, the test PKI's CA trusted for cards.
+pub fn config(db: &Path) -> Config {
     let mut config = Config::new("127.0.0.1:0".parse().expect("addr"), db.to_path_buf());
     config.card_trust_anchors = vec![pki().ca_der.clone()];
-    let sandbox = Sandbox::start(config).await.expect("sandbox starts");
-    let client = Client::new(sandbox.base_url()).expect("client");
-    Rig { sandbox, client }
+    config.card_rules = test_pki_rules();
+    config
 }
 
-pub async fn signed_in(db: &Path, login: &str) -> Rig {
-    let rig = start(db).await;
-    rig.client
-        .sign_in(login, PASSWORD, None)
-        .await
-        .expect("sign in");
-    rig
+/// A client of `sandbox` that holds its back-office secret.
+pub fn client_of(sandbox: &RunningSandbox) -> Client {
+    let client = Client::new(sandbox.base_url()).expect("client");
+    client.set_sandbox_secret(sandbox.sandbox_secret().map(str::to_owned));
+    client
 }
 
 pub async fn act(c: &Client, id: &str, a: IdentityAction) -> IdentityRequestView {
@@ -222,7 +320,19 @@ pub async fn to_identifying(
 ) -> String {
     let r = c.create_identity_request(address).await.expect("create");
     assert_eq!(r.step, StepData::ChoosingRole);
-    let id = r.id;
+    walk_to_identifying(c, &r.id, holder, contact_email, method).await;
+    r.id
+}
+
+/// Walks request `id` from the role question to the identification step with `method`.
+pub async fn walk_to_identifying(
+    c: &Client,
+    id: &str,
+    holder: HolderData,
+    contact_email: &str,
+    method: MethodData,
+) {
+    let id = id.to_owned();
     act(
         c,
         &id,
@@ -250,7 +360,42 @@ pub async fn to_identifying(
     act(c, &id, IdentityAction::ConfirmSummary).await;
     let r = act(c, &id, IdentityAction::ChooseMethod { method }).await;
     assert_eq!(r.step, StepData::Identifying);
-    id
+}
+
+/// Identifies request `id` (at the remote-signature step) as Mario Rossi with the test
+/// account's OTP at the sandbox clock's now.
+pub async fn identify_by_remote_signature(c: &Client, id: &str) -> IdentityRequestView {
+    let otp = totp_now(c, "JBSWY3DPEHPK3PXP").await;
+    c.remote_signature(
+        id,
+        &RemoteSignatureRequest {
+            username: "firma.mario".into(),
+            password: pec_sandbox::seed::REMOTE_SIGNATURE_PASSWORD.into(),
+            otp,
+        },
+    )
+    .await
+    .expect("remote signature")
+}
+
+/// Both service conditions ticked.
+pub fn all_terms() -> TermsData {
+    TermsData {
+        service_conditions: true,
+        contract_information: true,
+    }
+}
+
+/// A webcam booking of `slot` in Italian.
+pub fn webcam_request(
+    slot: chrono::DateTime<chrono::Utc>,
+    document: IdDocumentKind,
+) -> WebcamBookingRequest {
+    WebcamBookingRequest {
+        starts_at: slot,
+        document,
+        language: "it".into(),
+    }
 }
 
 /// The last OTP e-mailed to `to`.
@@ -271,12 +416,7 @@ pub async fn finish_with_otp(c: &Client, id: &str, contact_email: &str) -> Ident
     let r = act(
         c,
         id,
-        IdentityAction::CompleteRequest {
-            terms: TermsData {
-                service_conditions: true,
-                contract_information: true,
-            },
-        },
+        IdentityAction::CompleteRequest { terms: all_terms() },
     )
     .await;
     assert_eq!(r.step, StepData::OtpSent);
@@ -286,4 +426,32 @@ pub async fn finish_with_otp(c: &Client, id: &str, contact_email: &str) -> Ident
 
 pub fn code_of(e: &pec_provider::Error) -> &str {
     e.code().unwrap_or("<no code>")
+}
+
+/// The code an authenticator app with `secret` shows at the sandbox clock's now.
+pub async fn totp_now(c: &Client, secret: &str) -> String {
+    let now = c.sandbox_clock().await.expect("clock").now.timestamp();
+    pec_sandbox::totp::code(secret, now).expect("base32 secret")
+}
+
+/// Moves the sandbox clock to the next 30-second step: a two-step code is accepted once, so a
+/// test that needs another one waits for the authenticator's next code, as a person does.
+pub async fn next_step(c: &Client) {
+    c.sandbox_advance_clock(30).await.expect("clock");
+}
+
+/// Turns two-step login on for `address` (identity already confirmed) with the session of
+/// `c`; returns the enrolment (secret and recovery codes). The clock is then on a new step.
+pub async fn enable_two_step(c: &Client, address: &str) -> TwoStepEnrolment {
+    let en = c.two_step_enrol(address).await.expect("enrol");
+    let code = totp_now(c, &en.secret).await;
+    let m = c.two_step_confirm(address, &code).await.expect("confirm");
+    assert!(m.two_step_login);
+    next_step(c).await;
+    en
+}
+
+/// A code that is not `code` (for wrong-code cases).
+pub fn wrong(code: &str) -> &'static str {
+    if code == "000000" { "111111" } else { "000000" }
 }

@@ -11,16 +11,29 @@ use serde_json::{Value, json};
 
 pub const PASSWORD: &str = "E2e-Password-1";
 
+/// The back-office secret's header (`pec_provider::api::SANDBOX_SECRET_HEADER`).
+const SANDBOX_SECRET_HEADER: &str = "Sandbox-Secret";
+
+/// The embedded sandbox of the app's last launch, driven through its back office. The back
+/// office answers only with the secret of its run, which the app writes (mode 0600) in its
+/// data directory: the tests read it from there, so it is never in an environment variable,
+/// a command line or a log.
 pub struct Sandbox {
     pub url: String,
     pub http: reqwest::blocking::Client,
+    secret: String,
 }
 
 impl Sandbox {
     pub fn of(rig: &Rig) -> Self {
+        // The app writes the file before it starts the sandbox and logs the URL after.
+        let url = rig.sandbox_url().expect("the app logged its sandbox URL");
         Self {
-            url: rig.sandbox_url().expect("the app logged its sandbox URL"),
+            url,
             http: reqwest::blocking::Client::new(),
+            secret: rig
+                .sandbox_secret()
+                .expect("the app wrote its sandbox secret"),
         }
     }
 
@@ -28,6 +41,7 @@ impl Sandbox {
         let r = self
             .http
             .post(format!("{}{path}", self.url))
+            .header(SANDBOX_SECRET_HEADER, &self.secret)
             .json(&body)
             .send()
             .expect("the sandbox answers");
@@ -36,7 +50,11 @@ impl Sandbox {
     }
 
     pub fn get(&self, path: &str, query: &[(&str, &str)], bearer: Option<&str>) -> Value {
-        let mut req = self.http.get(format!("{}{path}", self.url)).query(query);
+        let mut req = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .header(SANDBOX_SECRET_HEADER, &self.secret)
+            .query(query);
         if let Some(token) = bearer {
             req = req.bearer_auth(token);
         }
@@ -87,6 +105,7 @@ impl Sandbox {
         let messages: Value = self
             .http
             .get(format!("{}/sandbox/outbox", self.url))
+            .header(SANDBOX_SECRET_HEADER, &self.secret)
             .query(&[("to", to)])
             .send()
             .unwrap()

@@ -232,7 +232,7 @@ async fn rig(
         timeout: Duration::from_secs(3),
     };
     let sandbox = Sandbox::start(config).await.expect("sandbox starts");
-    let client = Client::new(sandbox.base_url()).expect("client");
+    let client = client_of(&sandbox);
     let holder = HolderData::PrivateCitizen {
         first_name: "Giulia".into(),
         last_name: "Bianchi".into(),

@@ -242,7 +242,7 @@ async fn the_server_verifies_the_built_message_and_nothing_else() {
     let mut config = Config::new("127.0.0.1:0".parse().expect("addr"), dir.path().join("db"));
     config.card_trust_anchors = vec![card.ca_cert.clone()];
     let sandbox = Sandbox::start(config).await.expect("sandbox");
-    let c = Client::new(sandbox.base_url()).expect("client");
+    let c = client_of(&sandbox);
     let holder = HolderData::PrivateCitizen {
         first_name: "Giulia".into(),
         last_name: "Bianchi".into(),

@@ -52,6 +52,9 @@ pub struct RegistrationView {
     pub mobile: String,
     pub step: RegistrationStep,
     pub mobile_verified: bool,
+    /// Where the e-mail code went, masked: the company's contacts on record (its PEC
+    /// mailboxes, the activation e-mail), never the address typed in the form.
+    pub code_sent_to: Vec<String>,
 }
 
 impl From<RenewalRegistrationView> for RegistrationView {
@@ -63,6 +66,7 @@ impl From<RenewalRegistrationView> for RegistrationView {
             mobile: v.mobile,
             step: v.step,
             mobile_verified: v.mobile_verified,
+            code_sent_to: v.code_sent_to,
         }
     }
 }
@@ -530,6 +534,7 @@ mod tests {
         };
         let json = serde_json::to_string(&RegistrationView::from(v)).unwrap();
         assert!(!json.contains("secret-token"));
+        assert!(json.contains("\"code_sent_to\":[\"f***@pec.acme-srl.test\"]"));
         assert!(json.contains("\"step\":\"completed\""));
     }
 

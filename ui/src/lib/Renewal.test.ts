@@ -153,7 +153,7 @@ describe('Renewal', { timeout: 30_000 }, () => {
   test('a new company registers with the captcha and the e-mail code, closes the SMS pop-up, and renews', async () => {
     const user = userEvent.setup();
     const png = 'iVBORw0KGgo=';
-    const registration = { id: 'reg-1', tax_code: '0000007973780013', email: 'servizi@example.com', mobile: '+393337654321', step: 'awaiting_email_code' as const, mobile_verified: false };
+    const registration = { id: 'reg-1', tax_code: '0000007973780013', email: 'servizi@example.com', mobile: '+393337654321', step: 'awaiting_email_code' as const, mobile_verified: false, code_sent_to: ['f***@pec.acme-srl.test', 'c***@example.com'] };
     const backend = registered({
       renewalLookup: { tax_code: '0000007973780013', registered: false, business_name: null, activation_email_masked: 'c***@example.com' },
       renewalCaptcha: [
@@ -195,6 +195,9 @@ describe('Renewal', { timeout: 30_000 }, () => {
     await user.click(screen.getByTestId('rn-register'));
 
     await step('email_code');
+    // The code goes to the company's contacts on record, never to the address typed (H3).
+    expect(screen.getByTestId('rn-code-sent-to')).toHaveTextContent('ai recapiti dell’azienda: f***@pec.acme-srl.test, c***@example.com');
+    expect(screen.getByTestId('rn-code-sent-to')).not.toHaveTextContent('servizi@example.com');
     expect(backend.mock('renewalRegister')).toHaveBeenLastCalledWith({
       taxCode: '0000007973780013',
       email: 'SERVIZI@EXAMPLE.COM',

@@ -963,7 +963,12 @@ export type RegistrationView = { id: string,
 /**
  * The codice fiscale as the portal wants it (16 characters).
  */
-tax_code: string, email: string, mobile: string, step: RegistrationStep, mobile_verified: boolean, };
+tax_code: string, email: string, mobile: string, step: RegistrationStep, mobile_verified: boolean, 
+/**
+ * Where the e-mail code went, masked: the company's contacts on record (its PEC
+ * mailboxes, the activation e-mail), never the address typed in the form.
+ */
+code_sent_to: Array<string>, };
 
 /**
  * The record and the changes of the signed-in registry user, as the screen shows them.

@@ -20,7 +20,7 @@ function rules(kind: FieldKind, value: string): FieldCheck {
   return { valid: true, normalized: value, error: null };
 }
 
-function report(downloaded: number, already: number): BackupReport {
+function report(downloaded: number, already: number, folder_list_empty = false): BackupReport {
   return {
     folders: [
       { folder: 'INBOX', imap_folder: 'INBOX', uidvalidity: 1, server_messages: 3 + already, saved: 3 + already, missing_uids: [], uidvalidity_changed: false },
@@ -31,7 +31,7 @@ function report(downloaded: number, already: number): BackupReport {
     bytes_downloaded: downloaded * 1000,
     files: { checked: downloaded + already, hash_mismatches: [], missing_files: [] },
     verified: true,
-    folder_list_empty: false,
+    folder_list_empty,
   };
 }
 
@@ -123,6 +123,7 @@ describe('Backup', { timeout: 30_000 }, () => {
     expect(screen.getByTestId('backup-already')).toHaveAttribute('data-count', '0');
     expect(screen.queryByTestId('backup-resumed')).toBeNull();
     expect(screen.getByTestId('backup-verified')).toHaveTextContent(/^Sì/);
+    expect(screen.queryByTestId('backup-no-folders')).toBeNull();
     const rows = within(screen.getByTestId('backup-folders')).getAllByRole('row').slice(1);
     const cells = rows.map((r) => Array.from(r.children, (c) => c.textContent?.trim()));
     expect(cells).toEqual([
@@ -155,6 +156,16 @@ describe('Backup', { timeout: 30_000 }, () => {
     expect(screen.getByTestId('backup-downloaded')).toHaveTextContent('Messaggi salvati ora: 2');
     expect(screen.getByTestId('backup-already')).toHaveTextContent('Già salvati in precedenza in questa cartella: 5');
     expect(screen.getByTestId('backup-resumed')).toHaveTextContent('5 messaggi erano già salvati');
+  });
+
+  test('a server that lists no folder is told: the inbox was saved anyway', async () => {
+    const user = userEvent.setup();
+    const run = runs();
+    renderBackup({ backupStart: run.start });
+    await fillForm(user, 'it');
+    await user.click(screen.getByTestId('backup-start'));
+    run.emit({ kind: 'finished', report: report(3, 0, true), dest: DEST });
+    expect(await screen.findByTestId('backup-no-folders')).toHaveTextContent('salvata comunque la posta in arrivo (INBOX)');
   });
 
   test('one message already saved is said in the singular', async () => {

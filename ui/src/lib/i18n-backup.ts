@@ -44,6 +44,8 @@ export const backupIt = {
   backupVerified: 'Verificato',
   backupVerifiedYes: 'Sì: ogni cartella corrisponde al server e ogni file alla sua impronta (SHA-256).',
   backupVerifiedNo: 'No: qualcosa non corrisponde. Avvia di nuovo il salvataggio nella stessa cartella per completarlo.',
+  backupNoFolders:
+    'Il server non ha elencato nessuna cartella: è stata salvata comunque la posta in arrivo (INBOX). Il server potrebbe nascondere delle cartelle a questo account.',
   backupFoldersHeading: 'Cartelle della casella',
   backupColFolder: 'Cartella',
   backupColServer: 'Sul server',
@@ -95,6 +97,8 @@ export const backupEn: Texts<typeof backupIt> = {
   backupVerified: 'Verified',
   backupVerifiedYes: 'Yes: every folder matches the server and every file its fingerprint (SHA-256).',
   backupVerifiedNo: 'No: something does not match. Start the backup again into the same folder to complete it.',
+  backupNoFolders:
+    'The server listed no folder: the inbox (INBOX) was saved anyway. The server may hide folders from this account.',
   backupFoldersHeading: 'Mailbox folders',
   backupColFolder: 'Folder',
   backupColServer: 'On the server',

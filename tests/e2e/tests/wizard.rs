@@ -21,11 +21,16 @@ const MARIO_CF: &str = "RSSMRA80A01H501U";
 
 /// The code `firma.mario`'s authenticator app shows now, at the provider's (movable) clock.
 fn remote_signature_code(sandbox: &Sandbox) -> String {
+    totp_now(sandbox, "JBSWY3DPEHPK3PXP")
+}
+
+/// The code an authenticator app holding `secret` shows now, at the provider's clock.
+fn totp_now(sandbox: &Sandbox, secret: &str) -> String {
     let clock = sandbox.get("/sandbox/clock", &[], None);
     let now = chrono::DateTime::parse_from_rfc3339(clock["now"].as_str().unwrap())
         .unwrap()
         .timestamp();
-    pec_sandbox::totp::code("JBSWY3DPEHPK3PXP", now).unwrap()
+    pec_sandbox::totp::code(secret, now).unwrap()
 }
 
 /// From the mailbox page to the method list, as a private citizen.
@@ -277,6 +282,44 @@ fn firma_remota_with_the_app_code_to_completed() {
     assert!(
         !logs.contains(pec_sandbox::seed::REMOTE_SIGNATURE_PASSWORD) && !logs.contains(&code),
         "no remote-signature secret in the logs"
+    );
+
+    // Identity confirmed: two-step login, then an app password, which the provider gives only
+    // against a fresh code of the mailbox (step-up), whatever the session proved before.
+    app.click_when_ready("[data-testid=to-security]").unwrap();
+    app.click_when_ready("[data-testid=two-step-start]")
+        .unwrap();
+    let secret_field = app.wait_for("[data-testid=two-step-secret]").unwrap();
+    let secret = app.text(&secret_field).unwrap().trim().to_owned();
+    fill(&app, "two-step-code", &totp_now(&sandbox, &secret));
+    app.click_when_ready("[data-testid=two-step-confirm]")
+        .unwrap();
+    app.wait_for("[data-testid=two-step-on]").unwrap();
+    // A code is accepted once: the next one is of the next 30-second step.
+    sandbox.post("/sandbox/clock/advance", json!({ "seconds": 30 }));
+    fill(&app, "app-pw-label", "Thunderbird");
+    fill(&app, "app-pw-code", "000000");
+    app.click_when_ready("[data-testid=app-pw-create]").unwrap();
+    app.wait_for_text("[data-testid=security-error]", "the refusal", |t| {
+        t.contains("odice")
+    })
+    .unwrap();
+    assert!(
+        app.find("[data-testid=app-password]").is_err(),
+        "no app password for a wrong code"
+    );
+    let fresh = totp_now(&sandbox, &secret);
+    fill(&app, "app-pw-code", &fresh);
+    app.click_when_ready("[data-testid=app-pw-create]").unwrap();
+    let password = app
+        .wait_for_text("[data-testid=app-password]", "the new app password", |t| {
+            t.len() >= 16
+        })
+        .unwrap();
+    shot(&app, &rig, "remote-10-app-password.png");
+    assert!(
+        !rig.logs().contains(password.trim()),
+        "the app password is not logged"
     );
 }
 

@@ -111,9 +111,17 @@ pub fn ca_certificate() -> Result<Vec<u8>, String> {
     responses((status = 200, description = "The service", body = InfoResponse)))]
 pub(crate) async fn info(
     State(_st): State<Arc<AppState>>,
-    Json(_req): Json<InfoRequest>,
-) -> Json<InfoResponse> {
-    Json(InfoResponse {
+    Json(req): Json<serde_json::Value>,
+) -> Result<Json<InfoResponse>, CscApiError> {
+    // serde reads a struct from a JSON array too (`[]` would pass as an empty `InfoRequest`):
+    // the body must be the object the document describes.
+    if !req.is_object() || serde_json::from_value::<InfoRequest>(req).is_err() {
+        return Err(CscApiError::invalid(
+            "invalid_request",
+            "The body must be a JSON object",
+        ));
+    }
+    Ok(Json(InfoResponse {
         specs: SPECS.into(),
         name: "PEC Sandbox firma remota (test)".into(),
         logo: String::new(),
@@ -132,7 +140,7 @@ pub(crate) async fn info(
         ]
         .map(String::from)
         .to_vec(),
-    })
+    }))
 }
 
 /// CSC `auth/login` with HTTP Basic (`Authorization: Basic base64(user:password)`).
@@ -146,10 +154,11 @@ pub(crate) async fn login(
     headers: HeaderMap,
     Json(_req): Json<LoginRequest>,
 ) -> Result<Json<LoginResponse>, CscApiError> {
+    // No credentials at all is a plain 401 and costs nothing: only attempts count.
+    let (user, password) = basic_credentials(&headers).ok_or_else(CscApiError::bad_login)?;
     if let Err(wait) = st.signin_allowed(peer.ip(), LOGIN_PER_MINUTE) {
         return Err(CscApiError::rate_limited(wait));
     }
-    let (user, password) = basic_credentials(&headers).ok_or_else(CscApiError::bad_login)?;
     let u = user.clone();
     let hash: Option<String> = st
         .read(move |ctx| {

@@ -82,6 +82,13 @@ impl TrustedCas {
         }
         let text = std::str::from_utf8(bytes)
             .map_err(|_| VerifyError::Malformed("trusted CA: neither DER nor PEM".into()))?;
+        // x509-cert's PEM chain reader panics on a file with no PEM block at all (the empty
+        // file, found by the fuzz target): such a file is simply not a CA file.
+        if !text.contains("-----BEGIN ") {
+            return Err(VerifyError::Malformed(
+                "trusted CA: neither DER nor PEM".into(),
+            ));
+        }
         let certs = Certificate::load_pem_chain(text.as_bytes())
             .map_err(|e| VerifyError::Malformed(format!("trusted CA: {e}")))?;
         if certs.is_empty() {

@@ -90,7 +90,7 @@ macro_rules! as_fn {
 
 use chrono::{DateTime, Utc};
 use pec_app_core::backup::BackupRequest;
-use pec_app_core::backup::{BackupDefaults, BackupEvent};
+use pec_app_core::backup::{BackupDefaults, BackupEvent, BackupFolder};
 use pec_app_core::cards::{CardCheck, ReadersUpdate};
 use pec_app_core::drafts::Draft;
 use pec_app_core::fields::{FieldCheck, FieldKind};
@@ -172,7 +172,7 @@ surface! {
         backup::backup_defaults[tauri::AppHandle](address: String) -> BackupDefaults,
         backup::backup_start[](form: BackupRequest, password: Secret, channel: Events<BackupEvent>) -> (),
         backup::backup_cancel[]() -> bool,
-        backup::backup_pick_folder[tauri::WebviewWindow](current: Option<String>) -> Option<String>,
+        backup::backup_pick_folder[tauri::WebviewWindow](current: Option<String>) -> Option<BackupFolder>,
     }
     uploads {
         identity::identity_upload(request_id = "x-request-id") -> IdentityRequestView,

@@ -7,8 +7,15 @@
 //! The password (for a mailbox with two-step login: an app password) lives in
 //! `pec_backup::Password`, is never logged, stored or put in an error. What is remembered per
 //! mailbox (server, port, user, folder) holds no secret.
+//!
+//! The destination never comes from the webview as a path (audit M6): a compromised page
+//! must not make the app create folders and drop files anywhere in the home. Rust offers a
+//! folder (the one picked in the native dialog, the remembered one, the suggested one), keeps
+//! its path and gives the page an opaque [`BackupFolder::token`]; [`start`] takes only a token
+//! offered in this run. Hidden folders and the system's configuration folders are refused.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -30,10 +37,84 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 /// and the last message): a mailbox of 50 000 messages must not flood IPC.
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 
-/// The backup running now, if any: only one at a time, so two runs never write one folder.
+/// The backup running now, if any: only one at a time, so two runs never write one folder;
+/// and the folders offered to the page in this run, by token.
 #[derive(Default)]
 pub struct Backups {
     running: Arc<Slot>,
+    folders: Mutex<HashMap<String, PathBuf>>,
+    next_folder: AtomicU64,
+    /// The system's configuration roots (the parents of the app's own config, data and log
+    /// folders): never a destination, even when not hidden (`AppData`, `Library`).
+    protected: Vec<PathBuf>,
+}
+
+impl Backups {
+    /// `app_dirs`: the app's config, data and log folders.
+    pub fn new(app_dirs: &[&Path]) -> Backups {
+        let protected = app_dirs
+            .iter()
+            .map(|d| d.parent().unwrap_or(d).to_path_buf())
+            .collect();
+        Backups {
+            protected,
+            ..Backups::default()
+        }
+    }
+}
+
+/// A folder Rust offers as a destination: the page shows `path` and sends back `token`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct BackupFolder {
+    pub token: String,
+    pub path: String,
+}
+
+/// Why a folder cannot be a destination: hidden (a component starting with `.`, such as
+/// `~/.config/autostart`) or inside the system's configuration roots.
+fn refuse_hidden(path: &Path, protected: &[PathBuf]) -> Result<()> {
+    let hidden = path.components().any(|c| match c {
+        Component::Normal(name) => name.to_string_lossy().starts_with('.'),
+        _ => false,
+    });
+    if hidden || protected.iter().any(|p| path.starts_with(p)) {
+        return Err(refusal(
+            "backup.dest_hidden",
+            "Non si può salvare in una cartella nascosta o di configurazione del sistema. \
+             Scegline un'altra.",
+            "Backups cannot go to a hidden or system configuration folder. Pick another one.",
+        ));
+    }
+    Ok(())
+}
+
+/// Offers `path` to the page as a destination (after checking it is absolute, not hidden and
+/// not a configuration folder): the page gets a token for it.
+pub fn offer_folder(core: &Core, path: &Path) -> Result<BackupFolder> {
+    let path = checks::dest(&path.to_string_lossy())?;
+    refuse_hidden(&path, &core.backups.protected)?;
+    let n = core.backups.next_folder.fetch_add(1, Ordering::Relaxed);
+    let token = format!("folder-{n}");
+    crate::lock(&core.backups.folders).insert(token.clone(), path.clone());
+    Ok(BackupFolder {
+        token,
+        path: path.display().to_string(),
+    })
+}
+
+/// The path behind a token offered in this run; anything else is refused.
+fn offered(core: &Core, token: &str) -> Result<PathBuf> {
+    let path = crate::lock(&core.backups.folders).get(token).cloned();
+    let path = path.ok_or_else(|| {
+        refusal(
+            "backup.dest_not_offered",
+            "Scegli la cartella con il pulsante «Scegli…».",
+            "Choose the folder with the “Choose…” button.",
+        )
+    })?;
+    refuse_hidden(&path, &core.backups.protected)?;
+    Ok(path)
 }
 
 /// The cancel token of the running backup, with a number that tells runs apart (a run frees
@@ -77,8 +158,9 @@ pub struct BackupDefaults {
     pub host: Option<String>,
     pub port: u16,
     pub user: String,
-    /// The folder of the last run (to resume it), else a suggestion in the user's documents.
-    pub dest: Option<String>,
+    /// The folder of the last run (to resume it), else a suggestion in the user's documents;
+    /// none when neither can be offered (see [`offer_folder`]).
+    pub dest: Option<BackupFolder>,
 }
 
 /// The form as typed (the password comes apart, as a secret).
@@ -90,6 +172,7 @@ pub struct BackupRequest {
     pub port: u32,
     /// None or empty: the PEC address.
     pub user: Option<String>,
+    /// The [`BackupFolder::token`] of a folder offered in this run, never a path.
     pub dest: String,
 }
 
@@ -110,18 +193,23 @@ pub fn defaults(
         .backup_servers
         .get(address.as_str())
         .cloned();
+    // A remembered or suggested folder that cannot be offered leaves the field empty: the
+    // user picks one.
+    let offer = |path: &str| offer_folder(core, Path::new(path)).ok();
     Ok(match remembered {
         Some(s) => BackupDefaults {
+            dest: offer(&s.dest),
             host: Some(s.host),
             port: s.port,
             user: s.user,
-            dest: Some(s.dest),
         },
         None => BackupDefaults {
             host: None,
             port: checks::DEFAULT_PORT,
             user: address.as_str().to_owned(),
-            dest: documents.map(|d| crate::suggested_backup_dest(d, address.as_str())),
+            dest: documents
+                .map(|d| crate::suggested_backup_dest(d, address.as_str()))
+                .and_then(|d| offer(&d)),
         },
     })
 }
@@ -141,7 +229,7 @@ pub fn start(
     checks::port(form.port)?;
     checks::user(user, address.as_str())?;
     let password = Password::checked(std::mem::take(&mut *password))?;
-    let dest = checks::dest(&form.dest)?;
+    let dest = offered(core, &form.dest)?;
     let mut opts = BackupOptions::checked(&form.host, form.port, user, address.as_str(), &dest)?;
     opts.timeout = TIMEOUT;
 
@@ -274,6 +362,98 @@ mod tests {
         let json = serde_json::to_value(&f).unwrap();
         assert_eq!(json["kind"], "failed");
         assert_eq!(json["error"]["code"], "backup.auth_failed");
+    }
+
+    /// A core whose app folders live in `root` (not hidden: tempfile's default `.tmp` prefix
+    /// would make every folder in it refused).
+    fn core_in(root: &Path) -> Core {
+        Core::new(
+            crate::Dirs {
+                config: root.join("config/it.pecdesktop.app"),
+                data: root.join("data/it.pecdesktop.app"),
+                log: root.join("data/it.pecdesktop.app/logs"),
+            },
+            None,
+        )
+    }
+
+    fn form(dest: &str) -> BackupRequest {
+        BackupRequest {
+            address: "mario.rossi@pec.example.it".into(),
+            host: "imaps.pec.example.it".into(),
+            port: 993,
+            user: None,
+            dest: dest.into(),
+        }
+    }
+
+    fn code(e: &crate::AppError) -> String {
+        e.to_localized().code
+    }
+
+    /// Audit M6: the page cannot name a path, only a folder Rust offered in this run.
+    #[tokio::test]
+    async fn only_a_folder_offered_in_this_run_is_a_destination() {
+        let tmp = tempfile::Builder::new().prefix("m6-").tempdir().unwrap();
+        let root = tmp.path();
+        let core = core_in(root);
+        let autostart = root.join("home/.config/autostart");
+        let elsewhere = root.join("home/anywhere");
+        for dest in [
+            autostart.display().to_string(),
+            elsewhere.display().to_string(),
+            "folder-0".into(),
+        ] {
+            let e = start(&core, &form(&dest), "x".to_owned().into(), |_| {}).unwrap_err();
+            assert_eq!(code(&e), "backup.dest_not_offered", "{dest}");
+        }
+        assert!(
+            !autostart.exists() && !elsewhere.exists(),
+            "nothing was created"
+        );
+
+        // Hidden folders and the system's configuration roots are never offered.
+        for refused in [
+            autostart.clone(),
+            root.join("config/other-app"),
+            root.join("data/PEC"),
+        ] {
+            let e = offer_folder(&core, &refused).unwrap_err();
+            assert_eq!(code(&e), "backup.dest_hidden", "{}", refused.display());
+        }
+
+        // The suggested folder comes with a token, and the token starts the backup.
+        let d = defaults(
+            &core,
+            "mario.rossi@pec.example.it",
+            Some(&root.join("Documenti")),
+        )
+        .unwrap();
+        let offered = d.dest.expect("the suggestion is offered");
+        assert_eq!(
+            offered.path,
+            root.join("Documenti/PEC/mario.rossi@pec.example.it")
+                .display()
+                .to_string()
+        );
+        assert_ne!(offered.token, offered.path);
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut f = form(&offered.token);
+        f.host = "127.0.0.1".into();
+        f.port = 9; // nothing listens: the run fails at the connection, after the checks
+        start(&core, &f, "x".to_owned().into(), move |e| {
+            let _ = tx.send(e);
+        })
+        .unwrap();
+        while let Some(event) = rx.recv().await {
+            if let BackupEvent::Failed { error } = event {
+                assert!(!error.code.starts_with("backup.dest"), "{}", error.code);
+                break;
+            }
+        }
+        // The remembered folder is offered again (with a new token) next time.
+        let again = defaults(&core, "mario.rossi@pec.example.it", None).unwrap();
+        assert_eq!(again.dest.unwrap().path, offered.path);
     }
 
     #[test]

@@ -86,7 +86,7 @@ impl Core {
             spid: identity::SpidPages::default(),
             tickets: registry::Tickets::default(),
             payments: pec_provider::PaymentKeys::default(),
-            backups: backup::Backups::default(),
+            backups: backup::Backups::new(&[&dirs.config, &dirs.data, &dirs.log]),
             updates: updates::UpdateCheck::new(effective.release_feed_url),
             brand,
             log_dir: dirs.log,

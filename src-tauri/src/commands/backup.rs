@@ -1,9 +1,10 @@
 //! Saving a mailbox before it is ceased. The folder picker is the native dialog, opened from
-//! Rust: the webview has no dialog permission, and the path comes back as the answer.
+//! Rust: the webview has no dialog permission, and what comes back is the path to show with an
+//! opaque token, the only way `backup_start` accepts a destination (audit M6).
 
 use std::path::Path;
 
-use pec_app_core::backup::{self, BackupDefaults, BackupEvent, BackupRequest};
+use pec_app_core::backup::{self, BackupDefaults, BackupEvent, BackupFolder, BackupRequest};
 use pec_domain::Lang;
 use tauri::Manager as _;
 
@@ -41,13 +42,14 @@ pub async fn backup_cancel(core: Core<'_>) -> Result<bool> {
     Ok(backup::cancel(&core))
 }
 
-/// Opens the system's folder picker over the window; `null` when the user closes it.
+/// Opens the system's folder picker over the window; `null` when the user closes it. `current`
+/// is only where the dialog opens, when it is an existing folder.
 #[tauri::command]
 pub async fn backup_pick_folder(
     core: Core<'_>,
     window: tauri::WebviewWindow,
     current: Option<String>,
-) -> Result<Option<String>> {
+) -> Result<Option<BackupFolder>> {
     use tauri_plugin_dialog::DialogExt as _;
     let title = match core.settings.get().language {
         Lang::It => "Scegli la cartella in cui salvare i messaggi",
@@ -73,7 +75,7 @@ pub async fn backup_pick_folder(
                 tracing::warn!(error = %e, "the folder picker returned no local path");
                 backup::not_local()
             })?;
-            Ok(Some(path.display().to_string()))
+            backup::offer_folder(&core, &path).map(Some)
         }
     }
 }

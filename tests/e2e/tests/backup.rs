@@ -184,6 +184,18 @@ fn a_mailbox_is_saved_as_eml_files_with_an_index_and_a_second_run_resumes() {
     );
     sign_in(&app, account["account_id"].as_str().unwrap());
 
+    // The folder cannot be typed (audit M6): Rust offers the suggested one, in the user's
+    // documents, which the XDG user-dirs file of the app's private home puts in this run's
+    // work folder. It does not exist yet: the app creates it.
+    let documents = work.join("Documenti");
+    let user_dirs = rig.app_home.join("config/user-dirs.dirs");
+    std::fs::write(
+        &user_dirs,
+        format!("XDG_DOCUMENTS_DIR=\"{}\"\n", documents.display()),
+    )
+    .unwrap();
+    let dest = documents.join("PEC").join(&address);
+
     // From the mailbox page to the backup form, prefilled with the PEC address as user.
     app.click_when_ready("[data-testid=backup-open]").unwrap();
     backup_step(&app, "form");
@@ -195,12 +207,16 @@ fn a_mailbox_is_saved_as_eml_files_with_an_index_and_a_second_run_resumes() {
     }
     shot(&app, &rig, "backup-1-form.png");
 
-    // A folder that does not exist yet: the app creates it.
-    let dest = work.join("Backup PEC");
     fill(&app, "backup-host", &imap.host);
     fill(&app, "backup-port", &imap.port);
     fill(&app, "backup-user", &address);
-    fill(&app, "backup-dest", &dest.display().to_string());
+    let shown = app.find("[data-testid=backup-dest]").unwrap();
+    assert_eq!(app.value(&shown).unwrap(), dest.display().to_string());
+    assert_eq!(
+        attr(&app, "[data-testid=backup-dest]", "readonly"),
+        "true",
+        "the folder is not typed"
+    );
 
     // The webmail password of a mailbox with two-step login would be refused like this.
     start_with(&app, "not-the-app-password");
@@ -314,5 +330,6 @@ fn a_mailbox_is_saved_as_eml_files_with_an_index_and_a_second_run_resumes() {
         "{settings}"
     );
 
+    let _ = std::fs::remove_file(&user_dirs);
     let _ = std::fs::remove_dir_all(&work);
 }

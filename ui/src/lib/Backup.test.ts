@@ -10,7 +10,8 @@ import { failure, renderWithApp, stubBackend, type Script } from './stub-backend
 
 const ADDRESS = 'mario.rossi@pec.sandbox.test';
 const DEST = '/home/mario/PEC/mario';
-const DEFAULTS = { host: null, port: 993, user: ADDRESS, dest: `/home/mario/Documenti/PEC/${ADDRESS}` };
+const SUGGESTED = `/home/mario/Documenti/PEC/${ADDRESS}`;
+const DEFAULTS = { host: null, port: 993, user: ADDRESS, dest: { token: 'folder-0', path: SUGGESTED } };
 
 /** The field rules answered as Rust would for these inputs. */
 function rules(kind: FieldKind, value: string): FieldCheck {
@@ -47,7 +48,7 @@ function runs() {
 }
 
 function renderBackup(over: Script = {}, lang: 'it' | 'en' = 'it', twoStep = false) {
-  const backend = stubBackend({ backupDefaults: DEFAULTS, fieldValidate: rules, ...over });
+  const backend = stubBackend({ backupDefaults: DEFAULTS, fieldValidate: rules, backupPickFolder: { token: 'folder-1', path: DEST }, ...over });
   renderWithApp(Backup, { mailbox: { ...mailbox(ADDRESS), two_step_login: twoStep }, onclose: vi.fn() }, backend, lang);
   return backend;
 }
@@ -60,9 +61,8 @@ async function fillForm(user: User, lang: 'it' | 'en', password = 'app-password'
   await waitFor(() => expect(screen.getByLabelText(m.backupUser)).toHaveValue(ADDRESS));
   await user.type(screen.getByLabelText(`${m.backupHost} *`), 'imaps.pec.example.it');
   await user.type(screen.getByLabelText(`${m.backupPassword} *`), password);
-  const dest = screen.getByLabelText(`${m.backupDest} *`);
-  await user.clear(dest);
-  await user.type(dest, DEST);
+  await user.click(screen.getByTestId('backup-pick'));
+  await waitFor(() => expect(screen.getByLabelText(`${m.backupDest} *`)).toHaveValue(DEST));
 }
 
 function step(): string | null {
@@ -76,7 +76,7 @@ describe('Backup', { timeout: 30_000 }, () => {
     const m = messages.it;
     await waitFor(() => expect(screen.getByLabelText(m.backupUser)).toHaveValue(ADDRESS));
     expect(screen.getByLabelText(`${m.backupPort} *`)).toHaveValue('993');
-    expect(screen.getByLabelText(`${m.backupDest} *`)).toHaveValue(`/home/mario/Documenti/PEC/${ADDRESS}`);
+    expect(screen.getByLabelText(`${m.backupDest} *`)).toHaveValue(SUGGESTED);
     // Two-step login on: the app password is asked for, with where to make one.
     expect(screen.getByTestId('backup-app-password-hint')).toHaveTextContent('password per le app');
     expect(screen.getByLabelText(`${m.backupPassword} *`)).toHaveAccessibleDescription(/Password per le app di posta/);
@@ -104,7 +104,7 @@ describe('Backup', { timeout: 30_000 }, () => {
     expect(screen.getByRole('heading', { level: 1 })).toHaveFocus();
     // The password went to Rust once and is no longer in the form's state.
     expect(backend.mock('backupStart').mock.calls[0]!.slice(0, 2)).toEqual([
-      { address: ADDRESS, host: 'imaps.pec.example.it', port: 993, user: ADDRESS, dest: DEST },
+      { address: ADDRESS, host: 'imaps.pec.example.it', port: 993, user: ADDRESS, dest: 'folder-1' },
       'app-password',
     ]);
 
@@ -215,15 +215,42 @@ describe('Backup', { timeout: 30_000 }, () => {
     expect(screen.getByLabelText(`${messages[lang].backupPassword} *`)).toHaveValue('');
   });
 
+  test('the folder cannot be typed: only a folder Rust offered goes back, as its token', async () => {
+    const user = userEvent.setup();
+    const run = runs();
+    const backend = renderBackup({ backupStart: run.start });
+    const dest = screen.getByLabelText(`${messages.it.backupDest} *`);
+    await waitFor(() => expect(dest).toHaveValue(SUGGESTED));
+    expect(dest).toHaveAttribute('readonly');
+    await user.type(dest, '/home/mario/.config/autostart');
+    expect(dest).toHaveValue(SUGGESTED);
+    await user.type(screen.getByLabelText(`${messages.it.backupHost} *`), 'imaps.pec.example.it');
+    await user.type(screen.getByLabelText(`${messages.it.backupPassword} *`), 'pw');
+    await user.click(screen.getByTestId('backup-start'));
+    await waitFor(() => expect(backend.calls).toContain('backupStart'));
+    expect(backend.mock('backupStart').mock.calls[0]![0]).toMatchObject({ dest: 'folder-0' });
+  });
+
+  test('with no folder offered, the form asks for one before sending', async () => {
+    const user = userEvent.setup();
+    const backend = renderBackup({ backupDefaults: { ...DEFAULTS, dest: null } });
+    await waitFor(() => expect(screen.getByLabelText(messages.it.backupUser)).toHaveValue(ADDRESS));
+    await user.type(screen.getByLabelText(`${messages.it.backupHost} *`), 'imaps.pec.example.it');
+    await user.type(screen.getByLabelText(`${messages.it.backupPassword} *`), 'pw');
+    await user.click(screen.getByTestId('backup-start'));
+    expect(await screen.findByTestId('backup-dest-error')).toHaveTextContent(messages.it.backupDestRequired);
+    expect(backend.calls).not.toContain('backupStart');
+  });
+
   test('the folder picker fills the field; closing it changes nothing', async () => {
     const user = userEvent.setup();
-    const backend = renderBackup({ backupPickFolder: ['/media/usb/PEC', null] });
+    const backend = renderBackup({ backupPickFolder: [{ token: 'folder-1', path: '/media/usb/PEC' }, null] });
     const dest = screen.getByLabelText(`${messages.it.backupDest} *`);
-    await waitFor(() => expect(dest).toHaveValue(`/home/mario/Documenti/PEC/${ADDRESS}`));
+    await waitFor(() => expect(dest).toHaveValue(SUGGESTED));
     await user.click(screen.getByRole('button', { name: 'Scegli cartella…' }));
     await waitFor(() => expect(dest).toHaveValue('/media/usb/PEC'));
     expect(dest).toHaveFocus();
-    expect(backend.mock('backupPickFolder')).toHaveBeenLastCalledWith(`/home/mario/Documenti/PEC/${ADDRESS}`);
+    expect(backend.mock('backupPickFolder')).toHaveBeenLastCalledWith(SUGGESTED);
     await user.click(screen.getByTestId('backup-pick'));
     await waitFor(() => expect(backend.mock('backupPickFolder')).toHaveBeenCalledTimes(2));
     expect(dest).toHaveValue('/media/usb/PEC');

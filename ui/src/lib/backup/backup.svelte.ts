@@ -20,7 +20,9 @@ export class BackupState {
   port = $state('993');
   user = $state('');
   password = $state('');
+  /** The folder as shown; Rust keeps its path and accepts only `destToken` (audit M6). */
   dest = $state('');
+  destToken = $state('');
   errors = $state<Partial<Record<FieldName, string>>>({});
   progress = $state<BackupProgress | null>(null);
   report = $state<BackupReport | null>(null);
@@ -40,7 +42,10 @@ export class BackupState {
       if (!this.host && d.host) this.host = d.host;
       this.port = String(d.port);
       if (!this.user) this.user = d.user;
-      if (!this.dest && d.dest) this.dest = d.dest;
+      if (!this.destToken && d.dest) {
+        this.dest = d.dest.path;
+        this.destToken = d.dest.token;
+      }
     } catch {
       // The form works without its prefill.
       if (!this.user) this.user = this.mailbox.address;
@@ -74,8 +79,7 @@ export class BackupState {
       e.host = host ? await this.rule('imap_host', host) : m.backupHostRequired;
       e.port = await this.rule('port', this.port);
       if (!this.password) e.password = m.backupPasswordRequired;
-      const dest = this.dest.trim();
-      e.dest = dest ? await this.rule('folder', dest) : m.backupDestRequired;
+      e.dest = this.destToken ? undefined : m.backupDestRequired;
     } catch (cause) {
       await this.showError(toBackendError(cause));
       return false;
@@ -98,7 +102,7 @@ export class BackupState {
     this.ended = false;
     try {
       const user = this.user.trim();
-      const form = { address: this.mailbox.address, host: this.host.trim(), port: Number(this.port), user: user || null, dest: this.dest };
+      const form = { address: this.mailbox.address, host: this.host.trim(), port: Number(this.port), user: user || null, dest: this.destToken };
       await this.app.backend.backupStart(form, secret, (event) => this.onEvent(event));
       if (!this.ended) await this.go('running');
     } catch (cause) {
@@ -146,7 +150,8 @@ export class BackupState {
     try {
       const chosen = await this.app.backend.backupPickFolder(this.dest.trim() || null);
       if (chosen) {
-        this.dest = chosen;
+        this.dest = chosen.path;
+        this.destToken = chosen.token;
         this.errors = { ...this.errors, dest: undefined };
       }
       await tick();

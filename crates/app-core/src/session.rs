@@ -8,10 +8,16 @@
 //! - A call answered with 401 is refreshed once from the keyring and repeated; when that fails
 //!   too, the keyring item is deleted and the UI is told `session.expired`, so it can ask for
 //!   the password again without losing what is on screen.
+//! - One refresh at a time (audit L4): the provider rotates the refresh token and revokes the
+//!   old one, so two screens whose calls expire together must not both spend it (the second
+//!   would be refused and delete the *new* keyring item, signing the user out). The refresh
+//!   runs under a lock, reads the keyring inside it, and a caller that waited while another
+//!   refreshed repeats its call with the new access token instead of refreshing again.
 
 use std::future::Future;
 #[cfg(feature = "embedded-sandbox")]
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use pec_domain::Localized;
 use pec_provider::Client;
@@ -180,6 +186,13 @@ pub struct Connection {
     provider: OnceCell<std::result::Result<Provider, String>>,
     vault: OnceCell<std::result::Result<Vault, Localized>>,
     account: Mutex<Option<String>>,
+    /// Held for the whole of a refresh (keyring read, provider call, keyring write).
+    refreshing: Mutex<()>,
+    /// Bumped whenever the client gets a new access token (sign-in, refresh): a 401 to a call
+    /// made before the bump is answered by repeating the call, not by refreshing again.
+    generation: AtomicU64,
+    /// How many refresh tokens were sent to the provider (for the tests).
+    refreshes_sent: AtomicU64,
 }
 
 impl Connection {
@@ -189,6 +202,9 @@ impl Connection {
             provider: OnceCell::new(),
             vault: OnceCell::new(),
             account: Mutex::new(None),
+            refreshing: Mutex::new(()),
+            generation: AtomicU64::new(0),
+            refreshes_sent: AtomicU64::new(0),
         }
     }
 
@@ -207,6 +223,9 @@ impl Connection {
             provider: OnceCell::new_with(Some(provider)),
             vault: OnceCell::new_with(Some(vault)),
             account: Mutex::new(None),
+            refreshing: Mutex::new(()),
+            generation: AtomicU64::new(0),
+            refreshes_sent: AtomicU64::new(0),
         }
     }
 
@@ -298,6 +317,7 @@ impl Connection {
             .client()
             .sign_in(login, password, totp_code)
             .await?;
+        self.generation.fetch_add(1, Ordering::SeqCst);
         let account = tokens.account_id.clone();
         let stored = StoredSession {
             refresh_token: tokens.refresh_token.clone(),
@@ -318,7 +338,11 @@ impl Connection {
     /// Picks up the session of `account` from the keyring, if it is still valid.
     pub async fn restore(&self, account: &str) -> Result<Option<SessionView>> {
         let provider = self.provider().await?;
-        match self.refresh(provider, account).await {
+        let refreshed = {
+            let _one = self.refreshing.lock().await;
+            self.refresh(provider, account).await
+        };
+        match refreshed {
             Ok(()) => {
                 *self.account.lock().await = Some(account.to_owned());
                 tracing::info!(account = %account, "session restored from the keyring");
@@ -364,9 +388,16 @@ impl Connection {
         let Some(account) = self.account().await else {
             return Err(AppError::NotSignedIn);
         };
+        let seen = self.generation.load(Ordering::SeqCst);
         match call(provider.client()).await {
             Err(e) if e.status() == Some(401) => {
-                self.refresh(provider, &account).await?;
+                {
+                    let _one = self.refreshing.lock().await;
+                    // Another call refreshed while this one was out: its token is the live one.
+                    if self.generation.load(Ordering::SeqCst) == seen {
+                        self.refresh(provider, &account).await?;
+                    }
+                }
                 call(provider.client()).await.map_err(Into::into)
             }
             other => other.map_err(Into::into),
@@ -374,7 +405,8 @@ impl Connection {
     }
 
     /// Exchanges the stored refresh token for new tokens. When the provider refuses it, the
-    /// keyring item is deleted and the answer is `session.expired`.
+    /// keyring item is deleted and the answer is `session.expired`. Call it holding
+    /// `refreshing`: the keyring is read here, under the lock, so it is always the latest token.
     async fn refresh(&self, provider: &Provider, account: &str) -> Result<()> {
         let vault = self.vault().await?;
         let key = provider.session_key(account);
@@ -389,8 +421,10 @@ impl Connection {
             *self.account.lock().await = None;
             return Err(AppError::SessionExpired);
         };
+        self.refreshes_sent.fetch_add(1, Ordering::SeqCst);
         match provider.client().refresh(&stored.refresh_token).await {
             Ok(tokens) => {
+                self.generation.fetch_add(1, Ordering::SeqCst);
                 let next = StoredSession {
                     refresh_token: tokens.refresh_token.clone(),
                 };
@@ -574,6 +608,39 @@ mod tests {
         advance_clock(&conn, 16 * 60).await;
         let boxes = conn.authed(|c| c.mailboxes()).await.unwrap();
         assert_eq!(boxes.len(), 3);
+    }
+
+    /// Audit L4: three screens whose calls expire together make one refresh, and all three
+    /// go through (before: the second refresh spent the revoked token, was refused, deleted
+    /// the new keyring item and signed the user out).
+    #[tokio::test(flavor = "multi_thread")]
+    async fn concurrent_expired_calls_refresh_once_and_all_succeed() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = connection(dir.path()).await;
+        conn.sign_in("acc-demo-acme", pec_sandbox::seed::DEMO_PASSWORD, None)
+            .await
+            .unwrap();
+        let before = stored(&conn, "acc-demo-acme").await.unwrap();
+        advance_clock(&conn, 16 * 60).await;
+
+        let (boxes, notes, expiries) = tokio::join!(
+            conn.authed(|c| c.mailboxes()),
+            conn.authed(|c| c.notifications()),
+            conn.authed(|c| c.mailbox_expiries()),
+        );
+        assert_eq!(boxes.unwrap().len(), 3);
+        notes.unwrap();
+        expiries.unwrap();
+        assert_eq!(conn.refreshes_sent.load(Ordering::SeqCst), 1, "one refresh");
+        let after = stored(&conn, "acc-demo-acme")
+            .await
+            .expect("still in the keyring");
+        assert_ne!(before, after, "the rotated token is the one kept");
+        assert_eq!(conn.account().await.as_deref(), Some("acc-demo-acme"));
+        // The kept token is the live one: a later expiry refreshes with it.
+        advance_clock(&conn, 16 * 60).await;
+        conn.authed(|c| c.mailboxes()).await.unwrap();
+        assert_eq!(conn.refreshes_sent.load(Ordering::SeqCst), 2);
     }
 
     #[tokio::test(flavor = "multi_thread")]

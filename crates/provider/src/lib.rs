@@ -98,6 +98,24 @@ pub enum Error {
     /// A call that needs a session was made without one.
     #[error("not signed in")]
     NotSignedIn,
+    /// An id (from the webview or from the provider) that cannot be a URL path segment; the
+    /// request was not sent. The id itself is left out: it may be a delegation token.
+    #[error("an id is not a valid URL path segment")]
+    InvalidId,
+}
+
+/// What may be one path segment of a provider URL: 1 to 256 printable ASCII characters, not
+/// `.` or `..`, and none of the characters that end or escape a segment (`/ \ ? # %`) or that
+/// some servers split on (`;`, `,`). Every id the API hands out (request, practice, ticket,
+/// order, captcha ids, tokens, PEC addresses, tax codes) fits.
+pub fn valid_segment(segment: &str) -> bool {
+    const DELIMITERS: &[u8] = b"/\\?#%;,";
+    (1..=256).contains(&segment.len())
+        && segment != "."
+        && segment != ".."
+        && segment
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !DELIMITERS.contains(&b))
 }
 
 impl Error {
@@ -148,6 +166,11 @@ impl Error {
                 SESSION_REQUIRED,
                 "Accedi per continuare.",
                 "Sign in to continue.",
+            ),
+            Self::InvalidId => L::new(
+                "provider.invalid_id",
+                "L'identificativo ricevuto non è valido: la richiesta non è stata inviata.",
+                "The identifier received is not valid: the request was not sent.",
             ),
         }
     }
@@ -277,7 +300,13 @@ impl Client {
         self.token.read().ok().and_then(|t| t.clone())
     }
 
+    /// The URL of `segments` under the base. Every segment is checked first (audit L7): ids
+    /// come from the webview and from the provider's answers, and `url` silently drops `.`
+    /// and `..` segments, so `identity_request("..")` would become another route.
     fn url(&self, segments: &[&str]) -> Result<Url> {
+        if !segments.iter().all(|s| valid_segment(s)) {
+            return Err(Error::InvalidId);
+        }
         let mut url = self.base.clone();
         url.path_segments_mut()
             .map_err(|_| Error::InvalidUrl(self.base.to_string()))?
@@ -1010,13 +1039,29 @@ mod tests {
     }
 
     #[test]
-    fn paths_are_escaped() {
+    fn path_segments_are_checked_before_they_become_a_url() {
         let c = Client::new("http://127.0.0.1:1/base/").unwrap();
-        let u = c.url(&["v1", "mailboxes", "a b@x.it"]).unwrap();
+        let u = c
+            .url(&["v1", "mailboxes", "mario.rossi+x@pec.example.it"])
+            .unwrap();
         assert_eq!(
             u.as_str(),
-            "http://127.0.0.1:1/base/v1/mailboxes/a%20b@x.it"
+            "http://127.0.0.1:1/base/v1/mailboxes/mario.rossi+x@pec.example.it"
         );
+        for bad in [
+            "", ".", "..", "../x", "a/b", "a?b", "a#b", "a%2e", "a\\b", "a b", "a;b", "a,b", "à",
+            "a\nb",
+        ] {
+            assert!(
+                matches!(
+                    c.url(&["v1", "identity-requests", bad]),
+                    Err(Error::InvalidId)
+                ),
+                "{bad:?}"
+            );
+        }
+        assert!(c.url(&["v1", &"x".repeat(257)]).is_err());
+        assert!(c.url(&["v1", &"x".repeat(256)]).is_ok());
     }
 
     #[test]

@@ -79,9 +79,11 @@ pub fn after_failure(e: &Error) -> Attempt {
         Error::Api { status, .. } if *status >= 500 || *status == 408 || *status == 429 => {
             Attempt::Unknown
         }
-        Error::Api { .. } | Error::NotSignedIn | Error::InsecureUrl(_) | Error::InvalidUrl(_) => {
-            Attempt::Refused
-        }
+        Error::Api { .. }
+        | Error::NotSignedIn
+        | Error::InsecureUrl(_)
+        | Error::InvalidUrl(_)
+        | Error::InvalidId => Attempt::Refused,
         Error::Timeout | Error::Transport(_) | Error::Decode(_) => Attempt::Unknown,
     }
 }

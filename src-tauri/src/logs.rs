@@ -2,6 +2,9 @@
 //!
 //! Nothing secret may be logged anywhere in the app (PINs, OTPs, passwords, tokens): the
 //! types that carry them redact their `Debug` output, and commands log outcomes, not inputs.
+//! Nor anything personal (audit L6: codici fiscali, names, PEC and e-mail addresses, account
+//! ids, folder paths): the provider's own ids of requests, orders and tickets are logged, so a
+//! support request can be traced. The folder is private to the user (0700).
 
 use std::path::Path;
 
@@ -14,7 +17,13 @@ use tracing_subscriber::prelude::*;
 const KEEP_FILES: usize = 14;
 
 pub fn init(dir: &Path) -> Result<WorkerGuard, Box<dyn std::error::Error>> {
-    std::fs::create_dir_all(dir)?;
+    pec_files::private_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        // Also when it was made, readable by all, by an earlier version.
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
     let appender = RollingFileAppender::builder()
         .rotation(Rotation::DAILY)
         .filename_prefix("pec-desktop")

@@ -263,10 +263,9 @@ pub fn start(
     }) {
         tracing::warn!(error = %e, "could not remember the backup server");
     }
+    // Neither the mailbox nor the folder (whose path names the user): personal data.
     tracing::info!(
-        mailbox = address.as_str(),
         server = %format!("{}:{}", opts.host, opts.port),
-        dest = %opts.dest.display(),
         "mailbox backup started"
     );
     tokio::spawn(async move {
@@ -454,6 +453,30 @@ mod tests {
         // The remembered folder is offered again (with a new token) next time.
         let again = defaults(&core, "mario.rossi@pec.example.it", None).unwrap();
         assert_eq!(again.dest.unwrap().path, offered.path);
+    }
+
+    /// Audit L6: the log file holds no personal data, so neither the mailbox nor the
+    /// folder (whose path names the user and the mailbox).
+    #[tokio::test]
+    async fn starting_a_backup_logs_neither_the_mailbox_nor_the_folder() {
+        let tmp = tempfile::Builder::new().prefix("l6-").tempdir().unwrap();
+        let core = core_in(tmp.path());
+        let d = defaults(
+            &core,
+            "mario.rossi@pec.example.it",
+            Some(&tmp.path().join("Doc")),
+        )
+        .unwrap();
+        let mut f = form(&d.dest.unwrap().token);
+        f.host = "127.0.0.1".into();
+        f.port = 9;
+        let (log, guard) = crate::test_log::capture();
+        start(&core, &f, "x".to_owned().into(), |_| {}).unwrap();
+        drop(guard);
+        let text = log.text();
+        assert!(text.contains("mailbox backup started"), "{text}");
+        assert!(!text.contains("mario.rossi"), "{text}");
+        assert!(!text.contains(&tmp.path().display().to_string()), "{text}");
     }
 
     #[test]

@@ -261,7 +261,7 @@ pub async fn create_order(
         payment_method,
     };
     let order = core.conn.client().await?.create_renewal_order(&req).await?;
-    tracing::info!(order = %order.id, mailbox = %order.mailbox, method = method_name(&order.payment_method), "renewal ordered");
+    tracing::info!(order = %order.id, method = method_name(&order.payment_method), "renewal ordered");
     Ok(order)
 }
 

@@ -111,7 +111,7 @@ impl Provider {
     /// Starts the embedded sandbox with its database in `data_dir`.
     #[cfg(feature = "embedded-sandbox")]
     pub async fn embedded(data_dir: &Path) -> std::result::Result<Self, String> {
-        std::fs::create_dir_all(data_dir).map_err(|e| e.to_string())?;
+        pec_files::private_dir_all(data_dir).map_err(|e| e.to_string())?;
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
         let mut config = pec_sandbox::Config::new(addr, data_dir.join("sandbox.sqlite"));
         // The demo's virtual card (pec-card-sim) is issued by this test CA: trust it here,
@@ -329,7 +329,7 @@ impl Connection {
             return Err(e.into());
         }
         *self.account.lock().await = Some(account.clone());
-        tracing::info!(account = %account, "signed in");
+        tracing::info!("signed in");
         Ok(SessionView {
             account_id: account,
         })
@@ -345,7 +345,7 @@ impl Connection {
         match refreshed {
             Ok(()) => {
                 *self.account.lock().await = Some(account.to_owned());
-                tracing::info!(account = %account, "session restored from the keyring");
+                tracing::info!("session restored from the keyring");
                 Ok(Some(SessionView {
                     account_id: account.to_owned(),
                 }))
@@ -367,7 +367,7 @@ impl Connection {
             self.vault()
                 .await?
                 .delete(&provider.session_key(&account))?;
-            tracing::info!(account = %account, "signed out");
+            tracing::info!("signed out");
         }
         Ok(())
     }
@@ -434,7 +434,7 @@ impl Connection {
                 Ok(())
             }
             Err(e) if matches!(e.status(), Some(400..=499)) => {
-                tracing::info!(account = %account, "session expired");
+                tracing::info!("session expired");
                 let _ = vault.delete(&key);
                 provider.client().set_access_token(None);
                 *self.account.lock().await = None;
@@ -581,6 +581,33 @@ mod tests {
             conn.authed(|c| c.mailboxes()).await,
             Err(AppError::NotSignedIn)
         ));
+    }
+
+    /// Audit L6: signing in, restoring and signing out log what happened, not who.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_session_logs_name_nobody() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = connection(dir.path()).await;
+        let (log, guard) = crate::test_log::capture();
+        conn.sign_in(
+            "mario.rossi@pec.sandbox.test",
+            pec_sandbox::seed::DEMO_PASSWORD,
+            None,
+        )
+        .await
+        .unwrap();
+        *conn.account.lock().await = None;
+        conn.restore("acc-demo-mario").await.unwrap().unwrap();
+        conn.sign_out().await.unwrap();
+        drop(guard);
+        let text = log.text();
+        assert!(
+            text.contains("signed in") && text.contains("signed out"),
+            "{text}"
+        );
+        for personal in ["acc-demo-mario", "mario.rossi"] {
+            assert!(!text.contains(personal), "{personal} in {text}");
+        }
     }
 
     #[tokio::test(flavor = "multi_thread")]

@@ -121,7 +121,7 @@ impl SettingsStore {
                 Ok(settings) => settings,
                 Err(err) => {
                     let aside = path.with_extension("json.unreadable");
-                    tracing::warn!(%err, aside = %aside.display(), "settings file unreadable; kept aside, using defaults");
+                    tracing::warn!(%err, "settings file unreadable; kept aside as settings.json.unreadable, using defaults");
                     if let Err(err) = fs::rename(&path, &aside) {
                         tracing::warn!(%err, "could not move the unreadable settings file aside");
                     }
@@ -158,11 +158,9 @@ impl SettingsStore {
     fn save(&self, settings: &Settings) -> Result<(), SettingsError> {
         let bytes = serde_json::to_vec_pretty(settings)?;
         if let Some(dir) = self.path.parent() {
-            fs::create_dir_all(dir).map_err(SettingsError::Write)?;
+            pec_files::private_dir_all(dir).map_err(SettingsError::Write)?;
         }
-        let tmp = self.path.with_extension("json.tmp");
-        fs::write(&tmp, bytes).map_err(SettingsError::Write)?;
-        fs::rename(&tmp, &self.path).map_err(SettingsError::Write)
+        pec_files::write_atomic(&self.path, &bytes).map_err(SettingsError::Write)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Settings> {
@@ -170,21 +168,55 @@ impl SettingsStore {
     }
 }
 
-/// Writes `value` as JSON to `path` atomically (temporary file, then rename), creating the
-/// directory. Shared by the app's small state files (drafts, what is known about cards).
+/// Writes `value` as JSON to `path` atomically and privately (`pec_files`: a random temporary
+/// name created exclusively, mode 0600, then a rename; missing folders 0700). Shared by the
+/// app's small state files (drafts hold tax codes and contacts; what is known about cards).
 pub fn write_atomic<T: serde::Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir)?;
+        pec_files::private_dir_all(dir)?;
     }
     let bytes = serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?;
-    let tmp = path.with_extension("json.tmp");
-    fs::write(&tmp, bytes)?;
-    fs::rename(&tmp, path)
+    pec_files::write_atomic(path, &bytes)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Audit L6: settings, drafts and cards.json are the user's alone (0600, folders 0700),
+    /// written under an unpredictable name: a link planted at the old `x.json.tmp` is not
+    /// followed.
+    #[cfg(unix)]
+    #[test]
+    fn app_files_are_private_and_planted_links_are_not_followed() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config/it.pecdesktop.app");
+        let victim = dir.path().join("victim");
+        fs::write(&victim, b"keep me").unwrap();
+        let store = SettingsStore::load(&config);
+        store.update(|s| s.language = Lang::En).unwrap();
+        assert_eq!(mode(&config.join(FILE_NAME)), 0o600);
+        assert_eq!(mode(&config), 0o700);
+        assert_eq!(mode(&dir.path().join("config")), 0o700);
+
+        let drafts = dir.path().join("data/drafts/acc-1.json");
+        fs::create_dir_all(dir.path().join("data")).unwrap();
+        // The old temporary names: settings.json.tmp, acc-1.json.tmp.
+        std::os::unix::fs::symlink(&victim, config.join("settings.json.tmp")).unwrap();
+        fs::create_dir_all(drafts.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(&victim, drafts.with_extension("json.tmp")).unwrap();
+        store.update(|s| s.language = Lang::It).unwrap();
+        write_atomic(
+            &drafts,
+            &serde_json::json!({"codice_fiscale": "RSSMRA45C12F205C"}),
+        )
+        .unwrap();
+        assert_eq!(fs::read(&victim).unwrap(), b"keep me");
+        assert_eq!(mode(&drafts), 0o600);
+        assert_eq!(SettingsStore::load(&config).get().language, Lang::It);
+    }
 
     #[test]
     fn defaults_to_italian_when_no_file() {

@@ -210,7 +210,7 @@ pub fn prepare_dest(path: &Path) -> Result<PathBuf, OptionError> {
         return Err(OptionError::DestNotDirectory);
     }
     let not_writable = |e: std::io::Error| {
-        tracing::warn!(error = %e, dest = %path.display(), "backup folder not writable");
+        tracing::warn!(error = %e, "backup folder not writable");
         OptionError::DestNotWritable
     };
     std::fs::create_dir_all(&path).map_err(not_writable)?;

@@ -404,45 +404,25 @@ fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
     Ok((hex::encode(hasher.finalize()), len))
 }
 
+/// The journal, created private to the user like every other file of the backup.
 fn open_append(path: &Path) -> Result<File, BackupError> {
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(|e| BackupError::local(path, &e))
+    let mut options = OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    options.open(path).map_err(|e| BackupError::local(path, &e))
 }
 
-const TEMP_SUFFIX: &str = ".tmp";
+use pec_files::TEMP_SUFFIX;
 
-/// Temp file in the same directory (so the rename cannot cross file systems), flushed, renamed.
-///
-/// The temporary name is unpredictable and created exclusively (`O_EXCL`, which also refuses a
-/// symbolic link in its place), private to the user on Unix: in a destination others can write
-/// to, nobody can plant a link there that makes the write truncate another file.
+/// Through `pec_files` (random name, exclusive create, 0600, rename, folder flushed): in a
+/// destination others can write to, nobody can plant a link that makes the write truncate
+/// another file.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BackupError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let result = (|| {
-        // tempfile: a random name, O_CREAT|O_EXCL, mode 0600 on Unix.
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(TEMP_SUFFIX)
-            .tempfile_in(dir)?;
-        tmp.write_all(bytes)?;
-        tmp.as_file().sync_all()?;
-        // On failure the temporary file is removed when the error drops it.
-        tmp.persist(path).map_err(|e| e.error)?;
-        // The rename itself is durable only once the directory is flushed (POSIX).
-        #[cfg(unix)]
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok::<(), std::io::Error>(())
-    })();
-    result.map_err(|e| BackupError::local(path, &e))
+    pec_files::write_atomic(path, bytes).map_err(|e| BackupError::local(path, &e))
 }
 
 #[cfg(test)]

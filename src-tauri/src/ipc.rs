@@ -149,7 +149,7 @@ surface! {
         cards::card_watch[](channel: Events<ReadersUpdate>) -> (),
         cards::card_unwatch[]() -> (),
         cards::card_preflight[](reader: String, declared_tax_code: Option<String>) -> CardCheck,
-        cards::card_identify[](id: String, reader: String, pin: Secret) -> IdentityRequestView,
+        cards::card_identify[](id: String, reader: String, pin: Secret, confirm_last_try: bool) -> IdentityRequestView,
         registry::registry_sign_in[](username: String, password: Secret) -> RegistryView,
         registry::registry_view[]() -> RegistryView,
         registry::registry_sign_out[]() -> (),

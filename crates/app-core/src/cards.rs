@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
+use pec_card::guard::{LastTry, PinTries};
 use pec_card::{CardError, CardKind, Pcsc, Pin, PinKnowledge, ReaderInfo};
 use pec_domain::{DomainError, Localized};
 use pec_provider::api::{CardResponse, IdentityRequestView};
@@ -262,12 +263,16 @@ pub async fn preflight(core: &Core, reader: String, declared: Option<String>) ->
 /// Identifies with the card: the provider's challenge turned into the domain-separated message
 /// the card signs, VERIFY (once) and the signature in one PC/SC transaction while this reader
 /// is held for this identification alone, then the provider's answer. A wrong PIN comes back as `card.pin_wrong`
-/// with the tries left, and is remembered for the next pre-flight.
+/// with the tries left, and is remembered for the next pre-flight. When the last attempt on
+/// this card left one try, nothing is sent to the card unless `confirm_last_try` says the
+/// holder accepted the risk (`card.pin_last_try` otherwise: "se il PIN è errato la carta si
+/// blocca").
 pub async fn identify(
     core: &Core,
     id: &str,
     reader: String,
     pin: &str,
+    confirm_last_try: bool,
 ) -> Result<IdentityRequestView> {
     let pin = Pin::new(pin.to_owned())?;
     // The card signs a message built by the client (prefix, provider origin, request id,
@@ -276,23 +281,7 @@ pub async fn identify(
         .conn
         .authed(move |c| c.card_challenge_to_sign(id))
         .await?;
-    let bytes = challenge.message;
-    let pcsc = core.cards.pcsc.clone();
-    let (serial, signed) = blocking(move || {
-        // A second identification on this reader while one runs (a double submit) is refused
-        // before it can send its own VERIFY (L3); the lock is held until the signature is done.
-        let _one_at_a_time = pec_card::guard::ReaderLock::try_acquire(&reader)?;
-        let mut card = pcsc.connect(&reader).map_err(AppError::from)?;
-        let serial = card.read_serial().ok();
-        let signed = card.verify_pin_and_sign(&pin, &bytes);
-        drop(pin);
-        Ok((serial, signed))
-    })
-    .await?;
-    core.cards.learn(serial.as_deref(), &signed);
-    let signed = signed.inspect_err(|e| {
-        tracing::info!(code = e.code(), "card identification failed on the card");
-    })?;
+    let signed = sign_on_card(core, reader, pin, challenge.message, confirm_last_try).await?;
     let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
     let response = CardResponse {
         challenge_id: challenge.challenge_id,
@@ -303,4 +292,138 @@ pub async fn identify(
     core.conn
         .authed(move |c| c.card_response(id, response))
         .await
+}
+
+/// VERIFY and the signature of `message` on the card in `reader`, behind the last-try guard
+/// (`pec_card::guard::PinTries`, from what this card's last attempt taught), and what the
+/// attempt teaches remembered.
+async fn sign_on_card(
+    core: &Core,
+    reader: String,
+    pin: Pin,
+    message: Vec<u8>,
+    confirm_last_try: bool,
+) -> Result<pec_card::ChallengeSignature> {
+    let confirmation = if confirm_last_try {
+        LastTry::Confirmed
+    } else {
+        LastTry::NotConfirmed
+    };
+    let memory = crate::lock(&core.cards.memory).cards.clone();
+    let pcsc = core.cards.pcsc.clone();
+    let (serial, signed) = blocking(move || {
+        // A second identification on this reader while one runs (a double submit) is refused
+        // before it can send its own VERIFY (L3); the lock is held until the signature is done.
+        let _one_at_a_time = pec_card::guard::ReaderLock::try_acquire(&reader)?;
+        let mut card = pcsc.connect(&reader).map_err(AppError::from)?;
+        let serial = card.read_serial().ok();
+        // Checked on the card actually in the reader (by its serial), right before VERIFY.
+        let known = serial
+            .as_deref()
+            .and_then(|s| memory.get(s))
+            .copied()
+            .unwrap_or_default();
+        let tries = if known.blocked {
+            PinTries::Blocked
+        } else {
+            PinTries::from_tries_left(known.tries_left)
+        };
+        if let Err(e) = tries.allow(confirmation) {
+            tracing::info!(code = e.code(), "card identification held before VERIFY");
+            return Err(e.into());
+        }
+        let signed = card.verify_pin_and_sign(&pin, &message);
+        drop(pin);
+        Ok((serial, signed))
+    })
+    .await?;
+    core.cards.learn(serial.as_deref(), &signed);
+    signed
+        .inspect_err(|e| {
+            tracing::info!(code = e.code(), "card identification failed on the card");
+        })
+        .map_err(Into::into)
+}
+
+/// Through the real PC/SC stack (pcscd + vpcd + the virtual card): needs the rig
+/// (`PEC_PCSC_RIG=1`, scripts/rig/pcsc.sh), fails without it.
+#[cfg(test)]
+mod rig_tests {
+    use std::time::{Duration, Instant};
+
+    use pec_card_sim::{DEFAULT_PIN, ProfileName, SimCard, SimOptions, vpcd_reader_name};
+
+    use super::*;
+
+    fn card_in_reader(profile: ProfileName) -> (SimCard, String) {
+        assert_eq!(
+            std::env::var("PEC_PCSC_RIG").as_deref(),
+            Ok("1"),
+            "this test needs pcscd with vsmartcard-vpcd: run it through scripts/test.sh or \
+             `. scripts/rig/pcsc.sh && pcsc_rig_with DIR cargo test -p pec-app-core`"
+        );
+        let sim = SimCard::start(SimOptions::new(profile)).expect("virtual card");
+        assert!(
+            sim.wait_powered(Duration::from_secs(15)),
+            "vpcd powered the card"
+        );
+        let reader = vpcd_reader_name(0);
+        let pcsc = Pcsc::establish().expect("pcsc");
+        let limit = Instant::now() + Duration::from_secs(15);
+        while !pcsc
+            .readers()
+            .is_ok_and(|l| l.iter().any(|r| r.name == reader && r.card.is_some()))
+        {
+            assert!(Instant::now() < limit, "pcscd saw no card in {reader}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        (sim, reader)
+    }
+
+    fn verifies(sim: &SimCard) -> usize {
+        sim.apdu_log().iter().filter(|r| r.ins == 0x20).count()
+    }
+
+    /// L3's UI half: a card whose last attempt left one try gets no VERIFY until the holder
+    /// confirms; confirmed, the PIN goes once and the card signs.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_last_try_is_sent_only_once_the_holder_confirmed() {
+        let (sim, reader) = card_in_reader(ProfileName::LastTry);
+        let serial = ProfileName::LastTry.profile().serial;
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        // What the failed attempt before taught: one try left.
+        std::fs::write(
+            data.join("cards.json"),
+            format!(r#"{{"{serial}":{{"tries_left":1,"blocked":false}}}}"#),
+        )
+        .unwrap();
+        let core = Core::new(
+            crate::Dirs {
+                config: tmp.path().join("config"),
+                data,
+                log: tmp.path().join("logs"),
+            },
+            None,
+        );
+        let pin = || Pin::new(DEFAULT_PIN.to_owned()).unwrap();
+        let message = vec![0x5A; 32];
+        sim.clear_apdu_log();
+
+        let e = sign_on_card(&core, reader.clone(), pin(), message.clone(), false)
+            .await
+            .unwrap_err();
+        assert_eq!(e.to_localized().code, "card.pin_last_try");
+        assert!(e.to_localized().message_it.contains("la carta si"));
+        assert_eq!(verifies(&sim), 0, "no VERIFY without the confirmation");
+
+        let signed = sign_on_card(&core, reader.clone(), pin(), message, true)
+            .await
+            .expect("confirmed: VERIFY and signature");
+        assert!(!signed.signature.is_empty());
+        assert_eq!(verifies(&sim), 1, "the PIN went once");
+        // The right PIN restored the tries: no confirmation next time.
+        assert_eq!(core.cards.known(serial), PinKnowledge::default());
+    }
 }

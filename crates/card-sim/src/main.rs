@@ -13,7 +13,7 @@ use pec_card_sim::{CieProfileName, ProfileName, SimCard, SimOptions, vpcd_reader
 #[derive(Parser, Debug)]
 #[command(version, about, long_about = None)]
 struct Args {
-    /// Card profile. CNS: stincard-2048, athena-2048, cns-v1-1024, idemia-2021, blocked-pin,
+    /// Card profile. CNS: stincard-2048, athena-2048, cns-v1-1024, idemia-2021, blocked-pin, last-try,
     /// expired-cert, no-cf, pulled, revocation-good, revoked. CIE (PIN 12345678): cie-nxp, cie-gemalto, cie-stm3,
     /// cie-actalis-2023, cie-blocked-pin, cie-expired-cert, cie-other-holder, cie-lifted,
     /// cie-mac-error.

@@ -22,6 +22,9 @@ pub enum ProfileName {
     Idemia2021,
     /// Like STIncard 2048, but the PIN is already blocked (0 tries left).
     BlockedPin,
+    /// Like STIncard 2048, but one PIN try is left: the next wrong PIN blocks it (the
+    /// last-try confirmation of the app and the CLI).
+    LastTry,
     /// Like Athena 2048, but the authentication certificate expired yesterday.
     ExpiredCert,
     /// Like Athena 2048, but the certificate carries no codice fiscale (no serialNumber, plain CN).
@@ -40,12 +43,13 @@ pub enum ProfileName {
 
 impl ProfileName {
     /// Every profile, in a stable order (CLI help, test matrices).
-    pub const ALL: [ProfileName; 10] = [
+    pub const ALL: [ProfileName; 11] = [
         ProfileName::Stincard2048,
         ProfileName::Athena2048,
         ProfileName::CnsV1_1024,
         ProfileName::Idemia2021,
         ProfileName::BlockedPin,
+        ProfileName::LastTry,
         ProfileName::ExpiredCert,
         ProfileName::NoCodiceFiscale,
         ProfileName::Pulled,
@@ -61,6 +65,7 @@ impl ProfileName {
             ProfileName::CnsV1_1024 => "cns-v1-1024",
             ProfileName::Idemia2021 => "idemia-2021",
             ProfileName::BlockedPin => "blocked-pin",
+            ProfileName::LastTry => "last-try",
             ProfileName::ExpiredCert => "expired-cert",
             ProfileName::NoCodiceFiscale => "no-cf",
             ProfileName::Pulled => "pulled",
@@ -158,6 +163,10 @@ impl ProfileName {
             },
             ProfileName::BlockedPin => Profile {
                 pin_tries_left: 0,
+                ..stincard
+            },
+            ProfileName::LastTry => Profile {
+                pin_tries_left: 1,
                 ..stincard
             },
             ProfileName::ExpiredCert => Profile {

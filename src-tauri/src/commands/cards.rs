@@ -34,13 +34,15 @@ pub async fn card_preflight(
     cards::preflight(&core, reader, declared_tax_code).await
 }
 
-/// VERIFY once and sign the provider's challenge; a wrong PIN answers `card.pin_wrong`.
+/// VERIFY once and sign the provider's challenge; a wrong PIN answers `card.pin_wrong`. On a
+/// card with one try left, nothing is sent without `confirm_last_try` (`card.pin_last_try`).
 #[tauri::command]
 pub async fn card_identify(
     core: Core<'_>,
     id: String,
     reader: String,
     pin: Secret,
+    confirm_last_try: bool,
 ) -> Result<IdentityRequestView> {
-    cards::identify(&core, &id, reader, &pin).await
+    cards::identify(&core, &id, reader, &pin, confirm_last_try).await
 }

@@ -95,8 +95,10 @@ const cardScript = (over: Script = {}, after: IdentityRequest[] = []) =>
 describe('Wizard', { timeout: 30_000 }, () => {
   test('walks the card path to completion, with the star and the success message', async () => {
     const user = userEvent.setup();
-    const now = new Date().toISOString();
-    const otp = { updated_at: now, otp_expires_at: new Date(Date.now() + 60_000).toISOString(), otp_attempts_left: 3 };
+    // One time base: two Date.now() calls a millisecond apart made the deadline 60.001 s (61).
+    const t0 = Date.now();
+    const now = new Date(t0).toISOString();
+    const otp = { updated_at: now, otp_expires_at: new Date(t0 + 60_000).toISOString(), otp_attempts_left: 3 };
     const backend = stubBackend(
       cardScript(
         { cardIdentify: at('identified', { method: 'cns' }) },
@@ -114,7 +116,7 @@ describe('Wizard', { timeout: 30_000 }, () => {
     await user.type(screen.getByTestId('pin'), '12345678');
     await user.click(screen.getByTestId('card-sign'));
     await step('identified');
-    expect(backend.mock('cardIdentify')).toHaveBeenCalledWith('req-1', READER.name, '12345678');
+    expect(backend.mock('cardIdentify')).toHaveBeenCalledWith('req-1', READER.name, '12345678', false);
     await user.click(screen.getByTestId('proceed'));
     await step('accepting_terms');
     const complete = screen.getByTestId('complete-request');
@@ -153,6 +155,50 @@ describe('Wizard', { timeout: 30_000 }, () => {
     expect(backend.mock('cardIdentify')).toHaveBeenCalledTimes(1);
     expect(screen.getByTestId('pin')).toHaveValue('');
     expect(screen.getByTestId('card-sign')).toBeDisabled();
+  });
+
+  test('on the last try the holder confirms before the PIN goes; cancelling sends nothing', async () => {
+    const user = userEvent.setup();
+    const lastTry = { ...CHECK, pin: { tries_left: 1, blocked: false } };
+    const backend = stubBackend(
+      cardScript({ cardIdentify: at('identified', { method: 'cns' }), cardPreflight: lastTry }, [at('identifying', { method: 'cns' })]),
+    );
+    renderWizard(backend);
+    await toMethods(user);
+    await user.click(screen.getByTestId('method-cns'));
+    await user.type(await screen.findByTestId('pin'), '12345678');
+    await user.click(screen.getByTestId('card-sign'));
+    const dialog = await screen.findByRole('alertdialog');
+    expect(dialog).toHaveTextContent("È l'ultimo tentativo: se il PIN è sbagliato la carta si blocca. Continuare?");
+    await waitFor(() => expect(screen.getByTestId('last-try-cancel')).toHaveFocus());
+    expect(backend.calls).not.toContain('cardIdentify');
+    await user.click(screen.getByTestId('last-try-cancel'));
+    expect(screen.queryByTestId('last-try')).toBeNull();
+    expect(backend.calls).not.toContain('cardIdentify');
+
+    await user.type(screen.getByTestId('pin'), '12345678');
+    await user.click(screen.getByTestId('card-sign'));
+    await user.click(await screen.findByTestId('last-try-continue'));
+    await step('identified');
+    expect(backend.mock('cardIdentify')).toHaveBeenCalledTimes(1);
+    expect(backend.mock('cardIdentify')).toHaveBeenCalledWith('req-1', READER.name, '12345678', true);
+  });
+
+  test('a last try Rust learnt of after the pre-flight is asked too, then sent confirmed', async () => {
+    const user = userEvent.setup();
+    const held = failure('card.pin_last_try', 'Ultimo tentativo: se il PIN è errato la carta si blocca.');
+    const backend = stubBackend(
+      cardScript({ cardIdentify: [held, at('identified', { method: 'cns' })] }, [at('identifying', { method: 'cns' })]),
+    );
+    renderWizard(backend);
+    await toMethods(user);
+    await user.click(screen.getByTestId('method-cns'));
+    await user.type(await screen.findByTestId('pin'), '12345678');
+    await user.click(screen.getByTestId('card-sign'));
+    await user.click(await screen.findByTestId('last-try-continue'));
+    await step('identified');
+    expect(backend.mock('cardIdentify').mock.calls.map((c) => c[3])).toEqual([false, true]);
+    expect(screen.queryByTestId('card-error')).toBeNull();
   });
 
   test('the pre-flight stops a card of someone else before the provider', async () => {

@@ -1371,7 +1371,7 @@ export function commands(invoke: Invoke) {
     cardWatch: (channel: Channel<ReadersUpdate>) => invoke<void>('card_watch', { channel }),
     cardUnwatch: () => invoke<void>('card_unwatch'),
     cardPreflight: (reader: string, declaredTaxCode: string | null) => invoke<CardCheck>('card_preflight', { reader, declaredTaxCode }),
-    cardIdentify: (id: string, reader: string, pin: string) => invoke<IdentityRequestView>('card_identify', { id, reader, pin }),
+    cardIdentify: (id: string, reader: string, pin: string, confirmLastTry: boolean) => invoke<IdentityRequestView>('card_identify', { id, reader, pin, confirmLastTry }),
     registrySignIn: (username: string, password: string) => invoke<RegistryView>('registry_sign_in', { username, password }),
     registryView: () => invoke<RegistryView>('registry_view'),
     registrySignOut: () => invoke<void>('registry_sign_out'),

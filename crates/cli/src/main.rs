@@ -12,12 +12,15 @@ use clap::{Parser, Subcommand};
 
 mod backup;
 mod check;
+mod pin_memory;
 mod sign;
 use pec_card::cie::PassiveAuthentication;
+use pec_card::guard::LastTry;
 use pec_card::{
     AnyCard, CardError, CardKind, Certificate, CertificateRole, CieChip, Pcsc, PersonalData, Pin,
     ReaderInterface, ValidityStatus,
 };
+use pin_memory::PinMemory;
 use serde::Serialize;
 
 const EXIT_CODES: &str = "\
@@ -29,7 +32,8 @@ Exit codes / codici di uscita:
   4  no card, card removed, or not a supported card / carta assente, estratta o non supportata
   5  wrong PIN (tries left printed) / PIN errato (tentativi rimasti indicati)
   6  PIN blocked / PIN bloccato
-  7  card in use by another program / carta in uso da un altro programma";
+  7  card in use by another program / carta in uso da un altro programma
+  8  last PIN try not confirmed (--confirm-last-try) / ultimo tentativo non confermato";
 
 /// Smart-card diagnostics for Italian CNS / TS-CNS cards and the CIE 3.0 (on an NFC reader), checks of Italian tax codes, and
 /// the reference provider server.
@@ -95,6 +99,10 @@ enum CardCmd {
         /// Reader name (default: the first reader holding a CNS).
         #[arg(long)]
         reader: Option<String>,
+        /// Send the PIN even if it is the card's last try (a wrong one blocks the card);
+        /// without it, a terminal asks and a script is refused (exit code 8).
+        #[arg(long)]
+        confirm_last_try: bool,
     },
     /// Signs a challenge with the authentication key (SHA-256, PKCS#1 v1.5).
     #[command(after_help = EXIT_CODES)]
@@ -105,6 +113,9 @@ enum CardCmd {
         /// Challenge bytes in hex.
         #[arg(long)]
         challenge: String,
+        /// Send the PIN even if it is the card's last try (see `verify-pin`).
+        #[arg(long)]
+        confirm_last_try: bool,
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
@@ -177,6 +188,7 @@ fn exit_code(e: &CardError) -> u8 {
         | CardError::InvalidCiePinFormat => 5,
         CardError::PinBlocked | CardError::PukBlocked => 6,
         CardError::CardBusy => 7,
+        CardError::PinLastTry => 8,
         _ => 1,
     }
 }
@@ -190,11 +202,19 @@ fn run(cmd: CardCmd) -> Result<(), CardError> {
             trust_anchor,
             json,
         } => info(&pcsc, reader, &trust_anchor, json),
-        CardCmd::VerifyPin { reader } => {
+        CardCmd::VerifyPin {
+            reader,
+            confirm_last_try,
+        } => {
             match connect(&pcsc, reader)? {
                 (_, AnyCard::Cns(mut card)) => {
+                    let mut memory = PinMemory::load();
+                    let serial = card.read_serial().ok();
+                    last_try_allowed(&memory, serial.as_deref(), confirm_last_try)?;
                     let pin = read_pin()?;
-                    card.verify_pin(&pin)?;
+                    let outcome = card.verify_pin(&pin);
+                    memory.learn(serial.as_deref(), &outcome);
+                    outcome?;
                 }
                 (_, AnyCard::Cie(mut card)) => {
                     // The NIS first: a card that is not a readable CIE fails before the PIN.
@@ -209,6 +229,7 @@ fn run(cmd: CardCmd) -> Result<(), CardError> {
         CardCmd::Sign {
             reader,
             challenge,
+            confirm_last_try,
             json,
         } => {
             let challenge = parse_hex(&challenge).ok_or_else(|| CardError::Malformed {
@@ -219,8 +240,13 @@ fn run(cmd: CardCmd) -> Result<(), CardError> {
                     // Read the certificate before asking for the PIN: a card without one fails
                     // fast.
                     card.read_auth_certificate()?;
+                    let mut memory = PinMemory::load();
+                    let serial = card.read_serial().ok();
+                    last_try_allowed(&memory, serial.as_deref(), confirm_last_try)?;
                     let pin = read_pin()?;
-                    card.verify_pin_and_sign(&pin, &challenge)?
+                    let outcome = card.verify_pin_and_sign(&pin, &challenge);
+                    memory.learn(serial.as_deref(), &outcome);
+                    outcome?
                 }
                 (_, AnyCard::Cie(mut card)) => {
                     // A CIE shows its certificate only after the PIN; the secure channel, the
@@ -530,6 +556,34 @@ fn connect(pcsc: &Pcsc, reader: Option<String>) -> Result<(String, AnyCard), Car
     };
     let card = pcsc.connect_card(&name)?;
     Ok((name, card))
+}
+
+/// The last-try guard (`pec_card::guard`): when this card's last attempt left one try, the PIN
+/// goes only with `--confirm-last-try` or a "s" typed at the terminal's question.
+fn last_try_allowed(
+    memory: &PinMemory,
+    serial: Option<&str>,
+    confirmed: bool,
+) -> Result<(), CardError> {
+    let tries = memory.tries(serial);
+    if confirmed || !tries.is_last_try() {
+        return tries.allow(LastTry::Confirmed);
+    }
+    if std::io::stdin().is_terminal() {
+        eprint!(
+            "È l'ultimo tentativo: se il PIN è sbagliato la carta si blocca. Continuare? [s/N] "
+        );
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut answer)
+            .map_err(|_| CardError::PinLastTry)?;
+        if matches!(answer.trim(), "s" | "S" | "si" | "sì" | "y" | "yes") {
+            return tries.allow(LastTry::Confirmed);
+        }
+    }
+    tries.allow(LastTry::NotConfirmed)
 }
 
 fn read_pin() -> Result<Pin, CardError> {

@@ -55,9 +55,21 @@ fn start_with(options: SimOptions) -> Rig {
     Rig { sim, _slot: slot }
 }
 
+/// Each run remembers the PIN tries in a file of its own unless the test names one: the
+/// profiles share card serials, and what one test taught must not hold the next one.
 fn pec(args: &[&str], stdin: &str) -> Output {
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let state = std::env::temp_dir().join(format!("pec-cli-test-{}-{n}.json", std::process::id()));
+    let out = pec_with_state(args, stdin, &state);
+    let _ = std::fs::remove_file(&state);
+    out
+}
+
+fn pec_with_state(args: &[&str], stdin: &str, state: &std::path::Path) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_pec"))
         .args(args)
+        .env("PEC_CARD_STATE", state)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -131,6 +143,57 @@ fn blocked_pin_exit_code() {
 
 fn verifies(rig: &Rig) -> usize {
     rig.sim.apdu_log().iter().filter(|r| r.ins == 0x20).count()
+}
+
+/// L3: two wrong PINs leave one try, remembered across runs; the third run sends nothing
+/// until `--confirm-last-try` (a script is refused with exit code 8), then the PIN goes once.
+#[test]
+fn the_last_try_is_remembered_and_sent_only_when_confirmed() {
+    let rig = start(ProfileName::Stincard2048);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("state/cards.json");
+    for said_left in ["Restano 2", "un solo tentativo"] {
+        let out = pec_with_state(&["card", "verify-pin"], "11111111\n", &state);
+        assert_eq!(out.status.code(), Some(5));
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(said.contains(said_left), "{said}");
+    }
+    assert_eq!(verifies(&rig), 2);
+
+    for cmd in [
+        &["card", "verify-pin"][..],
+        &["card", "sign", "--challenge", "00112233"][..],
+    ] {
+        let out = pec_with_state(cmd, "12345678\n", &state);
+        assert_eq!(out.status.code(), Some(8), "{cmd:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("la carta si"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(verifies(&rig), 2, "nothing was sent to the card");
+
+    let out = pec_with_state(
+        &["card", "verify-pin", "--confirm-last-try"],
+        "12345678\n",
+        &state,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(verifies(&rig), 3, "the PIN went once");
+    // The right PIN restored the tries: no question any more.
+    let out = pec_with_state(&["card", "verify-pin"], "12345678\n", &state);
+    assert!(out.status.success());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&state).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
 }
 
 #[test]

@@ -347,6 +347,26 @@ describe('Wizard', { timeout: 30_000 }, () => {
     expect(Object.keys(saved()!.fields)).not.toContain('pin');
   });
 
+  test('when no more codes can be sent, "Ricomincia la procedura" starts the request over', async () => {
+    const user = userEvent.setup();
+    const t0 = Date.now();
+    const past = new Date(t0 - 1000).toISOString();
+    const otp = at('otp_sent', { updated_at: new Date(t0).toISOString(), otp_expires_at: past, resend_available_at: past, otp_attempts_left: 3 });
+    const limit = failure('otp.resend_limit', 'Hai chiesto troppi codici: ricomincia la procedura ("Ricomincia").');
+    const backend = stubBackend({ identityStart: otp, identityAct: [limit, request('choosing_role')], draftSave: undefined, fieldValidate: fields });
+    renderWizard(backend);
+    await step('otp_sent');
+    expect(screen.queryByTestId('start-over')).toBeNull();
+    await user.click(screen.getByTestId('resend'));
+    const again = await screen.findByTestId('start-over');
+    expect(again).toHaveTextContent('Ricomincia la procedura');
+    expect(screen.getByTestId('start-over-box')).toHaveTextContent('Non si possono chiedere altri codici');
+    expect(screen.getByTestId('resend')).toBeDisabled();
+    await user.click(again);
+    await step('choosing_role');
+    expect(backend.mock('identityAct')).toHaveBeenLastCalledWith('req-1', { type: 'start_over' });
+  });
+
   test('the shell reopens a wizard left open, with the typed fields', async () => {
     const backend = stubBackend({
       mailboxList: [mailbox(MARIO), mailbox('altra@pec.sandbox.test')],

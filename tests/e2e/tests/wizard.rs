@@ -132,10 +132,34 @@ fn cns_path_wrong_pin_then_otp_expiry_resend_and_completed_with_the_star() {
     assert_eq!(verifies(&card), 1, "exactly one VERIFY for one click");
     assert_eq!(card.with_card(|c| c.tries_left(0x10)), Some(2));
 
+    // A second wrong PIN leaves the last try: the next click asks first (L3), and nothing
+    // reaches the card until the holder says "Continua".
+    fill(&app, "pin", "22222222");
+    app.click_when_ready("[data-testid=card-sign]").unwrap();
+    app.wait_for_text("[data-testid=card-pin]", "one try left", |t| {
+        t.contains("1 rimasto")
+    })
+    .unwrap();
+    assert_eq!(verifies(&card), 2);
     fill(&app, "pin", pec_card_sim::DEFAULT_PIN);
     app.click_when_ready("[data-testid=card-sign]").unwrap();
+    let question = app
+        .wait_for_text("[data-testid=last-try]", "the last-try question", |t| {
+            !t.is_empty()
+        })
+        .unwrap();
+    assert!(
+        question.contains("È l'ultimo tentativo: se il PIN è sbagliato la carta si blocca"),
+        "{question}"
+    );
+    shot(&app, &rig, "cns-5-last-try.png");
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    assert_eq!(verifies(&card), 2, "no VERIFY before the confirmation");
+    app.click_when_ready("[data-testid=last-try-continue]")
+        .unwrap();
     at_step(&app, "identified");
-    assert_eq!(verifies(&card), 2);
+    assert_eq!(verifies(&card), 3);
+    assert_eq!(card.with_card(|c| c.tries_left(0x10)), Some(3));
 
     // The OTP expires (sandbox clock +61 s): refused, sent again, then accepted.
     app.click_when_ready("[data-testid=proceed]").unwrap();
@@ -184,6 +208,7 @@ fn cns_path_wrong_pin_then_otp_expiry_resend_and_completed_with_the_star() {
     for secret in [
         pec_card_sim::DEFAULT_PIN,
         "11111111",
+        "22222222",
         first.as_str(),
         second.as_str(),
     ] {

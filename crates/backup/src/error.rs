@@ -46,6 +46,9 @@ pub enum BackupError {
     /// The destination folder holds the backup of another mailbox.
     #[error("the folder already holds the backup of another mailbox ({0})")]
     OtherMailbox(String),
+    /// Another backup (this app in another window, or `pec backup`) is writing the folder.
+    #[error("another backup is writing to this folder")]
+    DestBusy,
     /// The user stopped the backup. What was saved stays saved; a new run resumes.
     #[error("the backup was stopped")]
     Cancelled,
@@ -88,6 +91,7 @@ impl DomainError for BackupError {
             Self::LocalIo(..) => "backup.local_io",
             Self::CaFile(..) => "backup.ca_file",
             Self::OtherMailbox(_) => "backup.other_mailbox",
+            Self::DestBusy => "backup.dest_busy",
             Self::Cancelled => "backup.cancelled",
         }
     }
@@ -118,6 +122,8 @@ impl DomainError for BackupError {
             (Self::CaFile(p, d), Lang::En) => format!("The certificate authority file {} is not usable: {d}", p.display()),
             (Self::OtherMailbox(m), Lang::It) => format!("La cartella contiene già il salvataggio di un'altra casella ({m}). Scegli una cartella vuota o quella di questa casella."),
             (Self::OtherMailbox(m), Lang::En) => format!("The folder already holds the backup of another mailbox ({m}). Pick an empty folder or this mailbox's own."),
+            (Self::DestBusy, Lang::It) => "Un altro salvataggio sta già scrivendo in questa cartella (in un'altra finestra o da riga di comando): attendi che finisca.".into(),
+            (Self::DestBusy, Lang::En) => "Another backup is already writing to this folder (in another window or from the command line): wait for it to finish.".into(),
             (Self::Cancelled, Lang::It) => "Salvataggio interrotto. I messaggi già salvati restano; avviandolo di nuovo riprende da dove si è fermato.".into(),
             (Self::Cancelled, Lang::En) => "Backup stopped. Messages already saved stay; starting it again resumes where it stopped.".into(),
         }
@@ -143,6 +149,7 @@ mod tests {
             BackupError::LocalIo("/x".into(), "x".into()),
             BackupError::CaFile("/x".into(), "x".into()),
             BackupError::OtherMailbox("a@b".into()),
+            BackupError::DestBusy,
             BackupError::Cancelled,
         ];
         for e in &all {

@@ -134,6 +134,8 @@ pub async fn backup(
     cancel: &CancellationToken,
 ) -> Result<BackupReport, BackupError> {
     let config = tls::client_config(opts.extra_ca.as_deref())?;
+    // Held until this function returns: no second run writes the folder meanwhile.
+    let _one_run_per_folder = crate::store::lock_dest(&opts.dest)?;
     let mut store = Store::open(&opts.dest, &opts.addr(), &opts.user)?;
     let net = Net {
         addr: opts.addr(),

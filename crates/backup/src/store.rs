@@ -418,6 +418,33 @@ fn open_append(path: &Path) -> Result<File, BackupError> {
 
 use pec_files::TEMP_SUFFIX;
 
+/// The lock file in the destination, beside (not in) the state folder: taken before the
+/// login, it must not make a refused login look like a claimed folder.
+pub(crate) const LOCK_FILE: &str = ".pec-backup.lock";
+
+/// One backup per destination folder, across processes (the app and `pec backup`, or two
+/// windows): an advisory lock (flock / LockFileEx) on a file in the folder, held for the run
+/// and released by the system even when the process is killed. The file stays: removing it
+/// would let a waiting opener and a new creator both hold "the" lock.
+pub(crate) fn lock_dest(root: &Path) -> Result<File, BackupError> {
+    let path = root.join(LOCK_FILE);
+    let mut options = OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let file = options
+        .open(&path)
+        .map_err(|e| BackupError::local(&path, &e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(BackupError::DestBusy),
+        Err(fs::TryLockError::Error(e)) => Err(BackupError::local(&path, &e)),
+    }
+}
+
 /// Through `pec_files` (random name, exclusive create, 0600, rename, folder flushed): in a
 /// destination others can write to, nobody can plant a link that makes the write truncate
 /// another file.

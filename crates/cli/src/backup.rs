@@ -22,7 +22,8 @@ Exit codes / codici di uscita:
  10  TLS: certificate not trusted or handshake failed / certificato non attendibile o TLS fallito
  11  server unreachable, refused or too slow / server non raggiungibile, rifiuta o non risponde
  12  cannot write the folder (disk full, permissions) / cartella non scrivibile (disco pieno, permessi)
- 13  stopped (Ctrl-C); run again to resume / interrotto (Ctrl-C); rilancia per riprendere";
+ 13  stopped (Ctrl-C); run again to resume / interrotto (Ctrl-C); rilancia per riprendere
+ 14  another backup is writing to the folder / un altro salvataggio sta scrivendo nella cartella";
 
 /// Environment variable with the password (for scripts); otherwise it is asked on the terminal.
 pub const PASSWORD_ENV: &str = "PEC_BACKUP_PASSWORD";
@@ -181,6 +182,7 @@ fn exit_code(e: &BackupError) -> u8 {
         | BackupError::LocalIo(..)
         | BackupError::OtherMailbox(_) => 12,
         BackupError::Cancelled => 13,
+        BackupError::DestBusy => 14,
         BackupError::Server(_) => 1,
     }
 }

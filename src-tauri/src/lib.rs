@@ -1,7 +1,7 @@
 //! PEC Desktop, the Tauri application.
 //!
-//! This crate only adapts: it wires Tauri (window, ACL, CSP, logging, the opener and dialog
-//! plugins) to `pec-app-core`, where the app's logic lives, and exposes commands that parse
+//! This crate only adapts: it wires Tauri (window, ACL, CSP, logging, the single-instance,
+//! opener and dialog plugins) to `pec-app-core`, where the app's logic lives, and exposes commands that parse
 //! their arguments, call one function of the core and map its error. The commands, and the
 //! TypeScript the UI imports, are listed once in [`ipc`].
 
@@ -21,6 +21,16 @@ struct LogGuard(#[allow(dead_code)] tracing_appender::non_blocking::WorkerGuard)
 /// Runs the app and returns the process exit code.
 pub fn run() -> i32 {
     let result = tauri::Builder::default()
+        // First, as the plugin asks: a second launch exits at once and this one's window
+        // comes forward (its arguments are not logged: they may name a file or an address).
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            tracing::info!("second launch: the open window is brought forward");
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.unminimize();
+                let _ = window.show();
+                let _ = window.set_focus();
+            }
+        }))
         // Used from Rust only (the SPID page); the webview has no opener permission.
         .plugin(tauri_plugin_opener::init())
         // Used from Rust only (the backup's folder picker); the webview has no dialog permission.

@@ -218,6 +218,84 @@ fn cns_path_wrong_pin_then_otp_expiry_resend_and_completed_with_the_star() {
     card.stop();
 }
 
+/// L9: a request whose codes are used up (five resends) is not a dead end: the OTP step offers
+/// "Ricomincia la procedura", which takes the request back to the first question.
+#[test]
+fn codes_used_up_then_ricomincia_la_procedura_starts_over() {
+    let card = SimCard::start(SimOptions::new(ProfileName::Stincard2048)).expect("virtual card");
+    let rig = Rig::from_env();
+    let (app, sandbox, account, address, email) = start(
+        &rig,
+        "startover",
+        private_citizen("Mario", "Rossi", MARIO_CF),
+    );
+    to_methods(&app, &rig, "Mario", "Rossi", MARIO_CF, &email, "startover");
+    app.click_when_ready("[data-testid=method-cns]").unwrap();
+    at_step(&app, "identifying");
+    app.wait_for("[data-testid=card-matches]").unwrap();
+    fill(&app, "pin", pec_card_sim::DEFAULT_PIN);
+    app.click_when_ready("[data-testid=card-sign]").unwrap();
+    at_step(&app, "identified");
+    app.click_when_ready("[data-testid=proceed]").unwrap();
+    at_step(&app, "accepting_terms");
+    app.click_when_ready("[data-testid=terms-service]").unwrap();
+    app.click_when_ready("[data-testid=terms-contract]")
+        .unwrap();
+    app.click_when_ready("[data-testid=complete-request]")
+        .unwrap();
+    at_step(&app, "otp_sent");
+
+    // The five resends the provider allows, spent through its API as the same account (the
+    // sandbox clock skips each 30-second cooldown).
+    let token = sandbox
+        .http
+        .post(format!("{}/v1/sessions", sandbox.url))
+        .json(&json!({ "login": account, "password": common::PASSWORD }))
+        .send()
+        .unwrap()
+        .json::<serde_json::Value>()
+        .unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mailbox = sandbox.get(&format!("/v1/mailboxes/{address}"), &[], Some(&token));
+    let id = mailbox["active_identity_request"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for _ in 0..5 {
+        sandbox.post("/sandbox/clock/advance", json!({ "seconds": 31 }));
+        let r = sandbox
+            .http
+            .post(format!("{}/v1/identity-requests/{id}/actions", sandbox.url))
+            .bearer_auth(&token)
+            .json(&json!({ "type": "resend_otp" }))
+            .send()
+            .unwrap();
+        assert!(r.status().is_success(), "resend: {}", r.status());
+    }
+    sandbox.post("/sandbox/clock/advance", json!({ "seconds": 31 }));
+
+    // In the window: a wrong code (so "Invia di nuovo" may be pressed at once), then the sixth
+    // code is refused, and the way out is offered.
+    fill(&app, "otp", "000000");
+    app.click_when_ready("[data-testid=otp-confirm]").unwrap();
+    app.wait_for("[data-testid=wizard-error]").unwrap();
+    app.click_when_ready("[data-testid=resend]").unwrap();
+    let offer = app
+        .wait_for_text("[data-testid=start-over-box]", "the way out", |t| {
+            !t.is_empty()
+        })
+        .unwrap();
+    assert!(offer.contains("Ricomincia la procedura"), "{offer}");
+    shot(&app, &rig, "startover-1-codes-used-up.png");
+    app.click_when_ready("[data-testid=start-over]").unwrap();
+    at_step(&app, "choosing_role");
+    shot(&app, &rig, "startover-2-first-question.png");
+    drop(app);
+    card.stop();
+}
+
 #[test]
 fn preflight_stops_a_card_of_someone_else_before_the_provider() {
     // Giulia Bianchi's card, but the mailbox holder is Mario Rossi.

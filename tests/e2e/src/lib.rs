@@ -154,10 +154,40 @@ impl Rig {
     }
 }
 
-/// One running app window. Dropping it ends the session, which closes the app.
+/// One running app window. Dropping it ends the session, which closes the app, and waits
+/// until the process is gone: the app is single-instance, and a launch while the previous
+/// one is still shutting down would only bring that one forward and exit.
 pub struct Session {
     http: reqwest::blocking::Client,
     base: String,
+}
+
+/// The D-Bus name tauri-plugin-single-instance holds for the app (its identifier).
+const SINGLE_INSTANCE_NAME: &str = "it.pecdesktop.app.SingleInstance";
+
+/// Whether a running app holds the single-instance name on the session bus. Asked rather than
+/// looked up in `/proc`: once its window is closed the app's main thread is gone while other
+/// threads still hold the bus connection for a moment.
+fn instance_running() -> bool {
+    std::process::Command::new("dbus-send")
+        .args([
+            "--session",
+            "--print-reply",
+            "--dest=org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus.NameHasOwner",
+            &format!("string:{SINGLE_INSTANCE_NAME}"),
+        ])
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains("boolean true"))
+}
+
+/// Waits (up to 15 s) until no instance of the app runs.
+fn wait_until_gone() {
+    let limit = Instant::now() + Duration::from_secs(15);
+    while instance_running() && Instant::now() < limit {
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -165,6 +195,7 @@ pub struct Element(String);
 
 impl Session {
     pub fn start(driver: &str, application: &Path) -> Result<Self> {
+        wait_until_gone();
         let http = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(120))
             .build()?;
@@ -424,6 +455,7 @@ fn axe_path() -> PathBuf {
 impl Drop for Session {
     fn drop(&mut self) {
         let _ = self.http.delete(&self.base).send();
+        wait_until_gone();
     }
 }
 

@@ -317,6 +317,9 @@ impl Connection {
             .client()
             .sign_in(login, password, totp_code)
             .await?;
+        // Published under the refresh lock: a call that failed on the old session and waits
+        // for the lock must see the new one, not wipe it with the old session's expiry.
+        let _one = self.refreshing.lock().await;
         self.generation.fetch_add(1, Ordering::SeqCst);
         let account = tokens.account_id.clone();
         let stored = StoredSession {
@@ -358,6 +361,8 @@ impl Connection {
     /// Signs out at the provider (best effort) and deletes the keyring item.
     pub async fn sign_out(&self) -> Result<()> {
         let provider = self.provider().await?;
+        let _one = self.refreshing.lock().await;
+        self.generation.fetch_add(1, Ordering::SeqCst);
         let account = self.account.lock().await.take();
         if let Err(e) = provider.client().sign_out().await {
             tracing::warn!(error = %e, "provider sign-out failed; the local session is removed anyway");

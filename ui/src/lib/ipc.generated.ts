@@ -893,7 +893,7 @@ card_label?: string | null, atr?: string | null,
 /**
  * Another application holds the card.
  */
-busy: boolean, };
+busy: boolean, link: ReaderLink, };
 
 /**
  * What the panel receives: the readers, or why there are none.
@@ -1321,6 +1321,12 @@ export type Invoke = <T>(
 ) => Promise<T>;
 
 /** Every command, as a function of the transport. */
+export type ReaderLink = "contact" | "contactless" | "unknown";
+export type CieCheck = { reader: string, link: ReaderLink, is_cie: boolean, card_label: string, nis?: string | null, pin: PinKnowledge, problems: Array<Localized>, };
+export type CieIdStart = { handle: string, login_url: string, expires_at: string, qr_svg: string, };
+export type CieIdStatus = "pending" | "authorised" | "denied" | "expired";
+export type CieIdPoll = { status: CieIdStatus, request?: IdentityRequestView | null, };
+
 export function commands(invoke: Invoke) {
   return {
     appInfo: () => invoke<AppInfo>('app_info'),
@@ -1361,6 +1367,11 @@ export function commands(invoke: Invoke) {
     cardUnwatch: () => invoke<void>('card_unwatch'),
     cardPreflight: (reader: string, declaredTaxCode: string | null) => invoke<CardCheck>('card_preflight', { reader, declaredTaxCode }),
     cardIdentify: (id: string, reader: string, pin: string) => invoke<IdentityRequestView>('card_identify', { id, reader, pin }),
+    ciePreflight: (reader: string) => invoke<CieCheck>('cie_preflight', { reader }),
+    cieIdentify: (id: string, reader: string, pin: string) => invoke<IdentityRequestView>('cie_identify', { id, reader, pin }),
+    cieCieidStart: (id: string) => invoke<CieIdStart>('cie_cieid_start', { id }),
+    cieCieidOpen: (id: string) => invoke<void>('cie_cieid_open', { id }),
+    cieCieidPoll: (id: string, handle: string) => invoke<CieIdPoll>('cie_cieid_poll', { id, handle }),
     registrySignIn: (username: string, password: string) => invoke<RegistryView>('registry_sign_in', { username, password }),
     registryView: () => invoke<RegistryView>('registry_view'),
     registrySignOut: () => invoke<void>('registry_sign_out'),

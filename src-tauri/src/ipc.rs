@@ -472,6 +472,7 @@ mod tests {
             "draft",
             "security",
             "card",
+            "cie",
             "registry",
             "support",
             "renewal",

@@ -154,6 +154,55 @@ export type CardInput = { number: string, expiry_month: number, expiry_year: num
 export type CardType = "none" | "cns" | "cie" | "signature_token" | "unknown";
 
 /**
+ * The CIE's pre-flight: what can be known before the PIN.
+ */
+
+export type CieCheck = { reader: string, link: ReaderLink, 
+/**
+ * The card answered as a CIE (its IAS and CIE applications).
+ */
+is_cie: boolean, 
+/**
+ * "CIE 3.0 (NXP)", or what the card is when it is not a CIE.
+ */
+card_label: string, 
+/**
+ * Numero Identificativo per i Servizi (EF.ID_Servizi), readable without PIN.
+ */
+nis?: string | null, pin: PinKnowledge, 
+/**
+ * Why the card cannot be used now (empty: ask for the PIN).
+ */
+problems: Array<Localized>, };
+
+/**
+ * Poll answer for a CieID login.
+ */
+
+export type CieIdPoll = { 
+/**
+ * The login's state.
+ */
+status: CieIdStatus, 
+/**
+ * The request after the login, once authorised or denied.
+ */
+request?: IdentityRequestView | null, };
+
+/**
+ * A CieID login as the front end sees it: the page opened in the browser, and the QR code
+ * of the CieID app's page, for a phone.
+ */
+
+export type CieIdStart = { handle: string, login_url: string, expires_at: string, qr_svg: string, };
+
+/**
+ * State of a CieID login.
+ */
+
+export type CieIdStatus = "pending" | "authorised" | "denied" | "expired";
+
+/**
  * The association's colours, `#RRGGBB`.
  */
 
@@ -882,6 +931,12 @@ base_url?: string | null, embedded: boolean, demo_accounts: Array<DemoAccount>,
 last_login?: string | null, };
 
 /**
+ * How the card talks to the reader, as the panel shows it.
+ */
+
+export type ReaderLink = "contact" | "contactless" | "unknown";
+
+/**
  * A reader as the panel shows it.
  */
 
@@ -893,7 +948,11 @@ card_label?: string | null, atr?: string | null,
 /**
  * Another application holds the card.
  */
-busy: boolean, link: ReaderLink, };
+busy: boolean, 
+/**
+ * Contact slot or NFC antenna: what the holder must do with the card.
+ */
+link: ReaderLink, };
 
 /**
  * What the panel receives: the readers, or why there are none.
@@ -1321,12 +1380,6 @@ export type Invoke = <T>(
 ) => Promise<T>;
 
 /** Every command, as a function of the transport. */
-export type ReaderLink = "contact" | "contactless" | "unknown";
-export type CieCheck = { reader: string, link: ReaderLink, is_cie: boolean, card_label: string, nis?: string | null, pin: PinKnowledge, problems: Array<Localized>, };
-export type CieIdStart = { handle: string, login_url: string, expires_at: string, qr_svg: string, };
-export type CieIdStatus = "pending" | "authorised" | "denied" | "expired";
-export type CieIdPoll = { status: CieIdStatus, request?: IdentityRequestView | null, };
-
 export function commands(invoke: Invoke) {
   return {
     appInfo: () => invoke<AppInfo>('app_info'),
@@ -1446,6 +1499,11 @@ export const COMMAND_NAMES = [
   'card_unwatch',
   'card_preflight',
   'card_identify',
+  'cie_preflight',
+  'cie_identify',
+  'cie_cieid_start',
+  'cie_cieid_open',
+  'cie_cieid_poll',
   'registry_sign_in',
   'registry_view',
   'registry_sign_out',

@@ -104,10 +104,10 @@ use pec_app_core::session::{ProviderInfo, SessionView};
 use pec_app_core::{Settings, branding::BrandingView};
 use pec_domain::Lang;
 use pec_provider::api::{
-    AppPasswordView, CieIdPoll, IdDocumentKind, IdentityAction, IdentityRequestView, MailboxExpiryView,
-    MailboxView, NotificationView, PaymentMethodData, PecChangeView, PersonData, RenewableMailbox,
-    RenewalLookup, RenewalOrderView, SpidPoll, SupportTicketRequest, SupportTicketView,
-    WebcamBooking, WebcamSlot,
+    AppPasswordView, CieIdPoll, IdDocumentKind, IdentityAction, IdentityRequestView,
+    MailboxExpiryView, MailboxView, NotificationView, PaymentMethodData, PecChangeView, PersonData,
+    RenewableMailbox, RenewalLookup, RenewalOrderView, SpidPoll, SupportTicketRequest,
+    SupportTicketView, WebcamBooking, WebcamSlot,
 };
 use pec_updates::Notice;
 

@@ -25,7 +25,7 @@ use tauri::ipc::{Channel, CommandArg, CommandItem, InvokeError};
 use ts_rs::{Config, TS, TypeVisitor};
 use zeroize::Zeroizing;
 
-use crate::commands::{AppInfo, app, backup, cards, identity, registry, renewal, session};
+use crate::commands::{AppInfo, app, backup, cards, cie, identity, registry, renewal, session};
 
 /// Where the generated TypeScript lives, from `src-tauri/`.
 #[cfg(test)]
@@ -92,6 +92,7 @@ use chrono::{DateTime, Utc};
 use pec_app_core::backup::BackupRequest;
 use pec_app_core::backup::{BackupDefaults, BackupEvent, BackupFolder};
 use pec_app_core::cards::{CardCheck, ReadersUpdate};
+use pec_app_core::cie::{CieCheck, CieIdStart};
 use pec_app_core::drafts::Draft;
 use pec_app_core::fields::{FieldCheck, FieldKind};
 use pec_app_core::identity::{Link, SpidStart};
@@ -103,10 +104,10 @@ use pec_app_core::session::{ProviderInfo, SessionView};
 use pec_app_core::{Settings, branding::BrandingView};
 use pec_domain::Lang;
 use pec_provider::api::{
-    AppPasswordView, IdDocumentKind, IdentityAction, IdentityRequestView, MailboxExpiryView,
-    MailboxView, NotificationView, PaymentMethodData, PecChangeView, PersonData, RenewableMailbox,
-    RenewalLookup, RenewalOrderView, SpidPoll, SupportTicketRequest, SupportTicketView,
-    WebcamBooking, WebcamSlot,
+    AppPasswordView, CieIdPoll, IdDocumentKind, IdentityAction, IdentityRequestView,
+    MailboxExpiryView, MailboxView, NotificationView, PaymentMethodData, PecChangeView, PersonData,
+    RenewableMailbox, RenewalLookup, RenewalOrderView, SpidPoll, SupportTicketRequest,
+    SupportTicketView, WebcamBooking, WebcamSlot,
 };
 use pec_updates::Notice;
 
@@ -150,6 +151,11 @@ surface! {
         cards::card_unwatch[]() -> (),
         cards::card_preflight[](reader: String, declared_tax_code: Option<String>) -> CardCheck,
         cards::card_identify[](id: String, reader: String, pin: Secret, confirm_last_try: bool) -> IdentityRequestView,
+        cie::cie_preflight[](reader: String) -> CieCheck,
+        cie::cie_identify[](id: String, reader: String, pin: Secret) -> IdentityRequestView,
+        cie::cie_cieid_start[](id: String) -> CieIdStart,
+        cie::cie_cieid_open[tauri::AppHandle](id: String) -> (),
+        cie::cie_cieid_poll[](id: String, handle: String) -> CieIdPoll,
         registry::registry_sign_in[](username: String, password: Secret) -> RegistryView,
         registry::registry_view[]() -> RegistryView,
         registry::registry_sign_out[]() -> (),
@@ -466,6 +472,7 @@ mod tests {
             "draft",
             "security",
             "card",
+            "cie",
             "registry",
             "support",
             "renewal",

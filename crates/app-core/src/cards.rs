@@ -24,7 +24,7 @@ use crate::{AppError, Core, Result, blocking};
 
 /// PC/SC and what the app remembers about cards it has seen.
 pub struct Cards {
-    pcsc: Arc<Pcsc>,
+    pub(crate) pcsc: Arc<Pcsc>,
     /// Bumped by every watch; a watcher thread stops when it is no longer current.
     generation: Arc<AtomicU64>,
     memory: Mutex<CardMemory>,
@@ -67,7 +67,7 @@ impl Cards {
         }
     }
 
-    fn known(&self, serial: &str) -> PinKnowledge {
+    pub(crate) fn known(&self, serial: &str) -> PinKnowledge {
         crate::lock(&self.memory)
             .cards
             .get(serial)
@@ -76,7 +76,11 @@ impl Cards {
     }
 
     /// Remembers what an attempt on the card with `serial` taught about its PIN.
-    fn learn<T>(&self, serial: Option<&str>, outcome: &std::result::Result<T, CardError>) {
+    pub(crate) fn learn<T>(
+        &self,
+        serial: Option<&str>,
+        outcome: &std::result::Result<T, CardError>,
+    ) {
         if let (Some(serial), Some(k)) = (serial, PinKnowledge::after(outcome)) {
             crate::lock(&self.memory).set(serial, k);
         }
@@ -94,6 +98,8 @@ pub struct ReaderView {
     pub atr: Option<String>,
     /// Another application holds the card.
     pub busy: bool,
+    /// Contact slot or NFC antenna: what the holder must do with the card.
+    pub link: crate::cie::ReaderLink,
 }
 
 /// What is in a reader, as far as the panel cares.
@@ -125,6 +131,7 @@ fn view(r: &ReaderInfo) -> ReaderView {
             .map(|c| c.label.map_or_else(|| c.describe(), str::to_owned)),
         atr: r.card.as_ref().map(|c| c.atr.clone()),
         busy: r.exclusive,
+        link: r.interface.into(),
     }
 }
 

@@ -15,7 +15,9 @@
 //! - [`identity`]: the identity wizard's request and actions, SPID, remote signature,
 //!   webcam, documents; [`drafts`] of the form on disk; [`fields`]: live field checks.
 //! - [`security`]: two-step login and app passwords.
-//! - [`cards`]: readers, the pre-flight check and identification with the card.
+//! - [`cards`]: readers, the pre-flight check and identification with the card; [`cie`]:
+//!   the CIE with an NFC reader (pre-flight, one VERIFY, the holder check before the
+//!   provider) and CieID on the phone.
 //! - [`registry`], [`renewal`], [`backup`]: the change of the PEC on record, the renewal
 //!   portal, saving a mailbox.
 //! - [`error`]: [`AppError`], its boundary shape, and the codes the UI acts on ([`UiCode`]).
@@ -23,6 +25,7 @@
 pub mod backup;
 pub mod branding;
 pub mod cards;
+pub mod cie;
 pub mod documents;
 pub mod drafts;
 pub mod error;
@@ -50,6 +53,7 @@ pub struct Core {
     pub drafts: drafts::Drafts,
     pub cards: cards::Cards,
     pub spid: identity::SpidPages,
+    pub cieid: cie::CieIdPages,
     pub tickets: registry::Tickets,
     pub payments: pec_provider::PaymentKeys,
     pub backups: backup::Backups,
@@ -84,6 +88,7 @@ impl Core {
             drafts: drafts::Drafts::new(&dirs.data),
             cards: cards::Cards::new(&dirs.data),
             spid: identity::SpidPages::default(),
+            cieid: cie::CieIdPages::default(),
             tickets: registry::Tickets::default(),
             payments: pec_provider::PaymentKeys::default(),
             backups: backup::Backups::new(&[&dirs.config, &dirs.data, &dirs.log]),

@@ -46,6 +46,8 @@ pub const SANDBOX_SECRET_FILE: &str = "sandbox-secret";
 /// embedded sandbox trusts it, so the demo's card method works end to end.
 #[cfg(feature = "embedded-sandbox")]
 const DEMO_CARD_CA: &[u8] = include_bytes!("../../card-sim/test-keys/ca-2048.cert.der");
+#[cfg(feature = "embedded-sandbox")]
+const DEMO_CIE_ROOT: &[u8] = include_bytes!("../../card-sim/test-keys/cie/cie-root.cert.der");
 
 /// A demo account the sign-in screen offers when the embedded sandbox runs.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -117,6 +119,9 @@ impl Provider {
         // The demo's virtual card (pec-card-sim) is issued by this test CA: trust it here,
         // in the embedded sandbox only, so the card method works end to end out of the box.
         config.card_trust_anchors.push(DEMO_CARD_CA.to_vec());
+        // Likewise the virtual CIEs' test root, for the CIE method (a separate set of anchors:
+        // the CNS test CA does not vouch for a CIE).
+        config.cie_trust_anchors.push(DEMO_CIE_ROOT.to_vec());
         pec_sandbox::cli::write_secret_file(
             &data_dir.join(SANDBOX_SECRET_FILE),
             &config.sandbox_secret,

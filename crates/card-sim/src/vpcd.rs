@@ -47,6 +47,8 @@ struct State {
     /// APDUs answered since the card was last inserted; drives `pull_after`.
     apdus_since_insert: usize,
     pull_after: Option<usize>,
+    /// Pull the card when a command with this INS arrives (once): see [`SimCard::pull_at_ins`].
+    pull_at_ins: Option<u8>,
     stall_after: Option<usize>,
     log_file: Option<std::fs::File>,
 }
@@ -155,6 +157,7 @@ impl SimCard {
                 events: Vec::new(),
                 apdus_since_insert: 0,
                 pull_after,
+                pull_at_ins: None,
                 stall_after: options.stall_after,
                 log_file,
             }),
@@ -276,6 +279,15 @@ impl SimCard {
         st.apdus_since_insert = 0;
         st.pull_after = pull_after;
         self.shared.changed.notify_all();
+    }
+
+    /// Lifts the card from the reader when the next command with instruction byte `ins`
+    /// arrives (under secure messaging too: the header's INS stays in clear): the command is
+    /// neither answered nor executed, and the card stays out until [`SimCard::insert`]. For
+    /// "the card left right after the PIN was sent" (`ins` 0x20, VERIFY) whatever the number
+    /// of commands before it.
+    pub fn pull_at_ins(&self, ins: u8) {
+        self.shared.lock().pull_at_ins = Some(ins);
     }
 
     /// Whether the card is currently connected to vpcd.
@@ -400,8 +412,10 @@ fn serve(shared: &Shared, mut stream: TcpStream) -> End {
                 [0x04] => Some(st.card.atr()),
                 [_] => None,
                 apdu => {
-                    if st.pull_after.is_some_and(|n| st.apdus_since_insert >= n) {
+                    let at_ins = st.pull_at_ins.is_some_and(|i| apdu.get(1) == Some(&i));
+                    if at_ins || st.pull_after.is_some_and(|n| st.apdus_since_insert >= n) {
                         // The card leaves the reader in the middle of this command: no answer.
+                        st.pull_at_ins = None;
                         st.inserted = false;
                         st.events.push(LinkEvent::Pulled);
                         let _ = stream.shutdown(Shutdown::Both);

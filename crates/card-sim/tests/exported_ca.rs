@@ -19,3 +19,20 @@ fn committed_ca_certificate_matches_the_issuing_ca() {
         fresh.tbs_certificate.subject_public_key_info
     );
 }
+
+/// Likewise the virtual CIEs' test root (trusted by the embedded sandbox for the CIE method).
+#[test]
+fn committed_cie_root_matches_the_issuing_root() {
+    let committed =
+        Certificate::from_der(include_bytes!("../test-keys/cie/cie-root.cert.der")).unwrap();
+    let cie = pec_card_sim::VirtualCie::new(pec_card_sim::CieProfileName::Nxp.profile()).unwrap();
+    let fresh = Certificate::from_der(&cie.credentials().root_cert).unwrap();
+    assert_eq!(
+        committed.tbs_certificate.subject,
+        fresh.tbs_certificate.subject
+    );
+    assert_eq!(
+        committed.tbs_certificate.subject_public_key_info,
+        fresh.tbs_certificate.subject_public_key_info
+    );
+}

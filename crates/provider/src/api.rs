@@ -17,7 +17,9 @@ use pec_domain::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+mod cieid;
 mod portals;
+pub use cieid::*;
 pub use portals::*;
 
 /// Header carrying the client's idempotency key on every creating POST.

@@ -557,6 +557,22 @@ impl Client {
             .await
     }
 
+    /// Starts a CieID login ("Entra con CIE" in the browser, the CieID app on the phone).
+    pub async fn start_cieid(&self, id: &str) -> Result<CieIdLogin> {
+        self.create(
+            &["v1", "identity-requests", id, "cieid"],
+            None::<&()>,
+            &new_key(),
+        )
+        .await
+    }
+
+    /// Polls a CieID login.
+    pub async fn poll_cieid(&self, id: &str, handle: &str) -> Result<CieIdPoll> {
+        self.get(&["v1", "identity-requests", id, "cieid", handle])
+            .await
+    }
+
     /// Identifies with firma remota. Never retried (the OTP is single use).
     pub async fn remote_signature(
         &self,

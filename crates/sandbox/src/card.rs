@@ -33,10 +33,10 @@ const OID_SHA256_WITH_RSA: &str = "1.2.840.113549.1.1.11";
 const OID_KEY_USAGE: &str = "2.5.29.15";
 const OID_BASIC_CONSTRAINTS: &str = "2.5.29.19";
 const OID_SERIAL_NUMBER: &str = "2.5.4.5";
-const OID_COMMON_NAME: &str = "2.5.4.3";
-const OID_EXT_KEY_USAGE: &str = "2.5.29.37";
-const OID_CERT_POLICIES: &str = "2.5.29.32";
-const OID_ANY_EXT_KEY_USAGE: &str = "2.5.29.37.0";
+pub(crate) const OID_COMMON_NAME: &str = "2.5.4.3";
+pub(crate) const OID_EXT_KEY_USAGE: &str = "2.5.29.37";
+pub(crate) const OID_CERT_POLICIES: &str = "2.5.29.32";
+pub(crate) const OID_ANY_EXT_KEY_USAGE: &str = "2.5.29.37.0";
 
 /// Extensions this verifier understands, in the sense of RFC 5280 §4.2: it either processes
 /// them (key usage, basic constraints, extended key usage, policies; distribution points and
@@ -121,6 +121,10 @@ pub enum CardError {
     /// server is configured to refuse cards then.
     #[error("the revocation status cannot be checked")]
     RevocationUnavailable,
+    /// The method is the CIE, and the certificate is not a CIE authentication certificate
+    /// (policy 1.3.76.47.4; see [`crate::cie`]).
+    #[error("the certificate is not a CIE authentication certificate")]
+    NotCie,
 }
 
 impl CardError {
@@ -139,6 +143,7 @@ impl CardError {
             Self::CriticalExtension => "card.unknown_critical_extension",
             Self::Revoked => "card.revoked",
             Self::RevocationUnavailable => "card.revocation_unavailable",
+            Self::NotCie => "card.not_cie",
         }
     }
 
@@ -166,6 +171,9 @@ impl CardError {
             }
             Self::RevocationUnavailable => {
                 "Whether the card was revoked cannot be checked right now: try again in a few minutes."
+            }
+            Self::NotCie => {
+                "This certificate is not the authentication certificate of an electronic identity card (CIE): use the CIE, or choose the method of your card."
             }
         }
     }
@@ -195,14 +203,50 @@ impl CardError {
             Self::RevocationUnavailable => {
                 "In questo momento non è possibile verificare se la carta è stata revocata: riprova tra qualche minuto."
             }
+            Self::NotCie => {
+                "Questo certificato non è quello di autenticazione di una Carta d'Identità Elettronica (CIE): usa la CIE, oppure scegli il metodo della tua carta."
+            }
         }
     }
+}
+
+/// What the card's certificate must be for: the method's own rule on purpose and on where the
+/// codice fiscale is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// CNS / signature-card authentication: AgID's CNS policy or clientAuth; codice fiscale
+    /// from serialNumber, else from the CN.
+    CardAuthentication,
+    /// The CIE's authentication certificate: policy 1.3.76.47.4, codice fiscale from the first
+    /// 16 characters of the CN (see [`crate::cie`]).
+    Cie,
 }
 
 /// Verifies `signature` over `message` with the chain (card certificate first) against
 /// `anchors` (DER) at `now`, under `rules`. On success, the holder's codice fiscale and the
 /// certificates whose revocation is to be checked next.
 pub fn verify(
+    chain_der: &[Vec<u8>],
+    message: &[u8],
+    signature: &[u8],
+    anchors: &[Vec<u8>],
+    rules: &Rules,
+    now: DateTime<Utc>,
+) -> Result<Verified, CardError> {
+    verify_for(
+        Purpose::CardAuthentication,
+        chain_der,
+        message,
+        signature,
+        anchors,
+        rules,
+        now,
+    )
+}
+
+/// [`verify`] under the rule of `purpose`.
+pub fn verify_for(
+    purpose: Purpose,
     chain_der: &[Vec<u8>],
     message: &[u8],
     signature: &[u8],
@@ -232,10 +276,20 @@ pub fn verify(
     // Trust before purpose: a certificate no anchor vouches for says nothing by its content.
     let issued = check_chain(&chain, anchors, now)?;
     check_key_usage(leaf)?;
-    check_authentication_purpose(leaf)?;
-    check_key_sizes(&issued, rules)?;
+    let codice_fiscale = match purpose {
+        Purpose::CardAuthentication => {
+            check_authentication_purpose(leaf)?;
+            check_key_sizes(&issued, rules)?;
+            tax_code(leaf)?
+        }
+        Purpose::Cie => {
+            crate::cie::check_cie_purpose(leaf)?;
+            check_key_sizes(&issued, rules)?;
+            crate::cie::tax_code(leaf)?
+        }
+    };
     Ok(Verified {
-        codice_fiscale: tax_code(leaf)?,
+        codice_fiscale,
         issued,
     })
 }
@@ -329,7 +383,10 @@ fn check_validity(cert: &Certificate, now: DateTime<Utc>) -> Result<(), CardErro
 
 /// The value of the extension `oid`, if present. An extension present twice makes the
 /// certificate unreadable (RFC 5280 §4.2): which of the two to believe is not ours to guess.
-fn extension<'a>(cert: &'a Certificate, oid: &str) -> Result<Option<&'a [u8]>, CardError> {
+pub(crate) fn extension<'a>(
+    cert: &'a Certificate,
+    oid: &str,
+) -> Result<Option<&'a [u8]>, CardError> {
     let mut found = None;
     for ext in cert.tbs_certificate.extensions.iter().flatten() {
         if ext.extn_id.to_string() == oid {

@@ -41,6 +41,11 @@ pub enum Command {
         /// A PEM or DER root certificate trusted for card identification (repeatable).
         #[arg(long = "trust-anchor")]
         trust_anchors: Vec<PathBuf>,
+        /// A PEM or DER root certificate trusted for the CIE (repeatable): the Ministry's
+        /// "National root CA for the Italian Electronic Identity Card", or a test root such
+        /// as pec-card-sim's (`crates/card-sim/test-keys/cie/cie-root.cert.der`).
+        #[arg(long = "cie-trust-anchor")]
+        cie_trust_anchors: Vec<PathBuf>,
         /// When a card's revocation status cannot be checked (no CRL or OCSP answer): `soft`
         /// accepts the card with a warning in the log, `hard` refuses it.
         #[arg(long, value_enum, default_value_t = RevocationFailure::Soft)]
@@ -92,6 +97,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             production,
             sandbox_secret_file,
             trust_anchors,
+            cie_trust_anchors,
             revocation,
             legacy_key_issuers,
             no_demo,
@@ -137,6 +143,9 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             }
             for path in trust_anchors {
                 config.card_trust_anchors.push(read_cert(&path)?);
+            }
+            for path in cie_trust_anchors {
+                config.cie_trust_anchors.push(read_cert(&path)?);
             }
             config.revocation.mode = match revocation {
                 RevocationFailure::Soft => crate::revocation::Mode::SoftFail,

@@ -42,6 +42,7 @@
 
 pub mod captcha;
 pub mod card;
+pub mod cie;
 pub mod cli;
 pub mod csc;
 pub mod db;
@@ -91,6 +92,11 @@ pub struct Config {
     pub mode: Mode,
     /// Root certificates (DER) a card's chain must end at. Empty: no card is trusted.
     pub card_trust_anchors: Vec<Vec<u8>>,
+    /// Root certificates (DER) a CIE's chain must end at (method `cie`): the Ministry's
+    /// "National root CA for the Italian Electronic Identity Card", or a test root. Kept apart
+    /// from [`Config::card_trust_anchors`], so a CNS issuer never vouches for a CIE nor the
+    /// other way round. Empty: no CIE is trusted.
+    pub cie_trust_anchors: Vec<Vec<u8>>,
     /// Card certificate rules a deployment may change (legacy key lots).
     pub card_rules: card::Rules,
     /// How card certificates' revocation is checked (soft-fail by default).
@@ -120,6 +126,7 @@ impl Config {
             db_path,
             mode: Mode::Sandbox,
             card_trust_anchors: Vec::new(),
+            cie_trust_anchors: Vec::new(),
             card_rules: card::Rules::default(),
             revocation: revocation::Settings::default(),
             seed_demo: true,

@@ -37,7 +37,10 @@ pub const CHALLENGE_TTL: TimeDelta = TimeDelta::minutes(2);
 /// A SPID login must be completed within this time.
 pub const SPID_TTL: TimeDelta = TimeDelta::minutes(10);
 
-fn require_identifying(row: &ReqRow, accepted: &[IdentificationMethod]) -> ApiResult<()> {
+pub(crate) fn require_identifying(
+    row: &ReqRow,
+    accepted: &[IdentificationMethod],
+) -> ApiResult<()> {
     match &row.req {
         IdentityRequest::Identifying { method, .. } if accepted.contains(method) => Ok(()),
         IdentityRequest::Identifying { .. } => Err(ApiError::new(
@@ -123,7 +126,7 @@ fn card_error(e: crate::card::CardError) -> ApiError {
     params(("id" = String, Path, description = "Request id")),
     request_body = CardResponse,
     responses((status = 200, description = "The request after the identification", body = IdentityRequestView),
-              (status = 422, description = "Refused: `card.signature_invalid`, `card.untrusted_issuer`, `card.revoked`, `card.weak_key`, `card.not_authentication`, …", body = pec_provider::api::Problem, content_type = "application/problem+json"),
+              (status = 422, description = "Refused: `card.signature_invalid`, `card.untrusted_issuer`, `card.revoked`, `card.weak_key`, `card.not_authentication`, `card.not_cie` (method `cie`: not a CIE authentication certificate), …", body = pec_provider::api::Problem, content_type = "application/problem+json"),
               (status = 503, description = "`card.revocation_unavailable`: the revocation status could not be checked (hard-fail configuration)",
                body = pec_provider::api::Problem, content_type = "application/problem+json")))]
 pub(crate) async fn card_response(
@@ -133,12 +136,16 @@ pub(crate) async fn card_response(
     Json(resp): Json<CardResponse>,
 ) -> ApiResult<Json<IdentityRequestView>> {
     let account = auth.account_id.clone();
-    let (request_id, nonce, now) = st
+    let (request_id, nonce, now, method) = st
         .run(move |ctx| {
             let row = load_request(ctx, &account, &id)?;
             require_identifying(&row, CARD_METHODS)?;
+            let method = match &row.req {
+                IdentityRequest::Identifying { method, .. } => *method,
+                _ => IdentificationMethod::Cns,
+            };
             let nonce = claim_challenge(ctx, &row.id, &resp.challenge_id)?;
-            Ok((row.id, nonce, ctx.now))
+            Ok((row.id, nonce, ctx.now, method))
         })
         .await?;
 
@@ -157,11 +164,18 @@ pub(crate) async fn card_response(
         .ok_or_else(|| ApiError::internal(&"the server's public URL has no origin"))?;
     let message = pec_provider::card_message::message(&origin, &request_id, &nonce)
         .map_err(|_| card_error(crate::card::CardError::Signature))?;
-    let verified = crate::card::verify(
+    // A CIE chains to the CIE roots only, and a CNS never does: each method its own anchors.
+    let (purpose, anchors) = if method == IdentificationMethod::Cie {
+        (crate::card::Purpose::Cie, &st.cie_trust_anchors)
+    } else {
+        (crate::card::Purpose::CardAuthentication, &st.trust_anchors)
+    };
+    let verified = crate::card::verify_for(
+        purpose,
         &chain,
         &message,
         &signature,
-        &st.trust_anchors,
+        anchors,
         &st.card_rules,
         now,
     )
@@ -277,6 +291,10 @@ pub(crate) async fn spid_start(
 }
 
 fn spid_status(ctx: &Ctx<'_>, handle: &str) -> ApiResult<(String, SpidStatus)> {
+    // The table also holds the CieID logins (crate::cie): not this identity provider's.
+    if !handle.starts_with("spid-") {
+        return Err(ApiError::not_found("Accesso SPID", "SPID login"));
+    }
     let row: Option<(String, String, String)> = ctx
         .tx
         .query_row(

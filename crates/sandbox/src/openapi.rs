@@ -142,6 +142,8 @@ fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(methods::card_response))
         .routes(routes!(methods::spid_start))
         .routes(routes!(methods::spid_poll))
+        .routes(routes!(crate::cie::cieid_start))
+        .routes(routes!(crate::cie::cieid_poll))
         .routes(routes!(methods::remote_signature))
         .routes(routes!(methods::webcam_slots))
         .routes(routes!(methods::webcam_book))
@@ -435,10 +437,22 @@ pub(crate) fn build_router(state: Arc<AppState>) -> Router {
         // The SPID test identity provider's page plays another party, opened in the user's
         // browser: its unguessable handle (issued to the request's owner) is its credential,
         // not the back-office secret.
-        app = app.merge(sandbox).route(
-            "/sandbox/spid/login/{handle}",
-            get(methods::spid_page).post(methods::spid_decide),
-        );
+        app = app
+            .merge(sandbox)
+            .route(
+                "/sandbox/spid/login/{handle}",
+                get(methods::spid_page).post(methods::spid_decide),
+            )
+            // The CieID test identity provider: the browser page with the QR code, and the
+            // page the simulated app opens from it (same handle rule as SPID's).
+            .route(
+                "/sandbox/cieid/login/{handle}",
+                get(crate::cie::cieid_login_page),
+            )
+            .route(
+                "/sandbox/cieid/phone/{handle}",
+                get(crate::cie::cieid_phone_page).post(crate::cie::cieid_decide),
+            );
     }
     // The guide a phone opens from the app's QR code.
     app = app

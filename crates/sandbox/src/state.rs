@@ -54,6 +54,7 @@ pub(crate) struct AppState {
     /// See [`Config::max_stored_document_bytes`].
     pub max_stored_document_bytes: i64,
     pub trust_anchors: Vec<Vec<u8>>,
+    pub cie_trust_anchors: Vec<Vec<u8>>,
     pub card_rules: crate::card::Rules,
     /// Revocation of card certificates, with its cache.
     pub revocation: crate::revocation::Checker,
@@ -229,6 +230,7 @@ impl AppState {
             max_stored_document_bytes: i64::try_from(config.max_stored_document_bytes)
                 .unwrap_or(i64::MAX),
             trust_anchors: config.card_trust_anchors.clone(),
+            cie_trust_anchors: config.cie_trust_anchors.clone(),
             card_rules: config.card_rules.clone(),
             revocation: crate::revocation::Checker::new(config.revocation.clone())?,
             relay_mail: config.smtp.is_some(),

@@ -5,6 +5,7 @@
 pub mod app;
 pub mod backup;
 pub mod cards;
+pub mod cie;
 pub mod identity;
 pub mod registry;
 pub mod renewal;

@@ -25,7 +25,7 @@ function fields(kind: string, value: string): FieldCheck {
   return { valid: true, normalized, error: null };
 }
 
-const READER = { name: 'Virtual PCD 00 00', card: 'cns' as const, card_label: 'CNS 1.1 (STIncard, RSA-2048)', atr: '3B FF', busy: false };
+const READER = { name: 'Virtual PCD 00 00', card: 'cns' as const, card_label: 'CNS 1.1 (STIncard, RSA-2048)', atr: '3B FF', busy: false, link: 'contact' as const };
 const CHECK: CardCheck = {
   reader: READER.name,
   card_label: READER.card_label,
@@ -257,15 +257,17 @@ describe('Wizard', { timeout: 30_000 }, () => {
     expect(screen.getByTestId('link-sent')).toHaveTextContent('titolare@example.com');
   });
 
-  test('CIE says plainly it is coming and changes nothing', async () => {
+  test('CIE is a method like the others: chosen, then the two ways to use the card', async () => {
     const user = userEvent.setup();
-    const backend = stubBackend(toMethodsScript());
+    const backend = stubBackend(toMethodsScript({}, [at('identifying', { method: 'cie' })]));
     renderWizard(backend);
     await toMethods(user);
     await user.click(screen.getByTestId('method-cie'));
-    expect(screen.getByTestId('cie-coming')).toHaveTextContent('arriverà in un prossimo aggiornamento');
-    expect(screen.getByTestId('wizard')).toHaveAttribute('data-step', 'choosing_method');
-    expect(backend.mock('identityAct')).toHaveBeenCalledTimes(4);
+    await step('identifying');
+    expect(backend.mock('identityAct')).toHaveBeenLastCalledWith('req-1', { type: 'choose_method', method: 'cie' });
+    expect(screen.getByTestId('cie-way-reader')).toBeInTheDocument();
+    expect(screen.getByTestId('cie-way-phone')).toBeInTheDocument();
+    expect(screen.queryByText('In arrivo')).not.toBeInTheDocument();
   });
 
   test('SPID shows the QR code and follows the login to the end', async () => {

@@ -4,6 +4,7 @@
 // message's placeholders and picks plural forms (i18n-format.ts).
 import type { Language } from './backend';
 import { backupEn, backupIt } from './i18n-backup';
+import { cieEn, cieIt } from './i18n-cie';
 import { render, type ParamsOf, type Texts } from './i18n-format';
 import { registryEn, registryIt } from './i18n-registry';
 import { renewalEn, renewalIt } from './i18n-renewal';
@@ -11,6 +12,7 @@ import { renewalEn, renewalIt } from './i18n-renewal';
 const it = {
   locale: 'it-IT',
   ...backupIt,
+  ...cieIt,
   ...registryIt,
   appName: 'PEC Desktop',
   skipToContent: 'Vai al contenuto principale',
@@ -154,8 +156,6 @@ const it = {
   methodRemoteNeeds: 'Credenziali di firma remota e app per generare il codice OTP.',
   methodWebcam: 'Webcam',
   methodWebcamNeeds: 'Videochiamata con un operatore, dal lunedì al venerdì 9–18: serve un documento d’identità valido.',
-  cieComing: 'L’identificazione con CIE arriverà in un prossimo aggiornamento dell’app. Per ora scegli un’altra modalità: SPID, CNS, firma digitale, firma remota o webcam.',
-  comingBadge: 'In arrivo',
   chooseAnother: 'Scegli un’altra modalità',
   startIdentification: 'Inizia l’identificazione',
   readersHeading: 'Lettore e carta',
@@ -163,7 +163,7 @@ const it = {
   readerEmpty: 'Lettore vuoto: inserisci la carta.',
   readerBusy: 'La carta è usata da un altro programma.',
   readerUnsupported: 'Questa carta non è una CNS o una carta di firma leggibile.',
-  readerCie: 'È una CIE: l’identificazione con CIE arriverà in un prossimo aggiornamento.',
+  readerCie: 'È una CIE: torna indietro e scegli il metodo CIE.',
   checkingCard: 'Lettura della carta in corso…',
   cardOwner: 'Titolare della carta',
   cardCf: 'Codice fiscale sulla carta',
@@ -260,6 +260,7 @@ export type Messages = Texts<typeof it>;
 const en: Messages = {
   locale: 'en-GB',
   ...backupEn,
+  ...cieEn,
   ...registryEn,
   appName: 'PEC Desktop',
   skipToContent: 'Skip to main content',
@@ -402,8 +403,6 @@ const en: Messages = {
   methodRemoteNeeds: 'Remote-signature credentials and the app that generates the OTP code.',
   methodWebcam: 'Webcam',
   methodWebcamNeeds: 'A video call with an operator, Monday to Friday 9–18: you need a valid identity document.',
-  cieComing: 'CIE identification is coming in a future update of the app. For now choose another method: SPID, CNS, digital signature, remote signature or webcam.',
-  comingBadge: 'Coming',
   chooseAnother: 'Choose another method',
   startIdentification: 'Start the identification',
   readersHeading: 'Reader and card',
@@ -411,7 +410,7 @@ const en: Messages = {
   readerEmpty: 'Empty reader: insert the card.',
   readerBusy: 'Another program is using the card.',
   readerUnsupported: 'This card is not a readable CNS or signature card.',
-  readerCie: 'This is a CIE: CIE identification is coming in a future update.',
+  readerCie: 'This is a CIE: go back and choose the CIE method.',
   checkingCard: 'Reading the card…',
   cardOwner: 'Card holder',
   cardCf: 'Codice fiscale on the card',

@@ -50,10 +50,9 @@ export type BackupDefaults = {
  */
 host?: string | null, port: number, user: string, 
 /**
- * The folder of the last run (to resume it), else a suggestion in the user's documents;
- * none when neither can be offered (see [`offer_folder`]).
+ * The folder of the last run (to resume it), else a suggestion in the user's documents.
  */
-dest?: BackupFolder | null, };
+dest?: string | null, };
 
 /**
  * What the backup screen receives: progress, then one `finished` or `failed`.
@@ -64,12 +63,6 @@ export type BackupEvent = { "kind": "progress" } & Progress | { "kind": "finishe
  * The folder, as the engine wrote it (absolute).
  */
 dest: string, } | { "kind": "failed", error: Localized, };
-
-/**
- * A folder Rust offers as a destination: the page shows `path` and sends back `token`.
- */
-
-export type BackupFolder = { token: string, path: string, };
 
 /**
  * The outcome of a finished run.
@@ -110,11 +103,7 @@ export type BackupRequest = { address: string, host: string, port: number,
 /**
  * None or empty: the PEC address.
  */
-user?: string | null, 
-/**
- * The [`BackupFolder::token`] of a folder offered in this run, never a path.
- */
-dest: string, };
+user?: string | null, dest: string, };
 
 /**
  * Where a mailbox's messages were last backed up from and to (see [`crate::backup`]).
@@ -163,6 +152,55 @@ export type CardInput = { number: string, expiry_month: number, expiry_year: num
  */
 
 export type CardType = "none" | "cns" | "cie" | "signature_token" | "unknown";
+
+/**
+ * The CIE's pre-flight: what can be known before the PIN.
+ */
+
+export type CieCheck = { reader: string, link: ReaderLink, 
+/**
+ * The card answered as a CIE (its IAS and CIE applications).
+ */
+is_cie: boolean, 
+/**
+ * "CIE 3.0 (NXP)", or what the card is when it is not a CIE.
+ */
+card_label: string, 
+/**
+ * Numero Identificativo per i Servizi (EF.ID_Servizi), readable without PIN.
+ */
+nis?: string | null, pin: PinKnowledge, 
+/**
+ * Why the card cannot be used now (empty: ask for the PIN).
+ */
+problems: Array<Localized>, };
+
+/**
+ * Poll answer for a CieID login.
+ */
+
+export type CieIdPoll = { 
+/**
+ * The login's state.
+ */
+status: CieIdStatus, 
+/**
+ * The request after the login, once authorised or denied.
+ */
+request?: IdentityRequestView | null, };
+
+/**
+ * A CieID login as the front end sees it: the page opened in the browser, and the QR code
+ * of the CieID app's page, for a phone.
+ */
+
+export type CieIdStart = { handle: string, login_url: string, expires_at: string, qr_svg: string, };
+
+/**
+ * State of a CieID login.
+ */
+
+export type CieIdStatus = "pending" | "authorised" | "denied" | "expired";
 
 /**
  * The association's colours, `#RRGGBB`.
@@ -893,6 +931,12 @@ base_url?: string | null, embedded: boolean, demo_accounts: Array<DemoAccount>,
 last_login?: string | null, };
 
 /**
+ * How the card talks to the reader, as the panel shows it.
+ */
+
+export type ReaderLink = "contact" | "contactless" | "unknown";
+
+/**
  * A reader as the panel shows it.
  */
 
@@ -904,7 +948,11 @@ card_label?: string | null, atr?: string | null,
 /**
  * Another application holds the card.
  */
-busy: boolean, };
+busy: boolean, 
+/**
+ * Contact slot or NFC antenna: what the holder must do with the card.
+ */
+link: ReaderLink, };
 
 /**
  * What the panel receives: the readers, or why there are none.
@@ -1371,7 +1419,12 @@ export function commands(invoke: Invoke) {
     cardWatch: (channel: Channel<ReadersUpdate>) => invoke<void>('card_watch', { channel }),
     cardUnwatch: () => invoke<void>('card_unwatch'),
     cardPreflight: (reader: string, declaredTaxCode: string | null) => invoke<CardCheck>('card_preflight', { reader, declaredTaxCode }),
-    cardIdentify: (id: string, reader: string, pin: string, confirmLastTry: boolean) => invoke<IdentityRequestView>('card_identify', { id, reader, pin, confirmLastTry }),
+    cardIdentify: (id: string, reader: string, pin: string) => invoke<IdentityRequestView>('card_identify', { id, reader, pin }),
+    ciePreflight: (reader: string) => invoke<CieCheck>('cie_preflight', { reader }),
+    cieIdentify: (id: string, reader: string, pin: string) => invoke<IdentityRequestView>('cie_identify', { id, reader, pin }),
+    cieCieidStart: (id: string) => invoke<CieIdStart>('cie_cieid_start', { id }),
+    cieCieidOpen: (id: string) => invoke<void>('cie_cieid_open', { id }),
+    cieCieidPoll: (id: string, handle: string) => invoke<CieIdPoll>('cie_cieid_poll', { id, handle }),
     registrySignIn: (username: string, password: string) => invoke<RegistryView>('registry_sign_in', { username, password }),
     registryView: () => invoke<RegistryView>('registry_view'),
     registrySignOut: () => invoke<void>('registry_sign_out'),
@@ -1394,7 +1447,7 @@ export function commands(invoke: Invoke) {
     backupDefaults: (address: string) => invoke<BackupDefaults>('backup_defaults', { address }),
     backupStart: (form: BackupRequest, password: string, channel: Channel<BackupEvent>) => invoke<void>('backup_start', { form, password, channel }),
     backupCancel: () => invoke<boolean>('backup_cancel'),
-    backupPickFolder: (current: string | null) => invoke<BackupFolder | null>('backup_pick_folder', { current }),
+    backupPickFolder: (current: string | null) => invoke<string | null>('backup_pick_folder', { current }),
     identityUpload: (requestId: string, filename: string, bytes: Uint8Array) =>
       invoke<IdentityRequestView>('identity_upload', bytes, {
         headers: { 'x-request-id': requestId, 'x-filename': encodeURIComponent(filename) },
@@ -1446,6 +1499,11 @@ export const COMMAND_NAMES = [
   'card_unwatch',
   'card_preflight',
   'card_identify',
+  'cie_preflight',
+  'cie_identify',
+  'cie_cieid_start',
+  'cie_cieid_open',
+  'cie_cieid_poll',
   'registry_sign_in',
   'registry_view',
   'registry_sign_out',

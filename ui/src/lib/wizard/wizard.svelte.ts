@@ -49,7 +49,6 @@ export class WizardState {
   terms = $state({ service_conditions: false, contract_information: false });
   otp = $state('');
   otpRefused = $state(false);
-  cieChosen = $state(false);
   uploading = $state(false);
   now = $state(Date.now());
   private receivedAt = Date.now();
@@ -270,11 +269,6 @@ export class WizardState {
   }
 
   chooseMethod(method: Method) {
-    if (method === 'cie') {
-      this.cieChosen = true;
-      return;
-    }
-    this.cieChosen = false;
     this.fields = { ...this.fields, method };
     void this.act({ type: 'choose_method', method });
   }

@@ -1,0 +1,260 @@
+//! The CIE method through the real window, against the app's embedded sandbox: a virtual CIE
+//! (`pec-card-sim`, NXP lot, PIN 12345678) in the rig's vpcd reader through pcscd ("Virtual
+//! PCD", a contactless-looking reader; the card's pseudo-ATR settles it), and CieID through
+//! the sandbox's simulated identity provider and phone page.
+//!
+//! The card's APDU log is the unwrapped one (the virtual CIE logs each command after removing
+//! its secure messaging), so VERIFYs (INS 0x20) and signatures (INS 0x88 after the PIN) are
+//! counted as the card saw them.
+
+// Helpers outside `#[test]` functions: here a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+use pec_card_sim::{CIE_PIN, CieProfileName, SimCard, SimOptions};
+use pec_e2e::{Rig, Session};
+
+mod common;
+use common::*;
+
+/// Holder of the virtual CIEs (but cie-other-holder's).
+const MARIO_CF: &str = "RSSMRA80A01H501U";
+
+/// From the mailbox page to the method list, as Mario Rossi, private citizen.
+fn to_methods(app: &Session, rig: &Rig, email: &str, shots: &str) {
+    app.click_when_ready("[data-testid=confirm-identity]")
+        .unwrap();
+    at_step(app, "choosing_role");
+    app.click_when_ready("[data-testid=role-holder]").unwrap();
+    app.click_when_ready("[data-testid=role-confirm]").unwrap();
+    at_step(app, "choosing_holder_kind");
+    app.click_when_ready("[data-testid=kind-private]").unwrap();
+    app.click_when_ready("[data-testid=kind-confirm]").unwrap();
+    at_step(app, "entering_data");
+    fill(app, "f-first_name", "Mario");
+    fill(app, "f-last_name", "Rossi");
+    fill(app, "f-tax_code", MARIO_CF);
+    fill(app, "f-email", email);
+    app.click_when_ready("[data-testid=data-confirm]").unwrap();
+    at_step(app, "summary");
+    app.click_when_ready("[data-testid=summary-proceed]")
+        .unwrap();
+    at_step(app, "choosing_method");
+    shot(app, rig, &format!("{shots}-4-methods.png"));
+}
+
+/// The CIE method with the computer's reader, up to the PIN field (the pre-flight passed).
+fn to_pin(app: &Session, rig: &Rig, shots: &str) {
+    app.click_when_ready("[data-testid=method-cie]").unwrap();
+    at_step(app, "identifying");
+    app.click_when_ready("[data-testid=cie-way-reader]")
+        .unwrap();
+    app.wait_for("[data-testid=reader-link][data-link=contactless]")
+        .expect("the virtual reader shows as contactless");
+    app.wait_for_text("[data-testid=cie-card]", "the CIE", |t| t.contains("CIE"))
+        .unwrap();
+    app.wait_for("[data-testid=cie-pin]").unwrap();
+    shot(app, rig, &format!("{shots}-5-cie.png"));
+}
+
+fn verifies(card: &SimCard) -> usize {
+    card.apdu_log().iter().filter(|r| r.ins == 0x20).count()
+}
+
+/// INTERNAL AUTHENTICATEs after the last VERIFY: the holder's signature (the ones before are
+/// DAPP's chip authentication).
+fn signatures_after_verify(card: &SimCard) -> usize {
+    let log = card.apdu_log();
+    let Some(last) = log.iter().rposition(|r| r.ins == 0x20) else {
+        return 0;
+    };
+    log[last..].iter().filter(|r| r.ins == 0x88).count()
+}
+
+fn terms_and_otp(app: &Session, rig: &Rig, sandbox: &Sandbox, email: &str, shots: &str) {
+    at_step(app, "identified");
+    shot(app, rig, &format!("{shots}-6-identified.png"));
+    app.click_when_ready("[data-testid=proceed]").unwrap();
+    at_step(app, "accepting_terms");
+    app.click_when_ready("[data-testid=terms-service]").unwrap();
+    app.click_when_ready("[data-testid=terms-contract]")
+        .unwrap();
+    app.click_when_ready("[data-testid=complete-request]")
+        .unwrap();
+    at_step(app, "otp_sent");
+    let otp = sandbox.latest_otp(email);
+    fill(app, "otp", &otp);
+    app.click_when_ready("[data-testid=otp-confirm]").unwrap();
+    at_step(app, "completed");
+}
+
+fn the_star(app: &Session, rig: &Rig, address: &str, shots: &str) {
+    app.click_when_ready("[data-testid=to-security]").unwrap();
+    app.wait_for("[data-testid=security]").unwrap();
+    app.wait_for(&format!(
+        "[data-testid='mailbox-{address}'] [data-testid=star]"
+    ))
+    .expect("the European star next to the mailbox");
+    let state = app
+        .wait_for_text("[data-testid=mailbox-state]", "the state", |t| {
+            t == "Completato"
+        })
+        .unwrap();
+    assert_eq!(state, "Completato");
+    shot(app, rig, &format!("{shots}-10-star.png"));
+}
+
+#[test]
+fn cie_wrong_pin_then_completed_with_the_star() {
+    let card = SimCard::start(SimOptions::cie(CieProfileName::Nxp)).expect("virtual CIE");
+    let rig = Rig::from_env();
+    let (app, sandbox, _, address, email) =
+        start(&rig, "cie", private_citizen("Mario", "Rossi", MARIO_CF));
+    to_methods(&app, &rig, &email, "cie");
+    to_pin(&app, &rig, "cie");
+    assert_eq!(verifies(&card), 0, "the pre-flight sends no VERIFY");
+
+    // A wrong PIN: the card's answer shows the tries left; nothing is sent a second time.
+    fill(&app, "cie-pin", "11111111");
+    app.click_when_ready("[data-testid=cie-sign]").unwrap();
+    let error = app
+        .wait_for_text("[data-testid=card-error]", "the wrong-PIN message", |t| {
+            !t.is_empty()
+        })
+        .unwrap();
+    assert!(error.contains("Restano 2 tentativi"), "{error}");
+    app.wait_for_text("[data-testid=card-pin]", "the tries left", |t| {
+        t.contains("2 rimasti")
+    })
+    .unwrap();
+    shot(&app, &rig, "cie-5-wrong-pin.png");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(verifies(&card), 1, "exactly one VERIFY for one click");
+    assert_eq!(card.with_cie(|c| c.tries_left()), Some(2));
+
+    fill(&app, "cie-pin", CIE_PIN);
+    app.click_when_ready("[data-testid=cie-sign]").unwrap();
+    terms_and_otp(&app, &rig, &sandbox, &email, "cie");
+    assert_eq!(verifies(&card), 2);
+    shot(&app, &rig, "cie-9-completed.png");
+    the_star(&app, &rig, &address, "cie");
+    let logs = rig.logs();
+    for secret in [CIE_PIN, "11111111"] {
+        assert!(!logs.contains(secret), "a PIN reached the log");
+    }
+    drop(app);
+    card.stop();
+}
+
+#[test]
+fn a_cie_lifted_mid_session_then_a_retry_on_the_click() {
+    let card = SimCard::start(SimOptions::cie(CieProfileName::Nxp)).expect("virtual CIE");
+    let rig = Rig::from_env();
+    let (app, _, _, _, email) = start(
+        &rig,
+        "cie-lifted",
+        private_citizen("Mario", "Rossi", MARIO_CF),
+    );
+    to_methods(&app, &rig, &email, "cie-lifted");
+    to_pin(&app, &rig, "cie-lifted");
+
+    // The card leaves the field the moment the VERIFY reaches it: never answered.
+    card.pull_at_ins(0x20);
+    fill(&app, "cie-pin", CIE_PIN);
+    app.click_when_ready("[data-testid=cie-sign]").unwrap();
+    let error = app
+        .wait_for("[data-testid=card-error][data-code='card.cie_lost']")
+        .expect("the lifted-card message");
+    let text = app.text(&error).unwrap();
+    assert!(
+        text.contains("Tieni la carta appoggiata al lettore"),
+        "{text}"
+    );
+    assert!(
+        text.contains("potrebbe essere stato usato un tentativo"),
+        "{text}"
+    );
+    shot(&app, &rig, "cie-lifted-5-lost.png");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(verifies(&card), 0, "nothing was re-sent by itself");
+
+    // Laid down again; the retry is the holder's click, with one more VERIFY.
+    card.insert(None);
+    app.wait_for_text("[data-testid=cie-sign]", "the retry button", |t| {
+        t.contains("Riprova")
+    })
+    .unwrap();
+    fill(&app, "cie-pin", CIE_PIN);
+    app.click_when_ready("[data-testid=cie-sign]").unwrap();
+    at_step(&app, "identified");
+    assert_eq!(verifies(&card), 1);
+    shot(&app, &rig, "cie-lifted-6-identified.png");
+    drop(app);
+    card.stop();
+}
+
+#[test]
+fn a_cie_of_someone_else_is_stopped_before_the_provider() {
+    // Giulia Bianchi's CIE, but the mailbox holder is Mario Rossi.
+    let card = SimCard::start(SimOptions::cie(CieProfileName::OtherHolder)).expect("virtual CIE");
+    let rig = Rig::from_env();
+    let (app, _, _, _, email) = start(
+        &rig,
+        "cie-other",
+        private_citizen("Mario", "Rossi", MARIO_CF),
+    );
+    to_methods(&app, &rig, &email, "cie-other");
+    to_pin(&app, &rig, "cie-other");
+    fill(&app, "cie-pin", CIE_PIN);
+    app.click_when_ready("[data-testid=cie-sign]").unwrap();
+    let error = app
+        .wait_for("[data-testid=card-error][data-code='card.tax_code_mismatch']")
+        .expect("the holder check's message");
+    let text = app.text(&error).unwrap();
+    assert!(text.contains("BNCGLI85C55F205C"), "{text}");
+    assert!(text.contains(MARIO_CF), "{text}");
+    shot(&app, &rig, "cie-other-5-mismatch.png");
+    // The PIN was verified once (the certificate is readable only after it); no signature was
+    // made, so nothing about the card could reach the provider, and the request is where it was.
+    assert_eq!(verifies(&card), 1);
+    assert_eq!(signatures_after_verify(&card), 0, "no signature");
+    at_step(&app, "identifying");
+    drop(app);
+    card.stop();
+}
+
+#[test]
+fn cieid_on_the_phone_through_the_sandbox_to_completed() {
+    let rig = Rig::from_env();
+    let (app, sandbox, _, address, email) =
+        start(&rig, "cieid", private_citizen("Mario", "Rossi", MARIO_CF));
+    to_methods(&app, &rig, &email, "cieid");
+    app.click_when_ready("[data-testid=method-cie]").unwrap();
+    at_step(&app, "identifying");
+    app.click_when_ready("[data-testid=cie-way-phone]").unwrap();
+    shot(&app, &rig, "cieid-5-button.png");
+    app.click_when_ready("[data-testid=cieid-start]").unwrap();
+    let url = app
+        .wait_for_text("[data-testid=cieid-url]", "the CieID page link", |t| {
+            t.starts_with("http")
+        })
+        .unwrap();
+    app.wait_for("[data-testid=qr]").unwrap();
+    shot(&app, &rig, "cieid-5-qr.png");
+    // The browser page carries the QR code of the phone page; the test plays the CieID app.
+    let page = sandbox.http.get(&url).send().unwrap().text().unwrap();
+    assert!(page.contains("<svg"), "the page shows a QR code");
+    let phone = url.replace("/sandbox/cieid/login/", "/sandbox/cieid/phone/");
+    assert!(page.contains(&phone), "the QR code's page is linked");
+    let app_page = sandbox.http.get(&phone).send().unwrap().text().unwrap();
+    assert!(app_page.contains(MARIO_CF));
+    let r = sandbox
+        .http
+        .post(&phone)
+        .form(&[("tax_code", MARIO_CF), ("decision", "authorise")])
+        .send()
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    terms_and_otp(&app, &rig, &sandbox, &email, "cieid");
+    shot(&app, &rig, "cieid-9-completed.png");
+    the_star(&app, &rig, &address, "cieid");
+}

@@ -41,6 +41,10 @@ pub enum Command {
         /// A PEM or DER root certificate trusted for card identification (repeatable).
         #[arg(long = "trust-anchor")]
         trust_anchors: Vec<PathBuf>,
+        /// A PEM or DER qualified CA certificate a signed request form (firma digitale) may
+        /// chain to (repeatable). In sandbox mode the sandbox's remote-signature CA is trusted too.
+        #[arg(long = "signature-ca")]
+        signature_cas: Vec<PathBuf>,
         /// When a card's revocation status cannot be checked (no CRL or OCSP answer): `soft`
         /// accepts the card with a warning in the log, `hard` refuses it.
         #[arg(long, value_enum, default_value_t = RevocationFailure::Soft)]
@@ -92,6 +96,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             production,
             sandbox_secret_file,
             trust_anchors,
+            signature_cas,
             revocation,
             legacy_key_issuers,
             no_demo,
@@ -137,6 +142,9 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             }
             for path in trust_anchors {
                 config.card_trust_anchors.push(read_cert(&path)?);
+            }
+            for path in signature_cas {
+                config.signature_trust_anchors.push(read_cert(&path)?);
             }
             config.revocation.mode = match revocation {
                 RevocationFailure::Soft => crate::revocation::Mode::SoftFail,

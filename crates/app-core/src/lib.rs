@@ -35,6 +35,7 @@ pub mod renewal;
 pub mod security;
 pub mod session;
 pub mod settings;
+pub mod signature;
 pub mod updates;
 
 use std::path::{Path, PathBuf};
@@ -50,6 +51,8 @@ pub struct Core {
     pub drafts: drafts::Drafts,
     pub cards: cards::Cards,
     pub spid: identity::SpidPages,
+    /// Firma digitale / firma remota: forms, signed copies, the remote-signature session.
+    pub signatures: signature::Signatures,
     pub tickets: registry::Tickets,
     pub payments: pec_provider::PaymentKeys,
     pub backups: backup::Backups,
@@ -84,6 +87,7 @@ impl Core {
             drafts: drafts::Drafts::new(&dirs.data),
             cards: cards::Cards::new(&dirs.data),
             spid: identity::SpidPages::default(),
+            signatures: signature::Signatures::default(),
             tickets: registry::Tickets::default(),
             payments: pec_provider::PaymentKeys::default(),
             backups: backup::Backups::default(),

@@ -40,6 +40,11 @@ pub const SANDBOX_SECRET_FILE: &str = "sandbox-secret";
 /// embedded sandbox trusts it, so the demo's card method works end to end.
 #[cfg(feature = "embedded-sandbox")]
 const DEMO_CARD_CA: &[u8] = include_bytes!("../../card-sim/test-keys/ca-2048.cert.der");
+/// The virtual card's test *qualified* CA (its DF_DS signature certificates, and the SoftHSM2
+/// token of the end-to-end tests): trusted for signed request forms in the embedded sandbox.
+#[cfg(feature = "embedded-sandbox")]
+const DEMO_QUALIFIED_CA: &[u8] =
+    include_bytes!("../../card-sim/test-keys/qualified-ca-2048.cert.der");
 
 /// A demo account the sign-in screen offers when the embedded sandbox runs.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -111,6 +116,9 @@ impl Provider {
         // The demo's virtual card (pec-card-sim) is issued by this test CA: trust it here,
         // in the embedded sandbox only, so the card method works end to end out of the box.
         config.card_trust_anchors.push(DEMO_CARD_CA.to_vec());
+        config
+            .signature_trust_anchors
+            .push(DEMO_QUALIFIED_CA.to_vec());
         pec_sandbox::cli::write_secret_file(
             &data_dir.join(SANDBOX_SECRET_FILE),
             &config.sandbox_secret,

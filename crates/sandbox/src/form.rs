@@ -491,6 +491,14 @@ pub(crate) async fn send_signed(
     .await
 }
 
+/// A kept signed form: `.p7m`, when received, signer, codice fiscale.
+type KeptRow = (
+    Option<Vec<u8>>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
 fn not_issued() -> ApiError {
     ApiError::new(
         StatusCode::CONFLICT,
@@ -515,12 +523,7 @@ pub(crate) async fn get_signed(
 ) -> ApiResult<Json<SignedFormView>> {
     st.read(move |ctx| {
         let row = load_request(ctx, &auth.account_id, &id)?;
-        let kept: Option<(
-            Option<Vec<u8>>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        )> = query_opt(
+        let kept: Option<KeptRow> = query_opt(
             ctx.tx,
             "SELECT p7m, received_at, signer, codice_fiscale FROM signature_forms
                  WHERE request_id = ?1",

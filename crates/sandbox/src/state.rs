@@ -787,6 +787,21 @@ fn remove_pointer(value: &mut serde_json::Value, pointer: &str) {
     }
 }
 
+/// The configured qualified CAs, and in sandbox mode the remote-signature service's own.
+fn signature_cas(config: &Config) -> anyhow::Result<pec_sign::TrustedCas> {
+    let mut cas =
+        pec_sign::TrustedCas::from_der(config.signature_trust_anchors.iter().map(Vec::as_slice))
+            .map_err(|e| anyhow::anyhow!("signature trust anchor: {e}"))?;
+    if config.mode == Mode::Sandbox {
+        let csc_ca = crate::csc::ca_certificate().map_err(|e| anyhow::anyhow!(e))?;
+        cas.extend(
+            pec_sign::TrustedCas::from_der([csc_ca.as_slice()])
+                .map_err(|e| anyhow::anyhow!("remote-signature CA: {e}"))?,
+        );
+    }
+    Ok(cas)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -874,19 +889,4 @@ mod tests {
             assert_eq!(via_pool, round);
         }
     }
-}
-
-/// The configured qualified CAs, and in sandbox mode the remote-signature service's own.
-fn signature_cas(config: &Config) -> anyhow::Result<pec_sign::TrustedCas> {
-    let mut cas =
-        pec_sign::TrustedCas::from_der(config.signature_trust_anchors.iter().map(Vec::as_slice))
-            .map_err(|e| anyhow::anyhow!("signature trust anchor: {e}"))?;
-    if config.mode == Mode::Sandbox {
-        let csc_ca = crate::csc::ca_certificate().map_err(|e| anyhow::anyhow!(e))?;
-        cas.extend(
-            pec_sign::TrustedCas::from_der([csc_ca.as_slice()])
-                .map_err(|e| anyhow::anyhow!("remote-signature CA: {e}"))?,
-        );
-    }
-    Ok(cas)
 }

@@ -428,15 +428,6 @@ pub(crate) async fn send_signed(
     Path(id): Path<String>,
     Json(upload): Json<SignedFormUpload>,
 ) -> ApiResult<Json<IdentityRequestView>> {
-    let p7m = B64
-        .decode(upload.p7m.trim())
-        .ok()
-        .filter(|b| !b.is_empty() && b.len() <= MAX_P7M_BYTES)
-        .ok_or_else(|| {
-            p7m_error(&pec_sign::VerifyError::Malformed(
-                "not base64 or too large".into(),
-            ))
-        })?;
     let (account, rid) = (Arc::clone(&auth.account_id), id.clone());
     let (form, now) = st
         .read(move |ctx| {
@@ -450,6 +441,16 @@ pub(crate) async fn send_signed(
         })
         .await?;
 
+    // Decoded once the request is known to be waiting for it (404 and 409 come first).
+    let p7m = B64
+        .decode(upload.p7m.trim())
+        .ok()
+        .filter(|b| !b.is_empty() && b.len() <= MAX_P7M_BYTES)
+        .ok_or_else(|| {
+            p7m_error(&pec_sign::VerifyError::Malformed(
+                "not base64 or too large".into(),
+            ))
+        })?;
     // RSA verification outside the writer: a slow upload does not hold up the others.
     let signature_cas = Arc::clone(&st.signature_cas);
     let checked = form.clone();

@@ -7,11 +7,13 @@ import { backupEn, backupIt } from './i18n-backup';
 import { render, type ParamsOf, type Texts } from './i18n-format';
 import { registryEn, registryIt } from './i18n-registry';
 import { renewalEn, renewalIt } from './i18n-renewal';
+import { signatureEn, signatureIt } from './i18n-signature';
 
 const it = {
   locale: 'it-IT',
   ...backupIt,
   ...registryIt,
+  ...signatureIt,
   appName: 'PEC Desktop',
   skipToContent: 'Vai al contenuto principale',
   languageLabel: 'Lingua',
@@ -256,6 +258,7 @@ const en: Messages = {
   locale: 'en-GB',
   ...backupEn,
   ...registryEn,
+  ...signatureEn,
   appName: 'PEC Desktop',
   skipToContent: 'Skip to main content',
   languageLabel: 'Language',

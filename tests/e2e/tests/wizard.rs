@@ -419,12 +419,19 @@ fn keyboard_only_from_sign_in_to_completed() {
 
     tab(&app, "method-remote_signature");
     app.press(keys::ENTER).unwrap();
-    tab(&app, "rs-user");
+    // The request form: accepted with Space, then the remote signature service's sign-in,
+    // the certificate (one) and the OTP, each form sent with Enter.
+    app.wait_for("[data-testid=sig-form]").unwrap();
+    tab(&app, "sig-accept");
+    app.press(keys::SPACE).unwrap();
+    tab(&app, "sig-remote-user");
     app.press("firma.mario").unwrap();
-    tab(&app, "rs-password");
+    tab(&app, "sig-remote-password");
     app.press(pec_sandbox::seed::REMOTE_SIGNATURE_PASSWORD)
         .unwrap();
-    tab(&app, "rs-otp");
+    app.press(keys::ENTER).unwrap();
+    app.wait_for("[data-testid=sig-remote-otp]").unwrap();
+    tab(&app, "sig-remote-otp");
     app.press(&remote_signature_code(&sandbox)).unwrap();
     app.press(keys::ENTER).unwrap();
     at_step(&app, "identified");

@@ -38,9 +38,11 @@ use crate::state::{AppState, Ctx, parse_ts, sha256_hex, ts};
 
 /// The form's title, as the providers call it.
 pub const TITLE: &str = "Modulo di richiesta di identificazione del titolare";
-/// Largest `.p7m` accepted: the form is a few kB and certificates add a few more; it comes
-/// base64 in a JSON body, under [`crate::openapi::JSON_BODY_LIMIT`].
+/// Largest `.p7m` accepted: the form is a few kB and certificates add a few more.
 pub const MAX_P7M_BYTES: usize = 46 * 1024;
+/// The JSON body carrying it (base64, so 4/3 of the file, and any escapes): read by the handler
+/// itself, above the API's usual JSON limit.
+const MAX_UPLOAD_BYTES: usize = 512 * 1024;
 
 /// The methods whose identification is the signed form.
 const FORM_METHODS: &[IdentificationMethod] = &[
@@ -426,7 +428,7 @@ pub(crate) async fn send_signed(
     State(st): State<Arc<AppState>>,
     auth: Auth,
     Path(id): Path<String>,
-    Json(upload): Json<SignedFormUpload>,
+    body: axum::body::Body,
 ) -> ApiResult<Json<IdentityRequestView>> {
     let (account, rid) = (Arc::clone(&auth.account_id), id.clone());
     let (form, now) = st
@@ -441,7 +443,16 @@ pub(crate) async fn send_signed(
         })
         .await?;
 
-    // Decoded once the request is known to be waiting for it (404 and 409 come first).
+    // Read and decoded once the request is known to be waiting for it (404 and 409 come
+    // first), under a limit of its own: a body over it is a file that is not a form's
+    // signature (422), not a transport error.
+    let malformed =
+        |why: &str| p7m_error(&pec_sign::VerifyError::Malformed(format!("upload: {why}")));
+    let bytes = axum::body::to_bytes(body, MAX_UPLOAD_BYTES)
+        .await
+        .map_err(|_| malformed("too large"))?;
+    let upload: SignedFormUpload =
+        serde_json::from_slice(&bytes).map_err(|_| malformed("not the JSON expected"))?;
     let p7m = B64
         .decode(upload.p7m.trim())
         .ok()

@@ -101,7 +101,15 @@ start_tauri_driver() {
   port="$(free_port)"
   native_port="$(free_port)"
   while [ "$native_port" = "$port" ]; do native_port="$(free_port)"; done
-  mkdir -p "$app_home"/{config,data,cache,state}
+  mkdir -p "$app_home"/{config,data,cache,state,documents}
+  # The app's documents folder (where "Salva" writes the signed form) inside the rig too.
+  printf 'XDG_DOCUMENTS_DIR="%s"\n' "$app_home/documents" >"$app_home/config/user-dirs.dirs"
+  # Firma digitale through PKCS#11: an empty SoftHSM2 token directory the tests fill
+  # (tests/e2e/tests/signature.rs), and its module offered to the app besides the usual places.
+  local softhsm="$RUN_DIR/softhsm"
+  mkdir -p "$softhsm/tokens"
+  printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
+    "$softhsm/tokens" >"$softhsm/softhsm2.conf"
   # The backup test (tests/e2e/tests/backup.rs) points the app at the rig's Dovecot, whose
   # certificate comes from a throwaway CA. The app trusts the system's roots through
   # rustls-native-certs, which reads SSL_CERT_FILE instead when it is set: only here, in the
@@ -112,12 +120,14 @@ start_tauri_driver() {
     XDG_CONFIG_HOME="$app_home/config" XDG_DATA_HOME="$app_home/data" \
     XDG_CACHE_HOME="$app_home/cache" XDG_STATE_HOME="$app_home/state" \
     LIBGL_ALWAYS_SOFTWARE=1 \
+    SOFTHSM2_CONF="$softhsm/softhsm2.conf" PEC_PKCS11_MODULES=/usr/lib/softhsm/libsofthsm2.so \
     tauri-driver --port "$port" --native-port "$native_port" >"$RUN_DIR/tauri-driver.log" 2>&1 &
   local pid=$!
   _service_started "$pid" tauri-driver
   wait_for_port "$port" tauri-driver "$pid"
   export PEC_E2E_DRIVER="http://127.0.0.1:$port"
   export PEC_E2E_APP_HOME="$app_home"
+  export PEC_E2E_SOFTHSM2_CONF="$softhsm/softhsm2.conf"
   log "tauri-driver on $PEC_E2E_DRIVER (pid $pid)"
 }
 

@@ -25,7 +25,9 @@ use tauri::ipc::{Channel, CommandArg, CommandItem, InvokeError};
 use ts_rs::{Config, TS, TypeVisitor};
 use zeroize::Zeroizing;
 
-use crate::commands::{AppInfo, app, backup, cards, cie, identity, registry, renewal, session};
+use crate::commands::{
+    AppInfo, app, backup, cards, cie, identity, registry, renewal, session, signature,
+};
 
 /// Where the generated TypeScript lives, from `src-tauri/`.
 #[cfg(test)]
@@ -101,6 +103,7 @@ use pec_app_core::renewal::CardInput;
 use pec_app_core::renewal::{CaptchaView, RegistrationForm, RegistrationView};
 use pec_app_core::security::TwoStepSetup;
 use pec_app_core::session::{ProviderInfo, SessionView};
+use pec_app_core::signature::{FormView, ModuleView, RemoteCredentialView, TokenCertificateView};
 use pec_app_core::{Settings, branding::BrandingView};
 use pec_domain::Lang;
 use pec_provider::api::{
@@ -179,6 +182,17 @@ surface! {
         backup::backup_start[](form: BackupRequest, password: Secret, channel: Events<BackupEvent>) -> (),
         backup::backup_cancel[]() -> bool,
         backup::backup_pick_folder[tauri::WebviewWindow](current: Option<String>) -> Option<BackupFolder>,
+        signature::signature_form[](id: String) -> FormView,
+        signature::signature_form_open[tauri::AppHandle](id: String) -> (),
+        signature::signature_form_save[tauri::AppHandle](id: String) -> String,
+        signature::signature_modules[]() -> Vec<ModuleView>,
+        signature::signature_pick_module[tauri::WebviewWindow]() -> Option<String>,
+        signature::signature_token_certificates[](module: String) -> Vec<TokenCertificateView>,
+        signature::signature_sign_token[](id: String, module: String, token_label: Option<String>, cert_id: Option<String>, pin: Secret) -> IdentityRequestView,
+        signature::signature_sign_card[](id: String, reader: String, pin: Secret) -> IdentityRequestView,
+        signature::signature_remote_sign_in[](id: String, username: String, password: Secret) -> Vec<RemoteCredentialView>,
+        signature::signature_sign_remote[](id: String, credential: String, otp: Secret) -> IdentityRequestView,
+        signature::signature_save_copy[tauri::AppHandle](id: String) -> String,
     }
     uploads {
         identity::identity_upload(request_id = "x-request-id") -> IdentityRequestView,
@@ -477,6 +491,7 @@ mod tests {
             "support",
             "renewal",
             "backup",
+            "signature",
         ];
         for c in COMMANDS {
             assert!(areas.iter().any(|a| c.starts_with(&format!("{a}_"))), "{c}");

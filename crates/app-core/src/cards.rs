@@ -59,6 +59,11 @@ impl CardMemory {
 }
 
 impl Cards {
+    /// The PC/SC context, shared with the signature flow (`crate::signature`).
+    pub(crate) fn pcsc(&self) -> Arc<Pcsc> {
+        Arc::clone(&self.pcsc)
+    }
+
     pub fn new(data_dir: &Path) -> Self {
         Self {
             pcsc: Arc::new(Pcsc::lazy()),

@@ -38,6 +38,7 @@ pub mod renewal;
 pub mod security;
 pub mod session;
 pub mod settings;
+pub mod signature;
 pub mod updates;
 
 use std::path::{Path, PathBuf};
@@ -54,6 +55,8 @@ pub struct Core {
     pub cards: cards::Cards,
     pub spid: identity::SpidPages,
     pub cieid: cie::CieIdPages,
+    /// Firma digitale / firma remota: forms, signed copies, the remote-signature session.
+    pub signatures: signature::Signatures,
     pub tickets: registry::Tickets,
     pub payments: pec_provider::PaymentKeys,
     pub backups: backup::Backups,
@@ -89,6 +92,7 @@ impl Core {
             cards: cards::Cards::new(&dirs.data),
             spid: identity::SpidPages::default(),
             cieid: cie::CieIdPages::default(),
+            signatures: signature::Signatures::default(),
             tickets: registry::Tickets::default(),
             payments: pec_provider::PaymentKeys::default(),
             backups: backup::Backups::new(&[&dirs.config, &dirs.data, &dirs.log]),

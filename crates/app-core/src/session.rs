@@ -48,6 +48,11 @@ pub const SANDBOX_SECRET_FILE: &str = "sandbox-secret";
 const DEMO_CARD_CA: &[u8] = include_bytes!("../../card-sim/test-keys/ca-2048.cert.der");
 #[cfg(feature = "embedded-sandbox")]
 const DEMO_CIE_ROOT: &[u8] = include_bytes!("../../card-sim/test-keys/cie/cie-root.cert.der");
+/// The virtual card's test *qualified* CA (its DF_DS signature certificates, and the SoftHSM2
+/// token of the end-to-end tests): trusted for signed request forms in the embedded sandbox.
+#[cfg(feature = "embedded-sandbox")]
+const DEMO_QUALIFIED_CA: &[u8] =
+    include_bytes!("../../card-sim/test-keys/qualified-ca-2048.cert.der");
 
 /// A demo account the sign-in screen offers when the embedded sandbox runs.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -122,6 +127,9 @@ impl Provider {
         // Likewise the virtual CIEs' test root, for the CIE method (a separate set of anchors:
         // the CNS test CA does not vouch for a CIE).
         config.cie_trust_anchors.push(DEMO_CIE_ROOT.to_vec());
+        config
+            .signature_trust_anchors
+            .push(DEMO_QUALIFIED_CA.to_vec());
         pec_sandbox::cli::write_secret_file(
             &data_dir.join(SANDBOX_SECRET_FILE),
             &config.sandbox_secret,

@@ -35,6 +35,11 @@ struct Args {
     /// `pec sandbox serve --trust-anchor`.
     #[arg(long)]
     export_ca: Option<std::path::PathBuf>,
+    /// Write the test *qualified* CA certificate (DER, the issuer of the signature
+    /// certificates in DF_DS) to this file and exit: the anchor of signed request forms
+    /// (`pec-sandbox serve --signature-ca`, `pec verify --ca`).
+    #[arg(long)]
+    export_qualified_ca: Option<std::path::PathBuf>,
     /// Write the test CIE root certificate (DER) to this file and exit: the anchor of the
     /// virtual CIEs' certificates and SOD (`pec card info --trust-anchor`).
     #[arg(long)]
@@ -66,6 +71,20 @@ fn main() -> ExitCode {
             .map_err(|e| e.to_string())
             .and_then(|c| {
                 std::fs::write(path, &c.credentials().root_cert).map_err(|e| e.to_string())
+            });
+        return match written {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("pec-card-sim: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if let Some(path) = &args.export_qualified_ca {
+        let written = pec_card_sim::VirtualCard::new(cns.profile())
+            .map_err(|e| e.to_string())
+            .and_then(|c| {
+                std::fs::write(path, &c.credentials().qualified_ca_cert).map_err(|e| e.to_string())
             });
         return match written {
             Ok(()) => ExitCode::SUCCESS,

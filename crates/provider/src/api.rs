@@ -1252,3 +1252,69 @@ mod tests {
         assert!(!err.message_it.is_empty() && !err.message_en.is_empty());
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The signed request form (firma digitale, firma remota)
+
+/// The "Modulo di richiesta di identificazione del titolare" the provider issued for a request
+/// identified by firma digitale or firma remota: the holder signs exactly [`Self::pdf`]'s bytes
+/// (CAdES-BES, `.p7m`). The same bytes come back until the request's data or method change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
+pub struct SignatureForm {
+    /// The request the form is for.
+    pub request_id: String,
+    /// "Modulo di richiesta di identificazione del titolare".
+    pub title: String,
+    /// The form's text, paragraph by paragraph (what the PDF says), for showing it readably.
+    pub paragraphs: Vec<String>,
+    /// A file name for saving it (`modulo-<request>.pdf`).
+    pub filename: String,
+    /// The PDF, base64 (standard alphabet, padded).
+    pub pdf: String,
+    /// SHA-256 of the PDF, lowercase hex.
+    pub sha256: String,
+    /// When the provider issued it.
+    pub issued_at: DateTime<Utc>,
+    /// Firma remota: the base URI (ending in `/csc/v2`) of the remote-signature service whose
+    /// Cloud Signature Consortium API the app signs through, from the provider's configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_signature_url: Option<String>,
+}
+
+/// The signed form the holder sends back.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
+pub struct SignedFormUpload {
+    /// The `.p7m` (CAdES-BES, DER, content attached), base64.
+    #[schema(min_length = 1, max_length = 62_000)]
+    pub p7m: String,
+}
+
+impl std::fmt::Debug for SignedFormUpload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedFormUpload")
+            .field("p7m_len", &self.p7m.len())
+            .finish()
+    }
+}
+
+/// The signed form the provider kept, for the holder to save a copy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
+pub struct SignedFormView {
+    /// The request.
+    pub request_id: String,
+    /// A file name for saving it (`modulo-<request>.pdf.p7m`).
+    pub filename: String,
+    /// The `.p7m` as received, base64.
+    pub p7m: String,
+    /// The signer's name, from the certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<String>,
+    /// The codice fiscale of the signing certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codice_fiscale: Option<String>,
+    /// When the provider accepted it.
+    pub received_at: DateTime<Utc>,
+}

@@ -590,6 +590,36 @@ impl Client {
         .await
     }
 
+    /// The request form to sign for firma digitale / firma remota (issued on first read).
+    pub async fn signature_form(&self, id: &str) -> Result<SignatureForm> {
+        self.get(&["v1", "identity-requests", id, "signature-form"])
+            .await
+    }
+
+    /// Sends the signed form (`.p7m`); the provider verifies it and evaluates the identified
+    /// person. Never retried: a second copy would meet a request that has moved on.
+    pub async fn send_signed_form(
+        &self,
+        id: &str,
+        upload: &SignedFormUpload,
+    ) -> Result<IdentityRequestView> {
+        self.send(
+            Method::POST,
+            &["v1", "identity-requests", id, "signature-form", "signed"],
+            Some(upload),
+            None,
+            Auth::Session,
+            Retry::No,
+        )
+        .await
+    }
+
+    /// The signed form the provider kept.
+    pub async fn signed_form(&self, id: &str) -> Result<SignedFormView> {
+        self.get(&["v1", "identity-requests", id, "signature-form", "signed"])
+            .await
+    }
+
     /// Free webcam slots.
     pub async fn webcam_slots(&self) -> Result<Vec<WebcamSlot>> {
         self.get(&["v1", "webcam", "slots"]).await

@@ -46,6 +46,10 @@ pub enum Command {
         /// as pec-card-sim's (`crates/card-sim/test-keys/cie/cie-root.cert.der`).
         #[arg(long = "cie-trust-anchor")]
         cie_trust_anchors: Vec<PathBuf>,
+        /// A PEM or DER qualified CA certificate a signed request form (firma digitale) may
+        /// chain to (repeatable). In sandbox mode the sandbox's remote-signature CA is trusted too.
+        #[arg(long = "signature-ca")]
+        signature_cas: Vec<PathBuf>,
         /// When a card's revocation status cannot be checked (no CRL or OCSP answer): `soft`
         /// accepts the card with a warning in the log, `hard` refuses it.
         #[arg(long, value_enum, default_value_t = RevocationFailure::Soft)]
@@ -98,6 +102,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             sandbox_secret_file,
             trust_anchors,
             cie_trust_anchors,
+            signature_cas,
             revocation,
             legacy_key_issuers,
             no_demo,
@@ -146,6 +151,8 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             }
             for path in cie_trust_anchors {
                 config.cie_trust_anchors.push(read_cert(&path)?);
+            for path in signature_cas {
+                config.signature_trust_anchors.push(read_cert(&path)?);
             }
             config.revocation.mode = match revocation {
                 RevocationFailure::Soft => crate::revocation::Mode::SoftFail,

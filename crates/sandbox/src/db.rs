@@ -340,6 +340,21 @@ const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX webcam_bookings_slot ON webcam_bookings(starts_at) WHERE status = 'booked';
     CREATE INDEX webcam_bookings_request ON webcam_bookings(request_id, status);
     "#,
+    // 8: the request form of firma digitale / firma remota as issued (the exact bytes the
+    // holder must sign, and what they were issued from), and the signed `.p7m` once accepted.
+    r#"
+    CREATE TABLE signature_forms (
+        request_id TEXT PRIMARY KEY REFERENCES identity_requests(id),
+        pdf BLOB NOT NULL,
+        paragraphs TEXT NOT NULL,
+        issued_at TEXT NOT NULL,
+        basis TEXT NOT NULL,
+        p7m BLOB,
+        received_at TEXT,
+        signer TEXT,
+        codice_fiscale TEXT
+    );
+    "#,
 ];
 
 /// Opens (creating if needed) the database file and brings its schema up to date.

@@ -57,6 +57,7 @@ mod rows;
 mod admin;
 mod auth;
 mod factor;
+mod form;
 mod guard;
 mod guide;
 mod housekeeping;
@@ -97,6 +98,13 @@ pub struct Config {
     /// from [`Config::card_trust_anchors`], so a CNS issuer never vouches for a CIE nor the
     /// other way round. Empty: no CIE is trusted.
     pub cie_trust_anchors: Vec<Vec<u8>>,
+    /// CA certificates (DER) a signed request form's chain may end at (the qualified CAs of
+    /// firma digitale). In sandbox mode the sandbox's own remote-signature CA
+    /// ([`csc::ca_certificate`]) is trusted besides these.
+    pub signature_trust_anchors: Vec<Vec<u8>>,
+    /// The remote-signature service (CSC API v2 base URI) the provider tells the app to sign
+    /// the form through for firma remota; in sandbox mode, by default, its own `/csc/v2`.
+    pub remote_signature_url: Option<String>,
     /// Card certificate rules a deployment may change (legacy key lots).
     pub card_rules: card::Rules,
     /// How card certificates' revocation is checked (soft-fail by default).
@@ -127,6 +135,8 @@ impl Config {
             mode: Mode::Sandbox,
             card_trust_anchors: Vec::new(),
             cie_trust_anchors: Vec::new(),
+            signature_trust_anchors: Vec::new(),
+            remote_signature_url: None,
             card_rules: card::Rules::default(),
             revocation: revocation::Settings::default(),
             seed_demo: true,

@@ -1,5 +1,6 @@
 //! Identification methods: card challenge/response, SPID (with the sandbox's test identity
-//! provider page), firma remota, webcam appointments.
+//! provider page), firma remota by credentials (the older sandbox-only check; the signed form
+//! of `crate::form` is the method's CSC path), webcam appointments.
 //!
 //! Each method ends in [`crate::identity::evaluate_identification`] with the codice fiscale it
 //! proved; what happens next (success, mismatch, ceased company, documents) is the provider's
@@ -58,11 +59,10 @@ pub(crate) fn require_identifying(
     }
 }
 
-const CARD_METHODS: &[IdentificationMethod] = &[
-    IdentificationMethod::Cns,
-    IdentificationMethod::Cie,
-    IdentificationMethod::DigitalSignature,
-];
+/// The methods identified by a card's authentication key. Firma digitale is not one of them:
+/// it signs the request form with the qualified signature certificate (`crate::form`).
+const CARD_METHODS: &[IdentificationMethod] =
+    &[IdentificationMethod::Cns, IdentificationMethod::Cie];
 
 // ---------------------------------------------------------------------------------------------
 // Card

@@ -23,7 +23,7 @@ use utoipa_axum::routes;
 
 use crate::problem::{ApiError, problem_for_plain_errors};
 use crate::state::{AppState, Mode};
-use crate::{admin, auth, csc, identity, mailboxes, methods, registry, renewal};
+use crate::{admin, auth, csc, form, identity, mailboxes, methods, registry, renewal};
 use tower::util::MapResponseLayer;
 
 /// JSON bodies are small; documents have their own limit in their handler.
@@ -145,6 +145,8 @@ fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(crate::cie::cieid_start))
         .routes(routes!(crate::cie::cieid_poll))
         .routes(routes!(methods::remote_signature))
+        .routes(routes!(form::get_form))
+        .routes(routes!(form::send_signed, form::get_signed))
         .routes(routes!(methods::webcam_slots))
         .routes(routes!(methods::webcam_book))
         .routes(routes!(renewal::mailbox_expiry))

@@ -56,6 +56,10 @@ pub(crate) struct AppState {
     pub trust_anchors: Vec<Vec<u8>>,
     pub cie_trust_anchors: Vec<Vec<u8>>,
     pub card_rules: crate::card::Rules,
+    /// The qualified CAs a signed request form must chain to (see `crate::form`).
+    pub signature_cas: Arc<pec_sign::TrustedCas>,
+    /// The CSC base URI the app signs through for firma remota (see `crate::form`).
+    pub remote_signature_url: Option<String>,
     /// Revocation of card certificates, with its cache.
     pub revocation: crate::revocation::Checker,
     /// Whether outbox rows are to be relayed over SMTP.
@@ -191,6 +195,10 @@ pub(crate) struct Ctx<'a> {
 
 impl AppState {
     pub fn open(config: &Config, base_url: String) -> anyhow::Result<Self> {
+        let remote_signature_url = config.remote_signature_url.clone().or_else(|| {
+            (config.mode == Mode::Sandbox)
+                .then(|| format!("{}/csc/v2", base_url.trim_end_matches('/')))
+        });
         let mut conn = crate::db::open(&config.db_path)?;
         let offset: i64 = conn
             .query_row(
@@ -232,6 +240,8 @@ impl AppState {
             trust_anchors: config.card_trust_anchors.clone(),
             cie_trust_anchors: config.cie_trust_anchors.clone(),
             card_rules: config.card_rules.clone(),
+            signature_cas: Arc::new(signature_cas(config)?),
+            remote_signature_url,
             revocation: crate::revocation::Checker::new(config.revocation.clone())?,
             relay_mail: config.smtp.is_some(),
             rate_windows: Mutex::new(HashMap::new()),
@@ -777,6 +787,21 @@ fn remove_pointer(value: &mut serde_json::Value, pointer: &str) {
     if let Some(serde_json::Value::Object(map)) = target {
         map.remove(last);
     }
+}
+
+/// The configured qualified CAs, and in sandbox mode the remote-signature service's own.
+fn signature_cas(config: &Config) -> anyhow::Result<pec_sign::TrustedCas> {
+    let mut cas =
+        pec_sign::TrustedCas::from_der(config.signature_trust_anchors.iter().map(Vec::as_slice))
+            .map_err(|e| anyhow::anyhow!("signature trust anchor: {e}"))?;
+    if config.mode == Mode::Sandbox {
+        let csc_ca = crate::csc::ca_certificate().map_err(|e| anyhow::anyhow!(e))?;
+        cas.extend(
+            pec_sign::TrustedCas::from_der([csc_ca.as_slice()])
+                .map_err(|e| anyhow::anyhow!("remote-signature CA: {e}"))?,
+        );
+    }
+    Ok(cas)
 }
 
 #[cfg(test)]

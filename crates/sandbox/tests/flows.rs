@@ -718,14 +718,7 @@ async fn card_with_another_persons_codice_fiscale_is_a_data_mismatch() {
     let c = &rig.client;
     let p = pki();
     let holder = company_holder("ACME S.r.l.", "00743110157", Some(CHIARA_CF));
-    let id = to_identifying(
-        c,
-        ACME,
-        holder,
-        "chiara.conti@example.com",
-        MethodData::DigitalSignature,
-    )
-    .await;
+    let id = to_identifying(c, ACME, holder, "chiara.conti@example.com", MethodData::Cns).await;
     let marios = card_cert(MARIO_CF, validity(-3600, 86_400), true);
     let ch = c.card_challenge_to_sign(&id).await.unwrap();
     let r = c

@@ -10,6 +10,7 @@ pub mod identity;
 pub mod registry;
 pub mod renewal;
 pub mod session;
+pub mod signature;
 
 pub use app::AppInfo;
 

@@ -185,15 +185,9 @@ fn a_mailbox_is_saved_as_eml_files_with_an_index_and_a_second_run_resumes() {
     sign_in(&app, account["account_id"].as_str().unwrap());
 
     // The folder cannot be typed (audit M6): Rust offers the suggested one, in the user's
-    // documents, which the XDG user-dirs file of the app's private home puts in this run's
-    // work folder. It does not exist yet: the app creates it.
-    let documents = work.join("Documenti");
-    let user_dirs = rig.app_home.join("config/user-dirs.dirs");
-    std::fs::write(
-        &user_dirs,
-        format!("XDG_DOCUMENTS_DIR=\"{}\"\n", documents.display()),
-    )
-    .unwrap();
+    // documents, which the XDG user-dirs file of the app's private home puts in the rig
+    // (scripts/lib/services.sh). The backup's own folder does not exist yet: the app creates it.
+    let documents = rig.app_home.join("documents");
     let dest = documents.join("PEC").join(&address);
 
     // From the mailbox page to the backup form, prefilled with the PEC address as user.

@@ -307,8 +307,7 @@ fn preflight_stops_a_card_of_someone_else_before_the_provider() {
         private_citizen("Mario", "Rossi", MARIO_CF),
     );
     to_methods(&app, &rig, "Mario", "Rossi", MARIO_CF, &email, "mismatch");
-    app.click_when_ready("[data-testid=method-digital_signature]")
-        .unwrap();
+    app.click_when_ready("[data-testid=method-cns]").unwrap();
     let problems = app
         .wait_for_text(
             "[data-testid=preflight-problems]",
@@ -367,17 +366,23 @@ fn firma_remota_with_the_app_code_to_completed() {
     to_methods(&app, &rig, "Mario", "Rossi", cf, &email, "remote");
     app.click_when_ready("[data-testid=method-remote_signature]")
         .unwrap();
-    app.wait_for("[data-testid=remote-form]").unwrap();
+    // The request form to sign, accepted; then the remote signature service (CSC API).
+    app.wait_for("[data-testid=sig-form]").unwrap();
     shot(&app, &rig, "remote-5-form.png");
-    fill(&app, "rs-user", "firma.mario");
+    app.click_when_ready("[data-testid=sig-accept]").unwrap();
+    fill(&app, "sig-remote-user", "firma.mario");
     fill(
         &app,
-        "rs-password",
+        "sig-remote-password",
         pec_sandbox::seed::REMOTE_SIGNATURE_PASSWORD,
     );
+    app.click_when_ready("[data-testid=sig-remote-sign-in]")
+        .unwrap();
+    app.wait_for("[data-testid=sig-credential]").unwrap();
     let code = remote_signature_code(&sandbox);
-    fill(&app, "rs-otp", &code);
-    app.click_when_ready("[data-testid=rs-submit]").unwrap();
+    fill(&app, "sig-remote-otp", &code);
+    app.click_when_ready("[data-testid=sig-remote-sign]")
+        .unwrap();
     terms_and_otp(&app, &rig, &sandbox, &email, "remote");
     at_step(&app, "completed");
     shot(&app, &rig, "remote-9-completed.png");
@@ -517,12 +522,19 @@ fn keyboard_only_from_sign_in_to_completed() {
 
     tab(&app, "method-remote_signature");
     app.press(keys::ENTER).unwrap();
-    tab(&app, "rs-user");
+    // The request form: accepted with Space, then the remote signature service's sign-in,
+    // the certificate (one) and the OTP, each form sent with Enter.
+    app.wait_for("[data-testid=sig-form]").unwrap();
+    tab(&app, "sig-accept");
+    app.press(keys::SPACE).unwrap();
+    tab(&app, "sig-remote-user");
     app.press("firma.mario").unwrap();
-    tab(&app, "rs-password");
+    tab(&app, "sig-remote-password");
     app.press(pec_sandbox::seed::REMOTE_SIGNATURE_PASSWORD)
         .unwrap();
-    tab(&app, "rs-otp");
+    app.press(keys::ENTER).unwrap();
+    app.wait_for("[data-testid=sig-remote-otp]").unwrap();
+    tab(&app, "sig-remote-otp");
     app.press(&remote_signature_code(&sandbox)).unwrap();
     app.press(keys::ENTER).unwrap();
     at_step(&app, "identified");
@@ -666,33 +678,4 @@ fn the_wizard_resumes_where_it_was_after_a_restart() {
         .collect::<String>();
     assert!(drafts.contains("Marietto"));
     assert!(!drafts.contains(PASSWORD), "no secret in drafts");
-}
-
-#[test]
-fn firma_digitale_path_to_completed() {
-    // The STIncard profile is also a signature card (DF 1400 with a qualified certificate);
-    // the identification signs with its authentication key, as for CNS.
-    let card = SimCard::start(SimOptions::new(ProfileName::Stincard2048)).expect("virtual card");
-    let rig = Rig::from_env();
-    let (app, sandbox, _, address, email) =
-        start(&rig, "firma", private_citizen("Mario", "Rossi", MARIO_CF));
-    to_methods(&app, &rig, "Mario", "Rossi", MARIO_CF, &email, "firma");
-    app.click_when_ready("[data-testid=method-digital_signature]")
-        .unwrap();
-    at_step(&app, "identifying");
-    app.wait_for("[data-testid=card-matches]").unwrap();
-    shot(&app, &rig, "firma-5-card.png");
-    fill(&app, "pin", pec_card_sim::DEFAULT_PIN);
-    app.click_when_ready("[data-testid=card-sign]").unwrap();
-    terms_and_otp(&app, &rig, &sandbox, &email, "firma");
-    at_step(&app, "completed");
-    assert_eq!(verifies(&card), 1);
-    app.click_when_ready("[data-testid=to-security]").unwrap();
-    app.wait_for(&format!(
-        "[data-testid='mailbox-{address}'] [data-testid=star]"
-    ))
-    .expect("the European star next to the mailbox");
-    shot(&app, &rig, "firma-9-star.png");
-    drop(app);
-    card.stop();
 }

@@ -207,12 +207,12 @@ describe('Wizard', { timeout: 30_000 }, () => {
     const backend = stubBackend(
       cardScript(
         { cardPreflight: { ...CHECK, tax_code: 'BNCGLI85C55F205C', tax_code_matches: false, problems: [problem] } },
-        [at('identifying', { method: 'digital_signature' })],
+        [at('identifying', { method: 'cns' })],
       ),
     );
     renderWizard(backend);
     await toMethods(user);
-    await user.click(screen.getByTestId('method-digital_signature'));
+    await user.click(screen.getByTestId('method-cns'));
     expect(await screen.findByTestId('preflight-problems')).toHaveTextContent('Questa carta è di BNCGLI85C55F205C');
     expect(backend.mock('cardPreflight')).toHaveBeenCalledWith(READER.name, 'RSSMRA45C12F205C');
     expect(screen.queryByTestId('pin')).toBeNull();
@@ -312,23 +312,6 @@ describe('Wizard', { timeout: 30_000 }, () => {
     expect(booked).toHaveTextContent('Videochiamata prenotata');
     // The operator decides in the provider's back office; nothing to click here.
     await waitFor(() => expect(screen.getByTestId('wizard')).toHaveAttribute('data-step', 'identified'), { timeout: 10_000 });
-  });
-
-  test('firma remota: credentials and OTP are sent once', async () => {
-    const user = userEvent.setup();
-    const backend = stubBackend(toMethodsScript({ identityRemoteSignature: at('identified') }, [at('identifying', { method: 'remote_signature' })]));
-    renderWizard(backend);
-    await toMethods(user);
-    await user.click(screen.getByTestId('method-remote_signature'));
-    const submit = await screen.findByTestId('rs-submit');
-    expect(submit).toBeDisabled();
-    await user.type(screen.getByLabelText(/Nome utente/), 'firma.mario');
-    await user.type(screen.getByLabelText(/Password/), 'Firma-Password-1');
-    await user.type(screen.getByLabelText(/OTP/), '123456');
-    await user.click(submit);
-    await step('identified');
-    expect(backend.mock('identityRemoteSignature')).toHaveBeenCalledTimes(1);
-    expect(backend.mock('identityRemoteSignature')).toHaveBeenCalledWith('req-1', 'firma.mario', 'Firma-Password-1', '123456');
   });
 
   test('a draft is saved as the user types, without secrets', async () => {

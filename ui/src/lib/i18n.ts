@@ -8,12 +8,14 @@ import { cieEn, cieIt } from './i18n-cie';
 import { render, type ParamsOf, type Texts } from './i18n-format';
 import { registryEn, registryIt } from './i18n-registry';
 import { renewalEn, renewalIt } from './i18n-renewal';
+import { signatureEn, signatureIt } from './i18n-signature';
 
 const it = {
   locale: 'it-IT',
   ...backupIt,
   ...cieIt,
   ...registryIt,
+  ...signatureIt,
   appName: 'PEC Desktop',
   skipToContent: 'Vai al contenuto principale',
   languageLabel: 'Lingua',
@@ -262,6 +264,7 @@ const en: Messages = {
   ...backupEn,
   ...cieEn,
   ...registryEn,
+  ...signatureEn,
   appName: 'PEC Desktop',
   skipToContent: 'Skip to main content',
   languageLabel: 'Language',

@@ -372,6 +372,20 @@ missing_uids: Array<number>,
 uidvalidity_changed: boolean, };
 
 /**
+ * The form as the wizard shows it (its bytes stay in the core).
+ */
+
+export type FormView = { request_id: string, title: string, paragraphs: Array<string>, filename: string, 
+/**
+ * SHA-256 of the PDF, hex (shown small, for the careful holder).
+ */
+sha256: string, issued_at: string, 
+/**
+ * Firma remota: the service the provider names (shown with the credentials form).
+ */
+remote_signature_url?: string | null, };
+
+/**
  * The holder of a mailbox, tagged by `kind` (same JSON as `pec_domain::Holder`).
  */
 
@@ -662,6 +676,12 @@ active_identity_request?: string | null, };
  */
 
 export type MethodData = "spid" | "cie" | "cns" | "digital_signature" | "remote_signature" | "webcam";
+
+/**
+ * A PKCS#11 module found on this computer.
+ */
+
+export type ModuleView = { vendor: string, path: string, };
 
 /**
  * What the UI shows: a newer version exists.
@@ -1040,6 +1060,20 @@ export type RegistryView = { record: RegistrationRecord,
 changes: Array<PecChangeView>, };
 
 /**
+ * A remote-signature credential of the signed-in account.
+ */
+
+export type RemoteCredentialView = { id: string, 
+/**
+ * The certificate's subject (who signs).
+ */
+subject?: string | null, 
+/**
+ * What the service asks to authorise a signature (e.g. "OTP").
+ */
+otp_label?: string | null, };
+
+/**
  * A mailbox of the signed-in company, renewable here.
  */
 
@@ -1310,6 +1344,20 @@ service_conditions: boolean,
 contract_information: boolean, };
 
 /**
+ * A signature certificate on a token, and what the token says about its PIN.
+ */
+
+export type TokenCertificateView = { token_label: string, manufacturer: string, 
+/**
+ * `CKA_ID`, hex: what [`sign_with_pkcs11`] is given back.
+ */
+cert_id: string, subject: string, 
+/**
+ * "ultimo tentativo prima del blocco", …: shown before the PIN is typed.
+ */
+pin_warning?: Localized | null, };
+
+/**
  * The secret to add to an authenticator app, as a QR code and as text for typing.
  */
 
@@ -1448,6 +1496,17 @@ export function commands(invoke: Invoke) {
     backupStart: (form: BackupRequest, password: string, channel: Channel<BackupEvent>) => invoke<void>('backup_start', { form, password, channel }),
     backupCancel: () => invoke<boolean>('backup_cancel'),
     backupPickFolder: (current: string | null) => invoke<string | null>('backup_pick_folder', { current }),
+    signatureForm: (id: string) => invoke<FormView>('signature_form', { id }),
+    signatureFormOpen: (id: string) => invoke<void>('signature_form_open', { id }),
+    signatureFormSave: (id: string) => invoke<string>('signature_form_save', { id }),
+    signatureModules: () => invoke<Array<ModuleView>>('signature_modules'),
+    signaturePickModule: () => invoke<string | null>('signature_pick_module'),
+    signatureTokenCertificates: (module: string) => invoke<Array<TokenCertificateView>>('signature_token_certificates', { module }),
+    signatureSignToken: (id: string, module: string, tokenLabel: string | null, certId: string | null, pin: string) => invoke<IdentityRequestView>('signature_sign_token', { id, module, tokenLabel, certId, pin }),
+    signatureSignCard: (id: string, reader: string, pin: string) => invoke<IdentityRequestView>('signature_sign_card', { id, reader, pin }),
+    signatureRemoteSignIn: (id: string, username: string, password: string) => invoke<Array<RemoteCredentialView>>('signature_remote_sign_in', { id, username, password }),
+    signatureSignRemote: (id: string, credential: string, otp: string) => invoke<IdentityRequestView>('signature_sign_remote', { id, credential, otp }),
+    signatureSaveCopy: (id: string) => invoke<string>('signature_save_copy', { id }),
     identityUpload: (requestId: string, filename: string, bytes: Uint8Array) =>
       invoke<IdentityRequestView>('identity_upload', bytes, {
         headers: { 'x-request-id': requestId, 'x-filename': encodeURIComponent(filename) },
@@ -1527,6 +1586,17 @@ export const COMMAND_NAMES = [
   'backup_start',
   'backup_cancel',
   'backup_pick_folder',
+  'signature_form',
+  'signature_form_open',
+  'signature_form_save',
+  'signature_modules',
+  'signature_pick_module',
+  'signature_token_certificates',
+  'signature_sign_token',
+  'signature_sign_card',
+  'signature_remote_sign_in',
+  'signature_sign_remote',
+  'signature_save_copy',
   'identity_upload',
   'support_attach',
 ] as const;

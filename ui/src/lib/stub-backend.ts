@@ -76,6 +76,9 @@ const LIST_ANSWERS = new Set([
   'identityWebcamSlots',
   'securityAppPasswordList',
   'renewalMailboxes',
+  'signatureModules',
+  'signatureTokenCertificates',
+  'signatureRemoteSignIn',
 ]);
 
 function isArrayAnswer(name: string): boolean {

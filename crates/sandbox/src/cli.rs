@@ -151,6 +151,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             }
             for path in cie_trust_anchors {
                 config.cie_trust_anchors.push(read_cert(&path)?);
+            }
             for path in signature_cas {
                 config.signature_trust_anchors.push(read_cert(&path)?);
             }

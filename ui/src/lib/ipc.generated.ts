@@ -50,9 +50,10 @@ export type BackupDefaults = {
  */
 host?: string | null, port: number, user: string, 
 /**
- * The folder of the last run (to resume it), else a suggestion in the user's documents.
+ * The folder of the last run (to resume it), else a suggestion in the user's documents;
+ * none when neither can be offered (see [`offer_folder`]).
  */
-dest?: string | null, };
+dest?: BackupFolder | null, };
 
 /**
  * What the backup screen receives: progress, then one `finished` or `failed`.
@@ -63,6 +64,12 @@ export type BackupEvent = { "kind": "progress" } & Progress | { "kind": "finishe
  * The folder, as the engine wrote it (absolute).
  */
 dest: string, } | { "kind": "failed", error: Localized, };
+
+/**
+ * A folder Rust offers as a destination: the page shows `path` and sends back `token`.
+ */
+
+export type BackupFolder = { token: string, path: string, };
 
 /**
  * The outcome of a finished run.
@@ -103,7 +110,11 @@ export type BackupRequest = { address: string, host: string, port: number,
 /**
  * None or empty: the PEC address.
  */
-user?: string | null, dest: string, };
+user?: string | null, 
+/**
+ * The [`BackupFolder::token`] of a folder offered in this run, never a path.
+ */
+dest: string, };
 
 /**
  * Where a mailbox's messages were last backed up from and to (see [`crate::backup`]).
@@ -1467,7 +1478,7 @@ export function commands(invoke: Invoke) {
     cardWatch: (channel: Channel<ReadersUpdate>) => invoke<void>('card_watch', { channel }),
     cardUnwatch: () => invoke<void>('card_unwatch'),
     cardPreflight: (reader: string, declaredTaxCode: string | null) => invoke<CardCheck>('card_preflight', { reader, declaredTaxCode }),
-    cardIdentify: (id: string, reader: string, pin: string) => invoke<IdentityRequestView>('card_identify', { id, reader, pin }),
+    cardIdentify: (id: string, reader: string, pin: string, confirmLastTry: boolean) => invoke<IdentityRequestView>('card_identify', { id, reader, pin, confirmLastTry }),
     ciePreflight: (reader: string) => invoke<CieCheck>('cie_preflight', { reader }),
     cieIdentify: (id: string, reader: string, pin: string) => invoke<IdentityRequestView>('cie_identify', { id, reader, pin }),
     cieCieidStart: (id: string) => invoke<CieIdStart>('cie_cieid_start', { id }),
@@ -1495,7 +1506,7 @@ export function commands(invoke: Invoke) {
     backupDefaults: (address: string) => invoke<BackupDefaults>('backup_defaults', { address }),
     backupStart: (form: BackupRequest, password: string, channel: Channel<BackupEvent>) => invoke<void>('backup_start', { form, password, channel }),
     backupCancel: () => invoke<boolean>('backup_cancel'),
-    backupPickFolder: (current: string | null) => invoke<string | null>('backup_pick_folder', { current }),
+    backupPickFolder: (current: string | null) => invoke<BackupFolder | null>('backup_pick_folder', { current }),
     signatureForm: (id: string) => invoke<FormView>('signature_form', { id }),
     signatureFormOpen: (id: string) => invoke<void>('signature_form_open', { id }),
     signatureFormSave: (id: string) => invoke<string>('signature_form_save', { id }),

@@ -324,6 +324,5 @@ fn a_mailbox_is_saved_as_eml_files_with_an_index_and_a_second_run_resumes() {
         "{settings}"
     );
 
-    let _ = std::fs::remove_file(&user_dirs);
     let _ = std::fs::remove_dir_all(&work);
 }

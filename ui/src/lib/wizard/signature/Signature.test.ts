@@ -99,7 +99,7 @@ describe('firma digitale: the request form', () => {
     const user = userEvent.setup();
     const { backend, onrequest } = renderMethod('digital_signature', {
       cardWatch: (send: (u: ReadersUpdate) => void) => {
-        send({ readers: [{ name: 'Virtual PCD 00 00', card: 'cns', card_label: 'STIncard', atr: '3B', busy: false }], error: null });
+        send({ readers: [{ name: 'Virtual PCD 00 00', card: 'cns', card_label: 'STIncard', atr: '3B', busy: false, link: 'contact' }], error: null });
       },
       signatureSignCard: request('identified'),
     });

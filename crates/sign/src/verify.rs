@@ -48,6 +48,9 @@ use crate::asn1::{
 };
 use crate::error::VerifyError;
 
+/// The end line of a PEM certificate block (RFC 7468 §5.1).
+const PEM_END: &str = "-----END CERTIFICATE-----";
+
 /// How far in the future a signing time may be (clocks of signer and provider differ).
 pub const CLOCK_SKEW: Duration = Duration::from_secs(300);
 /// Longest chain walked from the signer to a trusted CA.
@@ -82,21 +85,33 @@ impl TrustedCas {
         }
         let text = std::str::from_utf8(bytes)
             .map_err(|_| VerifyError::Malformed("trusted CA: neither DER nor PEM".into()))?;
-        // x509-cert's PEM chain reader panics on a file with no PEM block at all (the empty
-        // file, found by the fuzz target): such a file is simply not a CA file.
-        if !text.contains("-----BEGIN ") {
+        // Each PEM block is decoded by itself (RFC 7468), then parsed as DER from a slice.
+        // x509-cert's `load_pem_chain` is not used: it panics on an empty file and loops
+        // forever on a block whose DER is cut short (both found by the `trusted_cas` fuzz
+        // target), and a CA file is input the user hands us.
+        let mut ders = Vec::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("-----BEGIN ") {
+            let block = &rest[start..];
+            let end = block.find(PEM_END).ok_or_else(|| {
+                VerifyError::Malformed("trusted CA: a PEM block has no end line".into())
+            })? + PEM_END.len();
+            let (label, der) = der::pem::decode_vec(&block.as_bytes()[..end])
+                .map_err(|e| VerifyError::Malformed(format!("trusted CA: {e}")))?;
+            if label != "CERTIFICATE" {
+                return Err(VerifyError::Malformed(format!(
+                    "trusted CA: a {label} block, not a certificate"
+                )));
+            }
+            ders.push(der);
+            rest = &block[end..];
+        }
+        if ders.is_empty() {
             return Err(VerifyError::Malformed(
                 "trusted CA: neither DER nor PEM".into(),
             ));
         }
-        let certs = Certificate::load_pem_chain(text.as_bytes())
-            .map_err(|e| VerifyError::Malformed(format!("trusted CA: {e}")))?;
-        if certs.is_empty() {
-            return Err(VerifyError::Malformed(
-                "trusted CA: no certificate in the file".into(),
-            ));
-        }
-        Ok(TrustedCas { certs })
+        TrustedCas::from_der(ders.iter().map(Vec::as_slice))
     }
 
     /// Adds the CAs of `other`.
@@ -667,6 +682,38 @@ fn malformed(e: impl std::fmt::Display) -> VerifyError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Inputs the `trusted_cas` fuzz target found: an empty file (a panic in x509-cert's PEM
+    /// chain reader) and a block whose DER is cut short after its length byte (a loop that
+    /// never ends in the same reader). Both are refused as malformed.
+    #[test]
+    fn a_pem_file_gives_each_of_its_certificates() {
+        let der = include_bytes!("../../card-sim/test-keys/ca-2048.cert.der");
+        let pem = der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, der).unwrap();
+        let one = TrustedCas::from_file_bytes(pem.as_bytes()).unwrap();
+        assert_eq!(one.len(), 1);
+        let two = format!("Comment line\n{pem}\n{pem}");
+        assert_eq!(
+            TrustedCas::from_file_bytes(two.as_bytes()).unwrap().len(),
+            2
+        );
+        assert_eq!(TrustedCas::from_file_bytes(der).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn ca_files_found_by_fuzzing_are_refused() {
+        for input in [
+            &b""[..],
+            b"-----BEGIN CERTIFICATE-----\nMIIL\n-----END CERTIFICATE-----\n",
+            b"-----BEGIN CERTIFICATE-----\nMIIL\n",
+            b"-----BEGIN PRIVATE KEY-----\nMIIL\n-----END PRIVATE KEY-----\n",
+        ] {
+            assert!(matches!(
+                TrustedCas::from_file_bytes(input),
+                Err(VerifyError::Malformed(_))
+            ));
+        }
+    }
 
     #[test]
     fn codice_fiscale_prefixes() {

@@ -146,9 +146,15 @@ pub fn suggested_backup_dest(documents: &Path, address: &str) -> String {
 }
 
 /// What the code under test logs on this thread, as the app's log file would hold it.
+///
+/// One global subscriber writes each event to the capture of the thread that emitted it. A
+/// per-test `set_default` subscriber is not enough: when another test thread registers the
+/// same callsite at the same moment, tracing may cache "nobody is interested" for it, and
+/// the capturing test then sees nothing.
 #[cfg(test)]
 pub(crate) mod test_log {
-    use std::sync::{Arc, Mutex};
+    use std::cell::RefCell;
+    use std::sync::{Arc, Mutex, Once};
 
     #[derive(Clone, Default)]
     pub struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -159,9 +165,20 @@ pub(crate) mod test_log {
         }
     }
 
-    impl std::io::Write for Captured {
+    thread_local! {
+        static TARGET: RefCell<Option<Captured>> = const { RefCell::new(None) };
+    }
+
+    /// Writes to this thread's capture, if any.
+    struct ThreadWriter;
+
+    impl std::io::Write for ThreadWriter {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            super::lock(&self.0).extend_from_slice(buf);
+            TARGET.with(|t| {
+                if let Some(c) = t.borrow().as_ref() {
+                    super::lock(&c.0).extend_from_slice(buf);
+                }
+            });
             Ok(buf.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
@@ -169,15 +186,30 @@ pub(crate) mod test_log {
         }
     }
 
+    /// Ends the capture when dropped.
+    pub struct Guard(());
+
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            TARGET.with(|t| t.borrow_mut().take());
+        }
+    }
+
     /// Captures every level on this thread until the guard drops.
-    pub fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
+    pub fn capture() -> (Captured, Guard) {
+        static INSTALL: Once = Once::new();
+        INSTALL.call_once(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_ansi(false)
+                .with_writer(|| ThreadWriter)
+                .finish();
+            // Only this module installs one; were another there, captures would stay empty
+            // and the tests that read them fail, which is what should happen.
+            let _ = tracing::subscriber::set_global_default(subscriber);
+        });
         let captured = Captured::default();
-        let writer = captured.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        (captured, tracing::subscriber::set_default(subscriber))
+        TARGET.with(|t| *t.borrow_mut() = Some(captured.clone()));
+        (captured, Guard(()))
     }
 }

@@ -5,9 +5,7 @@ use der::Decode;
 use pec_card_sim::{CieProfileName, ProfileName, VirtualCard, VirtualCie};
 use x509_cert::Certificate;
 
-fn assert_same_ca(committed: &[u8], fresh: &[u8]) {
-    let committed = Certificate::from_der(committed).unwrap();
-    let fresh = Certificate::from_der(fresh).unwrap();
+fn assert_same_ca(committed: Certificate, fresh: Certificate) {
     assert_eq!(
         committed.tbs_certificate.subject,
         fresh.tbs_certificate.subject
@@ -22,8 +20,8 @@ fn assert_same_ca(committed: &[u8], fresh: &[u8]) {
 fn committed_ca_certificate_matches_the_issuing_ca() {
     let card = VirtualCard::new(ProfileName::Stincard2048.profile()).unwrap();
     assert_same_ca(
-        include_bytes!("../test-keys/ca-2048.cert.der"),
-        &card.credentials().ca_cert,
+        Certificate::from_der(include_bytes!("../test-keys/ca-2048.cert.der")).unwrap(),
+        Certificate::from_der(&card.credentials().ca_cert).unwrap(),
     );
 }
 
@@ -32,8 +30,8 @@ fn committed_ca_certificate_matches_the_issuing_ca() {
 fn committed_qualified_ca_certificate_matches_the_issuing_ca() {
     let card = VirtualCard::new(ProfileName::Stincard2048.profile()).unwrap();
     assert_same_ca(
-        include_bytes!("../test-keys/qualified-ca-2048.cert.der"),
-        &card.credentials().qualified_ca_cert,
+        Certificate::from_der(include_bytes!("../test-keys/qualified-ca-2048.cert.der")).unwrap(),
+        Certificate::from_der(&card.credentials().qualified_ca_cert).unwrap(),
     );
 }
 
@@ -42,7 +40,7 @@ fn committed_qualified_ca_certificate_matches_the_issuing_ca() {
 fn committed_cie_root_matches_the_issuing_root() {
     let cie = VirtualCie::new(CieProfileName::Nxp.profile()).unwrap();
     assert_same_ca(
-        include_bytes!("../test-keys/cie/cie-root.cert.der"),
-        &cie.credentials().root_cert,
+        Certificate::from_der(include_bytes!("../test-keys/cie/cie-root.cert.der")).unwrap(),
+        Certificate::from_der(&cie.credentials().root_cert).unwrap(),
     );
 }

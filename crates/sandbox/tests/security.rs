@@ -298,7 +298,7 @@ async fn h2_changing_the_factor_ends_other_sessions_and_tells_the_holder() {
     let e = other.mailboxes().await.unwrap_err();
     assert_eq!((e.status(), code_of(&e)), (Some(401), "auth.unauthorized"));
     let e = other
-        .refresh(&other_tokens.refresh_token)
+        .refresh(other_tokens.refresh_token.expose())
         .await
         .unwrap_err();
     assert_eq!(code_of(&e), "auth.unauthorized");
@@ -328,7 +328,7 @@ async fn h2_changing_the_factor_ends_other_sessions_and_tells_the_holder() {
     let e = other.mailboxes().await.unwrap_err();
     assert_eq!(e.status(), Some(401));
     let e = other
-        .refresh(&other_tokens.refresh_token)
+        .refresh(other_tokens.refresh_token.expose())
         .await
         .unwrap_err();
     assert_eq!(code_of(&e), "auth.unauthorized");
@@ -737,7 +737,7 @@ async fn m4_idempotency_stores_no_secret_and_expires() {
     );
     let create = |code: String| {
         http.post(&url)
-            .bearer_auth(&token)
+            .bearer_auth(token.expose())
             .header(IDEMPOTENCY_KEY_HEADER, "chiave-1")
             .json(&serde_json::json!({ "label": "Thunderbird", "totp_code": code }))
             .send()

@@ -99,10 +99,11 @@ pub struct SessionView {
     pub account_id: String,
 }
 
-/// What the keyring item holds: the refresh token (JSON, so more can be added later).
-#[derive(Serialize, Deserialize)]
+/// What the keyring item holds: the refresh token (JSON, so more can be added later). The
+/// token is wiped from memory when dropped and redacted in `Debug` (audit L5).
+#[derive(Debug, Serialize, Deserialize)]
 struct StoredSession {
-    refresh_token: String,
+    refresh_token: pec_provider::api::Token,
 }
 
 /// The provider connection of this run.
@@ -440,7 +441,11 @@ impl Connection {
             return Err(AppError::SessionExpired);
         };
         self.refreshes_sent.fetch_add(1, Ordering::SeqCst);
-        match provider.client().refresh(&stored.refresh_token).await {
+        match provider
+            .client()
+            .refresh(stored.refresh_token.expose())
+            .await
+        {
             Ok(tokens) => {
                 self.generation.fetch_add(1, Ordering::SeqCst);
                 let next = StoredSession {
@@ -539,6 +544,22 @@ fn remember_account(core: &Core, account: &str) {
     {
         // Only the prefill and the restore after a restart are lost.
         tracing::warn!(error = %e, "could not save the last account");
+    }
+}
+
+#[cfg(test)]
+mod stored_tests {
+    use super::StoredSession;
+
+    /// L5: the keyring item keeps its plain JSON shape, and `Debug` never shows the token.
+    #[test]
+    fn the_stored_refresh_token_is_a_plain_string_and_never_shown() {
+        let json = r#"{"refresh_token":"rt-9f8e7d6c5b4a"}"#;
+        let stored: StoredSession = serde_json::from_str(json).unwrap();
+        assert_eq!(stored.refresh_token.expose(), "rt-9f8e7d6c5b4a");
+        assert_eq!(serde_json::to_string(&stored).unwrap(), json);
+        let shown = format!("{stored:?}");
+        assert!(!shown.contains("9f8e7d6c5b4a"), "{shown}");
     }
 }
 

@@ -16,6 +16,7 @@ use pec_domain::{
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use zeroize::Zeroizing;
 
 mod cieid;
 mod portals;
@@ -68,6 +69,40 @@ impl Problem {
 // ---------------------------------------------------------------------------------------------
 // Sessions
 
+/// A session token (bearer or refresh): wiped from memory when dropped, redacted in `Debug`
+/// (audit L5). On the wire a plain string. The copies serde and reqwest make while a request
+/// or an answer is (de)serialised are not wiped: an accepted residual risk, see
+/// ARCHITECTURE.md ("Secrets in memory").
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Token(Zeroizing<String>);
+
+impl Token {
+    /// The token itself, for the one place that needs it (a header, a request body).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for Token {
+    fn from(value: String) -> Self {
+        // Moved, not copied: the one buffer is the one wiped.
+        Self(Zeroizing::new(value))
+    }
+}
+
+impl From<&str> for Token {
+    fn from(value: &str) -> Self {
+        Self(Zeroizing::new(value.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
 /// Sign in with a mailbox address or an account id.
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
@@ -98,7 +133,9 @@ impl std::fmt::Debug for SignInRequest {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct RefreshRequest {
     /// The refresh token of the current session.
-    pub refresh_token: String,
+    #[schema(value_type = String)]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub refresh_token: Token,
 }
 
 impl std::fmt::Debug for RefreshRequest {
@@ -113,9 +150,13 @@ impl std::fmt::Debug for RefreshRequest {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct SessionTokens {
     /// Bearer token for the `Authorization` header.
-    pub access_token: String,
+    #[schema(value_type = String)]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub access_token: Token,
     /// Token for [`RefreshRequest`].
-    pub refresh_token: String,
+    #[schema(value_type = String)]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub refresh_token: Token,
     /// Always `Bearer`.
     pub token_type: String,
     /// When the access token stops working.
@@ -1206,6 +1247,34 @@ mod tests {
             refresh_token: "rt-0123456789abcdef".into(),
         };
         assert!(!format!("{refresh:?}").contains("0123456789"));
+
+        // L5: the token-bearing types (tokens wiped on drop) never show a token.
+        let tokens = SessionTokens {
+            access_token: "at-a1b2c3d4e5f6".into(),
+            refresh_token: String::from("rt-f6e5d4c3b2a1").into(),
+            token_type: "Bearer".into(),
+            expires_at: Utc::now(),
+            refresh_expires_at: Utc::now(),
+            account_id: "acc-demo-mario".into(),
+        };
+        let shown = format!("{tokens:?}");
+        assert!(shown.contains("acc-demo-mario"), "{shown}");
+        assert!(
+            !shown.contains("a1b2c3d4e5f6") && !shown.contains("f6e5d4c3b2a1"),
+            "{shown}"
+        );
+        let token = Token::from("at-a1b2c3d4e5f6");
+        assert_eq!(format!("{token:?}"), "Token(<redacted>)");
+        assert_eq!(token.expose(), "at-a1b2c3d4e5f6");
+        let portal = PortalSession {
+            access_token: "pt-0a1b2c3d4e5f".into(),
+            expires_at: Utc::now(),
+        };
+        assert!(!format!("{portal:?}").contains("0a1b2c3d4e5f"));
+        // On the wire the tokens are plain strings, as before.
+        let wire = serde_json::to_value(&tokens).unwrap();
+        assert_eq!(wire["access_token"], "at-a1b2c3d4e5f6");
+        assert_eq!(wire["refresh_token"], "rt-f6e5d4c3b2a1");
 
         let otp = IdentityAction::ConfirmOtp {
             code: "731904".into(),

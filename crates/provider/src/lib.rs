@@ -232,11 +232,12 @@ pub struct Client {
     http: reqwest::Client,
     base: Url,
     config: ClientConfig,
-    token: RwLock<Option<String>>,
+    // Tokens and the secret are wiped when replaced or dropped (audit L5).
+    token: RwLock<Option<Token>>,
     /// Sessions of the registry and renewal portals: separate accounts, separate tokens.
-    portal_tokens: RwLock<[Option<String>; 2]>,
+    portal_tokens: RwLock<[Option<Token>; 2]>,
     /// The sandbox's back-office secret, for the `sandbox_*` calls (tests, the embedded demo).
-    sandbox_secret: RwLock<Option<String>>,
+    sandbox_secret: RwLock<Option<Token>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -282,7 +283,7 @@ impl Client {
     }
 
     /// Uses `token` for the calls that need a session (e.g. one restored from the keyring).
-    pub fn set_access_token(&self, token: Option<String>) {
+    pub fn set_access_token(&self, token: Option<Token>) {
         if let Ok(mut t) = self.token.write() {
             *t = token;
         }
@@ -292,11 +293,11 @@ impl Client {
     /// answers them only with the secret of its run (see `pec_sandbox::Config::sandbox_secret`).
     pub fn set_sandbox_secret(&self, secret: Option<String>) {
         if let Ok(mut s) = self.sandbox_secret.write() {
-            *s = secret;
+            *s = secret.map(Token::from);
         }
     }
 
-    fn bearer(&self) -> Option<String> {
+    fn bearer(&self) -> Option<Token> {
         self.token.read().ok().and_then(|t| t.clone())
     }
 
@@ -348,7 +349,7 @@ impl Client {
     /// Exchanges a refresh token for new tokens (kept for the following calls).
     pub async fn refresh(&self, refresh_token: &str) -> Result<SessionTokens> {
         let body = RefreshRequest {
-            refresh_token: refresh_token.to_owned(),
+            refresh_token: refresh_token.into(),
         };
         let tokens: SessionTokens = self
             .send(
@@ -893,13 +894,13 @@ impl Client {
 
     fn authorised(&self, req: reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder> {
         let token = self.bearer().ok_or(Error::NotSignedIn)?;
-        Ok(req.bearer_auth(token))
+        Ok(req.bearer_auth(token.expose()))
     }
 
     /// Adds the sandbox secret, if one was given (without it the server answers 401).
     fn with_sandbox_secret(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         match self.sandbox_secret.read().ok().and_then(|s| s.clone()) {
-            Some(secret) => req.header(SANDBOX_SECRET_HEADER, secret),
+            Some(secret) => req.header(SANDBOX_SECRET_HEADER, secret.expose()),
             None => req,
         }
     }
@@ -1066,6 +1067,23 @@ pub fn new_key() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// L5: the client holds its tokens and the sandbox secret out of `Debug`.
+    #[test]
+    fn debug_of_a_signed_in_client_shows_no_token() {
+        let c = Client::new("http://127.0.0.1:1/").unwrap();
+        c.set_access_token(Some("at-a1b2c3d4e5f6".into()));
+        c.set_portal_token(Portal::Renewal, Some("pt-0a1b2c3d4e5f".into()));
+        c.set_sandbox_secret(Some("sb-9z8y7x6w5v4u".into()));
+        let shown = format!("{c:?}");
+        for secret in ["a1b2c3d4e5f6", "0a1b2c3d4e5f", "9z8y7x6w5v4u"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert_eq!(
+            c.bearer().map(|t| t.expose().to_owned()).as_deref(),
+            Some("at-a1b2c3d4e5f6")
+        );
+    }
 
     #[test]
     fn https_required_except_loopback() {

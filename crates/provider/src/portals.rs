@@ -33,13 +33,13 @@ impl Portal {
 
 impl Client {
     /// Uses `token` for a portal's calls (e.g. one restored from the keyring).
-    pub fn set_portal_token(&self, portal: Portal, token: Option<String>) {
+    pub fn set_portal_token(&self, portal: Portal, token: Option<Token>) {
         if let Ok(mut t) = self.portal_tokens.write() {
             t[portal.slot()] = token;
         }
     }
 
-    fn portal_bearer(&self, portal: Portal) -> Result<String> {
+    fn portal_bearer(&self, portal: Portal) -> Result<Token> {
         self.portal_tokens
             .read()
             .ok()
@@ -458,7 +458,7 @@ impl Client {
         loop {
             let mut req = self.http.request(method.clone(), self.url(path)?);
             if let Some(p) = portal {
-                req = req.bearer_auth(self.portal_bearer(p)?);
+                req = req.bearer_auth(self.portal_bearer(p)?.expose());
             }
             if let Some(key) = key {
                 req = req.header(IDEMPOTENCY_KEY_HEADER, key);

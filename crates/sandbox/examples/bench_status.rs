@@ -103,10 +103,10 @@ async fn main() -> anyhow::Result<()> {
     let only = std::env::var("PEC_BENCH_ONLY").unwrap_or_default();
     // Warm both up (connections, page cache, statement caches) without measuring.
     if only != "trivial" {
-        wrk(&status_url, 2, &token, &script)?;
+        wrk(&status_url, 2, token.expose(), &script)?;
     }
     if only != "status" {
-        wrk(&trivial_url, 2, &token, &script)?;
+        wrk(&trivial_url, 2, token.expose(), &script)?;
     }
 
     let mut runs = Vec::new();
@@ -114,12 +114,12 @@ async fn main() -> anyhow::Result<()> {
         let status = if only == "trivial" {
             WrkResult::skipped()
         } else {
-            wrk(&status_url, seconds, &token, &script)?
+            wrk(&status_url, seconds, token.expose(), &script)?
         };
         let base = if only == "status" {
             WrkResult::skipped()
         } else {
-            wrk(&trivial_url, seconds, &token, &script)?
+            wrk(&trivial_url, seconds, token.expose(), &script)?
         };
         eprintln!(
             "round {round}: status {:.0} req/s, trivial {:.0} req/s, load {}",

@@ -370,8 +370,8 @@ fn issue_session(ctx: &Ctx<'_>, account_id: &str) -> ApiResult<(String, SessionT
     Ok((
         id,
         SessionTokens {
-            access_token: access,
-            refresh_token: refresh,
+            access_token: access.into(),
+            refresh_token: refresh.into(),
             token_type: "Bearer".to_owned(),
             expires_at,
             refresh_expires_at,
@@ -390,7 +390,7 @@ pub(crate) async fn refresh(
 ) -> ApiResult<Json<SessionTokens>> {
     let (old_session, tokens) = st
         .run(move |ctx| {
-            let hash = sha256_hex(&[b"refresh", req.refresh_token.as_bytes()]);
+            let hash = sha256_hex(&[b"refresh", req.refresh_token.expose().as_bytes()]);
             let row: Option<(String, String, String)> = query_opt(
                 ctx.tx,
                 "SELECT id, account_id, refresh_expires_at FROM sessions

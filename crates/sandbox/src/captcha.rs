@@ -1,17 +1,19 @@
 //! Image captchas for the renewal registration (seed 004: "Per sicurezza è anche richiesto di
 //! inserire il codice captcha").
 //!
-//! A small hand-rolled raster: five digits from a 5×7 bitmap font, each scaled, shifted and
+//! A small hand-rolled raster: six digits from a 5×7 bitmap font, each scaled, shifted and
 //! sheared by a random amount, over speckle noise and crossing lines, encoded as a greyscale PNG.
 //! It is no match for a determined OCR, and need not be: it makes the sandbox behave like the
 //! portal (an image, an answer checked server-side, single use, expiring), which is what the app
-//! and the tests exercise.
+//! and the tests exercise. A challenge is drawn once and always served as the same bytes
+//! (audit L8): redrawn on every fetch, a few fetches averaged would take the noise away.
 
 use rand::Rng;
 
 /// Digits in a captcha.
-pub const CAPTCHA_DIGITS: usize = 5;
-const WIDTH: u32 = 160;
+pub const CAPTCHA_DIGITS: usize = 6;
+/// Wide enough for six digits at the largest scale, spacing and shear (14 + 5 × 31 + 25 + 12).
+const WIDTH: u32 = 212;
 const HEIGHT: u32 = 60;
 
 /// 5×7 glyphs of 0-9, one row per byte, bit 4 = leftmost column.
@@ -47,7 +49,8 @@ pub fn render_png(answer: &str) -> anyhow::Result<Vec<u8>> {
             *p = rng.gen_range(90..200);
         }
     }
-    let mut x0 = 10i64;
+    // A left shear moves a glyph up to 12 px left: start far enough in not to clip it.
+    let mut x0 = 14i64;
     for d in answer.bytes().filter(u8::is_ascii_digit) {
         let glyph = FONT[usize::from(d - b'0')];
         let scale = rng.gen_range(4..=5i64);

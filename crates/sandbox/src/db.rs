@@ -355,6 +355,11 @@ const MIGRATIONS: &[&str] = &[
         codice_fiscale TEXT
     );
     "#,
+    // 9: a captcha's image, drawn once when the captcha is made (audit L8). Rows from before
+    // have none and are refused as expired: they expire within five minutes anyway.
+    r#"
+    ALTER TABLE captchas ADD COLUMN image BLOB;
+    "#,
 ];
 
 /// Opens (creating if needed) the database file and brings its schema up to date.

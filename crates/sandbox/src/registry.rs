@@ -65,7 +65,7 @@ pub(crate) fn open_portal_session(
         params![sha256_hex(&[portal.as_bytes(), token.as_bytes()]), portal, subject, ts(expires_at)],
     )?;
     Ok(PortalSession {
-        access_token: token,
+        access_token: token.into(),
         expires_at,
     })
 }

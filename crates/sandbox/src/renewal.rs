@@ -189,12 +189,16 @@ pub(crate) async fn new_captcha(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> ApiResult<(StatusCode, Json<CaptchaChallenge>)> {
     st.write_allowed(peer.ip(), UNAUTHENTICATED_WRITES_PER_MINUTE)?;
+    // Drawn once, here and outside the writer, then served as stored (audit L8): an image
+    // redrawn with fresh noise on every fetch gives the answer away to a few fetches averaged.
+    let answer = crate::captcha::new_answer();
+    let png = crate::captcha::render_png(&answer).map_err(|e| ApiError::internal(&e))?;
     st.run(move |ctx| {
         let id = new_id("cap");
         let expires_at = ctx.now + CAPTCHA_TTL;
         ctx.tx.execute(
-            "INSERT INTO captchas (id, answer, expires_at) VALUES (?1, ?2, ?3)",
-            params![id, crate::captcha::new_answer(), ts(expires_at)],
+            "INSERT INTO captchas (id, answer, expires_at, image) VALUES (?1, ?2, ?3, ?4)",
+            params![id, answer, ts(expires_at), png],
         )?;
         // Old captchas are of no use to anyone.
         ctx.tx.execute(
@@ -214,16 +218,26 @@ pub(crate) async fn new_captcha(
 }
 
 fn live_captcha(ctx: &Ctx<'_>, id: &str) -> ApiResult<String> {
-    let row: Option<(String, String, bool)> = ctx
+    live_captcha_column(ctx, id, "answer")
+}
+
+/// A live captcha's `column` (`answer` or `image`). A row without it (an image from before
+/// images were stored) is as good as expired.
+fn live_captcha_column<T: rusqlite::types::FromSql>(
+    ctx: &Ctx<'_>,
+    id: &str,
+    column: &'static str,
+) -> ApiResult<T> {
+    let row: Option<(Option<T>, String, bool)> = ctx
         .tx
         .query_row(
-            "SELECT answer, expires_at, used FROM captchas WHERE id = ?1",
+            &format!("SELECT {column}, expires_at, used FROM captchas WHERE id = ?1"),
             params![id],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
     match row {
-        Some((answer, exp, false)) if parse_ts(&exp)? > ctx.now => Ok(answer),
+        Some((Some(value), exp, false)) if parse_ts(&exp)? > ctx.now => Ok(value),
         // 410: what decides is the captcha's state (expired, used, or pruned), not the request.
         _ => Err(ApiError::new(
             StatusCode::GONE,
@@ -242,8 +256,9 @@ pub(crate) async fn captcha_image(
     State(st): State<Arc<AppState>>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let answer = st.read(move |ctx| live_captcha(ctx, &id)).await?;
-    let png = crate::captcha::render_png(&answer).map_err(|e| ApiError::internal(&e))?;
+    let png: Vec<u8> = st
+        .read(move |ctx| live_captcha_column(ctx, &id, "image"))
+        .await?;
     let mut resp = png.into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/png"));

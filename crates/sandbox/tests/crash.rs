@@ -77,8 +77,8 @@ impl Server {
 struct Harness {
     dir: tempfile::TempDir,
     server: Option<Server>,
-    access: Option<String>,
-    portals: [Option<String>; 2],
+    access: Option<Token>,
+    portals: [Option<Token>; 2],
     kills: u32,
     survived: u32,
 }
@@ -461,7 +461,7 @@ async fn keyed_order(h: &Harness, req: &RenewalOrderRequest, key: &str) -> Renew
     let server = h.server.as_ref().expect("server");
     let resp = reqwest::Client::new()
         .post(format!("{}/renewal/v1/orders", server.base))
-        .bearer_auth(h.portals[1].as_deref().expect("renewal session"))
+        .bearer_auth(h.portals[1].as_ref().expect("renewal session").expose())
         .header(IDEMPOTENCY_KEY_HEADER, key)
         .json(req)
         .send()

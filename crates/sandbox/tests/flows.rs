@@ -18,9 +18,9 @@ async fn sessions_lockout_refresh_and_sign_out() {
     assert_eq!(c.mailboxes().await.unwrap().len(), 2);
 
     // Refresh rotates: the old refresh token stops working.
-    let t2 = c.refresh(&t.refresh_token).await.unwrap();
+    let t2 = c.refresh(t.refresh_token.expose()).await.unwrap();
     assert_ne!(t2.access_token, t.access_token);
-    let e = c.refresh(&t.refresh_token).await.unwrap_err();
+    let e = c.refresh(t.refresh_token.expose()).await.unwrap_err();
     assert_eq!(code_of(&e), "auth.unauthorized");
     assert_eq!(c.mailboxes().await.unwrap().len(), 2);
 
@@ -98,7 +98,7 @@ async fn revoked_or_expired_access_tokens_are_refused_at_once() {
     // Refresh: the old access token, cached by the request before, is dead.
     let t1 = c.sign_in(MARIO, PASSWORD, None).await.unwrap();
     c.mailbox(MARIO).await.unwrap();
-    let t2 = c.refresh(&t1.refresh_token).await.unwrap();
+    let t2 = c.refresh(t1.refresh_token.expose()).await.unwrap();
     c.set_access_token(Some(t1.access_token.clone()));
     let e = c.mailbox(MARIO).await.unwrap_err();
     assert_eq!((e.status(), code_of(&e)), (Some(401), "auth.unauthorized"));

@@ -26,7 +26,9 @@ pub const TICKET_TOKEN_HEADER: &str = "Ticket-Token";
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct PortalSession {
     /// Bearer token for the portal's calls.
-    pub access_token: String,
+    #[schema(value_type = String)]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub access_token: super::Token,
     /// When it stops working.
     pub expires_at: DateTime<Utc>,
 }

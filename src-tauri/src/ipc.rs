@@ -137,7 +137,6 @@ surface! {
         identity::identity_spid_start[](id: String) -> SpidStart,
         identity::identity_spid_open[tauri::AppHandle](id: String) -> (),
         identity::identity_spid_poll[](id: String, handle: String) -> SpidPoll,
-        identity::identity_remote_signature[](id: String, username: String, password: Secret, otp: Secret) -> IdentityRequestView,
         identity::identity_webcam_slots[]() -> Vec<WebcamSlot>,
         identity::identity_webcam_book[](id: String, starts_at: DateTime<Utc>, document: IdDocumentKind, language: Lang) -> WebcamBooking,
         identity::field_validate[](kind: FieldKind, value: String) -> FieldCheck,

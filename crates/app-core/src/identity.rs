@@ -1,9 +1,8 @@
 //! The identity-confirmation wizard: the provider keeps the request and its step; the core
-//! opens it, sends the user's actions, and carries the methods other than the card (SPID,
-//! firma remota, webcam) and the documents of the legal-representative check.
+//! opens it, sends the user's actions, and carries the methods other than the card and the
+//! signatures (SPID, CieID, webcam) and the documents of the legal-representative check.
 //!
-//! Secrets that must come from the UI (the OTP, the remote-signature password) are wiped once
-//! the provider has answered and are never logged: actions are logged by name only.
+//! The e-mail OTP an action may carry is never logged: actions are logged by name only.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -11,11 +10,10 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 use pec_domain::Lang;
 use pec_provider::api::{
-    IdDocumentKind, IdentityAction, IdentityRequestView, RemoteSignatureRequest, SpidPoll,
-    WebcamBooking, WebcamBookingRequest, WebcamSlot,
+    IdDocumentKind, IdentityAction, IdentityRequestView, SpidPoll, WebcamBooking,
+    WebcamBookingRequest, WebcamSlot,
 };
 use serde::Serialize;
-use zeroize::Zeroize as _;
 
 use crate::error::refusal;
 use crate::{AppError, Core, Result, documents, qr};
@@ -175,29 +173,7 @@ pub async fn spid_poll(core: &Core, id: &str, handle: &str) -> Result<SpidPoll> 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Firma remota and webcam
-
-/// Identifies with remote-signature credentials; the password and the OTP are wiped after.
-pub async fn remote_signature(
-    core: &Core,
-    id: &str,
-    username: &str,
-    password: &str,
-    otp: &str,
-) -> Result<IdentityRequestView> {
-    let mut req = RemoteSignatureRequest {
-        username: username.trim().to_owned(),
-        password: password.to_owned(),
-        otp: otp.trim().to_owned(),
-    };
-    let result = {
-        let r = &req;
-        core.conn.authed(move |c| c.remote_signature(id, r)).await
-    };
-    req.password.zeroize();
-    req.otp.zeroize();
-    result
-}
+// Webcam
 
 pub async fn webcam_slots(core: &Core) -> Result<Vec<WebcamSlot>> {
     core.conn.authed(|c| c.webcam_slots()).await

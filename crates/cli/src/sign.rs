@@ -133,7 +133,10 @@ fn sign_exit_code(e: &SignError) -> u8 {
         {
             3
         }
-        SignError::WrongPin { .. } | SignError::InvalidPinFormat | SignError::RemoteRefused => 5,
+        SignError::WrongPin { .. }
+        | SignError::InvalidPinFormat
+        | SignError::RemoteRefused
+        | SignError::RemoteLocked { .. } => 5,
         SignError::PinBlocked => 6,
         _ => 1,
     }

@@ -709,28 +709,6 @@ pub struct SpidPoll {
     pub request: Option<IdentityRequestView>,
 }
 
-/// Remote-signature credentials and the OTP of its app.
-#[derive(Clone, Serialize, Deserialize, ToSchema)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
-pub struct RemoteSignatureRequest {
-    /// Remote-signature user name.
-    #[schema(min_length = 1, max_length = 254, pattern = r"\S")]
-    pub username: String,
-    /// Its password.
-    #[schema(max_length = 1024)]
-    pub password: String,
-    /// The current OTP of its app.
-    pub otp: String,
-}
-
-impl std::fmt::Debug for RemoteSignatureRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RemoteSignatureRequest")
-            .field("username", &self.username)
-            .finish_non_exhaustive()
-    }
-}
-
 /// A webcam appointment slot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]

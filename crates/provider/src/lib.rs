@@ -574,23 +574,6 @@ impl Client {
             .await
     }
 
-    /// Identifies with firma remota. Never retried (the OTP is single use).
-    pub async fn remote_signature(
-        &self,
-        id: &str,
-        req: &RemoteSignatureRequest,
-    ) -> Result<IdentityRequestView> {
-        self.send(
-            Method::POST,
-            &["v1", "identity-requests", id, "remote-signature"],
-            Some(req),
-            None,
-            Auth::Session,
-            Retry::No,
-        )
-        .await
-    }
-
     /// The request form to sign for firma digitale / firma remota (issued on first read).
     pub async fn signature_form(&self, id: &str) -> Result<SignatureForm> {
         self.get(&["v1", "identity-requests", id, "signature-form"])

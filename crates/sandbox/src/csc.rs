@@ -21,8 +21,10 @@
 //!
 //! Errors carry both the CSC shape (`error`, `error_description`) and the sandbox's problem
 //! fields (`code` = `csc.<error>`, `message_it`, `message_en`), as `application/problem+json`.
-//! Access tokens and SADs live in memory only, by SHA-256 digest; OTP failures are limited
-//! (5 per account in 5 minutes) and a code is accepted once.
+//! Access tokens and SADs live in memory only, by SHA-256 digest. Wrong passwords and wrong
+//! OTPs are counted per account in the database ([`crate::throttle::CREDENTIALS`]: locked after
+//! 5, with back-off; only a signature authorised with the right OTP clears the count), and an
+//! OTP is accepted once (its time step is remembered in the database, across restarts).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -63,6 +65,7 @@ use x509_cert::time::{Time, Validity};
 
 use crate::seed::SPID_IDENTITIES;
 use crate::state::{AppState, new_token, sha256, verify_password};
+use crate::throttle::{CREDENTIALS, Failure, Gate};
 
 /// Specification version implemented.
 pub const SPECS: &str = "2.0.0.2";
@@ -70,9 +73,6 @@ pub const SPECS: &str = "2.0.0.2";
 const TOKEN_TTL: TimeDelta = TimeDelta::hours(1);
 /// Lifetime of a SAD.
 const SAD_TTL: TimeDelta = TimeDelta::minutes(5);
-/// OTP failures allowed per account in [`OTP_WINDOW`].
-const OTP_FAILURES: usize = 5;
-const OTP_WINDOW: TimeDelta = TimeDelta::minutes(5);
 /// Sign-ins per address per minute (the provider API's own limit).
 const LOGIN_PER_MINUTE: usize = 20;
 /// Bound on what the in-memory store holds.
@@ -156,23 +156,33 @@ pub(crate) async fn login(
 ) -> Result<Json<LoginResponse>, CscApiError> {
     // No credentials at all is a plain 401 and costs nothing: only attempts count.
     let (user, password) = basic_credentials(&headers).ok_or_else(CscApiError::bad_login)?;
+    if user.is_empty() || user.len() > 254 || password.len() > 1024 {
+        return Err(CscApiError::bad_login());
+    }
     if let Err(wait) = st.signin_allowed(peer.ip(), LOGIN_PER_MINUTE) {
         return Err(CscApiError::rate_limited(wait));
     }
-    let u = user.clone();
+    // Counted per user, whoever asks and from wherever (M2): the service is not an oracle for
+    // someone's password. An unknown user is counted the same way, so both answer alike.
+    let key = throttle_key(&user);
+    let (u, k) = (user.clone(), key.clone());
     let hash: Option<String> = st
         .read(move |ctx| {
-            Ok(ctx
+            if let Gate::Locked(wait) = CREDENTIALS.gate(ctx, &k)? {
+                return Ok(Err(wait));
+            }
+            Ok(Ok(ctx
                 .tx
                 .query_row(
                     "SELECT password_hash FROM remote_signature_accounts WHERE username = ?1",
                     params![u],
                     |r| r.get(0),
                 )
-                .optional()?)
+                .optional()?))
         })
         .await
-        .map_err(CscApiError::from_api)?;
+        .map_err(CscApiError::from_api)?
+        .map_err(CscApiError::locked)?;
     let dummy = st.dummy_hash.clone();
     let known = hash.is_some();
     let ok = st
@@ -183,7 +193,7 @@ pub(crate) async fn login(
         .await
         .map_err(CscApiError::from_api)?;
     if !ok {
-        return Err(CscApiError::bad_login());
+        return Err(count_failure(&st, key, CscApiError::bad_login()).await);
     }
     let token = new_token();
     let expires = st.now() + TOKEN_TTL;
@@ -323,51 +333,41 @@ pub(crate) async fn credentials_authorize(
         .find(|d| d.id == "OTP")
         .map(|d| d.value.clone())
         .ok_or_else(|| CscApiError::invalid("invalid_request", "Missing authData OTP"))?;
+    // The code is checked against the account's last accepted time step and failures are
+    // counted per user, both in the database (M2): a restart forgets neither, so a code cannot
+    // be replayed after one and a guesser does not get fresh tries.
+    let key = throttle_key(&user);
     let u = user.clone();
-    let secret: String = st
-        .read(move |ctx| {
-            Ok(ctx.tx.query_row(
-                "SELECT totp_secret FROM remote_signature_accounts WHERE username = ?1",
-                params![u],
-                |r| r.get(0),
-            )?)
-        })
-        .await
-        .map_err(CscApiError::from_api)?;
+    st.run(move |ctx| {
+        if let Gate::Locked(wait) = CREDENTIALS.gate(ctx, &key)? {
+            return Ok(Err(CscApiError::locked(wait)));
+        }
+        let (secret, last): (String, Option<i64>) = ctx.tx.query_row(
+            "SELECT totp_secret, last_step FROM remote_signature_accounts WHERE username = ?1",
+            params![u],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let Some(step) = crate::totp::verify_step(&secret, ctx.now.timestamp(), &otp, last) else {
+            return Ok(Err(match CREDENTIALS.fail(ctx, &key)? {
+                Failure::Locked(wait) => CscApiError::locked(wait),
+                Failure::Counted => CscApiError::invalid_otp(),
+            }));
+        };
+        CREDENTIALS.clear(ctx, &key)?;
+        ctx.tx.execute(
+            "UPDATE remote_signature_accounts SET last_step = ?1 WHERE username = ?2",
+            params![step, u],
+        )?;
+        Ok(Ok(()))
+    })
+    .await
+    .map_err(CscApiError::from_api)??;
     let now = st.now();
     let mut store = lock();
     store.prune(now);
-    let failures_key = format!("{}|{user}", instance(&st));
-    let failures = store.otp_failures.entry(failures_key.clone()).or_default();
-    failures.retain(|t| now - *t < OTP_WINDOW);
-    if failures.len() >= OTP_FAILURES {
-        return Err(CscApiError::rate_limited(
-            u64::try_from(OTP_WINDOW.num_seconds()).unwrap_or(300),
-        ));
-    }
-    let replay_key = sha256(&[
-        instance(&st).as_bytes(),
-        user.as_bytes(),
-        b"\0",
-        otp.as_bytes(),
-    ]);
-    if store.used_otps.contains_key(&replay_key)
-        || !crate::totp::verify(&secret, now.timestamp(), &otp)
-    {
-        store
-            .otp_failures
-            .entry(failures_key)
-            .or_default()
-            .push(now);
-        return Err(CscApiError::invalid_otp());
-    }
     if store.sads.len() >= MAX_ENTRIES {
         return Err(CscApiError::busy());
     }
-    // A TOTP code is valid for three 30-second steps: it is remembered that long.
-    store
-        .used_otps
-        .insert(replay_key, now + TimeDelta::seconds(90));
     let sad = new_token();
     store.sads.insert(
         sha256(&[instance(&st).as_bytes(), sad.as_bytes()]),
@@ -434,6 +434,20 @@ pub(crate) async fn sign_hash(
     Ok(Json(SignHashResponse { signatures }))
 }
 
+/// The failure counter of a remote-signature user (passwords and OTPs together).
+fn throttle_key(user: &str) -> String {
+    format!("remote-signature:{}", user.trim().to_lowercase())
+}
+
+/// Counts a failure of `user`'s key and answers `err`, or the lock it caused.
+async fn count_failure(st: &Arc<AppState>, key: String, err: CscApiError) -> CscApiError {
+    match st.run(move |ctx| CREDENTIALS.fail(ctx, &key)).await {
+        Ok(Failure::Locked(wait)) => CscApiError::locked(wait),
+        Ok(Failure::Counted) => err,
+        Err(e) => CscApiError::from_api(e),
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Sessions and SADs in memory
 
@@ -453,17 +467,12 @@ struct SadEntry {
 struct Store {
     tokens: HashMap<[u8; 32], TokenEntry>,
     sads: HashMap<[u8; 32], SadEntry>,
-    otp_failures: HashMap<String, Vec<DateTime<Utc>>>,
-    used_otps: HashMap<[u8; 32], DateTime<Utc>>,
 }
 
 impl Store {
     fn prune(&mut self, now: DateTime<Utc>) {
         self.tokens.retain(|_, t| t.expires > now);
         self.sads.retain(|_, s| s.expires > now);
-        self.used_otps.retain(|_, until| *until > now);
-        self.otp_failures
-            .retain(|_, v| v.iter().any(|t| now - *t < OTP_WINDOW));
     }
 }
 
@@ -587,6 +596,17 @@ impl CscApiError {
             description: "Invalid or expired access token",
             message_it: "Sessione di firma remota assente o scaduta.",
             retry_after: None,
+        }
+    }
+
+    /// The account is locked after too many wrong passwords or OTPs.
+    fn locked(seconds: i64) -> Self {
+        Self {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            error: "access_denied",
+            description: "Too many failed attempts for this account: try again later",
+            message_it: "Troppi tentativi errati per questa firma remota: riprova più tardi.",
+            retry_after: Some(u64::try_from(seconds).unwrap_or(1).max(1)),
         }
     }
 

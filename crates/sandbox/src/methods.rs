@@ -17,8 +17,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use chrono::{Datelike, TimeDelta, Timelike, Weekday};
 use pec_domain::{CodiceFiscale, IdentificationMethod, IdentityRequest};
 use pec_provider::api::{
-    CardChallenge, CardResponse, IdentityRequestView, RemoteSignatureRequest, SpidLogin, SpidPoll,
-    SpidStatus, WebcamBooking, WebcamBookingRequest, WebcamSlot, WebcamStatus,
+    CardChallenge, CardResponse, IdentityRequestView, SpidLogin, SpidPoll, SpidStatus,
+    WebcamBooking, WebcamBookingRequest, WebcamSlot, WebcamStatus,
 };
 use rusqlite::{OptionalExtension, params};
 use serde::Deserialize;
@@ -29,9 +29,7 @@ use crate::identity::{
 };
 use crate::mailboxes::idem_key;
 use crate::problem::{ApiError, ApiResult};
-use crate::rows::{query_opt, query_value};
 use crate::state::{AppState, Ctx, idempotent, new_id, parse_ts, sha256_hex, ts};
-use crate::throttle::{CREDENTIALS, Failure, Gate};
 
 /// A card challenge is valid this long, and once.
 pub const CHALLENGE_TTL: TimeDelta = TimeDelta::minutes(2);
@@ -443,107 +441,6 @@ pub(crate) async fn spid_decide(
         ))
     })
     .await
-}
-
-// ---------------------------------------------------------------------------------------------
-// Firma remota
-
-/// Identifies with remote-signature credentials and the OTP of its app.
-#[utoipa::path(post, path = "/v1/identity-requests/{id}/remote-signature", tag = "methods",
-    security(("bearer" = [])),
-    params(("id" = String, Path, description = "Request id")),
-    request_body = RemoteSignatureRequest,
-    responses((status = 200, description = "The request after the identification", body = IdentityRequestView)))]
-pub(crate) async fn remote_signature(
-    State(st): State<Arc<AppState>>,
-    auth: Auth,
-    Path(id): Path<String>,
-    Json(req): Json<RemoteSignatureRequest>,
-) -> ApiResult<Json<IdentityRequestView>> {
-    let username = req.username.trim().to_lowercase();
-    if username.is_empty() || username.len() > 254 || req.password.len() > 1024 {
-        return Err(remote_refused());
-    }
-    // Counted per remote-signature user, whoever asks (M2): the endpoint is not an oracle for
-    // other people's credentials. The password hash is checked outside the writer (M5).
-    let key = format!("remote-signature:{username}");
-    let (k, u, a, rid) = (
-        key.clone(),
-        username.clone(),
-        Arc::clone(&auth.account_id),
-        id.clone(),
-    );
-    let hash = st
-        .read(move |ctx| {
-            let row = load_request(ctx, &a, &rid)?;
-            require_identifying(&row, &[IdentificationMethod::RemoteSignature])?;
-            remote_gate(ctx, &k)?;
-            Ok(query_value::<String>(
-                ctx.tx,
-                "SELECT password_hash FROM remote_signature_accounts WHERE username = ?1",
-                params![u],
-            )?)
-        })
-        .await?;
-    let password_ok = crate::auth::check_password(&st, req.password, hash).await?;
-    let otp = req.otp;
-    st.run(move |ctx| {
-        let mut row = load_request(ctx, &auth.account_id, &id)?;
-        require_identifying(&row, &[IdentificationMethod::RemoteSignature])?;
-        remote_gate(ctx, &key)?;
-        let acc: Option<(String, String, Option<i64>)> = query_opt(
-            ctx.tx,
-            "SELECT totp_secret, tax_code, last_step FROM remote_signature_accounts WHERE username = ?1",
-            params![username],
-        )?;
-        let accepted = acc.filter(|_| password_ok).and_then(|(secret, cf, last)| {
-            crate::totp::verify_step(&secret, ctx.now.timestamp(), &otp, last).map(|s| (cf, s))
-        });
-        let Some((cf, step)) = accepted else {
-            return Err(match CREDENTIALS.fail(ctx, &key)? {
-                Failure::Locked(wait) => remote_locked(wait),
-                Failure::Counted => remote_refused(),
-            });
-        };
-        CREDENTIALS.clear(ctx, &key)?;
-        // The OTP is used: the same code cannot identify anyone again (M2).
-        ctx.tx.execute(
-            "UPDATE remote_signature_accounts SET last_step = ?1 WHERE username = ?2",
-            params![step, username],
-        )?;
-        let cf = CodiceFiscale::parse(&cf).map_err(|e| ApiError::internal(&e))?;
-        evaluate_identification(ctx, &mut row, &cf)?;
-        view(ctx, &row).map(Json)
-    })
-    .await
-}
-
-/// 403: well-formed credentials that the remote-signature provider refuses (not 401, which
-/// would say the app's own session ended).
-fn remote_refused() -> ApiError {
-    ApiError::new(
-        StatusCode::FORBIDDEN,
-        "remote_signature.refused",
-        "Credenziali o codice OTP della firma remota non validi.",
-        "Invalid remote-signature credentials or OTP.",
-    )
-}
-
-fn remote_locked(wait: i64) -> ApiError {
-    ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "remote_signature.locked",
-        "Troppi tentativi errati per questa firma remota: riprova più tardi.",
-        "Too many failed attempts for this remote signature: try again later.",
-    )
-    .retry_after(u64::try_from(wait).unwrap_or(1))
-}
-
-fn remote_gate(ctx: &Ctx<'_>, key: &str) -> ApiResult<()> {
-    match CREDENTIALS.gate(ctx, key)? {
-        Gate::Locked(wait) => Err(remote_locked(wait)),
-        Gate::Open(_) => Ok(()),
-    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -144,7 +144,6 @@ fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(methods::spid_poll))
         .routes(routes!(crate::cie::cieid_start))
         .routes(routes!(crate::cie::cieid_poll))
-        .routes(routes!(methods::remote_signature))
         .routes(routes!(form::get_form))
         .routes(routes!(form::send_signed, form::get_signed))
         .routes(routes!(methods::webcam_slots))

@@ -220,18 +220,7 @@ async fn identity_confirmation_survives_kill_9_at_every_step() {
         assert_eq!(c.identity_request(&id).await.unwrap().step, step);
         h.survived();
     }
-    let otp = common::totp_now(&c, "JBSWY3DPEHPK3PXP").await;
-    let r = c
-        .remote_signature(
-            &id,
-            &RemoteSignatureRequest {
-                username: "firma.mario".into(),
-                password: pec_sandbox::seed::REMOTE_SIGNATURE_PASSWORD.into(),
-                otp: otp.clone(),
-            },
-        )
-        .await
-        .unwrap();
+    let r = common::identify_by_remote_signature(&c, &id).await;
     assert_eq!(r.step, StepData::Identified);
     let c = h.crash();
     assert_eq!(

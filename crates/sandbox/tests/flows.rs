@@ -502,33 +502,20 @@ async fn wrong_otp_until_lockout_then_resend() {
         MethodData::RemoteSignature,
     )
     .await;
-    let otp = pec_sandbox::totp::code(
-        "JBSWY3DPEHPK3PXP",
-        c.sandbox_clock().await.unwrap().now.timestamp(),
-    )
-    .unwrap();
-    let e = c
-        .remote_signature(
-            &id,
-            &RemoteSignatureRequest {
-                username: "firma.mario".into(),
-                password: "wrong".into(),
-                otp: otp.clone(),
-            },
-        )
+    // A wrong OTP: the signature service refuses to sign, nothing reaches the provider.
+    let otp = totp_now(c, FIRMA_MARIO.1).await;
+    let wrong_otp = wrong(&otp);
+    let e = sign_remotely(c, &id, FIRMA_MARIO, wrong_otp)
         .await
         .unwrap_err();
-    assert_eq!(code_of(&e), "remote_signature.refused");
-    let r = c
-        .remote_signature(
-            &id,
-            &RemoteSignatureRequest {
-                username: "firma.mario".into(),
-                password: pec_sandbox::seed::REMOTE_SIGNATURE_PASSWORD.into(),
-                otp,
-            },
-        )
+    assert_eq!(pec_domain::DomainError::code(&e), "sign.remote_refused");
+    assert_eq!(
+        c.identity_request(&id).await.unwrap().step,
+        StepData::Identifying
+    );
+    let r = sign_remotely(c, &id, FIRMA_MARIO, &otp)
         .await
+        .unwrap()
         .unwrap();
     assert_eq!(r.step, StepData::Identified);
     act(c, &id, IdentityAction::Proceed).await;
@@ -755,22 +742,7 @@ async fn declared_holder_other_than_on_record_is_a_data_mismatch_then_change_hol
         MethodData::RemoteSignature,
     )
     .await;
-    let otp = pec_sandbox::totp::code(
-        "JBSWY3DPEHPK3PXP",
-        c.sandbox_clock().await.unwrap().now.timestamp(),
-    )
-    .unwrap();
-    let r = c
-        .remote_signature(
-            &id,
-            &RemoteSignatureRequest {
-                username: "firma.mario".into(),
-                password: pec_sandbox::seed::REMOTE_SIGNATURE_PASSWORD.into(),
-                otp,
-            },
-        )
-        .await
-        .unwrap();
+    let r = identify_remotely_as(c, &id, FIRMA_MARIO).await;
     assert_eq!(r.outcome, Some(OutcomeData::DataMismatch));
     let r = act(c, &id, IdentityAction::ChangeHolder).await;
     assert_eq!(r.step, StepData::HolderChangeRequired);
@@ -790,22 +762,7 @@ async fn ceased_company_needs_a_change_of_holder() {
         MethodData::RemoteSignature,
     )
     .await;
-    let otp = pec_sandbox::totp::code(
-        "KRSXG5CTMVRXEZLU",
-        c.sandbox_clock().await.unwrap().now.timestamp(),
-    )
-    .unwrap();
-    let r = c
-        .remote_signature(
-            &id,
-            &RemoteSignatureRequest {
-                username: "firma.chiara".into(),
-                password: pec_sandbox::seed::REMOTE_SIGNATURE_PASSWORD.into(),
-                otp,
-            },
-        )
-        .await
-        .unwrap();
+    let r = identify_remotely_as(c, &id, FIRMA_CHIARA).await;
     assert_eq!(r.step, StepData::LegalPersonCeased);
     assert_eq!(
         r.outcome_label_it.as_deref(),
@@ -1035,19 +992,7 @@ async fn restart_mid_flow_and_resume() {
         MethodData::RemoteSignature,
     )
     .await;
-    let now = rig.client.sandbox_clock().await.unwrap().now.timestamp();
-    let otp = pec_sandbox::totp::code("JBSWY3DPEHPK3PXP", now).unwrap();
-    rig.client
-        .remote_signature(
-            &id,
-            &RemoteSignatureRequest {
-                username: "firma.mario".into(),
-                password: pec_sandbox::seed::REMOTE_SIGNATURE_PASSWORD.into(),
-                otp,
-            },
-        )
-        .await
-        .unwrap();
+    identify_by_remote_signature(&rig.client, &id).await;
     act(&rig.client, &id, IdentityAction::Proceed).await;
     act(
         &rig.client,

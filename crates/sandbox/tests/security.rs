@@ -370,13 +370,11 @@ async fn m2_a_two_step_code_is_accepted_once() {
         MethodData::RemoteSignature,
     )
     .await;
-    let otp = totp_now(c, "JBSWY3DPEHPK3PXP").await;
-    let req = RemoteSignatureRequest {
-        username: "firma.mario".into(),
-        password: pec_sandbox::seed::REMOTE_SIGNATURE_PASSWORD.into(),
-        otp,
-    };
-    let r = c2.remote_signature(&id, &req).await.unwrap();
+    let otp = totp_now(c, FIRMA_MARIO.1).await;
+    let r = sign_remotely(&c2, &id, FIRMA_MARIO, &otp)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(r.step, StepData::Identified);
     // Another request (another mailbox of another account) with the same OTP: refused.
     let c3 = rig.other_client();
@@ -389,8 +387,18 @@ async fn m2_a_two_step_code_is_accepted_once() {
         MethodData::RemoteSignature,
     )
     .await;
-    let e = c3.remote_signature(&id3, &req).await.unwrap_err();
-    assert_eq!(code_of(&e), "remote_signature.refused");
+    let e = sign_remotely(&c3, &id3, FIRMA_MARIO, &otp)
+        .await
+        .unwrap_err();
+    assert_eq!(pec_domain::DomainError::code(&e), "sign.remote_refused");
+    // Not even after a restart of the server: the used step is kept in the database.
+    let rig = rig.restart().await;
+    let c3 = rig.other_client();
+    c3.sign_in("acc-demo-acme", PASSWORD, None).await.unwrap();
+    let e = sign_remotely(&c3, &id3, FIRMA_MARIO, &otp)
+        .await
+        .unwrap_err();
+    assert_eq!(pec_domain::DomainError::code(&e), "sign.remote_refused");
     rig.stop().await;
 }
 
@@ -456,7 +464,8 @@ async fn m2_guessing_codes_locks_with_back_off() {
             assert!((60 * 29..=60 * 30).contains(&retry_after(&e)));
         }
     }
-    // The remote signature's credentials are counted per user too.
+    // The remote signature's OTPs are counted per user too, whoever asks: the fifth wrong one
+    // locks the account, and then even the right one is refused with the time to wait.
     let c2 = rig.other_client();
     c2.sign_in(MARIO, PASSWORD, None).await.unwrap();
     let id = to_identifying(
@@ -469,33 +478,30 @@ async fn m2_guessing_codes_locks_with_back_off() {
     .await;
     let mut last = String::new();
     for i in 0..5 {
-        let e = c2
-            .remote_signature(
-                &id,
-                &RemoteSignatureRequest {
-                    username: "firma.mario".into(),
-                    password: pec_sandbox::seed::REMOTE_SIGNATURE_PASSWORD.into(),
-                    otp: format!("{:06}", 300_000 + i),
-                },
-            )
+        let e = sign_remotely(&c2, &id, FIRMA_MARIO, &format!("{:06}", 300_000 + i))
             .await
             .unwrap_err();
-        last = code_of(&e).to_owned();
+        last = pec_domain::DomainError::code(&e).to_owned();
     }
-    assert_eq!(last, "remote_signature.locked");
-    let otp = totp_now(c, "JBSWY3DPEHPK3PXP").await;
-    let e = c2
-        .remote_signature(
-            &id,
-            &RemoteSignatureRequest {
-                username: "firma.mario".into(),
-                password: pec_sandbox::seed::REMOTE_SIGNATURE_PASSWORD.into(),
-                otp,
-            },
+    assert_eq!(last, "sign.remote_locked");
+    let otp = totp_now(c, FIRMA_MARIO.1).await;
+    let e = sign_remotely(&c2, &id, FIRMA_MARIO, &otp)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, pec_sign::SignError::RemoteLocked { retry_after: Some(s) } if (60 * 14..=60 * 15).contains(&s)),
+        "{e:?}"
+    );
+    // The password too is refused while locked (no oracle for it either).
+    let e = pec_sign::csc::CscClient::new(&format!("{}/csc/v2", rig.sandbox.base_url()))
+        .unwrap()
+        .login(
+            FIRMA_MARIO.0,
+            &pec_sign::csc::Secret::new(pec_sandbox::seed::REMOTE_SIGNATURE_PASSWORD.into()),
         )
         .await
         .unwrap_err();
-    assert_eq!(code_of(&e), "remote_signature.locked");
+    assert_eq!(pec_domain::DomainError::code(&e), "sign.remote_locked");
     rig.stop().await;
 }
 
@@ -982,17 +988,7 @@ async fn m5_every_password_hash_runs_off_the_writer() {
         MethodData::RemoteSignature,
     )
     .await;
-    let r = c
-        .remote_signature(
-            &id,
-            &RemoteSignatureRequest {
-                username: "firma.mario".into(),
-                password: pec_sandbox::seed::REMOTE_SIGNATURE_PASSWORD.into(),
-                otp: totp_now(c, "JBSWY3DPEHPK3PXP").await,
-            },
-        )
-        .await
-        .unwrap();
+    let r = identify_by_remote_signature(c, &id).await;
     assert_eq!(r.step, StepData::Identified);
     rig.stop().await;
 }

@@ -286,6 +286,11 @@ pub async fn sign_cades(
 
 async fn decode<R: DeserializeOwned>(resp: reqwest::Response) -> Result<R, SignError> {
     let status = resp.status();
+    let retry_after = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
     // Answers are small JSON objects; a signature service that sends megabytes is broken.
     let bytes = resp.bytes().await.map_err(unreachable)?;
     if bytes.len() > 1 << 20 {
@@ -294,6 +299,9 @@ async fn decode<R: DeserializeOwned>(resp: reqwest::Response) -> Result<R, SignE
     if status.is_success() {
         return serde_json::from_slice(&bytes)
             .map_err(|e| SignError::RemoteMalformed(e.to_string()));
+    }
+    if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+        return Err(SignError::RemoteLocked { retry_after });
     }
     let err: Option<CscError> = serde_json::from_slice(&bytes).ok();
     let code = err

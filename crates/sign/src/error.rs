@@ -72,6 +72,12 @@ pub enum SignError {
     /// The remote service refused the credentials or the OTP.
     #[error("remote signature: credentials or OTP refused")]
     RemoteRefused,
+    /// Too many wrong credentials or OTPs: the service refuses every attempt for a while.
+    #[error("remote signature: too many failed attempts, try again in {} minutes", minutes(*.retry_after))]
+    RemoteLocked {
+        /// Seconds to wait, when the service says (`Retry-After`).
+        retry_after: Option<u64>,
+    },
     /// The remote service cannot be reached.
     #[error("remote signature service unreachable: {0}")]
     RemoteUnreachable(String),
@@ -81,6 +87,11 @@ pub enum SignError {
     /// Building the CMS structure failed (an encoding limit was hit).
     #[error("could not build the signature: {0}")]
     Encoding(String),
+}
+
+/// Whole minutes to wait, at least one; 15 (the usual first lock) when the service did not say.
+fn minutes(retry_after: Option<u64>) -> u64 {
+    retry_after.map_or(15, |s| s.div_ceil(60).max(1))
 }
 
 fn tries_suffix(tries_left: Option<u8>, final_try: bool) -> String {
@@ -107,6 +118,7 @@ impl DomainError for SignError {
             SignError::TokenNotFound(_) => "sign.token_not_found",
             SignError::Remote { .. } => "sign.remote_error",
             SignError::RemoteRefused => "sign.remote_refused",
+            SignError::RemoteLocked { .. } => "sign.remote_locked",
             SignError::RemoteUnreachable(_) => "sign.remote_unreachable",
             SignError::RemoteMalformed(_) => "sign.remote_malformed",
             SignError::Encoding(_) => "sign.encoding",
@@ -179,6 +191,10 @@ impl SignError {
             SignError::RemoteRefused => {
                 "Credenziali o codice OTP della firma remota non validi.".into()
             }
+            SignError::RemoteLocked { retry_after } => format!(
+                "Troppi tentativi errati per questa firma remota: riprova tra {} minuti.",
+                minutes(*retry_after)
+            ),
             SignError::RemoteUnreachable(_) => {
                 "Il servizio di firma remota non è raggiungibile: riprova più tardi.".into()
             }

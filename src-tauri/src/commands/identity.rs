@@ -79,17 +79,6 @@ pub async fn identity_spid_poll(core: Core<'_>, id: String, handle: String) -> R
 }
 
 #[tauri::command]
-pub async fn identity_remote_signature(
-    core: Core<'_>,
-    id: String,
-    username: String,
-    password: Secret,
-    otp: Secret,
-) -> Result<IdentityRequestView> {
-    identity::remote_signature(&core, &id, &username, &password, &otp).await
-}
-
-#[tauri::command]
 pub async fn identity_webcam_slots(core: Core<'_>) -> Result<Vec<WebcamSlot>> {
     identity::webcam_slots(&core).await
 }

@@ -362,20 +362,64 @@ pub async fn walk_to_identifying(
     assert_eq!(r.step, StepData::Identifying);
 }
 
-/// Identifies request `id` (at the remote-signature step) as Mario Rossi with the test
-/// account's OTP at the sandbox clock's now.
-pub async fn identify_by_remote_signature(c: &Client, id: &str) -> IdentityRequestView {
-    let otp = totp_now(c, "JBSWY3DPEHPK3PXP").await;
-    c.remote_signature(
+/// `firma.mario`, the remote-signature test account that signs as Mario Rossi, and its TOTP
+/// secret; `firma.chiara` signs as Chiara Conti.
+pub const FIRMA_MARIO: (&str, &str) = ("firma.mario", "JBSWY3DPEHPK3PXP");
+pub const FIRMA_CHIARA: (&str, &str) = ("firma.chiara", "KRSXG5CTMVRXEZLU");
+
+/// Firma remota as the app does it: the request's form, signed through the CSC API the form
+/// names with `account`'s password and `otp`, sent back. `Err` is the signature service's
+/// refusal (`Ok(Err)` the provider's).
+pub async fn sign_remotely(
+    c: &Client,
+    id: &str,
+    account: (&str, &str),
+    otp: &str,
+) -> Result<Result<IdentityRequestView, pec_provider::Error>, pec_sign::SignError> {
+    use pec_sign::csc::{CscClient, Secret, sign_cades};
+    let form = c.signature_form(id).await.expect("form");
+    let pdf = B64.decode(&form.pdf).expect("base64");
+    let url = form
+        .remote_signature_url
+        .expect("the form names a CSC service");
+    let mut csc = CscClient::new(&url).expect("csc");
+    csc.login(
+        account.0,
+        &Secret::new(pec_sandbox::seed::REMOTE_SIGNATURE_PASSWORD.into()),
+    )
+    .await?;
+    let cred = csc.credentials_list().await?.remove(0);
+    // Signed at the sandbox's time: a test may have moved its clock.
+    let now = c.sandbox_clock().await.expect("clock").now;
+    let at = std::time::UNIX_EPOCH
+        + Duration::from_secs(u64::try_from(now.timestamp()).expect("after 1970"));
+    let p7m = sign_cades(&csc, &cred, Secret::new(otp.into()), &pdf, at).await?;
+    Ok(c.send_signed_form(
         id,
-        &RemoteSignatureRequest {
-            username: "firma.mario".into(),
-            password: pec_sandbox::seed::REMOTE_SIGNATURE_PASSWORD.into(),
-            otp,
+        &SignedFormUpload {
+            p7m: B64.encode(p7m),
         },
     )
-    .await
-    .expect("remote signature")
+    .await)
+}
+
+/// Identifies request `id` (at the remote-signature step) as Mario Rossi with firma remota and
+/// the test account's OTP at the sandbox clock's now.
+pub async fn identify_by_remote_signature(c: &Client, id: &str) -> IdentityRequestView {
+    identify_remotely_as(c, id, FIRMA_MARIO).await
+}
+
+/// Identifies request `id` with `account`'s firma remota at the sandbox clock's now.
+pub async fn identify_remotely_as(
+    c: &Client,
+    id: &str,
+    account: (&str, &str),
+) -> IdentityRequestView {
+    let otp = totp_now(c, account.1).await;
+    sign_remotely(c, id, account, &otp)
+        .await
+        .expect("remote signature")
+        .expect("signed form accepted")
 }
 
 /// Both service conditions ticked.

@@ -12,7 +12,8 @@
 //!   NFC and confirms. The sandbox simulates that identity provider the way it simulates SPID:
 //!   the browser page (`/sandbox/cieid/login/{handle}`) shows the QR code of the phone page
 //!   (`/sandbox/cieid/phone/{handle}`), where the simulated app confirms one of the virtual
-//!   CIEs' holders; the app polls `GET /v1/identity-requests/{id}/cieid/{handle}`.
+//!   CIEs' holders; the app polls `GET /v1/identity-requests/{id}/cieid/{handle}` (the login
+//!   mechanism is SPID's, `crate::idp`).
 
 use std::sync::Arc;
 
@@ -24,7 +25,6 @@ use chrono::TimeDelta;
 use der::Decode;
 use pec_domain::{CodiceFiscale, IdentificationMethod};
 use pec_provider::api::{CieIdLogin, CieIdPoll, CieIdStatus};
-use rusqlite::{OptionalExtension, params};
 use serde::Deserialize;
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::{CertificatePolicies, ExtendedKeyUsage};
@@ -34,11 +34,10 @@ use crate::card::{
     CardError, OID_ANY_EXT_KEY_USAGE, OID_CERT_POLICIES, OID_COMMON_NAME, OID_EXT_KEY_USAGE,
     OID_KP_CLIENT_AUTH, extension,
 };
-use crate::identity::{evaluate_identification, load_request, load_request_any, view};
+use crate::idp::{Decision, Idp, LoginState};
 use crate::mailboxes::idem_key;
-use crate::methods::require_identifying;
 use crate::problem::{ApiError, ApiResult};
-use crate::state::{AppState, Ctx, idempotent, new_id, parse_ts, sha256_hex, ts};
+use crate::state::{AppState, idempotent, sha256_hex};
 
 /// Certificate policy of the CIE's authentication certificate (Ministero dell'Interno; the
 /// OID the issue and the reference cite, `../shared/reference/smartcards.md` §2).
@@ -109,29 +108,28 @@ pub(crate) fn tax_code(cert: &Certificate) -> Result<CodiceFiscale, CardError> {
 // ---------------------------------------------------------------------------------------------
 // CieID
 
-fn cieid_status(ctx: &Ctx<'_>, handle: &str) -> ApiResult<(String, CieIdStatus)> {
-    let not_found = || ApiError::not_found("Accesso CieID", "CieID login");
-    if !handle.starts_with(HANDLE_PREFIX) {
-        return Err(not_found());
+/// The sandbox's simulated CieID identity provider.
+const CIEID: Idp = Idp {
+    prefix: HANDLE_PREFIX,
+    method: IdentificationMethod::Cie,
+    login_it: "Accesso CieID",
+    login_en: "CieID login",
+    not_configured_code: "cieid.not_configured",
+    not_configured_it: "L'accesso con CieID non è configurato su questo server: usa la CIE con un lettore NFC.",
+    not_configured_en: "CieID login is not configured on this server: use the CIE with an NFC reader.",
+    finished_code: "cieid.finished",
+    ttl: CIEID_TTL,
+};
+
+impl From<LoginState> for CieIdStatus {
+    fn from(s: LoginState) -> CieIdStatus {
+        match s {
+            LoginState::Pending => CieIdStatus::Pending,
+            LoginState::Authorised => CieIdStatus::Authorised,
+            LoginState::Denied => CieIdStatus::Denied,
+            LoginState::Expired => CieIdStatus::Expired,
+        }
     }
-    let row: Option<(String, String, String)> = ctx
-        .tx
-        .query_row(
-            "SELECT request_id, status, expires_at FROM spid_logins WHERE handle = ?1",
-            params![handle],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
-    let Some((request_id, status, exp)) = row else {
-        return Err(not_found());
-    };
-    let status = match status.as_str() {
-        "authorised" => CieIdStatus::Authorised,
-        "denied" => CieIdStatus::Denied,
-        _ if parse_ts(&exp)? <= ctx.now => CieIdStatus::Expired,
-        _ => CieIdStatus::Pending,
-    };
-    Ok((request_id, status))
 }
 
 /// Starts a CieID login: open `login_url` in the system browser; the holder scans its QR code
@@ -154,22 +152,7 @@ pub(crate) async fn cieid_start(
         let fp = sha256_hex(&[b"cieid", id.as_bytes()]);
         let account = auth.account_id.clone();
         let (status, body) = idempotent(ctx, &account, key.as_deref(), &fp, |ctx| {
-            let row = load_request(ctx, &auth.account_id, &id)?;
-            require_identifying(&row, &[IdentificationMethod::Cie])?;
-            if ctx.st.mode != crate::Mode::Sandbox {
-                return Err(ApiError::new(
-                    StatusCode::NOT_IMPLEMENTED,
-                    "cieid.not_configured",
-                    "L'accesso con CieID non è configurato su questo server: usa la CIE con un lettore NFC.",
-                    "CieID login is not configured on this server: use the CIE with an NFC reader.",
-                ));
-            }
-            let handle = new_id(HANDLE_PREFIX);
-            let expires_at = ctx.now + CIEID_TTL;
-            ctx.tx.execute(
-                "INSERT INTO spid_logins (handle, request_id, status, expires_at) VALUES (?1, ?2, 'pending', ?3)",
-                params![handle, row.id, ts(expires_at)],
-            )?;
+            let (handle, expires_at) = CIEID.start(ctx, &auth.account_id, &id)?;
             let v = CieIdLogin {
                 login_url: format!("{}/sandbox/cieid/login/{handle}", ctx.st.base_url),
                 phone_url: format!("{}/sandbox/cieid/phone/{handle}", ctx.st.base_url),
@@ -178,7 +161,10 @@ pub(crate) async fn cieid_start(
             };
             Ok((201, serde_json::to_value(v)?))
         })?;
-        Ok((StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED), Json(body)))
+        Ok((
+            StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED),
+            Json(body),
+        ))
     })
     .await
 }
@@ -195,16 +181,11 @@ pub(crate) async fn cieid_poll(
     Path((id, handle)): Path<(String, String)>,
 ) -> ApiResult<Json<CieIdPoll>> {
     st.run(move |ctx| {
-        let row = load_request(ctx, &auth.account_id, &id)?;
-        let (request_id, status) = cieid_status(ctx, &handle)?;
-        if request_id != row.id {
-            return Err(ApiError::not_found("Accesso CieID", "CieID login"));
-        }
-        let request = match status {
-            CieIdStatus::Authorised | CieIdStatus::Denied => Some(view(ctx, &row)?),
-            _ => None,
-        };
-        Ok(Json(CieIdPoll { status, request }))
+        let (state, request) = CIEID.poll(ctx, &auth.account_id, &id, &handle)?;
+        Ok(Json(CieIdPoll {
+            status: state.into(),
+            request,
+        }))
     })
     .await
 }
@@ -222,12 +203,12 @@ fn page(title: &str, body: &str, refresh: bool) -> Html<String> {
     ))
 }
 
-fn finished_text(status: CieIdStatus) -> &'static str {
-    match status {
-        CieIdStatus::Authorised => {
+fn finished_text(state: LoginState) -> &'static str {
+    match state {
+        LoginState::Authorised => {
             "<p data-testid=\"cieid-done\">Accesso autorizzato: torna all'applicazione. / Authorised: go back to the app.</p>"
         }
-        CieIdStatus::Denied => "<p>Accesso annullato. / Login cancelled.</p>",
+        LoginState::Denied => "<p>Accesso annullato. / Login cancelled.</p>",
         _ => "<p>Accesso scaduto. / Login expired.</p>",
     }
 }
@@ -239,8 +220,8 @@ pub(crate) async fn cieid_login_page(
     Path(handle): Path<String>,
 ) -> ApiResult<Html<String>> {
     st.run(move |ctx| {
-        let (_, status) = cieid_status(ctx, &handle)?;
-        if status != CieIdStatus::Pending {
+        let (_, status) = CIEID.status(ctx, &handle)?;
+        if status != LoginState::Pending {
             return Ok(page("Entra con CIE", finished_text(status), false));
         }
         let phone = format!("{}/sandbox/cieid/phone/{handle}", ctx.st.base_url);
@@ -271,8 +252,8 @@ pub(crate) async fn cieid_phone_page(
     Path(handle): Path<String>,
 ) -> ApiResult<Html<String>> {
     st.run(move |ctx| {
-        let (_, status) = cieid_status(ctx, &handle)?;
-        if status != CieIdStatus::Pending {
+        let (_, status) = CIEID.status(ctx, &handle)?;
+        if status != LoginState::Pending {
             return Ok(page("CieID", finished_text(status), false));
         }
         let options: String = CIEID_HOLDERS
@@ -313,38 +294,14 @@ pub(crate) async fn cieid_decide(
     Form(form): Form<CieIdForm>,
 ) -> ApiResult<Html<String>> {
     st.run(move |ctx| {
-        let (request_id, status) = cieid_status(ctx, &handle)?;
-        if status != CieIdStatus::Pending {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "cieid.finished",
-                "Accesso già concluso o scaduto.",
-                "Login already finished or expired.",
-            ));
-        }
-        let mut row = load_request_any(ctx, &request_id)?;
-        if form.decision != "authorise" {
-            ctx.tx.execute(
-                "UPDATE spid_logins SET status = 'denied' WHERE handle = ?1",
-                params![handle],
-            )?;
-            crate::identity::apply(&mut row, pec_domain::IdentityEvent::IdentificationAbandoned)?;
-            crate::identity::save_request(ctx, &mut row)?;
-            return Ok(page("CieID", finished_text(CieIdStatus::Denied), false));
-        }
-        let cf = form.tax_code.as_deref().unwrap_or_default();
-        let cf = CIEID_HOLDERS
-            .iter()
-            .find(|(known, _, _)| *known == cf)
-            .and_then(|(known, _, _)| CodiceFiscale::parse(known).ok())
-            .ok_or_else(|| ApiError::not_found("Identità", "Identity"))?;
-        require_identifying(&row, &[IdentificationMethod::Cie])?;
-        ctx.tx.execute(
-            "UPDATE spid_logins SET status = 'authorised' WHERE handle = ?1",
-            params![handle],
-        )?;
-        evaluate_identification(ctx, &mut row, &cf)?;
-        Ok(page("CieID", finished_text(CieIdStatus::Authorised), false))
+        let decision = Decision::from_form(&form.decision, form.tax_code);
+        let state = CIEID.decide(ctx, &handle, decision, |_, cf| {
+            Ok(CIEID_HOLDERS
+                .iter()
+                .find(|(known, _, _)| *known == cf)
+                .and_then(|(known, _, _)| CodiceFiscale::parse(known).ok()))
+        })?;
+        Ok(page("CieID", finished_text(state), false))
     })
     .await
 }
@@ -352,6 +309,7 @@ pub(crate) async fn cieid_decide(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::new_id;
 
     #[test]
     fn handles_of_other_providers_are_not_cieid_logins() {

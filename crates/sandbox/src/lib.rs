@@ -62,6 +62,7 @@ mod guard;
 mod guide;
 mod housekeeping;
 mod identity;
+mod idp;
 mod mailboxes;
 mod methods;
 pub mod registry;

@@ -1,6 +1,6 @@
 //! Identification methods: card challenge/response, SPID (with the sandbox's test identity
-//! provider page), firma remota by credentials (the older sandbox-only check; the signed form
-//! of `crate::form` is the method's CSC path), webcam appointments.
+//! provider page, on the login mechanism of `crate::idp`), webcam appointments. Firma digitale
+//! and firma remota identify by the signed request form (`crate::form`).
 //!
 //! Each method ends in [`crate::identity::evaluate_identification`] with the codice fiscale it
 //! proved; what happens next (success, mismatch, ceased company, documents) is the provider's
@@ -24,9 +24,8 @@ use rusqlite::{OptionalExtension, params};
 use serde::Deserialize;
 
 use crate::auth::Auth;
-use crate::identity::{
-    ReqRow, challenge_bytes, evaluate_identification, load_request, load_request_any, view,
-};
+use crate::identity::{ReqRow, challenge_bytes, evaluate_identification, load_request, view};
+use crate::idp::{Decision, Idp, LoginState};
 use crate::mailboxes::idem_key;
 use crate::problem::{ApiError, ApiResult};
 use crate::state::{AppState, Ctx, idempotent, new_id, parse_ts, sha256_hex, ts};
@@ -242,6 +241,30 @@ fn claim_challenge(
 // ---------------------------------------------------------------------------------------------
 // SPID
 
+/// The sandbox's test SPID identity provider.
+pub(crate) const SPID: Idp = Idp {
+    prefix: "spid",
+    method: IdentificationMethod::Spid,
+    login_it: "Accesso SPID",
+    login_en: "SPID login",
+    not_configured_code: "spid.not_configured",
+    not_configured_it: "SPID non è configurato su questo server.",
+    not_configured_en: "SPID is not configured on this server.",
+    finished_code: "spid.finished",
+    ttl: SPID_TTL,
+};
+
+impl From<LoginState> for SpidStatus {
+    fn from(s: LoginState) -> SpidStatus {
+        match s {
+            LoginState::Pending => SpidStatus::Pending,
+            LoginState::Authorised => SpidStatus::Authorised,
+            LoginState::Denied => SpidStatus::Denied,
+            LoginState::Expired => SpidStatus::Expired,
+        }
+    }
+}
+
 /// Starts a SPID login: open `login_url` in a browser (or show it as a QR code), then poll.
 /// Honours `Idempotency-Key`.
 #[utoipa::path(post, path = "/v1/identity-requests/{id}/spid", tag = "methods",
@@ -260,22 +283,7 @@ pub(crate) async fn spid_start(
         let fp = sha256_hex(&[b"spid", id.as_bytes()]);
         let account = auth.account_id.clone();
         let (status, body) = idempotent(ctx, &account, key.as_deref(), &fp, |ctx| {
-            let row = load_request(ctx, &auth.account_id, &id)?;
-            require_identifying(&row, &[IdentificationMethod::Spid])?;
-            if ctx.st.mode != crate::Mode::Sandbox {
-                return Err(ApiError::new(
-                    StatusCode::NOT_IMPLEMENTED,
-                    "spid.not_configured",
-                    "SPID non è configurato su questo server.",
-                    "SPID is not configured on this server.",
-                ));
-            }
-            let handle = new_id("spid");
-            let expires_at = ctx.now + SPID_TTL;
-            ctx.tx.execute(
-                "INSERT INTO spid_logins (handle, request_id, status, expires_at) VALUES (?1, ?2, 'pending', ?3)",
-                params![handle, row.id, ts(expires_at)],
-            )?;
+            let (handle, expires_at) = SPID.start(ctx, &auth.account_id, &id)?;
             let v = SpidLogin {
                 login_url: format!("{}/sandbox/spid/login/{handle}", ctx.st.base_url),
                 handle,
@@ -283,34 +291,12 @@ pub(crate) async fn spid_start(
             };
             Ok((201, serde_json::to_value(v)?))
         })?;
-        Ok((StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED), Json(body)))
+        Ok((
+            StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED),
+            Json(body),
+        ))
     })
     .await
-}
-
-fn spid_status(ctx: &Ctx<'_>, handle: &str) -> ApiResult<(String, SpidStatus)> {
-    // The table also holds the CieID logins (crate::cie): not this identity provider's.
-    if !handle.starts_with("spid-") {
-        return Err(ApiError::not_found("Accesso SPID", "SPID login"));
-    }
-    let row: Option<(String, String, String)> = ctx
-        .tx
-        .query_row(
-            "SELECT request_id, status, expires_at FROM spid_logins WHERE handle = ?1",
-            params![handle],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
-    let Some((request_id, status, exp)) = row else {
-        return Err(ApiError::not_found("Accesso SPID", "SPID login"));
-    };
-    let status = match status.as_str() {
-        "authorised" => SpidStatus::Authorised,
-        "denied" => SpidStatus::Denied,
-        _ if parse_ts(&exp)? <= ctx.now => SpidStatus::Expired,
-        _ => SpidStatus::Pending,
-    };
-    Ok((request_id, status))
 }
 
 /// Polls a SPID login.
@@ -325,16 +311,11 @@ pub(crate) async fn spid_poll(
     Path((id, handle)): Path<(String, String)>,
 ) -> ApiResult<Json<SpidPoll>> {
     st.run(move |ctx| {
-        let row = load_request(ctx, &auth.account_id, &id)?;
-        let (request_id, status) = spid_status(ctx, &handle)?;
-        if request_id != row.id {
-            return Err(ApiError::not_found("Accesso SPID", "SPID login"));
-        }
-        let request = match status {
-            SpidStatus::Authorised | SpidStatus::Denied => Some(view(ctx, &row)?),
-            _ => None,
-        };
-        Ok(Json(SpidPoll { status, request }))
+        let (state, request) = SPID.poll(ctx, &auth.account_id, &id, &handle)?;
+        Ok(Json(SpidPoll {
+            status: state.into(),
+            request,
+        }))
     })
     .await
 }
@@ -345,7 +326,7 @@ pub(crate) async fn spid_page(
     Path(handle): Path<String>,
 ) -> ApiResult<Html<String>> {
     st.run(move |ctx| {
-        let (_, status) = spid_status(ctx, &handle)?;
+        let (_, status) = SPID.status(ctx, &handle)?;
         let mut stmt = ctx
             .tx
             .prepare("SELECT tax_code, first_name, last_name FROM spid_identities ORDER BY last_name")?;
@@ -364,7 +345,7 @@ pub(crate) async fn spid_page(
                 )
             })
             .collect();
-        let body = if status == SpidStatus::Pending {
+        let body = if status == LoginState::Pending {
             format!(
                 "<form method=\"post\">{options}<p>\
                  <button name=\"decision\" value=\"authorise\">Autorizza / Authorise</button> \
@@ -391,54 +372,31 @@ pub(crate) struct SpidForm {
     decision: String,
 }
 
-/// The test IdP's decision (sandbox only).
+/// The test IdP's decision (sandbox only): one of its test identities.
 pub(crate) async fn spid_decide(
     State(st): State<Arc<AppState>>,
     Path(handle): Path<String>,
     Form(form): Form<SpidForm>,
 ) -> ApiResult<Html<String>> {
     st.run(move |ctx| {
-        let (request_id, status) = spid_status(ctx, &handle)?;
-        if status != SpidStatus::Pending {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "spid.finished",
-                "Accesso già concluso o scaduto.",
-                "Login already finished or expired.",
-            ));
-        }
-        let mut row = load_request_any(ctx, &request_id)?;
-        if form.decision != "authorise" {
-            ctx.tx.execute(
-                "UPDATE spid_logins SET status = 'denied' WHERE handle = ?1",
-                params![handle],
-            )?;
-            crate::identity::apply(&mut row, pec_domain::IdentityEvent::IdentificationAbandoned)?;
-            crate::identity::save_request(ctx, &mut row)?;
-            return Ok(Html("<p>Accesso annullato. / Login cancelled.</p>".into()));
-        }
-        let cf = form.tax_code.as_deref().unwrap_or_default();
-        let known: Option<String> = ctx
-            .tx
-            .query_row(
-                "SELECT tax_code FROM spid_identities WHERE tax_code = ?1",
-                params![cf],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let cf = known
-            .and_then(|c| CodiceFiscale::parse(&c).ok())
-            .ok_or_else(|| ApiError::not_found("Identità", "Identity"))?;
-        require_identifying(&row, &[IdentificationMethod::Spid])?;
-        ctx.tx.execute(
-            "UPDATE spid_logins SET status = 'authorised' WHERE handle = ?1",
-            params![handle],
-        )?;
-        evaluate_identification(ctx, &mut row, &cf)?;
-        Ok(Html(
+        let decision = Decision::from_form(&form.decision, form.tax_code);
+        let state = SPID.decide(ctx, &handle, decision, |ctx, cf| {
+            let known: Option<String> = ctx
+                .tx
+                .query_row(
+                    "SELECT tax_code FROM spid_identities WHERE tax_code = ?1",
+                    params![cf],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(known.and_then(|c| CodiceFiscale::parse(&c).ok()))
+        })?;
+        Ok(Html(if state == LoginState::Authorised {
             "<p>Accesso autorizzato: torna all'applicazione. / Authorised: go back to the app.</p>"
-                .into(),
-        ))
+                .into()
+        } else {
+            "<p>Accesso annullato. / Login cancelled.</p>".into()
+        }))
     })
     .await
 }

@@ -188,7 +188,7 @@ surface! {
         signature::signature_pick_module[tauri::WebviewWindow]() -> Option<String>,
         signature::signature_token_certificates[](module: String) -> Vec<TokenCertificateView>,
         signature::signature_sign_token[](id: String, module: String, token_label: Option<String>, cert_id: Option<String>, pin: Secret) -> IdentityRequestView,
-        signature::signature_sign_card[](id: String, reader: String, pin: Secret) -> IdentityRequestView,
+        signature::signature_sign_card[](id: String, reader: String, pin: Secret, confirm_last_try: bool) -> IdentityRequestView,
         signature::signature_remote_sign_in[](id: String, username: String, password: Secret) -> Vec<RemoteCredentialView>,
         signature::signature_sign_remote[](id: String, credential: String, otp: Secret) -> IdentityRequestView,
         signature::signature_save_copy[tauri::AppHandle](id: String) -> String,

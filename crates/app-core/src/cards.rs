@@ -80,6 +80,11 @@ impl Cards {
             .unwrap_or_default()
     }
 
+    /// Everything known, for a check made away from the lock (on the blocking thread).
+    pub(crate) fn snapshot(&self) -> BTreeMap<String, PinKnowledge> {
+        crate::lock(&self.memory).cards.clone()
+    }
+
     /// Remembers what an attempt on the card with `serial` taught about its PIN.
     pub(crate) fn learn<T>(
         &self,
@@ -321,7 +326,7 @@ async fn sign_on_card(
     } else {
         LastTry::NotConfirmed
     };
-    let memory = crate::lock(&core.cards.memory).cards.clone();
+    let memory = core.cards.snapshot();
     let pcsc = core.cards.pcsc.clone();
     let (serial, signed) = blocking(move || {
         // A second identification on this reader while one runs (a double submit) is refused
@@ -437,5 +442,61 @@ mod rig_tests {
         assert_eq!(verifies(&sim), 1, "the PIN went once");
         // The right PIN restored the tries: no confirmation next time.
         assert_eq!(core.cards.known(serial), PinKnowledge::default());
+    }
+
+    /// The signature PIN (DF_DS) has its own tries and its own last-try guard: wrong signature
+    /// PINs are remembered under its key, not the authentication PIN's; on its last try no
+    /// VERIFY goes without the holder's confirmation; the right PIN restores it.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_signature_pin_has_its_own_last_try_guard() {
+        use crate::signature::{sign_form_on_card, signature_pin_key};
+        let (sim, reader) = card_in_reader(ProfileName::Stincard2048);
+        let serial = ProfileName::Stincard2048.profile().serial;
+        let key = signature_pin_key(serial);
+        let tmp = tempfile::tempdir().unwrap();
+        let core = Core::new(
+            crate::Dirs {
+                config: tmp.path().join("config"),
+                data: tmp.path().join("data"),
+                log: tmp.path().join("logs"),
+            },
+            None,
+        );
+        let form = b"%PDF-1.7 modulo".to_vec();
+        let pin = |p: &str| Pin::new(p.to_owned()).unwrap();
+        for left in [2, 1] {
+            let e = sign_form_on_card(&core, reader.clone(), pin("99999999"), form.clone(), false)
+                .await
+                .unwrap_err();
+            assert_eq!(e.to_localized().code, "sign.pin_wrong");
+            assert_eq!(core.cards.known(&key).tries_left, Some(left));
+        }
+        assert_eq!(core.cards.known(serial), PinKnowledge::default());
+
+        sim.clear_apdu_log();
+        let e = sign_form_on_card(
+            &core,
+            reader.clone(),
+            pin(pec_card_sim::DEFAULT_SIGN_PIN),
+            form.clone(),
+            false,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.to_localized().code, "card.pin_last_try");
+        assert_eq!(verifies(&sim), 0, "no VERIFY without the confirmation");
+
+        let p7m = sign_form_on_card(
+            &core,
+            reader.clone(),
+            pin(pec_card_sim::DEFAULT_SIGN_PIN),
+            form,
+            true,
+        )
+        .await
+        .expect("confirmed: VERIFY and signature");
+        assert!(!p7m.is_empty());
+        assert_eq!(verifies(&sim), 1, "the PIN went once");
+        assert_eq!(core.cards.known(&key), PinKnowledge::default());
     }
 }

@@ -252,25 +252,93 @@ pub async fn sign_with_pkcs11(
 }
 
 /// Signs the form with the card's signature DF: one VERIFY of the signature PIN, one signature,
-/// in one PC/SC transaction on a reader held for this signature alone.
+/// in one PC/SC transaction on a reader held for this signature alone. The signature PIN has
+/// its own tries, remembered apart from the authentication PIN's ([`signature_pin_key`]): when
+/// the last attempt left one, nothing goes to the card unless `confirm_last_try` says the
+/// holder accepted the risk (`card.pin_last_try` otherwise), as for the identification.
 pub async fn sign_with_card(
     core: &Core,
     id: &str,
     reader: String,
     pin: Zeroizing<String>,
+    confirm_last_try: bool,
 ) -> Result<IdentityRequestView> {
     let form = form_bytes(core, id)?;
     let pin = pec_card::Pin::new(pin.to_string()).map_err(AppError::from)?;
-    let pcsc = core.cards.pcsc();
-    let p7m = blocking(move || {
-        let _one_at_a_time = pec_card::guard::ReaderLock::try_acquire(&reader)?;
-        let card = pcsc.connect(&reader).map_err(AppError::from)?;
-        let mut signer = pec_sign::card::CardSigner::new(card, pin);
-        pec_sign::cades::sign(&form, &mut signer, SystemTime::now()).map_err(sign_error)
-    })
-    .await
-    .inspect_err(|e| tracing::info!(code = %e.code(), "card signature failed"))?;
+    let p7m = sign_form_on_card(core, reader, pin, form, confirm_last_try).await?;
     send(core, id, p7m, "card").await
+}
+
+/// The card part of [`sign_with_card`]: the last-try guard, VERIFY and the signature, and what
+/// the attempt teaches remembered.
+pub(crate) async fn sign_form_on_card(
+    core: &Core,
+    reader: String,
+    pin: pec_card::Pin,
+    form: Vec<u8>,
+    confirm_last_try: bool,
+) -> Result<Vec<u8>> {
+    let pcsc = core.cards.pcsc();
+    let known = core.cards.snapshot();
+    let confirmation = if confirm_last_try {
+        pec_card::guard::LastTry::Confirmed
+    } else {
+        pec_card::guard::LastTry::NotConfirmed
+    };
+    let (key, signed) = blocking(move || {
+        let _one_at_a_time = pec_card::guard::ReaderLock::try_acquire(&reader)?;
+        let mut card = pcsc.connect(&reader).map_err(AppError::from)?;
+        // Checked on the card actually in the reader (by its serial), right before VERIFY.
+        let key = card.read_serial().ok().map(|s| signature_pin_key(&s));
+        let k = key
+            .as_deref()
+            .and_then(|k| known.get(k))
+            .copied()
+            .unwrap_or_default();
+        let tries = if k.blocked {
+            pec_card::guard::PinTries::Blocked
+        } else {
+            pec_card::guard::PinTries::from_tries_left(k.tries_left)
+        };
+        if let Err(e) = tries.allow(confirmation) {
+            tracing::info!(code = e.code(), "card signature held before VERIFY");
+            return Err(e.into());
+        }
+        let mut signer = pec_sign::card::CardSigner::new(card, pin);
+        Ok((
+            key,
+            pec_sign::cades::sign(&form, &mut signer, SystemTime::now()),
+        ))
+    })
+    .await?;
+    if let Some(outcome) = pin_outcome(&signed) {
+        core.cards.learn(key.as_deref(), &outcome);
+    }
+    signed
+        .map_err(sign_error)
+        .inspect_err(|e| tracing::info!(code = %e.code(), "card signature failed"))
+}
+
+/// Where what the signature PIN's attempts taught is kept: apart from the authentication PIN
+/// of the same card (a CNS has two PINs, each with its own tries).
+pub(crate) fn signature_pin_key(serial: &str) -> String {
+    format!("{serial}#firma")
+}
+
+/// What a signature attempt teaches about the signature PIN, in the card layer's terms
+/// (`None`: nothing, the PIN was not judged).
+fn pin_outcome<T>(
+    r: &std::result::Result<T, SignError>,
+) -> Option<std::result::Result<(), pec_card::CardError>> {
+    match r {
+        Ok(_) => Some(Ok(())),
+        Err(SignError::WrongPin {
+            tries_left: Some(n),
+            ..
+        }) => Some(Err(pec_card::CardError::WrongPin { tries_left: *n })),
+        Err(SignError::PinBlocked) => Some(Err(pec_card::CardError::PinBlocked)),
+        Err(_) => None,
+    }
 }
 
 /// Signs in to the remote-signature service the form names and lists the account's

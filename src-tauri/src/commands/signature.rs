@@ -117,15 +117,17 @@ pub async fn signature_sign_token(
     signature::sign_with_pkcs11(&core, &id, module, token_label, cert_id, pin.into_inner()).await
 }
 
-/// Signs the form with the card's signature DF (one VERIFY) and sends it.
+/// Signs the form with the card's signature DF (one VERIFY) and sends it; on the signature
+/// PIN's last try only once the holder confirmed.
 #[tauri::command]
 pub async fn signature_sign_card(
     core: Core<'_>,
     id: String,
     reader: String,
     pin: Secret,
+    confirm_last_try: bool,
 ) -> Result<IdentityRequestView> {
-    signature::sign_with_card(&core, &id, reader, pin.into_inner()).await
+    signature::sign_with_card(&core, &id, reader, pin.into_inner(), confirm_last_try).await
 }
 
 /// Signs in to the remote signature service and lists the credentials.

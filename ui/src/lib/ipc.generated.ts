@@ -1513,7 +1513,7 @@ export function commands(invoke: Invoke) {
     signaturePickModule: () => invoke<string | null>('signature_pick_module'),
     signatureTokenCertificates: (module: string) => invoke<Array<TokenCertificateView>>('signature_token_certificates', { module }),
     signatureSignToken: (id: string, module: string, tokenLabel: string | null, certId: string | null, pin: string) => invoke<IdentityRequestView>('signature_sign_token', { id, module, tokenLabel, certId, pin }),
-    signatureSignCard: (id: string, reader: string, pin: string) => invoke<IdentityRequestView>('signature_sign_card', { id, reader, pin }),
+    signatureSignCard: (id: string, reader: string, pin: string, confirmLastTry: boolean) => invoke<IdentityRequestView>('signature_sign_card', { id, reader, pin, confirmLastTry }),
     signatureRemoteSignIn: (id: string, username: string, password: string) => invoke<Array<RemoteCredentialView>>('signature_remote_sign_in', { id, username, password }),
     signatureSignRemote: (id: string, credential: string, otp: string) => invoke<IdentityRequestView>('signature_sign_remote', { id, credential, otp }),
     signatureSaveCopy: (id: string) => invoke<string>('signature_save_copy', { id }),

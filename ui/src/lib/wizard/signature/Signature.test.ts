@@ -108,7 +108,34 @@ describe('firma digitale: the request form', () => {
     await user.type(await screen.findByTestId('sig-card-pin'), '12345678');
     await user.click(screen.getByTestId('sig-card-sign'));
     await waitFor(() => expect(onrequest).toHaveBeenCalledTimes(1));
-    expect(backend.mock('signatureSignCard')).toHaveBeenCalledWith('req-1', 'Virtual PCD 00 00', '12345678');
+    expect(backend.mock('signatureSignCard')).toHaveBeenCalledWith('req-1', 'Virtual PCD 00 00', '12345678', false);
+  });
+
+  test('the signature PIN’s last try: asked, cancelled keeps the PIN unsent, confirmed sends it once more', async () => {
+    const user = userEvent.setup();
+    const held = failure('card.pin_last_try', 'Ultimo tentativo: se il PIN è errato la carta si blocca.');
+    const { backend, onrequest } = renderMethod('digital_signature', {
+      cardWatch: (send: (u: ReadersUpdate) => void) => {
+        send({ readers: [{ name: 'Virtual PCD 00 00', card: 'cns', card_label: 'STIncard', atr: '3B', busy: false, link: 'contact' }], error: null });
+      },
+      signatureSignCard: [held, held, request('identified')],
+    });
+    await user.click(await screen.findByTestId('sig-accept'));
+    await user.click(screen.getByTestId('sig-device-card'));
+    await user.type(await screen.findByTestId('sig-card-pin'), '12345678');
+    await user.click(screen.getByTestId('sig-card-sign'));
+    // The safe answer has the focus; cancelling sends nothing and returns to the PIN.
+    await waitFor(() => expect(screen.getByTestId('sig-last-try-cancel')).toHaveFocus());
+    await user.click(screen.getByTestId('sig-last-try-cancel'));
+    expect(screen.queryByTestId('sig-last-try')).toBeNull();
+    expect(screen.getByTestId('sig-card-pin')).toHaveFocus();
+    expect(backend.mock('signatureSignCard')).toHaveBeenCalledTimes(1);
+    await user.type(screen.getByTestId('sig-card-pin'), '12345678');
+    await user.click(screen.getByTestId('sig-card-sign'));
+    await user.click(await screen.findByTestId('sig-last-try-continue'));
+    await waitFor(() => expect(onrequest).toHaveBeenCalledTimes(1));
+    expect(backend.mock('signatureSignCard').mock.calls.map((c) => c[3])).toEqual([false, false, true]);
+    expect(screen.queryByTestId('sig-sign-error')).toBeNull();
   });
 });
 

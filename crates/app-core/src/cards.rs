@@ -449,7 +449,8 @@ mod rig_tests {
     /// VERIFY goes without the holder's confirmation; the right PIN restores it.
     #[tokio::test(flavor = "multi_thread")]
     async fn the_signature_pin_has_its_own_last_try_guard() {
-        use crate::signature::{sign_form_on_card, signature_pin_key};
+        use crate::signature::sign_form_on_card;
+        use pec_sign::card::signature_pin_key;
         let (sim, reader) = card_in_reader(ProfileName::Stincard2048);
         let serial = ProfileName::Stincard2048.profile().serial;
         let key = signature_pin_key(serial);

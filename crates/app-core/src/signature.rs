@@ -289,7 +289,10 @@ pub(crate) async fn sign_form_on_card(
         let _one_at_a_time = pec_card::guard::ReaderLock::try_acquire(&reader)?;
         let mut card = pcsc.connect(&reader).map_err(AppError::from)?;
         // Checked on the card actually in the reader (by its serial), right before VERIFY.
-        let key = card.read_serial().ok().map(|s| signature_pin_key(&s));
+        let key = card
+            .read_serial()
+            .ok()
+            .map(|s| pec_sign::card::signature_pin_key(&s));
         let k = key
             .as_deref()
             .and_then(|k| known.get(k))
@@ -311,34 +314,12 @@ pub(crate) async fn sign_form_on_card(
         ))
     })
     .await?;
-    if let Some(outcome) = pin_outcome(&signed) {
+    if let Some(outcome) = pec_sign::card::pin_outcome(&signed) {
         core.cards.learn(key.as_deref(), &outcome);
     }
     signed
         .map_err(sign_error)
         .inspect_err(|e| tracing::info!(code = %e.code(), "card signature failed"))
-}
-
-/// Where what the signature PIN's attempts taught is kept: apart from the authentication PIN
-/// of the same card (a CNS has two PINs, each with its own tries).
-pub(crate) fn signature_pin_key(serial: &str) -> String {
-    format!("{serial}#firma")
-}
-
-/// What a signature attempt teaches about the signature PIN, in the card layer's terms
-/// (`None`: nothing, the PIN was not judged).
-fn pin_outcome<T>(
-    r: &std::result::Result<T, SignError>,
-) -> Option<std::result::Result<(), pec_card::CardError>> {
-    match r {
-        Ok(_) => Some(Ok(())),
-        Err(SignError::WrongPin {
-            tries_left: Some(n),
-            ..
-        }) => Some(Err(pec_card::CardError::WrongPin { tries_left: *n })),
-        Err(SignError::PinBlocked) => Some(Err(pec_card::CardError::PinBlocked)),
-        Err(_) => None,
-    }
 }
 
 /// Signs in to the remote-signature service the form names and lists the account's

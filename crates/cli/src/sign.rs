@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use pec_card::Pcsc;
 use pec_domain::{DomainError, Lang};
-use pec_sign::card::{CardSigner, from_card};
+use pec_sign::card::{CardSigner, from_card, pin_outcome, signature_pin_key};
 use pec_sign::csc::{CscClient, Secret, sign_cades};
 use pec_sign::pkcs11::{Pkcs11Module, Selection, TokenPin, parse_cert_id};
 use pec_sign::{Policy, SignError, TrustedCas, VerifyError, cades, verify};
@@ -60,6 +60,10 @@ pub struct SignArgs {
     /// Reader of a CNS with the signature DF (default: the first reader holding a CNS).
     #[arg(long, value_name = "NAME", conflicts_with = "csc")]
     reader: Option<String>,
+    /// Send the signature PIN even if it is the card's last try (with the card's signature DF;
+    /// without it a script is refused with exit code 8, a terminal is asked).
+    #[arg(long, conflicts_with_all = ["module", "csc"])]
+    confirm_last_try: bool,
     /// Base URL of a CSC API v2 remote signature service (firma remota), e.g.
     /// https://firma.example/csc/v2; password and OTP are read after the user.
     #[arg(long, value_name = "URL", requires_all = ["user", "credential"])]
@@ -100,7 +104,7 @@ pub fn run_sign(args: SignArgs) -> ExitCode {
     } else if let Some(url) = &args.csc {
         sign_csc(url, &args, &document)
     } else {
-        sign_card(args.reader.clone(), &document)
+        sign_card(args.reader.clone(), args.confirm_last_try, &document)
     };
     match result {
         Ok(p7m) => {
@@ -138,6 +142,10 @@ fn sign_exit_code(e: &SignError) -> u8 {
         | SignError::RemoteRefused
         | SignError::RemoteLocked { .. } => 5,
         SignError::PinBlocked => 6,
+        SignError::Card {
+            code: "card.pin_last_try",
+            ..
+        } => 8,
         _ => 1,
     }
 }
@@ -170,7 +178,11 @@ fn sign_pkcs11(
     cades::sign(document, &mut signer, SystemTime::now())
 }
 
-fn sign_card(reader: Option<String>, document: &[u8]) -> Result<Vec<u8>, SignError> {
+fn sign_card(
+    reader: Option<String>,
+    confirm_last_try: bool,
+    document: &[u8],
+) -> Result<Vec<u8>, SignError> {
     let pcsc = Pcsc::establish().map_err(from_card)?;
     // A CIE carries an authentication certificate only: a firma digitale needs a signature
     // card or token.
@@ -183,9 +195,17 @@ fn sign_card(reader: Option<String>, document: &[u8]) -> Result<Vec<u8>, SignErr
         .map_err(from_card)?
         .ok_or(SignError::NoSigningCertificate)?;
     eprintln!("certificato: {}", cert.subject);
+    // The signature PIN's own last-try guard, from what its last attempt taught.
+    let mut memory = crate::pin_memory::PinMemory::load();
+    let key = card.read_serial().ok().map(|s| signature_pin_key(&s));
+    crate::last_try_allowed(&memory, key.as_deref(), confirm_last_try).map_err(from_card)?;
     let pin = pec_card::Pin::new(read_secret("PIN di firma: ")?.to_string()).map_err(from_card)?;
     let mut signer = CardSigner::with_certificate(card, cert, pin);
-    cades::sign(document, &mut signer, SystemTime::now())
+    let signed = cades::sign(document, &mut signer, SystemTime::now());
+    if let Some(outcome) = pin_outcome(&signed) {
+        memory.learn(key.as_deref(), &outcome);
+    }
+    signed
 }
 
 fn sign_csc(url: &str, args: &SignArgs, document: &[u8]) -> Result<Vec<u8>, SignError> {

@@ -54,8 +54,15 @@ fn start() -> Rig {
 }
 
 fn pec(args: &[&str], stdin: &str) -> Output {
+    // What PIN attempts teach is kept in the target dir, never in the user's state folder.
+    let state = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sign-commands-cards.json");
+    pec_with_state(args, stdin, &state)
+}
+
+fn pec_with_state(args: &[&str], stdin: &str, state: &Path) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_pec"))
         .args(args)
+        .env("PEC_CARD_STATE", state)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -123,6 +130,47 @@ fn document(dir: &Path) -> (std::path::PathBuf, Vec<u8>) {
     let path = dir.join("modulo.pdf");
     std::fs::write(&path, &doc).expect("write doc");
     (path, doc)
+}
+
+/// The signature PIN's last try: two wrong signature PINs are remembered (apart from the
+/// authentication PIN), the third run sends nothing without `--confirm-last-try` (exit 8), and
+/// with it the PIN goes once and signs.
+#[test]
+fn the_signature_pin_last_try_is_sent_only_when_confirmed() {
+    let rig = start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let state = dir.path().join("cards.json");
+    let (doc_path, _) = document(dir.path());
+    let p7m = dir.path().join("modulo.pdf.p7m");
+    let args = ["sign", "--in", s(&doc_path), "--out", s(&p7m)];
+    rig.sim.clear_apdu_log();
+    for _ in 0..2 {
+        let out = pec_with_state(&args, "99999999\n", &state);
+        assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    }
+    let out = pec_with_state(&args, &format!("{DEFAULT_SIGN_PIN}\n"), &state);
+    assert_eq!(out.status.code(), Some(8), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("la carta si"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        verifies(&rig.sim),
+        vec![0x9A, 0x9A],
+        "nothing sent on the last try"
+    );
+    // The authentication PIN is not affected by the signature PIN's failures.
+    let out = pec_with_state(&["card", "verify-pin"], "12345678\n", &state);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let mut confirmed = args.to_vec();
+    confirmed.push("--confirm-last-try");
+    rig.sim.clear_apdu_log();
+    let out = pec_with_state(&confirmed, &format!("{DEFAULT_SIGN_PIN}\n"), &state);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(verifies(&rig.sim), vec![0x9A], "the PIN went once");
+    assert!(p7m.exists());
 }
 
 #[test]

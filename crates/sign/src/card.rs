@@ -100,6 +100,27 @@ impl<T: RawTransmit> Signer for CardSigner<T> {
     }
 }
 
+/// Where what the signature PIN's attempts taught is remembered, for the card with `serial`:
+/// apart from its authentication PIN (a CNS has two PINs, each with its own tries), in the
+/// same store (`pec_card::preflight::PinKnowledge` by key).
+pub fn signature_pin_key(serial: &str) -> String {
+    format!("{serial}#firma")
+}
+
+/// What a signature attempt that ended with `r` teaches about the signature PIN, in the card
+/// layer's terms (for `PinKnowledge::after`); `None` when the PIN was not judged.
+pub fn pin_outcome<T>(r: &Result<T, SignError>) -> Option<Result<(), CardError>> {
+    match r {
+        Ok(_) => Some(Ok(())),
+        Err(SignError::WrongPin {
+            tries_left: Some(n),
+            ..
+        }) => Some(Err(CardError::WrongPin { tries_left: *n })),
+        Err(SignError::PinBlocked) => Some(Err(CardError::PinBlocked)),
+        Err(_) => None,
+    }
+}
+
 /// The card layer's errors, PIN outcomes as this crate's own (same wording for every device).
 pub fn from_card(e: CardError) -> SignError {
     match e {

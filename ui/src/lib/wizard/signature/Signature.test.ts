@@ -152,7 +152,9 @@ describe('firma remota', () => {
     await user.type(screen.getByTestId('sig-remote-user'), 'firma.mario');
     await user.type(screen.getByTestId('sig-remote-password'), 'Firma-Password-1');
     await user.click(screen.getByTestId('sig-remote-sign-in'));
-    await user.type(await screen.findByTestId('sig-remote-otp'), '123456');
+    // Signed in: the focus is already in the OTP field.
+    await waitFor(() => expect(screen.getByTestId('sig-remote-otp')).toHaveFocus());
+    await user.keyboard('123456');
     await user.click(screen.getByTestId('sig-remote-sign'));
     await waitFor(() => expect(onrequest).toHaveBeenCalledTimes(1));
     expect(backend.mock('signatureRemoteSignIn')).toHaveBeenCalledWith('req-1', 'firma.mario', 'Firma-Password-1');
@@ -168,6 +170,24 @@ describe('firma remota', () => {
     await user.click(screen.getByTestId('sig-remote-sign-in'));
     expect(await screen.findByTestId('sig-sign-error')).toHaveTextContent('non accettati');
     expect(screen.getByTestId('sig-remote-password')).toHaveValue('');
+  });
+
+  test('a refused OTP is explained and the focus returns to the OTP field, emptied', async () => {
+    const user = userEvent.setup();
+    const { backend } = renderMethod('remote_signature', {
+      signatureRemoteSignIn: [{ id: 'firma.mario-qes', subject: 'CN=Mario Rossi', otp_label: 'OTP' }],
+      signatureSignRemote: failure('sign.remote_refused', 'Codice OTP non valido.'),
+    });
+    await user.click(await screen.findByTestId('sig-accept'));
+    await user.type(screen.getByTestId('sig-remote-user'), 'firma.mario');
+    await user.type(screen.getByTestId('sig-remote-password'), 'Firma-Password-1');
+    await user.click(screen.getByTestId('sig-remote-sign-in'));
+    await user.type(await screen.findByTestId('sig-remote-otp'), '000000');
+    await user.click(screen.getByTestId('sig-remote-sign'));
+    expect(await screen.findByTestId('sig-sign-error')).toHaveTextContent('OTP non valido');
+    await waitFor(() => expect(screen.getByTestId('sig-remote-otp')).toHaveFocus());
+    expect(screen.getByTestId('sig-remote-otp')).toHaveValue('');
+    expect(backend.mock('signatureSignRemote')).toHaveBeenCalledTimes(1);
   });
 });
 

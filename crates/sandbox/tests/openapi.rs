@@ -227,7 +227,8 @@ async fn every_answer_dates_itself_by_the_sandbox_clock() {
     c.sandbox_advance_clock(3 * 24 * 3600).await.unwrap();
     let after = c.fetch_provider_now().await.unwrap();
     let moved = (after - before).num_seconds();
-    assert!((3 * 24 * 3600..3 * 24 * 3600 + 5).contains(&moved), "{moved}");
+    // Dates count whole seconds: one may be lost at each end.
+    assert!((3 * 24 * 3600 - 2..3 * 24 * 3600 + 5).contains(&moved), "{moved}");
     // An error answer carries it too.
     let resp = reqwest::get(format!("{}/v1/no-such-route", sb.base_url()))
         .await

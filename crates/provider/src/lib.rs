@@ -984,7 +984,11 @@ impl Client {
         let mut attempt = 0;
         loop {
             let req = self.build(&method, path, body, None, auth)?;
-            let result = match req.send().await.inspect(|r| self.clock.observe(r.headers())) {
+            let result = match req
+                .send()
+                .await
+                .inspect(|r| self.clock.observe(r.headers()))
+            {
                 Ok(resp) if resp.status().is_success() => Ok(()),
                 Ok(resp) => Err(problem_of(resp).await),
                 Err(e) => Err(Error::from_reqwest(e)),
@@ -1059,7 +1063,8 @@ impl ProviderClock {
 /// An HTTP date in its preferred form (IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`), the only
 /// one a server may send (RFC 9110 section 5.6.7).
 fn parse_http_date(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
-    let naive = chrono::NaiveDateTime::parse_from_str(text.trim(), "%a, %d %b %Y %H:%M:%S GMT").ok()?;
+    let naive =
+        chrono::NaiveDateTime::parse_from_str(text.trim(), "%a, %d %b %Y %H:%M:%S GMT").ok()?;
     Some(naive.and_utc())
 }
 

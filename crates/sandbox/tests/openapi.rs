@@ -228,13 +228,19 @@ async fn every_answer_dates_itself_by_the_sandbox_clock() {
     let after = c.fetch_provider_now().await.unwrap();
     let moved = (after - before).num_seconds();
     // Dates count whole seconds: one may be lost at each end.
-    assert!((3 * 24 * 3600 - 2..3 * 24 * 3600 + 5).contains(&moved), "{moved}");
+    assert!(
+        (3 * 24 * 3600 - 2..3 * 24 * 3600 + 5).contains(&moved),
+        "{moved}"
+    );
     // An error answer carries it too.
     let resp = reqwest::get(format!("{}/v1/no-such-route", sb.base_url()))
         .await
         .unwrap();
     assert_eq!(resp.status(), 404);
-    let date = resp.headers()[reqwest::header::DATE].to_str().unwrap().to_owned();
+    let date = resp.headers()[reqwest::header::DATE]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(date.ends_with(" GMT"), "{date}");
     sb.shutdown().await.unwrap();
 }

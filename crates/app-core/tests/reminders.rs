@@ -2,6 +2,9 @@
 //! one the app embeds): they come by the provider's clock, moved through the sandbox's back
 //! office, and by the operator's decisions; each comes once.
 
+// Helpers outside `#[test]` functions: here a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use pec_app_core::reminders::{self, Reminder, ReminderKind, ReminderTarget};
 use pec_app_core::session::{APP_ID, Connection, Provider};
 use pec_app_core::{Core, Dirs};

@@ -26,7 +26,7 @@ use ts_rs::{Config, TS, TypeVisitor};
 use zeroize::Zeroizing;
 
 use crate::commands::{
-    AppInfo, app, backup, cards, cie, identity, registry, renewal, session, signature,
+    AppInfo, app, backup, cards, cie, identity, registry, reminders, renewal, session, signature,
 };
 
 /// Where the generated TypeScript lives, from `src-tauri/`.
@@ -99,6 +99,7 @@ use pec_app_core::drafts::Draft;
 use pec_app_core::fields::{FieldCheck, FieldKind};
 use pec_app_core::identity::{Link, SpidStart};
 use pec_app_core::registry::RegistryView;
+use pec_app_core::reminders::{ReminderList, ReminderSettings, ReminderTarget};
 use pec_app_core::renewal::CardInput;
 use pec_app_core::renewal::{CaptchaView, RegistrationForm, RegistrationView};
 use pec_app_core::security::TwoStepSetup;
@@ -178,9 +179,13 @@ surface! {
         renewal::renewal_order[](id: String) -> RenewalOrderView,
         renewal::renewal_pay[](order_id: String, card: Option<CardInput>, wallet_account: Option<String>) -> RenewalOrderView,
         backup::backup_defaults[tauri::AppHandle](address: String) -> BackupDefaults,
-        backup::backup_start[](form: BackupRequest, password: Secret, channel: Events<BackupEvent>) -> (),
+        backup::backup_start[tauri::WebviewWindow](form: BackupRequest, password: Secret, channel: Events<BackupEvent>) -> (),
         backup::backup_cancel[]() -> bool,
         backup::backup_pick_folder[tauri::WebviewWindow](current: Option<String>) -> Option<BackupFolder>,
+        reminders::backup_open_folder[tauri::AppHandle](folder: String) -> (),
+        reminders::settings_set_reminders[tauri::AppHandle](reminders: ReminderSettings) -> Settings,
+        reminders::reminder_list[]() -> ReminderList,
+        reminders::reminder_take_open[]() -> Option<ReminderTarget>,
         signature::signature_form[](id: String) -> FormView,
         signature::signature_form_open[tauri::AppHandle](id: String) -> (),
         signature::signature_form_save[tauri::AppHandle](id: String) -> String,
@@ -491,6 +496,7 @@ mod tests {
             "renewal",
             "backup",
             "signature",
+            "reminder",
         ];
         for c in COMMANDS {
             assert!(areas.iter().any(|a| c.starts_with(&format!("{a}_"))), "{c}");

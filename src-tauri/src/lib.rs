@@ -1,7 +1,7 @@
 //! PEC Desktop, the Tauri application.
 //!
 //! This crate only adapts: it wires Tauri (window, ACL, CSP, logging, the single-instance,
-//! opener and dialog plugins) to `pec-app-core`, where the app's logic lives, and exposes commands that parse
+//! opener, dialog, notification and autostart plugins, the optional tray) to `pec-app-core`, where the app's logic lives, and exposes commands that parse
 //! their arguments, call one function of the core and map its error. The commands, and the
 //! TypeScript the UI imports, are listed once in [`ipc`].
 
@@ -10,6 +10,7 @@ mod ipc;
 #[cfg(test)]
 mod ipc_names;
 mod logs;
+mod reminders;
 mod upload;
 
 use pec_app_core::{Core, Dirs};
@@ -25,11 +26,7 @@ pub fn run() -> i32 {
         // comes forward (its arguments are not logged: they may name a file or an address).
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
             tracing::info!("second launch: the open window is brought forward");
-            if let Some(window) = app.get_webview_window("main") {
-                let _ = window.unminimize();
-                let _ = window.show();
-                let _ = window.set_focus();
-            }
+            reminders::show_window(app);
         }))
         // Used from Rust only (the SPID page); the webview has no opener permission.
         .plugin(tauri_plugin_opener::init())
@@ -50,6 +47,12 @@ pub fn run() -> i32 {
             // The window opens at once; the provider and the keyring are set up once the
             // page has loaded (below), or by the first command that needs them.
             app.manage(Core::new(dirs, brand));
+            // Started at login (opt-in, settings screen): out of the way until wanted.
+            if std::env::args().any(|a| a == reminders::AUTOSTART_ARG)
+                && let Some(window) = app.get_webview_window("main")
+            {
+                let _ = window.minimize();
+            }
             tracing::info!(version = env!("CARGO_PKG_VERSION"), "PEC Desktop started");
             Ok(())
         })
@@ -62,6 +65,17 @@ pub fn run() -> i32 {
                 tauri::async_runtime::spawn(async move {
                     handle.state::<Core>().conn.warm_up().await;
                 });
+                // Reminders, their plugins and the tray come after the first screen too.
+                reminders::start(webview.app_handle());
+            }
+        })
+        // With the tray on, closing the window hides it: the app stays to remind.
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event
+                && reminders::tray_shown(window.app_handle())
+            {
+                api.prevent_close();
+                let _ = window.hide();
             }
         })
         .invoke_handler(ipc::handler())

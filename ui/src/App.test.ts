@@ -16,7 +16,19 @@ const expired = failure('session.expired', 'La sessione è scaduta: accedi di nu
 
 /** Settings as Rust answers them: only the language chosen. */
 function settings(language: Lang): Settings {
-  return { language, backup_servers: {} };
+  return {
+    language,
+    backup_servers: {},
+    reminders: {
+      mailbox_expiry: true,
+      registry_deadline: true,
+      identity_outcome: true,
+      backup_finished: true,
+      expiry_days_before: 30,
+      autostart: false,
+      tray: false,
+    },
+  };
 }
 
 /** A fresh start on the sign-in screen, with the signed-in account's mailboxes ready. */

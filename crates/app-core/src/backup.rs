@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pec_backup::{
-    BackupOptions, BackupReport, CancellationToken, Password, Phase, Progress, checks,
+    BackupOptions, BackupReport, CancellationToken, Eta, Password, Phase, Progress, checks,
 };
 use pec_domain::{DomainError, EmailAddress, Localized};
 use serde::{Deserialize, Serialize};
@@ -43,6 +43,9 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 pub struct Backups {
     running: Arc<Slot>,
     folders: Mutex<HashMap<String, PathBuf>>,
+    /// The tokens of the folders a backup of this run finished writing: the only ones
+    /// "Apri cartella" opens.
+    written: Arc<Mutex<Vec<String>>>,
     next_folder: AtomicU64,
     /// The system's configuration roots (the parents of the app's own config, data and log
     /// folders): never a destination, even when not hidden (`AppData`, `Library`).
@@ -144,6 +147,8 @@ pub enum BackupEvent {
         report: BackupReport,
         /// The folder, as the engine wrote it (absolute).
         dest: String,
+        /// Its token, for "Apri cartella" ([`open_folder`]).
+        folder: String,
     },
     Failed {
         error: Localized,
@@ -268,13 +273,57 @@ pub fn start(
         server = %format!("{}:{}", opts.host, opts.port),
         "mailbox backup started"
     );
+    let folder = form.dest.clone();
+    let written = Arc::clone(&core.backups.written);
+    let reminders = Arc::clone(&core.reminders);
     tokio::spawn(async move {
-        let outcome = run(opts, password, &cancel, &send).await;
+        let mut outcome = run(opts, password, &cancel, &send).await;
         // Free before telling the screen, so "start again" right after the outcome works.
         slot.release(id);
+        if let BackupEvent::Finished {
+            report,
+            folder: token,
+            ..
+        } = &mut outcome
+        {
+            token.clone_from(&folder);
+            crate::lock(&written).push(folder.clone());
+            reminders.queue(crate::reminders::backup_finished(
+                address.as_str(),
+                &folder,
+                report.downloaded,
+            ));
+        }
         send(outcome);
     });
     Ok(())
+}
+
+/// How far the run is, in percent, for the taskbar (bytes while saving, when the sizes are
+/// known; files while verifying); `None` while it cannot say (listing the folders).
+pub fn percent(p: &Progress) -> Option<u64> {
+    let (done, total) = match p.phase {
+        Phase::Saving if p.bytes_total > 0 => (p.bytes, p.bytes_total),
+        Phase::Saving | Phase::Verifying => (p.done, p.total),
+        _ => return None,
+    };
+    (total > 0).then(|| (done.min(total) * 100) / total)
+}
+
+/// The folder of token `folder`, to open in the file manager: only one a backup of this run
+/// finished writing (the page cannot name a path, nor open any other offered folder).
+pub fn open_folder(core: &Core, folder: &str) -> Result<PathBuf> {
+    let written = crate::lock(&core.backups.written)
+        .iter()
+        .any(|t| t == folder);
+    if !written {
+        return Err(refusal(
+            "backup.folder_not_written",
+            "Questa cartella non è quella di un salvataggio completato.",
+            "This folder is not that of a finished backup.",
+        ));
+    }
+    offered(core, folder)
 }
 
 /// The refusal of a picked folder that is not on this computer (a portal's virtual path).
@@ -306,8 +355,10 @@ async fn run(
     send: &(impl Fn(BackupEvent) + Send + Sync),
 ) -> BackupEvent {
     let mut last: Option<(Phase, Option<String>, Instant)> = None;
+    let mut eta = Eta::new();
     let mut progress = |p: &Progress| {
         let now = Instant::now();
+        let estimate = eta.update(p, now);
         let due = match &last {
             None => true,
             Some((phase, folder, at)) => {
@@ -319,7 +370,9 @@ async fn run(
         };
         if due {
             last = Some((p.phase, p.folder.clone(), now));
-            send(BackupEvent::Progress(p.clone()));
+            let mut p = p.clone();
+            p.eta_seconds = estimate;
+            send(BackupEvent::Progress(p));
         }
     };
     let outcome = pec_backup::backup(&opts, &password, &mut progress, cancel).await;
@@ -328,6 +381,7 @@ async fn run(
         Ok(report) => BackupEvent::Finished {
             report,
             dest: opts.dest.display().to_string(),
+            folder: String::new(),
         },
         Err(e) => {
             tracing::warn!(code = e.code(), "mailbox backup failed");
@@ -349,18 +403,53 @@ mod tests {
             done: 3,
             total: 10,
             bytes: 1200,
+            bytes_total: 4800,
+            eta_seconds: Some(42),
             folder: Some("INBOX".into()),
         });
         let json = serde_json::to_value(&p).unwrap();
         assert_eq!(json["kind"], "progress");
         assert_eq!(json["phase"], "saving");
         assert_eq!(json["folder"], "INBOX");
+        assert_eq!(json["bytes_total"], 4800);
+        assert_eq!(json["eta_seconds"], 42);
         let f = BackupEvent::Failed {
             error: pec_backup::BackupError::AuthFailed.to_localized(),
         };
         let json = serde_json::to_value(&f).unwrap();
         assert_eq!(json["kind"], "failed");
         assert_eq!(json["error"]["code"], "backup.auth_failed");
+    }
+
+    #[test]
+    fn the_taskbar_shows_bytes_while_saving_and_files_while_verifying() {
+        let mut p = Progress {
+            phase: Phase::Listing,
+            done: 0,
+            total: 0,
+            bytes: 0,
+            bytes_total: 0,
+            eta_seconds: None,
+            folder: None,
+        };
+        assert_eq!(percent(&p), None);
+        p.phase = Phase::Saving;
+        p.done = 1;
+        p.total = 4;
+        assert_eq!(
+            percent(&p),
+            Some(25),
+            "messages, when the server gave no sizes"
+        );
+        p.bytes = 750;
+        p.bytes_total = 1000;
+        assert_eq!(percent(&p), Some(75));
+        p.bytes = 1200;
+        assert_eq!(percent(&p), Some(100), "never past the end");
+        p.phase = Phase::Verifying;
+        p.done = 3;
+        p.total = 6;
+        assert_eq!(percent(&p), Some(50));
     }
 
     /// A core whose app folders live in `root` (not hidden: tempfile's default `.tmp` prefix
@@ -453,6 +542,21 @@ mod tests {
         // The remembered folder is offered again (with a new token) next time.
         let again = defaults(&core, "mario.rossi@pec.example.it", None).unwrap();
         assert_eq!(again.dest.unwrap().path, offered.path);
+
+        // "Apri cartella" opens only a folder a finished backup wrote: not this failed one,
+        // not a token never offered.
+        for token in [offered.token.as_str(), "folder-999"] {
+            let e = open_folder(&core, token).unwrap_err();
+            assert_eq!(code(&e), "backup.folder_not_written", "{token}");
+        }
+        crate::lock(&core.backups.written).push(offered.token.clone());
+        assert_eq!(
+            open_folder(&core, &offered.token)
+                .unwrap()
+                .display()
+                .to_string(),
+            offered.path
+        );
     }
 
     /// Audit L6: the log file holds no personal data, so neither the mailbox nor the

@@ -20,6 +20,7 @@
 //!   provider) and CieID on the phone.
 //! - [`registry`], [`renewal`], [`backup`]: the change of the PEC on record, the renewal
 //!   portal, saving a mailbox.
+//! - [`reminders`]: what has a deadline, due by the provider's clock, delivered once.
 //! - [`error`]: [`AppError`], its boundary shape, and the codes the UI acts on ([`UiCode`]).
 
 pub mod backup;
@@ -34,6 +35,7 @@ pub mod identity;
 pub mod mailboxes;
 pub mod qr;
 pub mod registry;
+pub mod reminders;
 pub mod renewal;
 pub mod security;
 pub mod session;
@@ -61,6 +63,8 @@ pub struct Core {
     pub payments: pec_provider::PaymentKeys,
     pub backups: backup::Backups,
     pub updates: updates::UpdateCheck,
+    /// Deadline reminders: what was delivered, what comes next.
+    pub reminders: std::sync::Arc<reminders::Reminders>,
     /// The association of a branded build; `None` for the plain build.
     pub brand: Option<pec_branding::Branding>,
     /// Where the rolling log files go (shown for support requests).
@@ -97,6 +101,7 @@ impl Core {
             payments: pec_provider::PaymentKeys::default(),
             backups: backup::Backups::new(&[&dirs.config, &dirs.data, &dirs.log]),
             updates: updates::UpdateCheck::new(effective.release_feed_url),
+            reminders: std::sync::Arc::new(reminders::Reminders::new(&dirs.data)),
             brand,
             log_dir: dirs.log,
         }

@@ -525,10 +525,14 @@ pub async fn restore(core: &Core) -> Result<Option<SessionView>> {
             account_id: account,
         }));
     }
-    match core.settings.get().last_account {
+    let restored = match core.settings.get().last_account {
         Some(account) => core.conn.restore(&account).await,
         None => Ok(None),
+    };
+    if matches!(restored, Ok(Some(_))) {
+        core.reminders.wake();
     }
+    restored
 }
 
 /// Signs out: the provider forgets the session and the keyring item is deleted. The last
@@ -538,6 +542,8 @@ pub async fn sign_out(core: &Core) -> Result<()> {
 }
 
 fn remember_account(core: &Core, account: &str) {
+    // Signed in: the reminders look at the account now rather than at their next round.
+    core.reminders.wake();
     if let Err(e) = core
         .settings
         .update(|s| s.last_account = Some(account.to_owned()))

@@ -36,6 +36,8 @@ pub struct Settings {
     /// the backup form and resume into the same folder. Never a password.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub backup_servers: BTreeMap<String, BackupServer>,
+    /// Which reminders come and when, autostart and the tray (see [`crate::reminders`]).
+    pub reminders: crate::reminders::ReminderSettings,
 }
 
 /// Where a mailbox's messages were last backed up from and to (see [`crate::backup`]).

@@ -79,6 +79,12 @@ pub struct Progress {
     pub done: u64,
     pub total: u64,
     pub bytes: u64,
+    /// The size of all the messages to save, as the server gives it (`RFC822.SIZE`), known
+    /// once the folders are planned (0 before, and while verifying, where `total` counts files).
+    pub bytes_total: u64,
+    /// The time left, as a front end estimates it from the pace so far ([`Eta`]); the engine
+    /// leaves it empty.
+    pub eta_seconds: Option<u64>,
     /// The folder being saved (name for people).
     pub folder: Option<String>,
 }
@@ -181,6 +187,8 @@ struct Plan {
     dir: Vec<String>,
     uidvalidity: u32,
     uids: Vec<u32>,
+    /// The size of those messages on the server.
+    bytes: u64,
 }
 
 async fn run(
@@ -194,6 +202,8 @@ async fn run(
         done: 0,
         total: 0,
         bytes: 0,
+        bytes_total: 0,
+        eta_seconds: None,
         folder: None,
     });
     let names = net
@@ -225,16 +235,19 @@ async fn run(
     let mut plans = Vec::new();
     for (imap_folder, delimiter) in &folders {
         let (uidvalidity, uids) = examine(session, net, imap_folder).await?;
+        let bytes = sizes(session, net, &uids).await?;
         plans.push(Plan {
             folder: decode_mutf7(imap_folder),
             dir: dir_components(imap_folder, delimiter.as_deref()),
             imap_folder: imap_folder.clone(),
             uidvalidity,
             uids,
+            bytes,
         });
     }
 
     let total: u64 = plans.iter().map(|p| p.uids.len() as u64).sum();
+    let bytes_total: u64 = plans.iter().map(|p| p.bytes).sum();
     let mut done = 0u64;
     let mut bytes = 0u64;
     let mut downloaded = 0u64;
@@ -262,6 +275,8 @@ async fn run(
             done,
             total,
             bytes,
+            bytes_total,
+            eta_seconds: None,
             folder: Some(plan.folder.clone()),
         });
         if pending.is_empty() {
@@ -304,6 +319,8 @@ async fn run(
                     done,
                     total,
                     bytes,
+                    bytes_total,
+                    eta_seconds: None,
                     folder: Some(plan.folder.clone()),
                 });
                 net.check_cancel()?;
@@ -352,6 +369,8 @@ async fn run(
                 done,
                 total,
                 bytes,
+                bytes_total: 0,
+                eta_seconds: None,
                 folder: None,
             })
         },
@@ -397,6 +416,27 @@ fn folders_to_save(
 }
 
 /// EXAMINE (read-only, so the backup never changes \Seen or anything else) and all UIDs.
+/// The total size of the messages `uids` of the folder just examined (`RFC822.SIZE`, one
+/// FETCH for the folder): what the progress bar measures bytes against.
+async fn sizes(session: &mut Session, net: &Net<'_>, uids: &[u32]) -> Result<u64, BackupError> {
+    if uids.is_empty() {
+        return Ok(0);
+    }
+    let wanted: HashSet<u32> = uids.iter().copied().collect();
+    let mut fetches = net
+        .imap(session.uid_fetch("1:*", "(UID RFC822.SIZE)"))
+        .await?;
+    let mut total = 0u64;
+    while let Some(item) = net.imap_next(fetches.next()).await? {
+        if let (Some(uid), Some(size)) = (item.uid, item.size)
+            && wanted.contains(&uid)
+        {
+            total += u64::from(size);
+        }
+    }
+    Ok(total)
+}
+
 async fn examine(
     session: &mut Session,
     net: &Net<'_>,

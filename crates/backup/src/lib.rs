@@ -37,6 +37,7 @@
 
 pub mod checks;
 mod error;
+mod eta;
 mod export;
 mod folder;
 pub mod store;
@@ -49,6 +50,7 @@ use zeroize::Zeroizing;
 
 pub use checks::{DEFAULT_PORT, OptionError};
 pub use error::BackupError;
+pub use eta::Eta;
 pub use export::{BackupOptions, BackupReport, FolderReport, Phase, Progress, backup};
 pub use folder::{decode_mutf7, dir_components as folder_dir_components};
 pub use store::{FileCheck, INDEX_FORMAT, Index, IndexEntry, verify_folder};

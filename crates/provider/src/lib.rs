@@ -238,6 +238,8 @@ pub struct Client {
     portal_tokens: RwLock<[Option<Token>; 2]>,
     /// The sandbox's back-office secret, for the `sandbox_*` calls (tests, the embedded demo).
     sandbox_secret: RwLock<Option<Token>>,
+    /// The provider's clock as its last answer's `Date` header told it (see [`Client::provider_now`]).
+    clock: ProviderClock,
 }
 
 impl std::fmt::Debug for Client {
@@ -274,7 +276,24 @@ impl Client {
             token: RwLock::new(None),
             portal_tokens: RwLock::new([None, None]),
             sandbox_secret: RwLock::new(None),
+            clock: ProviderClock::default(),
         })
+    }
+
+    /// The provider's current time, from the `Date` header of its latest answer (the API
+    /// documents one on every response) carried forward by the local clock; `None` before
+    /// the first answer. Deadlines and reminders are the provider's: a device clock that is
+    /// wrong, or a sandbox clock moved by a test, must not change what is due.
+    pub fn provider_now(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.clock.now()
+    }
+
+    /// Asks the provider for its time (a `GET /v1/health`, whose answer carries `Date`).
+    pub async fn fetch_provider_now(&self) -> Result<chrono::DateTime<chrono::Utc>> {
+        self.health().await?;
+        self.clock
+            .now()
+            .ok_or_else(|| Error::Decode("the provider sent no Date header".into()))
     }
 
     /// The provider's base URL.
@@ -948,7 +967,11 @@ impl Client {
         let mut attempt = 0;
         loop {
             let req = self.build(&method, path, body, None, auth)?;
-            let result = match req.send().await {
+            let result = match req
+                .send()
+                .await
+                .inspect(|r| self.clock.observe(r.headers()))
+            {
                 Ok(resp) if resp.status().is_success() => Ok(()),
                 Ok(resp) => Err(problem_of(resp).await),
                 Err(e) => Err(Error::from_reqwest(e)),
@@ -969,6 +992,7 @@ impl Client {
 
     async fn finish<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> Result<T> {
         let resp = req.send().await.map_err(Error::from_reqwest)?;
+        self.clock.observe(resp.headers());
         if !resp.status().is_success() {
             return Err(problem_of(resp).await);
         }
@@ -989,6 +1013,42 @@ impl Client {
         let jitter = base.mul_f64(f64::from(nanos % 500) / 1000.0);
         tokio::time::sleep(base + jitter).await;
     }
+}
+
+/// The offset of the provider's clock from ours, learnt from `Date` headers.
+#[derive(Default)]
+struct ProviderClock {
+    /// Provider time minus local time, in milliseconds; `None` until a `Date` was seen.
+    offset_ms: RwLock<Option<i64>>,
+}
+
+impl ProviderClock {
+    fn observe(&self, headers: &reqwest::header::HeaderMap) {
+        let Some(date) = headers
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_http_date)
+        else {
+            return;
+        };
+        let offset = (date - chrono::Utc::now()).num_milliseconds();
+        if let Ok(mut o) = self.offset_ms.write() {
+            *o = Some(offset);
+        }
+    }
+
+    fn now(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        let offset = (*self.offset_ms.read().ok()?)?;
+        chrono::Utc::now().checked_add_signed(chrono::TimeDelta::milliseconds(offset))
+    }
+}
+
+/// An HTTP date in its preferred form (IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`), the only
+/// one a server may send (RFC 9110 section 5.6.7).
+fn parse_http_date(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let naive =
+        chrono::NaiveDateTime::parse_from_str(text.trim(), "%a, %d %b %Y %H:%M:%S GMT").ok()?;
+    Some(naive.and_utc())
 }
 
 async fn problem_of(resp: reqwest::Response) -> Error {
@@ -1050,6 +1110,16 @@ pub fn new_key() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn http_dates_in_the_preferred_form_are_read_others_are_not() {
+        let d = parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
+        assert_eq!(d.to_rfc3339(), "1994-11-06T08:49:37+00:00");
+        // The obsolete forms and garbage are ignored: no clock is better than a wrong one.
+        assert_eq!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), None);
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 +0100"), None);
+        assert_eq!(parse_http_date(""), None);
+    }
 
     /// L5: the client holds its tokens and the sandbox secret out of `Debug`.
     #[test]

@@ -36,7 +36,11 @@ pub const JSON_BODY_LIMIT: usize = 64 * 1024;
         description = "Identity confirmation (PEC europea), two-step login and app passwords for \
                        Italian PEC holders. Errors are application/problem+json with a stable `code` \
                        and `message_it`/`message_en`. Creating POSTs honour `Idempotency-Key`. \
-                       Paths under /sandbox exist only on a server in sandbox mode.",
+                       Paths under /sandbox exist only on a server in sandbox mode. \
+                       Every response carries an HTTP `Date` header (RFC 9110 section 6.6.1) with \
+                       the provider's current time, to the second: clients decide what is due \
+                       (expiry reminders, link deadlines) by it, not by the device's clock. In \
+                       sandbox mode it is the sandbox clock (/sandbox/clock).",
         version = "1.0.0",
         license(name = "EUPL-1.2")
     ),
@@ -427,6 +431,15 @@ async fn log_requests(req: Request, next: Next) -> Response {
     resp
 }
 
+/// Sets `Date` to `now` in the IMF-fixdate form HTTP requires (`Sun, 06 Nov 1994 08:49:37 GMT`).
+fn with_date(mut resp: Response, now: chrono::DateTime<chrono::Utc>) -> Response {
+    let text = now.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    if let Ok(value) = HeaderValue::from_str(&text) {
+        resp.headers_mut().insert(header::DATE, value);
+    }
+    resp
+}
+
 pub(crate) fn build_router(state: Arc<AppState>) -> Router {
     let (mut app, _) = api_routes().split_for_parts();
     if state.mode == Mode::Sandbox {
@@ -470,6 +483,12 @@ pub(crate) fn build_router(state: Arc<AppState>) -> Router {
         // routes) become problem JSON. tower's `map_response` is a plain function over the
         // inner future: nothing boxed or cloned per request, unlike axum's `from_fn`.
         .layer(MapResponseLayer::new(problem_for_plain_errors));
+    // The provider's time on every answer, as HTTP's `Date` (hyper writes one only when the
+    // response has none, from the machine's clock, which the sandbox clock may be ahead of).
+    let clock = Arc::clone(&state);
+    let app = app.layer(MapResponseLayer::new(move |resp: Response| {
+        with_date(resp, clock.now())
+    }));
     let app = if tracing::enabled!(tracing::Level::DEBUG) {
         app.layer(axum::middleware::from_fn(log_requests))
     } else {

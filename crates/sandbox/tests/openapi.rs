@@ -211,3 +211,36 @@ async fn the_document_and_the_server_agree() {
     assert_ne!(r.status().as_u16(), 422, "null is the document's no-body");
     sb.shutdown().await.unwrap();
 }
+
+/// The provider's time is on every answer as `Date` (documented in the API's description),
+/// and in sandbox mode it follows the sandbox clock: clients reminding of deadlines read it.
+#[tokio::test]
+async fn every_answer_dates_itself_by_the_sandbox_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        pec_sandbox::Config::new("127.0.0.1:0".parse().unwrap(), dir.path().join("db.sqlite"));
+    let sb = pec_sandbox::Sandbox::start(config).await.unwrap();
+    let c = pec_provider::Client::new(sb.base_url()).unwrap();
+    c.set_sandbox_secret(sb.sandbox_secret().map(str::to_owned));
+    let before = c.fetch_provider_now().await.unwrap();
+    assert!((before - chrono::Utc::now()).num_seconds().abs() <= 2);
+    c.sandbox_advance_clock(3 * 24 * 3600).await.unwrap();
+    let after = c.fetch_provider_now().await.unwrap();
+    let moved = (after - before).num_seconds();
+    // Dates count whole seconds: one may be lost at each end.
+    assert!(
+        (3 * 24 * 3600 - 2..3 * 24 * 3600 + 5).contains(&moved),
+        "{moved}"
+    );
+    // An error answer carries it too.
+    let resp = reqwest::get(format!("{}/v1/no-such-route", sb.base_url()))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    let date = resp.headers()[reqwest::header::DATE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(date.ends_with(" GMT"), "{date}");
+    sb.shutdown().await.unwrap();
+}

@@ -22,15 +22,36 @@ pub async fn backup_defaults(
     backup::defaults(&core, &address, documents.as_deref())
 }
 
-/// Starts the backup and returns at once; progress and the outcome arrive on `channel`.
+/// Starts the backup and returns at once; progress and the outcome arrive on `channel`, and
+/// the progress shows on the taskbar too.
 #[tauri::command]
 pub async fn backup_start(
     core: Core<'_>,
+    window: tauri::WebviewWindow,
     form: BackupRequest,
     password: Secret,
     channel: Events<BackupEvent>,
 ) -> Result<()> {
+    use tauri::window::{ProgressBarState, ProgressBarStatus};
     backup::start(&core, &form, password.into_inner(), move |event| {
+        let bar = match &event {
+            BackupEvent::Progress(p) => match backup::percent(p) {
+                Some(n) => ProgressBarState {
+                    status: Some(ProgressBarStatus::Normal),
+                    progress: Some(n),
+                },
+                None => ProgressBarState {
+                    status: Some(ProgressBarStatus::Indeterminate),
+                    progress: None,
+                },
+            },
+            _ => ProgressBarState {
+                status: Some(ProgressBarStatus::None),
+                progress: None,
+            },
+        };
+        // Not every desktop has a taskbar progress: the screen shows it anyway.
+        let _ = window.set_progress_bar(bar);
         // A closed window only means nobody watches; the backup goes on to the end.
         let _ = channel.0.send(event);
     })

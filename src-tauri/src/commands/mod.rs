@@ -8,6 +8,7 @@ pub mod cards;
 pub mod cie;
 pub mod identity;
 pub mod registry;
+pub mod reminders;
 pub mod renewal;
 pub mod session;
 pub mod signature;

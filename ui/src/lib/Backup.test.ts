@@ -108,7 +108,7 @@ describe('Backup', { timeout: 30_000 }, () => {
       'app-password',
     ]);
 
-    run.emit({ kind: 'progress', phase: 'saving', done: 2, total: 5, bytes: 2000, folder: 'INBOX' });
+    run.emit({ kind: 'progress', phase: 'saving', done: 2, total: 5, bytes: 2000, bytes_total: 0, eta_seconds: null, folder: 'INBOX' });
     const status = await screen.findByText('Salvataggio dei messaggi: 2 di 5');
     expect(status).toHaveAttribute('role', 'status');
     const bar = screen.getByRole('progressbar', { name: messages.it.backupProgressLabel });
@@ -116,7 +116,7 @@ describe('Backup', { timeout: 30_000 }, () => {
     expect(bar).toHaveAttribute('max', '5');
     expect(screen.getByTestId('backup-folder')).toHaveTextContent('Cartella: INBOX');
 
-    run.emit({ kind: 'finished', report: report(5, 0), dest: DEST });
+    run.emit({ kind: 'finished', report: report(5, 0), dest: DEST, folder: 'folder-1' });
     await waitFor(() => expect(step()).toBe('done'));
     expect(screen.getByRole('heading', { level: 1 })).toHaveTextContent(messages.it.backupDoneHeading);
     expect(screen.getByTestId('backup-downloaded')).toHaveTextContent('Messaggi salvati ora: 5');
@@ -135,13 +135,38 @@ describe('Backup', { timeout: 30_000 }, () => {
     expect(screen.getByTestId('backup-where')).toHaveTextContent('index.json');
   });
 
+  test('bytes, the time left and the taskbar’s measure while saving; “Apri cartella” at the end', async () => {
+    const user = userEvent.setup();
+    const run = runs();
+    const backend = renderBackup({ backupStart: run.start });
+    await fillForm(user, 'it');
+    await user.click(screen.getByTestId('backup-start'));
+    run.emit({ kind: 'progress', phase: 'saving', done: 2, total: 5, bytes: 12_500_000, bytes_total: 50_000_000, eta_seconds: null, folder: 'INBOX' });
+    expect(await screen.findByTestId('backup-bytes')).toHaveTextContent('12,5 MB di 50 MB');
+    // Bytes, not messages: a few messages with attachments are most of a mailbox.
+    const bar = screen.getByRole('progressbar', { name: messages.it.backupProgressLabel });
+    expect(bar).toHaveAttribute('value', '12500000');
+    expect(bar).toHaveAttribute('max', '50000000');
+    expect(screen.queryByTestId('backup-eta')).toBeNull();
+    run.emit({ kind: 'progress', phase: 'saving', done: 3, total: 5, bytes: 20_000_000, bytes_total: 50_000_000, eta_seconds: 3900, folder: 'INBOX' });
+    await waitFor(() => expect(screen.getByTestId('backup-eta')).toHaveTextContent('Tempo rimanente stimato: 1 h 5 min'));
+    run.emit({ kind: 'progress', phase: 'saving', done: 4, total: 5, bytes: 49_000_000, bytes_total: 50_000_000, eta_seconds: 20, folder: 'INBOX' });
+    await waitFor(() => expect(screen.getByTestId('backup-eta')).toHaveTextContent('meno di un minuto'));
+
+    run.emit({ kind: 'finished', report: report(5, 0), dest: DEST, folder: 'folder-1' });
+    await waitFor(() => expect(step()).toBe('done'));
+    await user.click(screen.getByRole('button', { name: messages.it.backupOpenFolder }));
+    // The token of the folder written to, never its path.
+    expect(backend.mock('backupOpenFolder')).toHaveBeenCalledWith('folder-1');
+  });
+
   test('a second run into the same folder says how many were already saved, in the plural', async () => {
     const user = userEvent.setup();
     const run = runs();
     renderBackup({ backupStart: run.start });
     await fillForm(user, 'it');
     await user.click(screen.getByTestId('backup-start'));
-    run.emit({ kind: 'finished', report: report(5, 0), dest: DEST });
+    run.emit({ kind: 'finished', report: report(5, 0), dest: DEST, folder: 'folder-1' });
     await waitFor(() => expect(step()).toBe('done'));
 
     await user.click(screen.getByTestId('backup-again'));
@@ -151,7 +176,7 @@ describe('Backup', { timeout: 30_000 }, () => {
     expect(screen.getByLabelText(`${messages.it.backupPassword} *`)).toHaveValue('');
     await user.type(screen.getByLabelText(`${messages.it.backupPassword} *`), 'app-password');
     await user.click(screen.getByTestId('backup-start'));
-    run.emit({ kind: 'finished', report: report(2, 5), dest: DEST });
+    run.emit({ kind: 'finished', report: report(2, 5), dest: DEST, folder: 'folder-1' });
     await waitFor(() => expect(step()).toBe('done'));
     expect(screen.getByTestId('backup-downloaded')).toHaveTextContent('Messaggi salvati ora: 2');
     expect(screen.getByTestId('backup-already')).toHaveTextContent('Già salvati in precedenza in questa cartella: 5');
@@ -164,7 +189,7 @@ describe('Backup', { timeout: 30_000 }, () => {
     renderBackup({ backupStart: run.start });
     await fillForm(user, 'it');
     await user.click(screen.getByTestId('backup-start'));
-    run.emit({ kind: 'finished', report: report(3, 0, true), dest: DEST });
+    run.emit({ kind: 'finished', report: report(3, 0, true), dest: DEST, folder: 'folder-1' });
     expect(await screen.findByTestId('backup-no-folders')).toHaveTextContent('salvata comunque la posta in arrivo (INBOX)');
   });
 
@@ -174,7 +199,7 @@ describe('Backup', { timeout: 30_000 }, () => {
     renderBackup({ backupStart: run.start });
     await fillForm(user, 'it');
     await user.click(screen.getByTestId('backup-start'));
-    run.emit({ kind: 'finished', report: report(0, 1), dest: DEST });
+    run.emit({ kind: 'finished', report: report(0, 1), dest: DEST, folder: 'folder-1' });
     expect(await screen.findByTestId('backup-resumed')).toHaveTextContent('1 messaggio era già salvato');
   });
 
@@ -185,7 +210,7 @@ describe('Backup', { timeout: 30_000 }, () => {
     await fillForm(user, 'it');
     await user.click(screen.getByTestId('backup-start'));
     await waitFor(() => expect(step()).toBe('running'));
-    run.emit({ kind: 'progress', phase: 'saving', done: 1, total: 5, bytes: 1000, folder: 'INBOX' });
+    run.emit({ kind: 'progress', phase: 'saving', done: 1, total: 5, bytes: 1000, bytes_total: 0, eta_seconds: null, folder: 'INBOX' });
     await user.click(screen.getByTestId('backup-cancel'));
     expect(backend.calls).toContain('backupCancel');
     run.emit({ kind: 'failed', error: { code: 'backup.cancelled', message_it: 'Interrotto.', message_en: 'Stopped.' } });
@@ -258,7 +283,7 @@ describe('Backup', { timeout: 30_000 }, () => {
 
   test('keyboard only: tab through the form and start with Enter', async () => {
     const user = userEvent.setup();
-    const backend = renderBackup({ backupStart: (_f, _p, onEvent) => onEvent({ kind: 'finished', report: report(5, 0), dest: DEST }) });
+    const backend = renderBackup({ backupStart: (_f, _p, onEvent) => onEvent({ kind: 'finished', report: report(5, 0), dest: DEST, folder: 'folder-1' }) });
     await fillForm(user, 'it');
     screen.getByLabelText(`${messages.it.backupHost} *`).focus();
     const order = [];

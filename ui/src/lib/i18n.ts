@@ -8,6 +8,7 @@ import { cieEn, cieIt } from './i18n-cie';
 import { render, type ParamsOf, type Texts } from './i18n-format';
 import { registryEn, registryIt } from './i18n-registry';
 import { renewalEn, renewalIt } from './i18n-renewal';
+import { settingsEn, settingsIt } from './i18n-settings';
 import { signatureEn, signatureIt } from './i18n-signature';
 
 const it = {
@@ -251,6 +252,7 @@ const it = {
   appPwNone: 'Nessuna password per le app.',
   appPwNeedsTwoStep: 'Attiva prima la verifica in due passaggi.',
   ...renewalIt,
+  ...settingsIt,
 } as const;
 
 export type MessageKey = keyof typeof it;
@@ -262,6 +264,7 @@ const en: Messages = {
   ...cieEn,
   ...registryEn,
   ...signatureEn,
+  ...settingsEn,
   appName: 'PEC Desktop',
   skipToContent: 'Skip to main content',
   languageLabel: 'Language',

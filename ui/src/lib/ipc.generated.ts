@@ -63,7 +63,7 @@ export type BackupEvent = { "kind": "progress" } & Progress | { "kind": "finishe
 /**
  * The folder, as the engine wrote it (absolute).
  */
-dest: string, } | { "kind": "failed", error: Localized, };
+dest: string, folder: string, } | { "kind": "failed", error: Localized, };
 
 /**
  * A folder Rust offers as a destination: the page shows `path` and sends back `token`.
@@ -941,7 +941,7 @@ label_it: string, };
  * A progress report, sent after every message (and every re-hashed file).
  */
 
-export type Progress = { phase: Phase, done: number, total: number, bytes: number, 
+export type Progress = { phase: Phase, done: number, total: number, bytes: number, bytes_total: number, eta_seconds: number | null, 
 /**
  * The folder being saved (name for people).
  */
@@ -1182,6 +1182,16 @@ new_expires_on?: string | null, };
  * Who is going through the confirmation.
  */
 
+export type Reminder = { key: string, kind: ReminderKind, due_at: string, title_it: string, title_en: string, body_it: string, body_en: string, target: ReminderTarget, };
+
+export type ReminderKind = "mailbox_expiry" | "mailbox_cessation" | "registry_deadline" | "identity_outcome" | "backup_finished";
+
+export type ReminderList = { recent: Array<Reminder>, upcoming: Array<Reminder>, };
+
+export type ReminderSettings = { mailbox_expiry: boolean, registry_deadline: boolean, identity_outcome: boolean, backup_finished: boolean, expiry_days_before: number, autostart: boolean, tray: boolean, };
+
+export type ReminderTarget = { "screen": "renewal", address: string, } | { "screen": "registry" } | { "screen": "identity", address: string, } | { "screen": "backup_folder", address: string, folder: string, };
+
 export type RoleData = "holder_or_legal_representative" | "other";
 
 /**
@@ -1213,7 +1223,7 @@ release_feed_url?: string | null,
  * The IMAPS server and folder of each mailbox's last backup, by PEC address, to prefill
  * the backup form and resume into the same folder. Never a password.
  */
-backup_servers: { [key in string]: BackupServer }, };
+backup_servers: { [key in string]: BackupServer }, reminders: ReminderSettings, };
 
 /**
  * Poll answer for a SPID login.
@@ -1506,6 +1516,10 @@ export function commands(invoke: Invoke) {
     backupStart: (form: BackupRequest, password: string, channel: Channel<BackupEvent>) => invoke<void>('backup_start', { form, password, channel }),
     backupCancel: () => invoke<boolean>('backup_cancel'),
     backupPickFolder: (current: string | null) => invoke<BackupFolder | null>('backup_pick_folder', { current }),
+    backupOpenFolder: (folder: string) => invoke<void>('backup_open_folder', { folder }),
+    settingsSetReminders: (reminders: ReminderSettings) => invoke<Settings>('settings_set_reminders', { reminders }),
+    reminderList: () => invoke<ReminderList>('reminder_list'),
+    reminderTakeOpen: () => invoke<ReminderTarget | null>('reminder_take_open'),
     signatureForm: (id: string) => invoke<FormView>('signature_form', { id }),
     signatureFormOpen: (id: string) => invoke<void>('signature_form_open', { id }),
     signatureFormSave: (id: string) => invoke<string>('signature_form_save', { id }),
@@ -1595,6 +1609,10 @@ export const COMMAND_NAMES = [
   'backup_start',
   'backup_cancel',
   'backup_pick_folder',
+  'backup_open_folder',
+  'settings_set_reminders',
+  'reminder_list',
+  'reminder_take_open',
   'signature_form',
   'signature_form_open',
   'signature_form_save',

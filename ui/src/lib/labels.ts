@@ -96,6 +96,24 @@ export function formatSize(bytes: number, lang: Language): string {
   );
 }
 
+/** A size in megabytes with one decimal, e.g. "12,5 MB" (a mailbox, not a file). */
+export function formatMegabytes(bytes: number, lang: Language): string {
+  return new Intl.NumberFormat(locale(lang), { style: 'unit', unit: 'megabyte', maximumFractionDigits: 1 }).format(
+    bytes / 1_000_000,
+  );
+}
+
+/** A time left: "meno di un minuto", "12 min", "1 h 5 min". */
+export function formatDuration(seconds: number, lang: Language): string {
+  if (seconds < 60) return lang === 'it' ? 'meno di un minuto' : 'less than a minute';
+  const minutes = Math.ceil(seconds / 60);
+  if (minutes < 60) return formatMinutes(minutes, lang);
+  const hours = Math.floor(minutes / 60);
+  const rest = minutes % 60;
+  const h = new Intl.NumberFormat(locale(lang), { style: 'unit', unit: 'hour' }).format(hours);
+  return rest ? `${h} ${formatMinutes(rest, lang)}` : h;
+}
+
 /** A duration in minutes, e.g. "30 min". */
 export function formatMinutes(minutes: number, lang: Language): string {
   return new Intl.NumberFormat(locale(lang), { style: 'unit', unit: 'minute' }).format(minutes);

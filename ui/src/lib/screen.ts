@@ -5,6 +5,7 @@ import type { Component } from 'svelte';
 export type Screen =
   | { kind: 'overview' }
   | { kind: 'registry' }
+  | { kind: 'settings' }
   | { kind: 'mailbox'; address: string }
   | { kind: 'wizard'; address: string; resume: Record<string, string> | null }
   | { kind: 'renewal'; address: string }

@@ -37,6 +37,11 @@ impl Sandbox {
         }
     }
 
+    /// The back office's secret, for a test that sends its own request.
+    pub fn secret(&self) -> &str {
+        &self.secret
+    }
+
     pub fn post(&self, path: &str, body: Value) -> Value {
         let r = self
             .http

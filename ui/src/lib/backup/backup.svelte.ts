@@ -27,6 +27,8 @@ export class BackupState {
   progress = $state<BackupProgress | null>(null);
   report = $state<BackupReport | null>(null);
   savedTo = $state('');
+  /** The token of the folder written to: "Apri cartella" sends it, never a path. */
+  folderToken = $state('');
   /** Set when the run's outcome has arrived (it may come before `backupStart` resolves). */
   private ended = false;
 
@@ -114,7 +116,15 @@ export class BackupState {
 
   private onEvent(e: BackupEvent) {
     if (e.kind === 'progress') {
-      this.progress = { phase: e.phase, done: e.done, total: e.total, bytes: e.bytes, folder: e.folder };
+      this.progress = {
+        phase: e.phase,
+        done: e.done,
+        total: e.total,
+        bytes: e.bytes,
+        bytes_total: e.bytes_total,
+        eta_seconds: e.eta_seconds,
+        folder: e.folder,
+      };
       return;
     }
     this.ended = true;
@@ -122,6 +132,7 @@ export class BackupState {
     if (e.kind === 'finished') {
       this.report = e.report;
       this.savedTo = e.dest;
+      this.folderToken = e.folder;
       void this.go('done');
       return;
     }
@@ -156,6 +167,15 @@ export class BackupState {
       }
       await tick();
       document.getElementById(this.ids.dest)?.focus();
+    } catch (cause) {
+      await this.showError(toBackendError(cause));
+    }
+  }
+
+  /** Opens the folder written to in the file manager (Rust opens it: only this run's). */
+  async openFolder() {
+    try {
+      await this.app.backend.backupOpenFolder(this.folderToken);
     } catch (cause) {
       await this.showError(toBackendError(cause));
     }

@@ -5,6 +5,46 @@
 import type { Channel } from '@tauri-apps/api/core';
 
 /**
+ * What the holder declares to have read at "condizioni di servizio": the provider's own
+ * texts, so the app shows them before the two checkboxes instead of a bare promise.
+ */
+export type ConditionsData = { 
+/**
+ * Version of the texts the acceptance refers to.
+ */
+version: string, 
+/**
+ * Condizioni di servizio.
+ */
+service_conditions: ConditionsText, 
+/**
+ * Informativa contrattuale.
+ */
+contract_information: ConditionsText, };
+
+/**
+ * One of the texts of [`ConditionsData`], in both languages; paragraphs are separated by a
+ * blank line.
+ */
+export type ConditionsText = { 
+/**
+ * Heading in Italian.
+ */
+title_it: string, 
+/**
+ * Heading in English.
+ */
+title_en: string, 
+/**
+ * Text in Italian.
+ */
+body_it: string, 
+/**
+ * Text in English.
+ */
+body_en: string, };
+
+/**
  * What the footer and the window title show.
  */
 
@@ -554,6 +594,10 @@ otp_attempts_left?: number | null,
  * When "invia di nuovo" becomes available.
  */
 resend_available_at?: string | null, 
+/**
+ * The texts to read before accepting them (step `accepting_terms`).
+ */
+conditions?: ConditionsData | null, 
 /**
  * Documents uploaded for the review.
  */

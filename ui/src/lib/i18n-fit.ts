@@ -33,6 +33,8 @@ export const fitIt = {
   conditionsMissing: 'Il gestore non ha inviato il testo delle condizioni: chiudi la procedura e riprova più tardi.',
   overviewScroll: 'Tabella delle caselle (scorre in orizzontale)',
   spidEnter: 'Entra con SPID',
+  captchaTextAlt: 'Non vedi l’immagine? Rispondi invece a questa domanda, nello stesso campo:',
+  captchaAnswerLabel: 'Codice nell’immagine o risposta alla domanda *',
 } as const;
 
 export const fitEn: Texts<typeof fitIt> = {
@@ -65,4 +67,6 @@ export const fitEn: Texts<typeof fitIt> = {
   conditionsMissing: 'The provider did not send the text of the terms: close the procedure and try again later.',
   overviewScroll: 'Table of the mailboxes (scrolls sideways)',
   spidEnter: 'Entra con SPID',
+  captchaTextAlt: 'Can’t see the image? Answer this question instead, in the same field:',
+  captchaAnswerLabel: 'Code in the image or answer to the question *',
 };

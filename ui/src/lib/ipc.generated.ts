@@ -172,7 +172,12 @@ export type BrandingView = { name: string, product_name: string, colors: Colors,
  * A captcha to show: its id (sent back with the answer) and the PNG as base64.
  */
 
-export type CaptchaView = { id: string, expires_at: string, png_base64: string, };
+export type CaptchaView = { id: string, expires_at: string, png_base64: string, 
+/**
+ * The image's text alternative (a question the portal also accepts an answer to), in
+ * Italian and English; `None` when the portal sent none or one not fit to show.
+ */
+question_it?: string | null, question_en?: string | null, };
 
 /**
  * The pre-flight check: whose card it is and whether it will work, before the provider.

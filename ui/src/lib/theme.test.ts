@@ -56,7 +56,7 @@ describe('themes', () => {
         ['warn-ink', 'warn-bg'],
         ['ok-ink', 'ok-bg'],
         ['ok-ink', 'surface'],
-      ]) {
+      ] as const) {
         expect(contrast(theme[ink]!, theme[surface]!), `${ink} on ${surface}`).toBeGreaterThanOrEqual(4.5);
       }
     });

@@ -491,7 +491,10 @@ mod tests {
         );
         assert_eq!(captcha_question(""), None);
         assert_eq!(captcha_question("a\u{1b}[31m"), None);
-        assert_eq!(captcha_question(&"x".repeat(MAX_CAPTCHA_QUESTION + 1)), None);
+        assert_eq!(
+            captcha_question(&"x".repeat(MAX_CAPTCHA_QUESTION + 1)),
+            None
+        );
     }
 
     fn png(w: u32, h: u32) -> Vec<u8> {

@@ -369,8 +369,14 @@ mod tests {
         let cns = CardProfile::from_atr(&hex(
             "3B FF 18 00 00 81 31 FE 55 00 6B 02 09 07 03 01 01 01 43 4E 53 10 31 80 66",
         ));
-        assert!(cns.holder_label().starts_with("Carta Nazionale dei Servizi"));
-        assert!(cns.describe().contains("RSA-"), "the technical one keeps the details");
+        assert!(
+            cns.holder_label()
+                .starts_with("Carta Nazionale dei Servizi")
+        );
+        assert!(
+            cns.describe().contains("RSA-"),
+            "the technical one keeps the details"
+        );
     }
 
     #[test]

@@ -69,12 +69,37 @@ pub fn text_challenge(n: u16) -> TextChallenge {
 /// `n` (0..=999) in Italian words, as written on a cheque ("trecentoquarantuno").
 pub fn words_it(n: u16) -> String {
     const UNITS: [&str; 20] = [
-        "zero", "uno", "due", "tre", "quattro", "cinque", "sei", "sette", "otto", "nove", "dieci",
-        "undici", "dodici", "tredici", "quattordici", "quindici", "sedici", "diciassette",
-        "diciotto", "diciannove",
+        "zero",
+        "uno",
+        "due",
+        "tre",
+        "quattro",
+        "cinque",
+        "sei",
+        "sette",
+        "otto",
+        "nove",
+        "dieci",
+        "undici",
+        "dodici",
+        "tredici",
+        "quattordici",
+        "quindici",
+        "sedici",
+        "diciassette",
+        "diciotto",
+        "diciannove",
     ];
     const TENS: [&str; 10] = [
-        "", "", "venti", "trenta", "quaranta", "cinquanta", "sessanta", "settanta", "ottanta",
+        "",
+        "",
+        "venti",
+        "trenta",
+        "quaranta",
+        "cinquanta",
+        "sessanta",
+        "settanta",
+        "ottanta",
         "novanta",
     ];
     let below_hundred = |n: u16| -> String {
@@ -115,9 +140,26 @@ pub fn words_it(n: u16) -> String {
 /// `n` (0..=999) in English words ("three hundred forty-one").
 pub fn words_en(n: u16) -> String {
     const UNITS: [&str; 20] = [
-        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-        "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
-        "eighteen", "nineteen",
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
     ];
     const TENS: [&str; 10] = [
         "", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
@@ -225,7 +267,11 @@ mod tests {
         for n in 100..1000 {
             let c = text_challenge(n);
             assert_eq!(c.answer.parse::<u16>().unwrap(), n);
-            assert!(seen.insert(c.question_it.clone()), "{} twice", c.question_it);
+            assert!(
+                seen.insert(c.question_it.clone()),
+                "{} twice",
+                c.question_it
+            );
             assert!(!c.question_it.chars().any(|ch| ch.is_ascii_digit()));
             assert!(!c.question_en.chars().any(|ch| ch.is_ascii_digit()));
         }

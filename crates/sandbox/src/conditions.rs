@@ -75,7 +75,10 @@ mod tests {
                 assert!(!s.trim().is_empty());
                 assert!(s.len() <= 20_000);
             }
-            assert!(t.body_it.contains("\n\n"), "paragraphs separated by a blank line");
+            assert!(
+                t.body_it.contains("\n\n"),
+                "paragraphs separated by a blank line"
+            );
         }
     }
 }

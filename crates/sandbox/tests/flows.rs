@@ -396,7 +396,10 @@ async fn private_citizen_spid_otp_expiry_resend_and_success() {
     assert_eq!(poll.status, SpidStatus::Authorised);
     let identified = poll.request.unwrap();
     assert_eq!(identified.step, StepData::Identified);
-    assert!(identified.conditions.is_none(), "texts only where they are accepted");
+    assert!(
+        identified.conditions.is_none(),
+        "texts only where they are accepted"
+    );
 
     let terms = act(c, &id, IdentityAction::Proceed).await;
     // The texts the checkboxes refer to come with the step, in both languages.

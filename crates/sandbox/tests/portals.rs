@@ -502,7 +502,11 @@ async fn the_captcha_text_alternative_is_answered_without_the_image() {
     assert_eq!(code_of(&e), "captcha.expired");
     // A wrong number in words is a wrong answer like a wrong image code.
     let cap = c.new_captcha().await.unwrap();
-    let wrong = (answer_text_alternative(&cap.question_it).parse::<u16>().unwrap() % 899 + 101)
+    let wrong = (answer_text_alternative(&cap.question_it)
+        .parse::<u16>()
+        .unwrap()
+        % 899
+        + 101)
         .to_string();
     let e = c
         .renewal_register(&registration(

@@ -498,9 +498,14 @@ impl Session {
     pub fn assert_in_view(&self, screen: &str) {
         let size = self
             .scroll_to_top()
-            .and_then(|()| self.execute("return [window.innerWidth, window.innerHeight];", json!([])))
+            .and_then(|()| {
+                self.execute("return [window.innerWidth, window.innerHeight];", json!([]))
+            })
             .unwrap_or_else(|e| panic!("window size on {screen}: {e}"));
-        let (w, h) = (size[0].as_f64().unwrap_or(0.0), size[1].as_f64().unwrap_or(0.0));
+        let (w, h) = (
+            size[0].as_f64().unwrap_or(0.0),
+            size[1].as_f64().unwrap_or(0.0),
+        );
         assert!(
             w <= 1100.0 && h <= 760.0 && w >= 1000.0 && h >= 650.0,
             "{screen}: the window is {w}x{h}, not the default 1100x760"

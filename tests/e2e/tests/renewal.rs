@@ -119,9 +119,11 @@ fn unregistered_company_registers_and_renews_by_card_with_one_charge() {
     let src = app.attribute(&img, "src").unwrap().unwrap_or_default();
     assert!(src.starts_with("data:image/png;base64,iVBOR"), "a PNG");
     let question = app
-        .wait_for_text("[data-testid=rn-captcha-question]", "the text alternative", |t| {
-            t.contains("Scrivi in cifre il numero ")
-        })
+        .wait_for_text(
+            "[data-testid=rn-captcha-question]",
+            "the text alternative",
+            |t| t.contains("Scrivi in cifre il numero "),
+        )
         .unwrap();
     let words = question
         .rsplit("Scrivi in cifre il numero ")

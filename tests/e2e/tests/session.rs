@@ -91,7 +91,11 @@ fn demo_sign_in_shows_mailboxes_keeps_the_session_in_the_keyring_and_sign_out_re
             json!([]),
         )
         .unwrap();
-    assert_ne!(table, json!("clipped"), "the overview table is cut at the edge");
+    assert_ne!(
+        table,
+        json!("clipped"),
+        "the overview table is cut at the edge"
+    );
     app.assert_accessible("mailboxes-overview");
 
     // The bell lists the "adegua la PEC" notification.

@@ -175,9 +175,7 @@ fn cns_path_wrong_pin_then_otp_expiry_resend_and_completed_with_the_star() {
     assert_eq!(card.with_card(|c| c.tries_left(0x10)), Some(3));
 
     // The OTP expires (sandbox clock +61 s): refused, sent again, then accepted.
-    let identified = app
-        .text(&app.find("#wizard-heading").unwrap())
-        .unwrap();
+    let identified = app.text(&app.find("#wizard-heading").unwrap()).unwrap();
     app.click_when_ready("[data-testid=proceed]").unwrap();
     at_step(&app, "accepting_terms");
     // The provider's texts, from the API, before the checkboxes.
@@ -209,10 +207,11 @@ fn cns_path_wrong_pin_then_otp_expiry_resend_and_completed_with_the_star() {
     fill(&app, "otp", &second);
     app.click_when_ready("[data-testid=otp-confirm]").unwrap();
     at_step(&app, "completed");
-    let completed = app
-        .text(&app.find("#wizard-heading").unwrap())
-        .unwrap();
-    assert_ne!(identified, completed, "step 7 and step 10 say different things");
+    let completed = app.text(&app.find("#wizard-heading").unwrap()).unwrap();
+    assert_ne!(
+        identified, completed,
+        "step 7 and step 10 say different things"
+    );
     shot(&app, &rig, "cns-9-completed.png");
 
     app.click_when_ready("[data-testid=to-security]").unwrap();

@@ -5,46 +5,6 @@
 import type { Channel } from '@tauri-apps/api/core';
 
 /**
- * What the holder declares to have read at "condizioni di servizio": the provider's own
- * texts, so the app shows them before the two checkboxes instead of a bare promise.
- */
-export type ConditionsData = { 
-/**
- * Version of the texts the acceptance refers to.
- */
-version: string, 
-/**
- * Condizioni di servizio.
- */
-service_conditions: ConditionsText, 
-/**
- * Informativa contrattuale.
- */
-contract_information: ConditionsText, };
-
-/**
- * One of the texts of [`ConditionsData`], in both languages; paragraphs are separated by a
- * blank line.
- */
-export type ConditionsText = { 
-/**
- * Heading in Italian.
- */
-title_it: string, 
-/**
- * Heading in English.
- */
-title_en: string, 
-/**
- * Text in Italian.
- */
-body_it: string, 
-/**
- * Text in English.
- */
-body_en: string, };
-
-/**
  * What the footer and the window title show.
  */
 
@@ -263,6 +223,48 @@ export type CieIdStatus = "pending" | "authorised" | "denied" | "expired";
  */
 
 export type Colors = { primary: string, accent: string, };
+
+/**
+ * What the holder declares to have read at "condizioni di servizio": the provider's own
+ * texts, so the app shows them before the two checkboxes instead of a bare promise.
+ */
+
+export type ConditionsData = { 
+/**
+ * Version of the texts the acceptance refers to.
+ */
+version: string, 
+/**
+ * Condizioni di servizio.
+ */
+service_conditions: ConditionsText, 
+/**
+ * Informativa contrattuale.
+ */
+contract_information: ConditionsText, };
+
+/**
+ * One of the texts of [`ConditionsData`], in both languages; paragraphs are separated by a
+ * blank line.
+ */
+
+export type ConditionsText = { 
+/**
+ * Heading in Italian.
+ */
+title_it: string, 
+/**
+ * Heading in English.
+ */
+title_en: string, 
+/**
+ * Text in Italian.
+ */
+body_it: string, 
+/**
+ * Text in English.
+ */
+body_en: string, };
 
 /**
  * Contact data: where the OTP and the notices go.

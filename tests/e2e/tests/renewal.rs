@@ -294,7 +294,6 @@ fn unregistered_company_registers_and_renews_by_card_with_one_charge() {
         CARD_OK,
         email_code.as_str(),
         sms_code.as_str(),
-        answer.as_str(),
     ] {
         assert!(!logs.contains(secret), "a secret reached the log");
     }

@@ -111,7 +111,7 @@ fn cns_path_wrong_pin_then_otp_expiry_resend_and_completed_with_the_star() {
         .unwrap();
     assert_eq!(owner, "Mario Rossi");
     app.wait_for("[data-testid=card-matches]").unwrap();
-    shot(&app, &rig, "cns-5-card.png");
+    shot_fit(&app, &rig, "cns-5-card.png");
     assert_eq!(verifies(&card), 0, "the pre-flight sends no VERIFY");
 
     // A wrong PIN: the card's answer shows the tries left; nothing is sent a second time.
@@ -127,7 +127,7 @@ fn cns_path_wrong_pin_then_otp_expiry_resend_and_completed_with_the_star() {
         t.contains("2 rimasti")
     })
     .unwrap();
-    shot(&app, &rig, "cns-5-wrong-pin.png");
+    shot_fit(&app, &rig, "cns-5-wrong-pin.png");
     // The message took the focus and stays in view after the card panel was read again.
     assert_eq!(
         app.focused_testid().unwrap().as_deref(),
@@ -185,7 +185,7 @@ fn cns_path_wrong_pin_then_otp_expiry_resend_and_completed_with_the_star() {
         })
         .unwrap();
     assert!(conditions.contains("Gestore"), "{conditions}");
-    shot(&app, &rig, "cns-7-terms.png");
+    shot_fit(&app, &rig, "cns-7-terms.png");
     app.click_when_ready("[data-testid=terms-service]").unwrap();
     app.click_when_ready("[data-testid=terms-contract]")
         .unwrap();
@@ -212,7 +212,7 @@ fn cns_path_wrong_pin_then_otp_expiry_resend_and_completed_with_the_star() {
         identified, completed,
         "step 7 and step 10 say different things"
     );
-    shot(&app, &rig, "cns-9-completed.png");
+    shot_fit(&app, &rig, "cns-9-completed.png");
 
     app.click_when_ready("[data-testid=to-security]").unwrap();
     app.wait_for("[data-testid=security]").unwrap();
@@ -633,7 +633,7 @@ fn keyboard_only_cns_wizard_to_completed() {
     app.wait_for("[data-testid=card-matches]").unwrap();
     tab(&app, "pin");
     app.press(pec_card_sim::DEFAULT_PIN).unwrap();
-    shot(&app, &rig, "keyboard-cns-5-card.png");
+    shot_fit(&app, &rig, "keyboard-cns-5-card.png");
     app.press(keys::ENTER).unwrap();
     at_step(&app, "identified");
     tab(&app, "proceed");
@@ -650,7 +650,7 @@ fn keyboard_only_cns_wizard_to_completed() {
     app.press(&sandbox.latest_otp(&email)).unwrap();
     app.press(keys::ENTER).unwrap();
     at_step(&app, "completed");
-    shot(&app, &rig, "keyboard-cns-10-completed.png");
+    shot_fit(&app, &rig, "keyboard-cns-10-completed.png");
     assert_eq!(verifies(&card), 1, "one VERIFY, from the one Enter");
     drop(app);
     card.stop();

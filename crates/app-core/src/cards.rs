@@ -103,7 +103,7 @@ impl Cards {
 pub struct ReaderView {
     pub name: String,
     pub card: CardType,
-    /// Italian description of the card ("CNS 1.1 (STIncard, RSA-2048)").
+    /// Italian name of the card for the holder ("Carta Nazionale dei Servizi (STIncard)").
     pub card_label: Option<String>,
     pub atr: Option<String>,
     /// Another application holds the card.
@@ -138,7 +138,7 @@ fn view(r: &ReaderInfo) -> ReaderView {
         card_label: r
             .card
             .as_ref()
-            .map(|c| c.label.map_or_else(|| c.describe(), str::to_owned)),
+            .map(|c| c.label.map_or_else(|| c.holder_label(), str::to_owned)),
         atr: r.card.as_ref().map(|c| c.atr.clone()),
         busy: r.exclusive,
         link: r.interface.into(),
@@ -246,7 +246,7 @@ pub async fn preflight(core: &Core, reader: String, declared: Option<String>) ->
     let pcsc = core.cards.pcsc.clone();
     let (label, serial, cert) = blocking(move || {
         let mut card = pcsc.connect(&reader).map_err(AppError::from)?;
-        let label = card.profile().describe();
+        let label = card.profile().holder_label();
         let serial = card.read_serial().ok();
         let cert = card.read_auth_certificate().map_err(AppError::from)?;
         Ok(((reader, label), serial, cert))

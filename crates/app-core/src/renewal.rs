@@ -39,6 +39,22 @@ pub struct CaptchaView {
     pub id: String,
     pub expires_at: DateTime<Utc>,
     pub png_base64: String,
+    /// The image's text alternative (a question the portal also accepts an answer to), in
+    /// Italian and English; `None` when the portal sent none or one not fit to show.
+    pub question_it: Option<String>,
+    pub question_en: Option<String>,
+}
+
+/// Longest text alternative shown.
+const MAX_CAPTCHA_QUESTION: usize = 200;
+
+/// The portal's text alternative, if it is plain, printable, short text.
+fn captcha_question(text: &str) -> Option<String> {
+    let text = text.trim();
+    let fit = !text.is_empty()
+        && text.chars().count() <= MAX_CAPTCHA_QUESTION
+        && !text.chars().any(char::is_control);
+    fit.then(|| text.to_owned())
 }
 
 /// A registration as the UI sees it: the portal's view without its session token.
@@ -130,6 +146,8 @@ pub async fn captcha(core: &Core) -> Result<CaptchaView> {
         id: challenge.id.clone(),
         expires_at: challenge.expires_at,
         png_base64: base64::engine::general_purpose::STANDARD.encode(&png),
+        question_it: captcha_question(&challenge.question_it),
+        question_en: captcha_question(&challenge.question_en),
     })
 }
 
@@ -464,6 +482,20 @@ fn method_name(m: &PaymentMethodData) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn captcha_question_only_when_plain_short_text() {
+        assert_eq!(
+            captcha_question("  Scrivi in cifre il numero trecento. "),
+            Some("Scrivi in cifre il numero trecento.".to_owned())
+        );
+        assert_eq!(captcha_question(""), None);
+        assert_eq!(captcha_question("a\u{1b}[31m"), None);
+        assert_eq!(
+            captcha_question(&"x".repeat(MAX_CAPTCHA_QUESTION + 1)),
+            None
+        );
+    }
 
     fn png(w: u32, h: u32) -> Vec<u8> {
         let mut b = PNG_SIGNATURE.to_vec();

@@ -91,7 +91,26 @@ impl CardProfile {
         }
     }
 
-    /// Short human description (Italian), e.g. for `pec card list`.
+    /// The card's name for the holder's screens (Italian): what it is and who made it, with
+    /// none of the technical detail of [`describe`](Self::describe) (key size, APDU lengths).
+    pub fn holder_label(&self) -> String {
+        match &self.kind {
+            CardKind::Cns(i) => format!(
+                "Carta Nazionale dei Servizi ({})",
+                if i.idemia_2021 {
+                    "IDEMIA 2021"
+                } else {
+                    i.vendor
+                }
+            ),
+            CardKind::CardOs { .. } => "Token di firma digitale".into(),
+            CardKind::Cie3 => "Carta d'identità elettronica (CIE)".into(),
+            CardKind::CieLegacy => "Carta d'identità elettronica di prima generazione".into(),
+            CardKind::Unknown => "Carta non riconosciuta".into(),
+        }
+    }
+
+    /// Short technical description (Italian), e.g. for `pec card list` and helpdesks.
     pub fn describe(&self) -> String {
         match &self.kind {
             CardKind::Cns(i) => format!(
@@ -332,6 +351,32 @@ mod tests {
             assert!(p.cns().is_some(), "{label}");
             assert_eq!(p.label, Some(*label));
         }
+    }
+
+    #[test]
+    fn holder_label_has_no_technical_terms() {
+        for atr in [
+            "3B FF 18 00 00 81 31 FE 55 00 6B 02 09 07 03 01 01 01 43 4E 53 10 31 80 66",
+            "3B 8F 80 01 80 31 80 65 B0 85 04 00 11 12 0F FF 82 90 00 8A",
+            "3B 00",
+        ] {
+            let p = CardProfile::from_atr(&hex(atr));
+            let label = p.holder_label();
+            for jargon in ["APDU", "RSA", "estese", "0x"] {
+                assert!(!label.contains(jargon), "{label:?} says {jargon}");
+            }
+        }
+        let cns = CardProfile::from_atr(&hex(
+            "3B FF 18 00 00 81 31 FE 55 00 6B 02 09 07 03 01 01 01 43 4E 53 10 31 80 66",
+        ));
+        assert!(
+            cns.holder_label()
+                .starts_with("Carta Nazionale dei Servizi")
+        );
+        assert!(
+            cns.describe().contains("RSA-"),
+            "the technical one keeps the details"
+        );
     }
 
     #[test]

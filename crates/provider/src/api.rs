@@ -493,10 +493,46 @@ pub struct IdentityRequestView {
     /// When "invia di nuovo" becomes available.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resend_available_at: Option<DateTime<Utc>>,
+    /// The texts to read before accepting them (step `accepting_terms`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<ConditionsData>,
     /// Documents uploaded for the review.
     pub documents: Vec<DocumentView>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+}
+
+/// What the holder declares to have read at "condizioni di servizio": the provider's own
+/// texts, so the app shows them before the two checkboxes instead of a bare promise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
+pub struct ConditionsData {
+    /// Version of the texts the acceptance refers to.
+    #[schema(min_length = 1, max_length = 40)]
+    pub version: String,
+    /// Condizioni di servizio.
+    pub service_conditions: ConditionsText,
+    /// Informativa contrattuale.
+    pub contract_information: ConditionsText,
+}
+
+/// One of the texts of [`ConditionsData`], in both languages; paragraphs are separated by a
+/// blank line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
+pub struct ConditionsText {
+    /// Heading in Italian.
+    #[schema(max_length = 200)]
+    pub title_it: String,
+    /// Heading in English.
+    #[schema(max_length = 200)]
+    pub title_en: String,
+    /// Text in Italian.
+    #[schema(max_length = 20000)]
+    pub body_it: String,
+    /// Text in English.
+    #[schema(max_length = 20000)]
+    pub body_en: String,
 }
 
 /// Terms the holder accepts before "completa la richiesta di identificazione".

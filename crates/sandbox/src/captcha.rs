@@ -38,6 +38,148 @@ pub fn new_answer() -> String {
         .collect()
 }
 
+/// The text alternative of a captcha, for those who cannot see the image (WCAG 1.1.1 asks for
+/// one): a number from 100 to 999 written in words, to be typed in digits. A screen reader
+/// reads it like any text; the server checks its answer as it checks the image's. It is as
+/// weak against a bot as the image is against OCR; both only make the sandbox behave like a
+/// portal with a challenge.
+pub struct TextChallenge {
+    /// The digits expected.
+    pub answer: String,
+    /// The question in Italian.
+    pub question_it: String,
+    /// The question in English.
+    pub question_en: String,
+}
+
+/// A new text challenge.
+pub fn new_text_challenge() -> TextChallenge {
+    text_challenge(rand::thread_rng().gen_range(100..1000))
+}
+
+/// The text challenge of `n` (100..=999).
+pub fn text_challenge(n: u16) -> TextChallenge {
+    TextChallenge {
+        answer: n.to_string(),
+        question_it: format!("Scrivi in cifre il numero {}.", words_it(n)),
+        question_en: format!("Write the number {} in digits.", words_en(n)),
+    }
+}
+
+/// `n` (0..=999) in Italian words, as written on a cheque ("trecentoquarantuno").
+pub fn words_it(n: u16) -> String {
+    const UNITS: [&str; 20] = [
+        "zero",
+        "uno",
+        "due",
+        "tre",
+        "quattro",
+        "cinque",
+        "sei",
+        "sette",
+        "otto",
+        "nove",
+        "dieci",
+        "undici",
+        "dodici",
+        "tredici",
+        "quattordici",
+        "quindici",
+        "sedici",
+        "diciassette",
+        "diciotto",
+        "diciannove",
+    ];
+    const TENS: [&str; 10] = [
+        "",
+        "",
+        "venti",
+        "trenta",
+        "quaranta",
+        "cinquanta",
+        "sessanta",
+        "settanta",
+        "ottanta",
+        "novanta",
+    ];
+    let below_hundred = |n: u16| -> String {
+        let n = usize::from(n);
+        if n < 20 {
+            return UNITS[n].to_owned();
+        }
+        let (t, u) = (n / 10, n % 10);
+        let mut tens = TENS[t].to_owned();
+        // "ventuno", "trentotto": the tens lose their vowel before uno and otto.
+        if u == 1 || u == 8 {
+            tens.pop();
+        }
+        match u {
+            0 => tens,
+            // "ventitré": a final tre takes the accent.
+            3 => format!("{tens}tré"),
+            _ => format!("{tens}{}", UNITS[u]),
+        }
+    };
+    let (h, rest) = (n / 100, n % 100);
+    let hundreds = match h {
+        0 => String::new(),
+        1 => "cento".to_owned(),
+        _ => format!("{}cento", UNITS[usize::from(h)]),
+    };
+    match (h, rest) {
+        (0, r) => below_hundred(r),
+        (_, 0) => hundreds,
+        // "centottanta": cento loses its o before otto and ottanta.
+        (_, r) if (80..90).contains(&r) || r == 8 => {
+            format!("{}{}", &hundreds[..hundreds.len() - 1], below_hundred(r))
+        }
+        (_, r) => format!("{hundreds}{}", below_hundred(r)),
+    }
+}
+
+/// `n` (0..=999) in English words ("three hundred forty-one").
+pub fn words_en(n: u16) -> String {
+    const UNITS: [&str; 20] = [
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+    ];
+    const TENS: [&str; 10] = [
+        "", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+    ];
+    let below_hundred = |n: u16| -> String {
+        let n = usize::from(n);
+        match (n / 10, n % 10) {
+            _ if n < 20 => UNITS[n].to_owned(),
+            (t, 0) => TENS[t].to_owned(),
+            (t, u) => format!("{}-{}", TENS[t], UNITS[u]),
+        }
+    };
+    let (h, rest) = (n / 100, n % 100);
+    match (h, rest) {
+        (0, r) => below_hundred(r),
+        (h, 0) => format!("{} hundred", UNITS[usize::from(h)]),
+        (h, r) => format!("{} hundred {}", UNITS[usize::from(h)], below_hundred(r)),
+    }
+}
+
 /// Renders `answer` (digits only; anything else is skipped) as a PNG.
 pub fn render_png(answer: &str) -> anyhow::Result<Vec<u8>> {
     let mut rng = rand::thread_rng();
@@ -99,6 +241,41 @@ pub fn render_png(answer: &str) -> anyhow::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_in_words() {
+        for (n, it, en) in [
+            (100, "cento", "one hundred"),
+            (101, "centouno", "one hundred one"),
+            (108, "centotto", "one hundred eight"),
+            (121, "centoventuno", "one hundred twenty-one"),
+            (183, "centottantatré", "one hundred eighty-three"),
+            (218, "duecentodiciotto", "two hundred eighteen"),
+            (341, "trecentoquarantuno", "three hundred forty-one"),
+            (598, "cinquecentonovantotto", "five hundred ninety-eight"),
+            (700, "settecento", "seven hundred"),
+            (999, "novecentonovantanove", "nine hundred ninety-nine"),
+        ] {
+            assert_eq!(words_it(n), it);
+            assert_eq!(words_en(n), en);
+        }
+    }
+
+    #[test]
+    fn every_text_challenge_is_distinct_and_answered_in_digits() {
+        let mut seen = std::collections::HashSet::new();
+        for n in 100..1000 {
+            let c = text_challenge(n);
+            assert_eq!(c.answer.parse::<u16>().unwrap(), n);
+            assert!(
+                seen.insert(c.question_it.clone()),
+                "{} twice",
+                c.question_it
+            );
+            assert!(!c.question_it.chars().any(|ch| ch.is_ascii_digit()));
+            assert!(!c.question_en.chars().any(|ch| ch.is_ascii_digit()));
+        }
+    }
 
     #[test]
     fn renders_a_png_of_the_right_size() {

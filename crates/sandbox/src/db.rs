@@ -360,6 +360,11 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE captchas ADD COLUMN image BLOB;
     "#,
+    // 10: the answer of a captcha's text alternative (the number written in words), checked
+    // like the image's. Rows from before have none: only their image answers.
+    r#"
+    ALTER TABLE captchas ADD COLUMN alt_answer TEXT;
+    "#,
 ];
 
 /// Opens (creating if needed) the database file and brings its schema up to date.

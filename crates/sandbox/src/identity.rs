@@ -234,6 +234,8 @@ pub(crate) fn view(ctx: &Ctx<'_>, row: &ReqRow) -> ApiResult<IdentityRequestView
         otp_expires_at,
         otp_attempts_left: attempts_left,
         resend_available_at: resend_at,
+        conditions: matches!(row.req, IdentityRequest::AcceptingTerms { .. })
+            .then(crate::conditions::current),
         documents: documents(ctx, &row.id)?,
         updated_at: row.updated_at,
     })

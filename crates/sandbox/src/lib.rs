@@ -56,6 +56,7 @@ mod rows;
 
 mod admin;
 mod auth;
+mod conditions;
 mod factor;
 mod form;
 mod guard;

@@ -193,12 +193,14 @@ pub(crate) async fn new_captcha(
     // redrawn with fresh noise on every fetch gives the answer away to a few fetches averaged.
     let answer = crate::captcha::new_answer();
     let png = crate::captcha::render_png(&answer).map_err(|e| ApiError::internal(&e))?;
+    let text = crate::captcha::new_text_challenge();
     st.run(move |ctx| {
         let id = new_id("cap");
         let expires_at = ctx.now + CAPTCHA_TTL;
         ctx.tx.execute(
-            "INSERT INTO captchas (id, answer, expires_at, image) VALUES (?1, ?2, ?3, ?4)",
-            params![id, answer, ts(expires_at), png],
+            "INSERT INTO captchas (id, answer, expires_at, image, alt_answer) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id, answer, ts(expires_at), png, text.answer],
         )?;
         // Old captchas are of no use to anyone.
         ctx.tx.execute(
@@ -211,6 +213,8 @@ pub(crate) async fn new_captcha(
                 image_path: format!("/renewal/v1/captchas/{id}/image"),
                 id,
                 expires_at,
+                question_it: text.question_it,
+                question_en: text.question_en,
             }),
         ))
     })
@@ -267,11 +271,22 @@ pub(crate) async fn captcha_image(
 }
 
 /// Checks and burns a captcha: any attempt uses it up, right or wrong.
+/// Checks a captcha's answer: the image's digits or the text alternative's number, either
+/// one, and uses the captcha up whatever the answer.
 fn use_captcha(ctx: &Ctx<'_>, id: &str, answer: &str) -> ApiResult<()> {
     let expected = live_captcha(ctx, id)?;
+    let alternative: Option<String> = ctx.tx.query_row(
+        "SELECT alt_answer FROM captchas WHERE id = ?1",
+        params![id],
+        |r| r.get(0),
+    )?;
     ctx.tx
         .execute("UPDATE captchas SET used = 1 WHERE id = ?1", params![id])?;
-    if !ct_eq(&expected, answer.trim()) {
+    let answer = answer.trim();
+    // Both compared, always: which one matched must not show in the time taken.
+    let image_ok = ct_eq(&expected, answer);
+    let text_ok = alternative.is_some_and(|alt| ct_eq(&alt, answer));
+    if !(image_ok | text_ok) {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "captcha.wrong",

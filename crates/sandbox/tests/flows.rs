@@ -394,9 +394,19 @@ async fn private_citizen_spid_otp_expiry_resend_and_success() {
     assert!(resp.status().is_success());
     let poll = c.poll_spid(&id, &login.handle).await.unwrap();
     assert_eq!(poll.status, SpidStatus::Authorised);
-    assert_eq!(poll.request.unwrap().step, StepData::Identified);
+    let identified = poll.request.unwrap();
+    assert_eq!(identified.step, StepData::Identified);
+    assert!(
+        identified.conditions.is_none(),
+        "texts only where they are accepted"
+    );
 
-    act(c, &id, IdentityAction::Proceed).await;
+    let terms = act(c, &id, IdentityAction::Proceed).await;
+    // The texts the checkboxes refer to come with the step, in both languages.
+    let conditions = terms.conditions.expect("conditions at accepting_terms");
+    assert!(!conditions.version.is_empty());
+    assert!(conditions.service_conditions.body_it.contains("Gestore"));
+    assert!(!conditions.contract_information.body_en.is_empty());
     let e = c
         .act(
             &id,

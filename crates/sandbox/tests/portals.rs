@@ -456,6 +456,70 @@ async fn solved_captcha(c: &Client) -> (String, String) {
     (cap.id, answer)
 }
 
+/// Answers a captcha's text alternative as a person would: reads the number in words from the
+/// question and types it in digits (the words of every number compared with the question).
+fn answer_text_alternative(question_it: &str) -> String {
+    let words = question_it
+        .strip_prefix("Scrivi in cifre il numero ")
+        .and_then(|q| q.strip_suffix('.'))
+        .unwrap_or_else(|| panic!("unexpected question {question_it:?}"));
+    (100..1000)
+        .find(|&n| pec_sandbox::captcha::words_it(n) == words)
+        .unwrap_or_else(|| panic!("{words:?} is no number"))
+        .to_string()
+}
+
+#[tokio::test]
+async fn the_captcha_text_alternative_is_answered_without_the_image() {
+    let rig = Rig::new().await;
+    let c = &rig.client;
+    let cap = c.new_captcha().await.unwrap();
+    // A question in each language, with no digit in it (a screen reader reads it as words).
+    assert!(cap.question_it.starts_with("Scrivi in cifre"));
+    assert!(cap.question_en.starts_with("Write the number"));
+    assert!(!cap.question_it.chars().any(|ch| ch.is_ascii_digit()));
+    let text_answer = answer_text_alternative(&cap.question_it);
+    let image_answer = c.sandbox_captcha_answer(&cap.id).await.unwrap().answer;
+    assert_ne!(text_answer, image_answer);
+    let r = c
+        .renewal_register(&registration(
+            SERVIZI_CF,
+            "servizi@example.com",
+            (cap.id.clone(), text_answer.clone()),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(r.step, RegistrationStep::AwaitingEmailCode);
+    // Single use, whichever answer was given.
+    let e = c
+        .renewal_register(&registration(
+            ACME_CF,
+            "acme@example.com",
+            (cap.id, image_answer),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), "captcha.expired");
+    // A wrong number in words is a wrong answer like a wrong image code.
+    let cap = c.new_captcha().await.unwrap();
+    let wrong = (answer_text_alternative(&cap.question_it)
+        .parse::<u16>()
+        .unwrap()
+        % 899
+        + 101)
+        .to_string();
+    let e = c
+        .renewal_register(&registration(
+            SERVIZI_CF,
+            "servizi@example.com",
+            (cap.id, wrong),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), "captcha.wrong");
+    rig.stop().await;
+}
+
 fn registration(cf: &str, email: &str, captcha: (String, String)) -> RenewalRegistrationRequest {
     RenewalRegistrationRequest {
         company_tax_code: cf.into(),

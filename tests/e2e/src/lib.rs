@@ -447,6 +447,80 @@ impl Session {
     }
 }
 
+/// What must be in view on every screen at the default window size (issue 16): the main
+/// actions, the card's verdict and PIN field, and every error or alert.
+pub const MUST_BE_IN_VIEW: &str = "button.primary, .spid-button, [role=alert], [role=alertdialog], \
+     [data-testid=preflight], [data-testid=cie-preflight], [data-testid=preflight-problems], \
+     [data-testid=pin], [data-testid=cie-pin], [data-testid=sig-card-pin], \
+     [data-testid=sig-token-pin], [data-testid=card-error], [data-testid=stepper]";
+
+impl Session {
+    /// The elements matching `css` that are displayed but not wholly inside the window's
+    /// viewport (the window's inner width and height, no scrolling), as "what: rectangle".
+    pub fn out_of_view(&self, css: &str) -> Result<Vec<String>> {
+        let found = self.execute(
+            "const out = [];\
+             for (const e of document.querySelectorAll(arguments[0])) {\
+               const r = e.getBoundingClientRect();\
+               if (r.width === 0 && r.height === 0) continue;\
+               if (r.top < 0 || r.left < 0 || r.bottom > window.innerHeight + 0.5 ||\
+                   r.right > window.innerWidth + 0.5) {\
+                 const name = e.dataset.testid || e.getAttribute('role') || e.className || e.tagName;\
+                 out.push(name + ': ' + Math.round(r.left) + ',' + Math.round(r.top) + ' to ' +\
+                   Math.round(r.right) + ',' + Math.round(r.bottom) + ' in ' +\
+                   window.innerWidth + 'x' + window.innerHeight);\
+               }\
+             }\
+             return out;",
+            json!([css]),
+        )?;
+        Ok(found
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// Scrolls the page back to the top, as a screen first shows.
+    pub fn scroll_to_top(&self) -> Result<()> {
+        self.execute(
+            "window.scrollTo(0, 0); document.scrollingElement && (document.scrollingElement.scrollTop = 0);",
+            json!([]),
+        )?;
+        Ok(())
+    }
+
+    /// Fails unless every element of [`MUST_BE_IN_VIEW`] on the screen is inside the viewport
+    /// of a window at the default size (1100×760), with the page scrolled to the top.
+    pub fn assert_in_view(&self, screen: &str) {
+        let size = self
+            .scroll_to_top()
+            .and_then(|()| {
+                self.execute("return [window.innerWidth, window.innerHeight];", json!([]))
+            })
+            .unwrap_or_else(|e| panic!("window size on {screen}: {e}"));
+        let (w, h) = (
+            size[0].as_f64().unwrap_or(0.0),
+            size[1].as_f64().unwrap_or(0.0),
+        );
+        assert!(
+            w <= 1100.0 && h <= 760.0 && w >= 1000.0 && h >= 650.0,
+            "{screen}: the window is {w}x{h}, not the default 1100x760"
+        );
+        let out = self
+            .out_of_view(MUST_BE_IN_VIEW)
+            .unwrap_or_else(|e| panic!("viewport check on {screen}: {e}"));
+        assert!(
+            out.is_empty(),
+            "{screen}: outside the window without scrolling:\n{}",
+            out.join("\n")
+        );
+    }
+}
+
 /// axe-core as installed by `npm ci` in `ui/`.
 fn axe_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui/node_modules/axe-core/axe.min.js")

@@ -75,8 +75,28 @@ fn demo_sign_in_shows_mailboxes_keeps_the_session_in_the_keyring_and_sign_out_re
     );
     app.wait_for("[data-testid='banner-mario.rossi@pec.sandbox.test']")
         .unwrap();
+    app.scroll_to_top().unwrap();
     app.screenshot(&rig.screenshot_path("mailboxes-overview.png"))
         .unwrap();
+    app.assert_in_view("mailboxes-overview");
+    // The table's last column ("Verifica in due passaggi") is in view, or the table sits in a
+    // region the keyboard can scroll; never cut off at the window's edge.
+    let table = app
+        .execute(
+            "const w = document.querySelector('[data-testid=overview-scroll]');\
+             const last = w.querySelector('thead th:last-child').getBoundingClientRect();\
+             const box = w.getBoundingClientRect();\
+             if (last.right <= box.right + 0.5 && box.right <= window.innerWidth + 0.5) return 'fits';\
+             return w.scrollWidth > w.clientWidth && w.tabIndex === 0 ? 'scrolls' : 'clipped';",
+            json!([]),
+        )
+        .unwrap();
+    assert_ne!(
+        table,
+        json!("clipped"),
+        "the overview table is cut at the edge"
+    );
+    app.assert_accessible("mailboxes-overview");
 
     // The bell lists the "adegua la PEC" notification.
     let bell = app.find("[data-testid=bell]").unwrap();
@@ -102,6 +122,12 @@ fn demo_sign_in_shows_mailboxes_keeps_the_session_in_the_keyring_and_sign_out_re
         t.contains("mario.rossi@pec.sandbox.test")
     })
     .unwrap();
+    // The open procedure has the room: the banner gives way.
+    assert!(
+        app.find("[data-testid='banner-mario.rossi@pec.sandbox.test']")
+            .is_err(),
+        "the banner stays above the open procedure"
+    );
     app.click_when_ready("[data-testid=wizard-close]").unwrap();
     app.wait_for_text("[data-testid=mailbox-title]", "the mailbox", |t| {
         t.contains("mario.rossi@pec.sandbox.test")

@@ -111,7 +111,7 @@ fn cns_path_wrong_pin_then_otp_expiry_resend_and_completed_with_the_star() {
         .unwrap();
     assert_eq!(owner, "Mario Rossi");
     app.wait_for("[data-testid=card-matches]").unwrap();
-    shot(&app, &rig, "cns-5-card.png");
+    shot_fit(&app, &rig, "cns-5-card.png");
     assert_eq!(verifies(&card), 0, "the pre-flight sends no VERIFY");
 
     // A wrong PIN: the card's answer shows the tries left; nothing is sent a second time.
@@ -127,7 +127,20 @@ fn cns_path_wrong_pin_then_otp_expiry_resend_and_completed_with_the_star() {
         t.contains("2 rimasti")
     })
     .unwrap();
-    shot(&app, &rig, "cns-5-wrong-pin.png");
+    shot_fit(&app, &rig, "cns-5-wrong-pin.png");
+    // The message took the focus and stays in view after the card panel was read again.
+    assert_eq!(
+        app.focused_testid().unwrap().as_deref(),
+        Some("card-error"),
+        "focus on the new error"
+    );
+    let valid = app
+        .text(&app.find("[data-testid=card-valid-until]").unwrap())
+        .unwrap();
+    assert!(
+        valid.split_whitespace().count() == 3 && !valid.contains('-'),
+        "the certificate's end in Italian words, got {valid:?}"
+    );
     std::thread::sleep(std::time::Duration::from_secs(2));
     assert_eq!(verifies(&card), 1, "exactly one VERIFY for one click");
     assert_eq!(card.with_card(|c| c.tries_left(0x10)), Some(2));
@@ -162,8 +175,17 @@ fn cns_path_wrong_pin_then_otp_expiry_resend_and_completed_with_the_star() {
     assert_eq!(card.with_card(|c| c.tries_left(0x10)), Some(3));
 
     // The OTP expires (sandbox clock +61 s): refused, sent again, then accepted.
+    let identified = app.text(&app.find("#wizard-heading").unwrap()).unwrap();
     app.click_when_ready("[data-testid=proceed]").unwrap();
     at_step(&app, "accepting_terms");
+    // The provider's texts, from the API, before the checkboxes.
+    let conditions = app
+        .wait_for_text("[data-testid=terms-text]", "the conditions", |t| {
+            t.contains("Condizioni di servizio") && t.contains("Informativa contrattuale")
+        })
+        .unwrap();
+    assert!(conditions.contains("Gestore"), "{conditions}");
+    shot_fit(&app, &rig, "cns-7-terms.png");
     app.click_when_ready("[data-testid=terms-service]").unwrap();
     app.click_when_ready("[data-testid=terms-contract]")
         .unwrap();
@@ -185,7 +207,12 @@ fn cns_path_wrong_pin_then_otp_expiry_resend_and_completed_with_the_star() {
     fill(&app, "otp", &second);
     app.click_when_ready("[data-testid=otp-confirm]").unwrap();
     at_step(&app, "completed");
-    shot(&app, &rig, "cns-9-completed.png");
+    let completed = app.text(&app.find("#wizard-heading").unwrap()).unwrap();
+    assert_ne!(
+        identified, completed,
+        "step 7 and step 10 say different things"
+    );
+    shot_fit(&app, &rig, "cns-9-completed.png");
 
     app.click_when_ready("[data-testid=to-security]").unwrap();
     app.wait_for("[data-testid=security]").unwrap();
@@ -553,6 +580,80 @@ fn keyboard_only_from_sign_in_to_completed() {
     app.press(keys::ENTER).unwrap();
     at_step(&app, "completed");
     shot(&app, &rig, "keyboard-9-completed.png");
+}
+
+/// The whole CNS wizard with the keyboard alone (issue 16): from the mailbox page to
+/// "completata", each control reached with Tab and used with Space, Enter or typing; the card
+/// on the virtual reader, its verdict and PIN field in view at every step.
+#[test]
+fn keyboard_only_cns_wizard_to_completed() {
+    let card = SimCard::start(SimOptions::new(ProfileName::Stincard2048)).expect("virtual card");
+    let rig = Rig::from_env();
+    let (app, sandbox, _, _, email) =
+        start(&rig, "kbcns", private_citizen("Mario", "Rossi", MARIO_CF));
+    app.wait_for("[data-testid=mailbox-title]").unwrap();
+    app.execute(
+        "document.activeElement && document.activeElement.blur(); document.body.focus();",
+        json!([]),
+    )
+    .unwrap();
+
+    tab(&app, "confirm-identity");
+    app.press(keys::ENTER).unwrap();
+    at_step(&app, "choosing_role");
+    tab(&app, "role-holder");
+    app.press(keys::SPACE).unwrap();
+    tab(&app, "role-confirm");
+    app.press(keys::ENTER).unwrap();
+    at_step(&app, "choosing_holder_kind");
+    tab(&app, "kind-company");
+    app.press(&keys::ARROW_DOWN.repeat(2)).unwrap();
+    tab(&app, "kind-confirm");
+    app.press(keys::ENTER).unwrap();
+    at_step(&app, "entering_data");
+    for (field, text) in [
+        ("f-first_name", "Mario"),
+        ("f-last_name", "Rossi"),
+        ("f-tax_code", MARIO_CF),
+        ("f-email", email.as_str()),
+    ] {
+        tab(&app, field);
+        app.press(text).unwrap();
+    }
+    tab(&app, "data-confirm");
+    app.press(keys::ENTER).unwrap();
+    at_step(&app, "summary");
+    tab(&app, "summary-proceed");
+    app.press(keys::ENTER).unwrap();
+    at_step(&app, "choosing_method");
+
+    tab(&app, "method-cns");
+    app.press(keys::ENTER).unwrap();
+    at_step(&app, "identifying");
+    app.wait_for("[data-testid=card-matches]").unwrap();
+    tab(&app, "pin");
+    app.press(pec_card_sim::DEFAULT_PIN).unwrap();
+    shot_fit(&app, &rig, "keyboard-cns-5-card.png");
+    app.press(keys::ENTER).unwrap();
+    at_step(&app, "identified");
+    tab(&app, "proceed");
+    app.press(keys::ENTER).unwrap();
+    at_step(&app, "accepting_terms");
+    tab(&app, "terms-service");
+    app.press(keys::SPACE).unwrap();
+    tab(&app, "terms-contract");
+    app.press(keys::SPACE).unwrap();
+    tab(&app, "complete-request");
+    app.press(keys::ENTER).unwrap();
+    at_step(&app, "otp_sent");
+    tab(&app, "otp");
+    app.press(&sandbox.latest_otp(&email)).unwrap();
+    app.press(keys::ENTER).unwrap();
+    at_step(&app, "completed");
+    shot_fit(&app, &rig, "keyboard-cns-10-completed.png");
+    assert_eq!(verifies(&card), 1, "one VERIFY, from the one Enter");
+    drop(app);
+    card.stop();
 }
 
 #[test]

@@ -157,7 +157,7 @@ describe('Renewal', { timeout: 30_000 }, () => {
     const backend = registered({
       renewalLookup: { tax_code: '0000007973780013', registered: false, business_name: null, activation_email_masked: 'c***@example.com' },
       renewalCaptcha: [
-        { id: 'cap-1', expires_at: '2026-11-22T10:10:00Z', png_base64: png },
+        { id: 'cap-1', expires_at: '2026-11-22T10:10:00Z', png_base64: png, question_it: 'Scrivi in cifre il numero trecentoquarantuno.', question_en: 'Write the number three hundred forty-one in digits.' },
         { id: 'cap-2', expires_at: '2026-11-22T10:10:00Z', png_base64: png },
         { id: 'cap-3', expires_at: '2026-11-22T10:10:00Z', png_base64: png },
       ],
@@ -178,6 +178,9 @@ describe('Renewal', { timeout: 30_000 }, () => {
     const img = await screen.findByTestId('rn-captcha-img');
     expect(img).toHaveAttribute('src', expect.stringMatching(/^data:image\/png;base64,iVBOR/));
     expect(img).toHaveAccessibleName(messages.it.rnCaptchaAlt);
+    // The text alternative, for those who cannot see the image, is read as text.
+    expect(screen.getByTestId('rn-captcha-question')).toHaveTextContent('Scrivi in cifre il numero trecentoquarantuno.');
+    expect(screen.getByLabelText(messages.it.captchaAnswerLabel)).toBeInTheDocument();
     // "Nuova immagine" gives another captcha.
     await user.click(screen.getByTestId('rn-captcha-new'));
     await waitFor(() => expect(screen.getByTestId('rn-captcha-img')).toHaveAttribute('data-captcha-id', 'cap-2'));

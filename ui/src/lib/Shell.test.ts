@@ -87,6 +87,10 @@ describe('Shell', () => {
     expect(wizard).toHaveTextContent(`Conferma identità – ${MARIO}`);
     expect(await screen.findByRole('heading', { name: 'Chi sta confermando l’identità?' })).toBeInTheDocument();
     expect(backend.mock('identityStart')).toHaveBeenCalledWith(MARIO);
+    // The open procedure has the room: the banner gives way to it.
+    expect(screen.queryByTestId(`banner-${MARIO}`)).toBeNull();
+    await user.click(screen.getByTestId('wizard-close'));
+    expect(await screen.findByTestId(`banner-${MARIO}`)).toBeInTheDocument();
   });
 
   test('English labels for states, and plural forms by count', async () => {

@@ -25,7 +25,7 @@ function fields(kind: string, value: string): FieldCheck {
   return { valid: true, normalized, error: null };
 }
 
-const READER = { name: 'Virtual PCD 00 00', card: 'cns' as const, card_label: 'CNS 1.1 (STIncard, RSA-2048)', atr: '3B FF', busy: false, link: 'contact' as const };
+const READER = { name: 'Virtual PCD 00 00', card: 'cns' as const, card_label: 'Carta Nazionale dei Servizi (STIncard)', atr: '3B FF', busy: false, link: 'contact' as const };
 const CHECK: CardCheck = {
   reader: READER.name,
   card_label: READER.card_label,
@@ -117,8 +117,17 @@ describe('Wizard', { timeout: 30_000 }, () => {
     await user.click(screen.getByTestId('card-sign'));
     await step('identified');
     expect(backend.mock('cardIdentify')).toHaveBeenCalledWith('req-1', READER.name, '12345678', false);
+    // Step 7 and step 10 say different things: identified, then completed.
+    expect(screen.getByRole('heading', { level: 1 })).toHaveTextContent(messages.it.identifiedHeading);
+    expect(screen.getByTestId('stepper-current')).toHaveAttribute('aria-current', 'step');
+    expect(screen.getByTestId('stepper-current')).toHaveTextContent('Passo 7 di 10: Identificato');
     await user.click(screen.getByTestId('proceed'));
     await step('accepting_terms');
+    // The provider's texts come before the checkboxes, in the holder's language.
+    const text = screen.getByTestId('terms-text');
+    expect(text).toHaveTextContent('Il titolare custodisce le credenziali.');
+    expect(text).toHaveTextContent('Informativa contrattuale');
+    expect(text.compareDocumentPosition(screen.getByTestId('terms-service')) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
     const complete = screen.getByTestId('complete-request');
     expect(complete).toBeDisabled();
     await user.click(screen.getByTestId('terms-service'));
@@ -130,6 +139,8 @@ describe('Wizard', { timeout: 30_000 }, () => {
     await user.type(screen.getByTestId('otp'), '123456');
     await user.click(screen.getByTestId('otp-confirm'));
     await step('completed');
+    expect(screen.getByRole('heading', { level: 1 })).toHaveTextContent(messages.it.completedHeading);
+    expect(messages.it.completedHeading).not.toBe(messages.it.identifiedHeading);
     expect(backend.mock('identityAct')).toHaveBeenLastCalledWith('req-1', { type: 'confirm_otp', code: '123456' });
     expect(screen.getByRole('img', { name: messages.it.starLabel })).toBeInTheDocument();
     expect(props.onchanged).toHaveBeenCalled();
@@ -152,6 +163,11 @@ describe('Wizard', { timeout: 30_000 }, () => {
     await user.click(screen.getByTestId('card-sign'));
     expect(await screen.findByTestId('card-error')).toHaveTextContent('Restano 2 tentativi');
     expect(await screen.findByTestId('card-pin')).toHaveTextContent('2 rimasti');
+    // The message took the focus and stayed on screen through the card's new reading, the
+    // verdict never blanked (nothing moved under the holder's eyes).
+    await waitFor(() => expect(screen.getByTestId('card-error')).toHaveFocus());
+    expect(screen.getByTestId('card-error')).toHaveTextContent('Restano 2 tentativi');
+    expect(screen.queryByTestId('checking')).toBeNull();
     expect(backend.mock('cardIdentify')).toHaveBeenCalledTimes(1);
     expect(screen.getByTestId('pin')).toHaveValue('');
     expect(screen.getByTestId('card-sign')).toBeDisabled();

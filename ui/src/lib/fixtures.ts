@@ -50,6 +50,23 @@ export const EMBEDDED: ProviderInfo = {
 };
 
 /** An identity request at `step` (fields as the provider sets them for it). */
+/** The provider's texts at "condizioni di servizio", as the sandbox sends them. */
+export const CONDITIONS: NonNullable<IdentityRequest['conditions']> = {
+  version: '2026-01',
+  service_conditions: {
+    title_it: 'Condizioni di servizio',
+    title_en: 'Terms of service',
+    body_it: 'Il servizio è fornito dal Gestore.\n\nIl titolare custodisce le credenziali.',
+    body_en: 'The service is provided by the Provider.\n\nThe holder keeps the credentials safe.',
+  },
+  contract_information: {
+    title_it: 'Informativa contrattuale',
+    title_en: 'Contract information',
+    body_it: 'I dati personali sono trattati dal Gestore.',
+    body_en: 'The personal data are processed by the Provider.',
+  },
+};
+
 export function request(step: Step, over: Partial<IdentityRequest> = {}): IdentityRequest {
   return {
     id: 'req-1',
@@ -67,6 +84,7 @@ export function request(step: Step, over: Partial<IdentityRequest> = {}): Identi
     otp_expires_at: null,
     otp_attempts_left: null,
     resend_available_at: null,
+    conditions: step === 'accepting_terms' ? CONDITIONS : null,
     documents: [],
     updated_at: '2026-11-22T10:00:00Z',
     ...over,

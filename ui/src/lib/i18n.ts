@@ -5,6 +5,7 @@
 import type { Language } from './backend';
 import { backupEn, backupIt } from './i18n-backup';
 import { cieEn, cieIt } from './i18n-cie';
+import { fitEn, fitIt } from './i18n-fit';
 import { render, type ParamsOf, type Texts } from './i18n-format';
 import { registryEn, registryIt } from './i18n-registry';
 import { renewalEn, renewalIt } from './i18n-renewal';
@@ -15,6 +16,7 @@ const it = {
   locale: 'it-IT',
   ...backupIt,
   ...cieIt,
+  ...fitIt,
   ...registryIt,
   ...signatureIt,
   appName: 'PEC Desktop',
@@ -197,7 +199,7 @@ const it = {
   webcamBook: 'Prenota la videochiamata',
   webcamBooked: 'Videochiamata prenotata per il {when}. Al termine l’operatore registrerà l’esito e questa pagina lo mostrerà da sola.',
   webcamNoSlots: 'Nessun appuntamento libero al momento.',
-  identifiedHeading: 'Identificazione avvenuta con successo',
+  identifiedHeading: 'Identificazione avvenuta: completa la richiesta',
   identifiedBody: 'Il processo di identificazione è terminato con successo. Clicca su PROCEDI per completare la richiesta.',
   proceed: 'PROCEDI',
   termsHeading: 'Condizioni di servizio',
@@ -216,7 +218,7 @@ const it = {
   otpSentAgain: 'Nuovo codice inviato.',
   startOverIntro: 'Non si possono chiedere altri codici per questa richiesta: ricominciando si torna alla prima domanda e ci si fa riconoscere di nuovo.',
   startOver: 'Ricomincia la procedura',
-  completedHeading: 'Identificazione avvenuta con successo',
+  completedHeading: 'Richiesta completata: casella identificata',
   completedBody: 'Riceverai il messaggio di conferma sia sulla casella PEC sia sulla casella di posta ordinaria. Accanto al nome della casella ora compare la stella europea: la casella PEC è qualificata e identificata.',
   nextTwoStep: 'Ora attiva la verifica in due passaggi',
   mismatchHeading: 'I dati non corrispondono',
@@ -262,6 +264,7 @@ const en: Messages = {
   locale: 'en-GB',
   ...backupEn,
   ...cieEn,
+  ...fitEn,
   ...registryEn,
   ...signatureEn,
   ...settingsEn,
@@ -444,7 +447,7 @@ const en: Messages = {
   webcamBook: 'Book the video call',
   webcamBooked: 'Video call booked for {when}. Afterwards the operator records the outcome and this page will show it by itself.',
   webcamNoSlots: 'No free appointment at the moment.',
-  identifiedHeading: 'Identification successful',
+  identifiedHeading: 'Identified: complete the request',
   identifiedBody: 'The identification ended successfully. Click PROCEED to complete the request.',
   proceed: 'PROCEED',
   termsHeading: 'Terms of service',
@@ -463,7 +466,7 @@ const en: Messages = {
   otpSentAgain: 'New code sent.',
   startOverIntro: 'No more codes can be sent for this request: starting over goes back to the first question, to be identified again.',
   startOver: 'Start the procedure over',
-  completedHeading: 'Identification successful',
+  completedHeading: 'Request completed: mailbox identified',
   completedBody: 'You will receive the confirmation on both the PEC mailbox and your ordinary e-mail. The European star now appears next to the mailbox: the PEC mailbox is qualified and identified.',
   nextTwoStep: 'Now turn on two-step login',
   mismatchHeading: 'The data does not match',

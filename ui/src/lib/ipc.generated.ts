@@ -132,7 +132,12 @@ export type BrandingView = { name: string, product_name: string, colors: Colors,
  * A captcha to show: its id (sent back with the answer) and the PNG as base64.
  */
 
-export type CaptchaView = { id: string, expires_at: string, png_base64: string, };
+export type CaptchaView = { id: string, expires_at: string, png_base64: string, 
+/**
+ * The image's text alternative (a question the portal also accepts an answer to), in
+ * Italian and English; `None` when the portal sent none or one not fit to show.
+ */
+question_it?: string | null, question_en?: string | null, };
 
 /**
  * The pre-flight check: whose card it is and whether it will work, before the provider.
@@ -218,6 +223,48 @@ export type CieIdStatus = "pending" | "authorised" | "denied" | "expired";
  */
 
 export type Colors = { primary: string, accent: string, };
+
+/**
+ * What the holder declares to have read at "condizioni di servizio": the provider's own
+ * texts, so the app shows them before the two checkboxes instead of a bare promise.
+ */
+
+export type ConditionsData = { 
+/**
+ * Version of the texts the acceptance refers to.
+ */
+version: string, 
+/**
+ * Condizioni di servizio.
+ */
+service_conditions: ConditionsText, 
+/**
+ * Informativa contrattuale.
+ */
+contract_information: ConditionsText, };
+
+/**
+ * One of the texts of [`ConditionsData`], in both languages; paragraphs are separated by a
+ * blank line.
+ */
+
+export type ConditionsText = { 
+/**
+ * Heading in Italian.
+ */
+title_it: string, 
+/**
+ * Heading in English.
+ */
+title_en: string, 
+/**
+ * Text in Italian.
+ */
+body_it: string, 
+/**
+ * Text in English.
+ */
+body_en: string, };
 
 /**
  * Contact data: where the OTP and the notices go.
@@ -554,6 +601,10 @@ otp_attempts_left?: number | null,
  * When "invia di nuovo" becomes available.
  */
 resend_available_at?: string | null, 
+/**
+ * The texts to read before accepting them (step `accepting_terms`).
+ */
+conditions?: ConditionsData | null, 
 /**
  * Documents uploaded for the review.
  */

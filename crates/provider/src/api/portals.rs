@@ -390,6 +390,15 @@ pub struct CaptchaChallenge {
     pub image_path: String,
     /// When it stops being accepted.
     pub expires_at: DateTime<Utc>,
+    /// The text alternative of the image, in Italian, for those who cannot see it: a
+    /// question whose answer the server accepts in place of the image's digits.
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    pub question_it: String,
+    /// The text alternative in English.
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    pub question_en: String,
 }
 
 /// A captcha's answer (sandbox back office, for tests).

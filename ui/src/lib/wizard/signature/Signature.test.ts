@@ -172,7 +172,7 @@ describe('firma remota', () => {
     expect(screen.getByTestId('sig-remote-password')).toHaveValue('');
   });
 
-  test('a refused OTP is explained and the focus returns to the OTP field, emptied', async () => {
+  test('a refused OTP is explained (the error takes the focus) and the OTP field is emptied', async () => {
     const user = userEvent.setup();
     const { backend } = renderMethod('remote_signature', {
       signatureRemoteSignIn: [{ id: 'firma.mario-qes', subject: 'CN=Mario Rossi', otp_label: 'OTP' }],
@@ -185,7 +185,7 @@ describe('firma remota', () => {
     await user.type(await screen.findByTestId('sig-remote-otp'), '000000');
     await user.click(screen.getByTestId('sig-remote-sign'));
     expect(await screen.findByTestId('sig-sign-error')).toHaveTextContent('OTP non valido');
-    await waitFor(() => expect(screen.getByTestId('sig-remote-otp')).toHaveFocus());
+    await waitFor(() => expect(screen.getByTestId('sig-sign-error')).toHaveFocus());
     expect(screen.getByTestId('sig-remote-otp')).toHaveValue('');
     expect(backend.mock('signatureSignRemote')).toHaveBeenCalledTimes(1);
   });

@@ -35,6 +35,8 @@ pub fn run() -> i32 {
         .plugin(tauri_plugin_opener::init())
         // Used from Rust only (the backup's folder picker); the webview has no dialog permission.
         .plugin(tauri_plugin_dialog::init())
+        // Used from Rust only (copy buttons, commands/desktop.rs); no clipboard permission.
+        .plugin(tauri_plugin_clipboard_manager::init())
         .setup(|app| {
             let log = app.path().app_log_dir()?;
             let guard = logs::init(&log)?;
@@ -50,6 +52,7 @@ pub fn run() -> i32 {
             // The window opens at once; the provider and the keyring are set up once the
             // page has loaded (below), or by the first command that needs them.
             app.manage(Core::new(dirs, brand));
+            commands::desktop::restore_window(app.handle());
             tracing::info!(version = env!("CARGO_PKG_VERSION"), "PEC Desktop started");
             Ok(())
         })
@@ -62,6 +65,12 @@ pub fn run() -> i32 {
                 tauri::async_runtime::spawn(async move {
                     handle.state::<Core>().conn.warm_up().await;
                 });
+            }
+        })
+        // The window's size and position, for the next start (commands/desktop.rs).
+        .on_window_event(|window, event| {
+            if matches!(event, tauri::WindowEvent::CloseRequested { .. }) {
+                commands::desktop::save_window(window);
             }
         })
         .invoke_handler(ipc::handler())

@@ -5,6 +5,7 @@
 import type { Language } from './backend';
 import { backupEn, backupIt } from './i18n-backup';
 import { cieEn, cieIt } from './i18n-cie';
+import { desktopEn, desktopIt } from './i18n-desktop';
 import { render, type ParamsOf, type Texts } from './i18n-format';
 import { registryEn, registryIt } from './i18n-registry';
 import { renewalEn, renewalIt } from './i18n-renewal';
@@ -14,6 +15,7 @@ const it = {
   locale: 'it-IT',
   ...backupIt,
   ...cieIt,
+  ...desktopIt,
   ...registryIt,
   ...signatureIt,
   appName: 'PEC Desktop',
@@ -263,6 +265,7 @@ const en: Messages = {
   locale: 'en-GB',
   ...backupEn,
   ...cieEn,
+  ...desktopEn,
   ...registryEn,
   ...signatureEn,
   appName: 'PEC Desktop',

@@ -497,6 +497,7 @@ mod tests {
             "renewal",
             "backup",
             "signature",
+            "desktop",
         ];
         for c in COMMANDS {
             assert!(areas.iter().any(|a| c.starts_with(&format!("{a}_"))), "{c}");

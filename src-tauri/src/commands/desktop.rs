@@ -66,16 +66,14 @@ pub async fn desktop_open_support(
     if !links::is_allowed(support, &target) {
         return Err(AppError::Internal);
     }
-    app.opener()
-        .open_url(&target, None::<&str>)
-        .map_err(|e| {
-            tracing::warn!(error = %e, "support link not opened");
-            AppError::Localized(Localized::new(
-                "link.open_failed",
-                "Non è stato possibile aprire il collegamento: usa il contatto mostrato.",
-                "The link could not be opened: use the contact shown.",
-            ))
-        })
+    app.opener().open_url(&target, None::<&str>).map_err(|e| {
+        tracing::warn!(error = %e, "support link not opened");
+        AppError::Localized(Localized::new(
+            "link.open_failed",
+            "Non è stato possibile aprire il collegamento: usa il contatto mostrato.",
+            "The link could not be opened: use the contact shown.",
+        ))
+    })
 }
 
 /// "Esporta diagnostica": asks where to save (the native dialog) and writes the zip there.

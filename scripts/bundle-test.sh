@@ -100,6 +100,24 @@ else
   check "... before building anything" grep -q 'nothing was built' "$RUN_DIR/bad.out"
 fi
 
+# --- Windows and macOS installer settings ---------------------------------------------------------
+# Their bundlers do not run here (.github/workflows/bundles.yml); what they are given is checked.
+log "Windows and macOS installer settings"
+CONF="$REPO_ROOT/src-tauri/tauri.conf.json"
+WORKFLOW="$REPO_ROOT/.github/workflows/bundles.yml"
+check "NSIS installer in Italian first, English second" \
+  test "$(jq -c '.bundle.windows.nsis.languages' "$CONF")" = '["Italian","English"]'
+check "MSI (WiX) in Italian first, English second" \
+  test "$(jq -c '.bundle.windows.wix.language' "$CONF")" = '["it-IT","en-US"]'
+sign_script="$(jq -r '.bundle.windows.signCommand.args[] | select(endswith(".ps1"))' "$CONF")"
+signs_each_file() { jq -e '.bundle.windows.signCommand.args | index("%1")' "$CONF" >/dev/null; }
+check "Windows signing through signCommand, with the file as its argument" signs_each_file
+check "the signCommand's script exists" test -f "$REPO_ROOT/src-tauri/$sign_script"
+check "no certificate or key in the repository's signing setup" \
+  not grep -Eqi 'BEGIN (CERTIFICATE|.*PRIVATE KEY)|certificateThumbprint' "$CONF" "$REPO_ROOT/src-tauri/$sign_script"
+check "a universal macOS disk image (universal-apple-darwin)" \
+  grep -q 'target: universal-apple-darwin' "$WORKFLOW"
+
 # --- static checks of each package --------------------------------------------------------------
 field() { dpkg-deb -f "$1" "$2"; }
 has_depends() { field "$1" Depends | tr ',' '\n' | sed 's/^ *//; s/ .*//' | grep -qx "$2"; }

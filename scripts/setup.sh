@@ -25,6 +25,8 @@ APT_PACKAGES=(
   # checking the .deb: the desktop entry validator, and dpkg-shlibdeps (dpkg-dev) for the
   # libraries the binary links
   desktop-file-utils dpkg-dev
+  # Reads the Windows/macOS installer settings in scripts/bundle-test.sh.
+  jq
   # unpacking the Node.js release when the system's is too old (Debian 12 ships 18)
   xz-utils ca-certificates
 )

@@ -26,8 +26,11 @@ use ts_rs::{Config, TS, TypeVisitor};
 use zeroize::Zeroizing;
 
 use crate::commands::{
-    AppInfo, app, backup, cards, cie, identity, registry, reminders, renewal, session, signature,
+    AppInfo, app, backup, cards, cie, desktop, identity, registry, reminders, renewal, session,
+    signature,
 };
+use pec_app_core::clipboard::CopyKind;
+use pec_app_core::links::SupportLink;
 
 /// Where the generated TypeScript lives, from `src-tauri/`.
 #[cfg(test)]
@@ -122,6 +125,9 @@ surface! {
         app::app_check_update[]() -> Option<Notice>,
         app::settings_get[]() -> Settings,
         app::settings_set_language[](language: Lang) -> Settings,
+        desktop::desktop_copy[tauri::AppHandle](kind: CopyKind, text: Secret) -> (),
+        desktop::desktop_open_support[tauri::AppHandle](which: SupportLink) -> (),
+        desktop::desktop_export_diagnostics[tauri::WebviewWindow]() -> Option<String>,
         session::session_provider[]() -> ProviderInfo,
         session::session_sign_in[](login: String, password: Secret, totp_code: Option<Secret>) -> SessionView,
         session::session_sign_in_demo[](login: String) -> SessionView,
@@ -497,6 +503,7 @@ mod tests {
             "backup",
             "signature",
             "reminder",
+            "desktop",
         ];
         for c in COMMANDS {
             assert!(areas.iter().any(|a| c.starts_with(&format!("{a}_"))), "{c}");

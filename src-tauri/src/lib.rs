@@ -32,6 +32,8 @@ pub fn run() -> i32 {
         .plugin(tauri_plugin_opener::init())
         // Used from Rust only (the backup's folder picker); the webview has no dialog permission.
         .plugin(tauri_plugin_dialog::init())
+        // Used from Rust only (copy buttons, commands/desktop.rs); no clipboard permission.
+        .plugin(tauri_plugin_clipboard_manager::init())
         .setup(|app| {
             let log = app.path().app_log_dir()?;
             let guard = logs::init(&log)?;
@@ -47,6 +49,7 @@ pub fn run() -> i32 {
             // The window opens at once; the provider and the keyring are set up once the
             // page has loaded (below), or by the first command that needs them.
             app.manage(Core::new(dirs, brand));
+            commands::desktop::restore_window(app.handle());
             // Started at login (opt-in, settings screen): out of the way until wanted.
             if std::env::args().any(|a| a == reminders::AUTOSTART_ARG)
                 && let Some(window) = app.get_webview_window("main")
@@ -69,13 +72,15 @@ pub fn run() -> i32 {
                 reminders::start(webview.app_handle());
             }
         })
-        // With the tray on, closing the window hides it: the app stays to remind.
         .on_window_event(|window, event| {
-            if let tauri::WindowEvent::CloseRequested { api, .. } = event
-                && reminders::tray_shown(window.app_handle())
-            {
-                api.prevent_close();
-                let _ = window.hide();
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+                // The window's size and position, for the next start (commands/desktop.rs).
+                commands::desktop::save_window(window);
+                // With the tray on, closing the window hides it: the app stays to remind.
+                if reminders::tray_shown(window.app_handle()) {
+                    api.prevent_close();
+                    let _ = window.hide();
+                }
             }
         })
         .invoke_handler(ipc::handler())

@@ -21,17 +21,23 @@
 //! - [`registry`], [`renewal`], [`backup`]: the change of the PEC on record, the renewal
 //!   portal, saving a mailbox.
 //! - [`reminders`]: what has a deadline, due by the provider's clock, delivered once.
+//! - Desktop habits: [`clipboard`] (copy buttons, the app password wiped after a minute),
+//!   [`links`] (support contacts opened only if they are the branding's), [`window_state`]
+//!   (size and position kept across runs), [`diagnostics`] (the helpdesk zip, scrubbed).
 //! - [`error`]: [`AppError`], its boundary shape, and the codes the UI acts on ([`UiCode`]).
 
 pub mod backup;
 pub mod branding;
 pub mod cards;
 pub mod cie;
+pub mod clipboard;
+pub mod diagnostics;
 pub mod documents;
 pub mod drafts;
 pub mod error;
 pub mod fields;
 pub mod identity;
+pub mod links;
 pub mod mailboxes;
 pub mod qr;
 pub mod registry;
@@ -42,6 +48,7 @@ pub mod session;
 pub mod settings;
 pub mod signature;
 pub mod updates;
+pub mod window_state;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};

@@ -296,9 +296,9 @@ impl CardError {
     /// The message for the holder, in Italian.
     pub fn message_it(&self) -> String {
         match self {
-            CardError::ServiceUnavailable => "Il servizio per le smart card (PC/SC) non è attivo. \
-                 Su Linux avvia pcscd; su Windows il servizio «Smart Card»."
-                .into(),
+            CardError::ServiceUnavailable => {
+                service_unavailable_message(Platform::CURRENT).0.into()
+            }
             CardError::NoReaders => "Nessun lettore di smart card collegato.".into(),
             CardError::ReaderNotFound { reader } => {
                 format!("Lettore «{reader}» non trovato: è collegato?")
@@ -384,7 +384,12 @@ impl CardError {
 
     /// The message in English (same as `Display`).
     pub fn message_en(&self) -> String {
-        self.to_string()
+        match self {
+            CardError::ServiceUnavailable => {
+                service_unavailable_message(Platform::CURRENT).1.into()
+            }
+            _ => self.to_string(),
+        }
     }
 
     /// The status word behind this error, when a card answer caused it.
@@ -466,9 +471,86 @@ impl From<pcsc::Error> for CardError {
     }
 }
 
+/// The operating system whose advice the messages give.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Platform {
+    /// Linux and the other Unix systems with pcscd.
+    Linux,
+    /// Windows.
+    Windows,
+    /// macOS.
+    MacOs,
+}
+
+impl Platform {
+    /// The platform this build runs on.
+    pub const CURRENT: Platform = if cfg!(windows) {
+        Platform::Windows
+    } else if cfg!(target_os = "macos") {
+        Platform::MacOs
+    } else {
+        Platform::Linux
+    };
+}
+
+/// What to tell the holder (Italian, English) when the PC/SC service cannot be reached.
+///
+/// On Windows 8 and later the Smart Card service starts when a reader is plugged in and stops
+/// when the last one is removed, so "no service" almost always means "no reader": the holder
+/// is told to plug it in, never to open the services panel. On macOS the service is part of
+/// the system and wakes with a reader too. Only on Linux is pcscd a service one may have to
+/// start.
+pub fn service_unavailable_message(platform: Platform) -> (&'static str, &'static str) {
+    match platform {
+        Platform::Windows => (
+            "Nessun lettore di smart card trovato: collega il lettore al computer (porta USB), \
+             attendi qualche secondo e riprova.",
+            "No smart-card reader found: plug the reader into the computer (USB port), wait a \
+             few seconds and try again.",
+        ),
+        Platform::MacOs => (
+            "Nessun lettore di smart card trovato: collega il lettore al Mac, attendi qualche \
+             secondo e riprova. Se è già collegato, scollegalo e ricollegalo.",
+            "No smart-card reader found: plug the reader into the Mac, wait a few seconds and \
+             try again. If it is already plugged in, unplug it and plug it back in.",
+        ),
+        Platform::Linux => (
+            "Il servizio per le smart card (pcscd) non è attivo: avvialo (sudo systemctl start \
+             pcscd.socket) e riprova.",
+            "The smart-card service (pcscd) is not running: start it (sudo systemctl start \
+             pcscd.socket) and try again.",
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_no_service_advice_fits_the_platform() {
+        let (it, en) = service_unavailable_message(Platform::Windows);
+        assert!(it.contains("collega il lettore") && en.contains("plug the reader"));
+        for text in [it, en] {
+            let lower = text.to_lowercase();
+            for word in ["servizi", "service", "pcscd", "services.msc"] {
+                assert!(!lower.contains(word), "{word} in {text}");
+            }
+        }
+        let (it, en) = service_unavailable_message(Platform::MacOs);
+        assert!(it.contains("collega il lettore") && en.contains("plug the reader"));
+        assert!(!it.contains("pcscd") && !en.contains("pcscd"));
+        let (it, en) = service_unavailable_message(Platform::Linux);
+        assert!(it.contains("pcscd") && en.contains("pcscd"));
+        assert!(!it.contains("Windows") && !en.contains("Windows"));
+        // The error itself speaks for the platform it runs on.
+        let e = CardError::ServiceUnavailable;
+        assert_eq!(
+            (e.message_it().as_str(), e.message_en().as_str()),
+            service_unavailable_message(Platform::CURRENT)
+        );
+        assert_eq!(e.code(), "card.service_unavailable");
+    }
 
     #[test]
     fn kinds_of_common_status_words() {

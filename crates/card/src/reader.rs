@@ -5,7 +5,11 @@
 //! error is reported once and the next call works again once the service is back.
 //!
 //! Hot-plug uses `SCardGetStatusChange` with the PnP pseudo-reader: the thread sleeps in
-//! pcscd until something changes, no polling loop.
+//! pcscd until something changes, no polling loop. Where the pseudo-reader is not supported
+//! (some macOS versions report it `UNKNOWN`, and `SCardGetStatusChange` then returns at once)
+//! the watcher polls instead: it waits on the known readers at most [`POLL_INTERVAL`] at a
+//! time, lists the readers between waits, and sleeps out any wait that came back early, so it
+//! never spins.
 
 use std::ffi::CString;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -240,6 +244,7 @@ impl Pcsc {
             started: false,
             announce_added: false,
             service_lost: false,
+            pnp_unsupported: false,
         })
     }
 }
@@ -271,6 +276,37 @@ pub struct ReaderWatcher {
     announce_added: bool,
     /// The service went away; the next wait establishes a new context first.
     service_lost: bool,
+    /// The PnP pseudo-reader came back `UNKNOWN`: poll (see the module's documentation).
+    pnp_unsupported: bool,
+}
+
+/// The longest single PC/SC wait when polling: how late a new reader may be noticed.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Whether the PnP pseudo-reader's reported state says hot-plug notifications are not
+/// supported: pcsc-lite's documented probe, the pseudo-reader flagged `UNKNOWN`.
+fn pnp_unsupported(reported: pcsc::State) -> bool {
+    reported.contains(pcsc::State::UNKNOWN)
+}
+
+/// The timeout of one PC/SC wait: what is left of the caller's, capped at [`POLL_INTERVAL`]
+/// when polling (new readers show up only when listed between waits).
+fn wait_slice(remaining: Option<Duration>, polling: bool) -> Option<Duration> {
+    if polling {
+        Some(remaining.map_or(POLL_INTERVAL, |r| r.min(POLL_INTERVAL)))
+    } else {
+        remaining
+    }
+}
+
+/// How long to sleep after a wait that brought no news when polling: the rest of its slice,
+/// so a PC/SC that returns at once (or no reader to wait on) cannot make the loop spin.
+/// Without polling PC/SC itself does the sleeping.
+fn idle_sleep(polling: bool, slice: Option<Duration>, elapsed: Duration) -> Duration {
+    match (polling, slice) {
+        (true, Some(slice)) => slice.saturating_sub(elapsed),
+        _ => Duration::ZERO,
+    }
 }
 
 /// Stops a [`ReaderWatcher::wait`] from another thread.
@@ -323,10 +359,36 @@ impl ReaderWatcher {
                 return self.failed(e, events);
             }
             let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            match ctx.get_status_change(remaining, &mut self.states) {
+            let polling = self.pnp_unsupported;
+            let slice = wait_slice(remaining, polling);
+            let started = Instant::now();
+            // When polling the pseudo-reader is left out: it is what makes PC/SC return at once.
+            let watched = if polling {
+                &mut self.states[1..]
+            } else {
+                &mut self.states[..]
+            };
+            let result = if watched.is_empty() {
+                Err(pcsc::Error::Timeout)
+            } else {
+                ctx.get_status_change(slice, watched)
+            };
+            match result {
                 Ok(()) => {}
+                Err(pcsc::Error::Timeout) if polling => {
+                    if !events.is_empty() || deadline.is_some_and(|d| Instant::now() >= d) {
+                        return Ok(events);
+                    }
+                    std::thread::sleep(idle_sleep(polling, slice, started.elapsed()));
+                    continue;
+                }
                 Err(pcsc::Error::Timeout) => return Ok(events),
                 Err(e) => return self.failed(e.into(), events),
+            }
+            if !polling && pnp_unsupported(self.states[0].event_state()) {
+                tracing::info!("PC/SC hot-plug notifications unsupported: polling for readers");
+                self.pnp_unsupported = true;
+                continue;
             }
             for s in self.states.iter_mut().skip(1) {
                 let before = s.current_state();
@@ -353,6 +415,7 @@ impl ReaderWatcher {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Ok(events);
             }
+            std::thread::sleep(idle_sleep(polling, slice, started.elapsed()));
         }
     }
 
@@ -562,4 +625,54 @@ fn cstring(s: &str) -> Result<CString, CardError> {
     CString::new(s).map_err(|_| CardError::ReaderNotFound {
         reader: s.replace('\0', "\\0"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_pnp_pseudo_reader_means_polling() {
+        assert!(pnp_unsupported(pcsc::State::UNKNOWN | pcsc::State::CHANGED));
+        assert!(!pnp_unsupported(pcsc::State::CHANGED));
+        assert!(!pnp_unsupported(pcsc::State::UNAWARE));
+    }
+
+    #[test]
+    fn polling_waits_are_capped_and_never_spin() {
+        // With notifications PC/SC sleeps for the caller's whole time, and nothing else does.
+        assert_eq!(wait_slice(None, false), None);
+        assert_eq!(
+            wait_slice(Some(Duration::from_secs(30)), false),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(idle_sleep(false, None, Duration::ZERO), Duration::ZERO);
+        // Polling: slices of at most POLL_INTERVAL, shorter when the caller's time ends sooner.
+        assert_eq!(wait_slice(None, true), Some(POLL_INTERVAL));
+        assert_eq!(
+            wait_slice(Some(Duration::from_secs(30)), true),
+            Some(POLL_INTERVAL)
+        );
+        let short = Duration::from_millis(120);
+        assert_eq!(wait_slice(Some(short), true), Some(short));
+        // A wait that came back at once (macOS with the pseudo-reader, no reader at all) is
+        // slept out to the end of its slice; one that used its slice is not slept again.
+        let slice = wait_slice(None, true);
+        assert_eq!(idle_sleep(true, slice, Duration::ZERO), POLL_INTERVAL);
+        assert_eq!(
+            idle_sleep(true, slice, Duration::from_millis(200)),
+            POLL_INTERVAL - Duration::from_millis(200)
+        );
+        assert_eq!(idle_sleep(true, slice, POLL_INTERVAL * 2), Duration::ZERO);
+        // However fast PC/SC answers, a polling loop over one minute makes at most one wait
+        // per slice.
+        let mut elapsed = Duration::ZERO;
+        let mut waits = 0;
+        while elapsed < Duration::from_secs(60) {
+            let slice = wait_slice(Some(Duration::from_secs(60) - elapsed), true);
+            elapsed += idle_sleep(true, slice, Duration::ZERO);
+            waits += 1;
+        }
+        assert_eq!(waits, 120);
+    }
 }

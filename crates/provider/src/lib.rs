@@ -2,6 +2,9 @@
 //!
 //! - **https only**, except for loopback addresses: the app's embedded sandbox listens on
 //!   `127.0.0.1`, anything else carries passwords and session tokens over the network.
+//! - **The OS certificate store and the system proxy** (`pec-net`), so offices behind a proxy or a
+//!   TLS-inspecting firewall reach the provider; an untrusted certificate is its own error
+//!   ([`Error::UntrustedCertificate`]) that names the firewall.
 //! - **Timeouts** on connect and on every request, so a stuck provider shows an error instead of
 //!   a spinner forever.
 //! - **Retries with backoff only where repeating is harmless**: GET and DELETE, and creating
@@ -92,6 +95,10 @@ pub enum Error {
     /// Connection or protocol failure.
     #[error("cannot reach the provider: {0}")]
     Transport(String),
+    /// The provider's certificate is not trusted by this computer: most often a firewall that
+    /// inspects TLS with a company CA missing from the OS store (or a wrong clock).
+    #[error("the provider's certificate is not trusted: {0}")]
+    UntrustedCertificate(String),
     /// The answer was not what the API says.
     #[error("unexpected answer from the provider: {0}")]
     Decode(String),
@@ -157,6 +164,17 @@ impl Error {
                     "Cannot reach the provider ({detail}). Check the connection and try again."
                 ),
             ),
+            Self::UntrustedCertificate(_) => L::new(
+                UNTRUSTED_CERTIFICATE,
+                "Il certificato del fornitore non è riconosciuto da questo computer. Se la rete \
+                 è protetta da un firewall o proxy che ispeziona le connessioni cifrate (HTTPS), \
+                 chiedi al tuo reparto informatico di installare il suo certificato nell'archivio \
+                 dei certificati del sistema; controlla anche che data e ora del computer siano giuste.",
+                "The provider's certificate is not recognised by this computer. If the network is \
+                 protected by a firewall or proxy that inspects encrypted (HTTPS) connections, ask \
+                 your IT department to install its certificate in the system's certificate store; \
+                 also check that the computer's date and time are right.",
+            ),
             Self::Decode(_) => L::new(
                 "provider.bad_answer",
                 "Il fornitore ha dato una risposta inattesa.",
@@ -186,6 +204,8 @@ impl Error {
     fn from_reqwest(e: reqwest::Error) -> Self {
         if e.is_timeout() {
             Self::Timeout
+        } else if pec_net::is_untrusted_certificate(&e) {
+            Self::UntrustedCertificate(e.without_url().to_string())
         } else if e.is_decode() {
             Self::Decode(e.to_string())
         } else {
@@ -202,6 +222,9 @@ impl Error {
         }
     }
 }
+
+/// The code of a connection refused because the provider's certificate is not trusted.
+pub const UNTRUSTED_CERTIFICATE: &str = "provider.untrusted_certificate";
 
 /// The code of a call made without a session (the app's own "not signed in" shares it).
 pub const SESSION_REQUIRED: &str = "session.required";
@@ -260,8 +283,9 @@ impl Client {
     pub fn with_config(base_url: &str, config: ClientConfig) -> Result<Self> {
         let base = Url::parse(base_url).map_err(|e| Error::InvalidUrl(e.to_string()))?;
         check_secure(&base)?;
-        let http = reqwest::Client::builder()
-            .use_rustls_tls()
+        // The OS certificate store and the system proxy (pec-net): offices reach the provider
+        // through proxies and TLS-inspecting firewalls.
+        let http = pec_net::client_builder(&base)
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
             // A redirect could move the request to plain http or another host with our token.

@@ -83,7 +83,9 @@ pub fn after_failure(e: &Error) -> Attempt {
         | Error::NotSignedIn
         | Error::InsecureUrl(_)
         | Error::InvalidUrl(_)
-        | Error::InvalidId => Attempt::Refused,
+        | Error::InvalidId
+        // The handshake failed: nothing was sent.
+        | Error::UntrustedCertificate(_) => Attempt::Refused,
         Error::Timeout | Error::Transport(_) | Error::Decode(_) => Attempt::Unknown,
     }
 }

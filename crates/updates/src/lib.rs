@@ -124,7 +124,9 @@ pub fn compare(feed: &Feed, current: &str) -> Result<Option<Notice>, FeedError> 
 /// Fetches the feed at `feed_url` and compares it with `current`.
 pub async fn check(feed_url: &str, current: &str) -> Result<Option<Notice>, FeedError> {
     check_url(feed_url).map_err(FeedError::Url)?;
-    let client = reqwest::Client::builder()
+    // The OS certificate store and the system proxy, like the provider client (pec-net).
+    let target = reqwest::Url::parse(feed_url).map_err(|e| FeedError::Url(e.to_string()))?;
+    let client = pec_net::client_builder(&target)
         .timeout(TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(format!("PEC-Desktop/{current}"))

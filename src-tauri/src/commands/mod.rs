@@ -6,6 +6,7 @@ pub mod app;
 pub mod backup;
 pub mod cards;
 pub mod cie;
+pub mod desktop;
 pub mod identity;
 pub mod registry;
 pub mod reminders;

@@ -49,4 +49,30 @@ describe('BrandFooter', () => {
     expect(screen.queryByTestId('brand-footer')).toBeNull();
     expect(screen.queryByRole('alert')).toBeNull();
   });
+
+  test('support contacts are opened by Rust, by kind, never by address', async () => {
+    const user = userEvent.setup();
+    const backend = stubBackend({ appBranding: artigiani, appCheckUpdate: null, desktopOpenSupport: undefined });
+    renderWithApp(BrandFooter, {}, backend);
+    await user.click(await screen.findByRole('button', { name: 'assistenza@artigiani-demo.example' }));
+    await user.click(screen.getByRole('button', { name: '+39 06 0000 0000' }));
+    expect(backend.mock('desktopOpenSupport').mock.calls).toEqual([['email'], ['phone']]);
+  });
+
+  test('Esporta diagnostica saves the zip where the user chose and says where', async () => {
+    const user = userEvent.setup();
+    const backend = stubBackend({
+      appBranding: null,
+      appCheckUpdate: null,
+      desktopExportDiagnostics: ['/home/mario/diagnostica.zip', null, failure('diagnostics.write_failed', 'Non salvato')],
+    });
+    renderWithApp(BrandFooter, {}, backend);
+    const button = screen.getByRole('button', { name: 'Esporta diagnostica' });
+    await user.click(button);
+    expect(await screen.findByTestId('diagnostics-status')).toHaveTextContent('Diagnostica salvata in /home/mario/diagnostica.zip');
+    await user.click(button);
+    await user.click(button);
+    await waitFor(() => expect(screen.getByTestId('diagnostics-status')).toHaveTextContent('Non salvato'));
+    expect(backend.calls.filter((c) => c === 'desktopExportDiagnostics')).toHaveLength(3);
+  });
 });

@@ -6,6 +6,7 @@ import type { Language } from './backend';
 import { backupEn, backupIt } from './i18n-backup';
 import { cieEn, cieIt } from './i18n-cie';
 import { fitEn, fitIt } from './i18n-fit';
+import { desktopEn, desktopIt } from './i18n-desktop';
 import { render, type ParamsOf, type Texts } from './i18n-format';
 import { registryEn, registryIt } from './i18n-registry';
 import { renewalEn, renewalIt } from './i18n-renewal';
@@ -17,6 +18,7 @@ const it = {
   ...backupIt,
   ...cieIt,
   ...fitIt,
+  ...desktopIt,
   ...registryIt,
   ...signatureIt,
   appName: 'PEC Desktop',
@@ -265,6 +267,7 @@ const en: Messages = {
   ...backupEn,
   ...cieEn,
   ...fitEn,
+  ...desktopEn,
   ...registryEn,
   ...signatureEn,
   ...settingsEn,

@@ -281,6 +281,12 @@ email: string,
 mobile?: string | null, };
 
 /**
+ * What a copy button copies: it decides whether the text is wiped afterwards.
+ */
+
+export type CopyKind = "app_password" | "practice_number";
+
+/**
  * A demo account the sign-in screen offers when the embedded sandbox runs.
  */
 
@@ -1317,6 +1323,12 @@ export type Support = { phone?: string | null, email?: string | null, web?: stri
 export type SupportCategory = "registration" | "private_area" | "proceedings" | "personal_data_change" | "exams" | "lists_and_registers" | "other";
 
 /**
+ * Which support contact to open.
+ */
+
+export type SupportLink = "email" | "phone" | "web";
+
+/**
  * A support request (Assistenza, "problemi tecnici").
  */
 
@@ -1507,6 +1519,9 @@ export function commands(invoke: Invoke) {
     appCheckUpdate: () => invoke<Notice | null>('app_check_update'),
     settingsGet: () => invoke<Settings>('settings_get'),
     settingsSetLanguage: (language: Lang) => invoke<Settings>('settings_set_language', { language }),
+    desktopCopy: (kind: CopyKind, text: string) => invoke<void>('desktop_copy', { kind, text }),
+    desktopOpenSupport: (which: SupportLink) => invoke<void>('desktop_open_support', { which }),
+    desktopExportDiagnostics: () => invoke<string | null>('desktop_export_diagnostics'),
     sessionProvider: () => invoke<ProviderInfo>('session_provider'),
     sessionSignIn: (login: string, password: string, totpCode: string | null) => invoke<SessionView>('session_sign_in', { login, password, totpCode }),
     sessionSignInDemo: (login: string) => invoke<SessionView>('session_sign_in_demo', { login }),
@@ -1600,6 +1615,9 @@ export const COMMAND_NAMES = [
   'app_check_update',
   'settings_get',
   'settings_set_language',
+  'desktop_copy',
+  'desktop_open_support',
+  'desktop_export_diagnostics',
   'session_provider',
   'session_sign_in',
   'session_sign_in_demo',

@@ -63,7 +63,11 @@ export type BackupEvent = { "kind": "progress" } & Progress | { "kind": "finishe
 /**
  * The folder, as the engine wrote it (absolute).
  */
-dest: string, folder: string, } | { "kind": "failed", error: Localized, };
+dest: string, 
+/**
+ * Its token, for "Apri cartella" ([`open_folder`]).
+ */
+folder: string, } | { "kind": "failed", error: Localized, };
 
 /**
  * A folder Rust offers as a destination: the page shows `path` and sends back `token`.
@@ -998,7 +1002,17 @@ label_it: string, };
  * A progress report, sent after every message (and every re-hashed file).
  */
 
-export type Progress = { phase: Phase, done: number, total: number, bytes: number, bytes_total: number, eta_seconds: number | null, 
+export type Progress = { phase: Phase, done: number, total: number, bytes: number, 
+/**
+ * The size of all the messages to save, as the server gives it (`RFC822.SIZE`), known
+ * once the folders are planned (0 before, and while verifying, where `total` counts files).
+ */
+bytes_total: number, 
+/**
+ * The time left, as a front end estimates it from the pace so far ([`Eta`]); the engine
+ * leaves it empty.
+ */
+eta_seconds?: number | null, 
 /**
  * The folder being saved (name for people).
  */
@@ -1030,7 +1044,7 @@ export type ReaderLink = "contact" | "contactless" | "unknown";
 
 export type ReaderView = { name: string, card: CardType, 
 /**
- * Italian description of the card ("CNS 1.1 (STIncard, RSA-2048)").
+ * Italian name of the card for the holder ("Carta Nazionale dei Servizi (STIncard)").
  */
 card_label?: string | null, atr?: string | null, 
 /**
@@ -1126,6 +1140,65 @@ export type RegistryView = { record: RegistrationRecord,
  * Newest first.
  */
 changes: Array<PecChangeView>, };
+
+/**
+ * One reminder, in both languages.
+ */
+
+export type Reminder = { 
+/**
+ * One per event (`expiry:<address>:<expires_on>`, …): delivered once.
+ */
+key: string, kind: ReminderKind, 
+/**
+ * When it is due, on the provider's clock.
+ */
+due_at: string, title_it: string, title_en: string, body_it: string, body_en: string, target: ReminderTarget, };
+
+/**
+ * What a reminder is about; each kind can be turned off in the settings.
+ */
+
+export type ReminderKind = "mailbox_expiry" | "mailbox_cessation" | "registry_deadline" | "identity_outcome" | "backup_finished";
+
+/**
+ * What the settings screen lists.
+ */
+
+export type ReminderList = { 
+/**
+ * Delivered lately, newest first.
+ */
+recent: Array<Reminder>, 
+/**
+ * Coming, earliest first.
+ */
+upcoming: Array<Reminder>, };
+
+/**
+ * The user's choices (part of [`crate::Settings`]).
+ */
+
+export type ReminderSettings = { mailbox_expiry: boolean, registry_deadline: boolean, identity_outcome: boolean, backup_finished: boolean, 
+/**
+ * How many days before the expiry day the expiry reminder comes (1–90).
+ */
+expiry_days_before: number, 
+/**
+ * Start the app (in the tray, no window) when the user logs in. Off unless chosen.
+ */
+autostart: boolean, 
+/**
+ * An icon in the system tray: the window, the next reminders, quit; closing the window
+ * then keeps the app running so reminders still come.
+ */
+tray: boolean, };
+
+/**
+ * The screen a reminder opens.
+ */
+
+export type ReminderTarget = { "screen": "renewal", address: string, } | { "screen": "registry" } | { "screen": "identity", address: string, } | { "screen": "backup_folder", address: string, folder: string, };
 
 /**
  * A remote-signature credential of the signed-in account.
@@ -1239,16 +1312,6 @@ new_expires_on?: string | null, };
  * Who is going through the confirmation.
  */
 
-export type Reminder = { key: string, kind: ReminderKind, due_at: string, title_it: string, title_en: string, body_it: string, body_en: string, target: ReminderTarget, };
-
-export type ReminderKind = "mailbox_expiry" | "mailbox_cessation" | "registry_deadline" | "identity_outcome" | "backup_finished";
-
-export type ReminderList = { recent: Array<Reminder>, upcoming: Array<Reminder>, };
-
-export type ReminderSettings = { mailbox_expiry: boolean, registry_deadline: boolean, identity_outcome: boolean, backup_finished: boolean, expiry_days_before: number, autostart: boolean, tray: boolean, };
-
-export type ReminderTarget = { "screen": "renewal", address: string, } | { "screen": "registry" } | { "screen": "identity", address: string, } | { "screen": "backup_folder", address: string, folder: string, };
-
 export type RoleData = "holder_or_legal_representative" | "other";
 
 /**
@@ -1280,7 +1343,11 @@ release_feed_url?: string | null,
  * The IMAPS server and folder of each mailbox's last backup, by PEC address, to prefill
  * the backup form and resume into the same folder. Never a password.
  */
-backup_servers: { [key in string]: BackupServer }, reminders: ReminderSettings, };
+backup_servers: { [key in string]: BackupServer }, 
+/**
+ * Which reminders come and when, autostart and the tray (see [`crate::reminders`]).
+ */
+reminders: ReminderSettings, };
 
 /**
  * Poll answer for a SPID login.

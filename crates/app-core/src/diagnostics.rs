@@ -91,7 +91,7 @@ pub fn build(log_dir: &Path, facts: &Facts) -> std::io::Result<Vec<u8>> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(e),
         };
-    files.sort_by(|a, b| b.0.cmp(&a.0));
+    files.sort_by_key(|f| std::cmp::Reverse(f.0));
     let mut budget = MAX_LOG_BYTES;
     for (_, path) in files {
         if budget == 0 {

@@ -127,7 +127,9 @@ impl Sandbox {
 pub fn shot(app: &Session, rig: &Rig, name: &str) {
     app.scroll_to_top().unwrap();
     app.screenshot(&rig.screenshot_path(name)).unwrap();
-    let out = app.out_of_view(pec_e2e::MUST_BE_IN_VIEW).unwrap_or_default();
+    let out = app
+        .out_of_view(pec_e2e::MUST_BE_IN_VIEW)
+        .unwrap_or_default();
     if !out.is_empty() {
         use std::io::Write;
         let line = format!("{name}: {}\n", out.join("; "));
@@ -232,7 +234,9 @@ pub fn screen_step(app: &Session, screen: &str, step: &str, wait: std::time::Dur
                 .unwrap_or_default();
             // The screen as it was, for the report.
             if let Ok(dir) = std::env::var("PEC_E2E_SCREENSHOTS") {
-                let _ = app.screenshot(&std::path::Path::new(&dir).join(format!("FAILED-{screen}-{step}.png")));
+                let _ = app.screenshot(
+                    &std::path::Path::new(&dir).join(format!("FAILED-{screen}-{step}.png")),
+                );
             }
             panic!("the {screen} screen did not reach {step} (error shown: {error:?})");
         }

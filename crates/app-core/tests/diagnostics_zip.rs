@@ -123,6 +123,6 @@ fn tracing_appender_file(dir: &std::path::Path) -> impl Fn() -> std::fs::File + 
             .create(true)
             .append(true)
             .open(&path)
-            .unwrap()
+            .expect("the test's log file opens")
     }
 }

@@ -228,14 +228,27 @@ fn pem(der: &[u8]) -> String {
 
 /// Picks the rig's SoftHSM2 module in the module list (OpenSC's, found in its usual place,
 /// may come first) and waits for the token's signature certificate.
-fn pick_softhsm(app: &Session) {
+fn pick_softhsm(app: &Session, rig: &Rig, name: &str) {
+    // The first module found is read at once: let that finish (certificates, none, or an
+    // error) before another is picked, as a person waits for the screen to settle.
+    app.wait_for(
+        "[data-testid=sig-certs], [data-testid=sig-no-certs], [data-testid=sig-sign-error]",
+    )
+    .unwrap();
     app.click_when_ready(&format!("[data-testid=sig-module][value='{SOFTHSM}']"))
         .unwrap();
-    let cert = app
-        .wait_for_text("[data-testid=sig-certs]", "the token's certificate", |t| {
-            t.contains(TOKEN)
-        })
-        .unwrap();
+    let cert = app.wait_for_text("[data-testid=sig-certs]", "the token's certificate", |t| {
+        t.contains(TOKEN)
+    });
+    let cert = cert.unwrap_or_else(|e| {
+        // What the screen said instead (an error of the module, no certificate...).
+        shot(app, rig, &format!("FAILED-{name}-certs.png"));
+        let said = app
+            .find("[data-testid=sig-sign-error], [data-testid=sig-no-certs]")
+            .and_then(|el| app.text(&el))
+            .unwrap_or_default();
+        panic!("{e:?}; the screen says: {said}")
+    });
     assert!(cert.contains("TINIT-"), "{cert}");
 }
 
@@ -253,7 +266,7 @@ fn firma_digitale_with_a_pkcs11_token_to_completed_and_the_signed_copy_saved() {
     to_form(&app, &rig, &email, "digital_signature", "p11");
     app.click_when_ready("[data-testid=sig-device-pkcs11]")
         .unwrap();
-    pick_softhsm(&app);
+    pick_softhsm(&app, &rig, "p11");
     shot(&app, &rig, "p11-6-token.png");
     fill(&app, "sig-token-pin", TOKEN_PIN);
     app.click_when_ready("[data-testid=sig-token-sign]")
@@ -405,7 +418,7 @@ fn a_qualified_certificate_of_someone_else_is_the_data_mismatch_outcome() {
     to_form(&app, &rig, &email, "digital_signature", "p11mm");
     app.click_when_ready("[data-testid=sig-device-pkcs11]")
         .unwrap();
-    pick_softhsm(&app);
+    pick_softhsm(&app, &rig, "p11mm");
     fill(&app, "sig-token-pin", TOKEN_PIN);
     app.click_when_ready("[data-testid=sig-token-sign]")
         .unwrap();

@@ -132,7 +132,9 @@ pub(crate) fn save_request(ctx: &Ctx<'_>, row: &mut ReqRow) -> ApiResult<()> {
     Ok(())
 }
 
-/// Applies a domain event, mapping a refusal to a problem (409 for steps out of order).
+/// Applies a domain event, mapping a refusal to a problem: 409 when the request's state decides
+/// (steps out of order, data for another kind of holder than the role chosen before), 410 for
+/// an expired code, 422 for what the request itself gets wrong.
 pub(crate) fn apply(row: &mut ReqRow, event: IdentityEvent) -> ApiResult<()> {
     row.req = row.req.apply(event).map_err(transition_error)?;
     Ok(())
@@ -140,7 +142,9 @@ pub(crate) fn apply(row: &mut ReqRow, event: IdentityEvent) -> ApiResult<()> {
 
 fn transition_error(e: TransitionError) -> ApiError {
     let status = match e {
-        TransitionError::Illegal { .. } => StatusCode::CONFLICT,
+        TransitionError::Illegal { .. } | TransitionError::HolderKindMismatch { .. } => {
+            StatusCode::CONFLICT
+        }
         TransitionError::OtpExpired => StatusCode::GONE,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     };

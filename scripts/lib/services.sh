@@ -125,6 +125,9 @@ start_tauri_driver() {
   local pid=$!
   _service_started "$pid" tauri-driver
   wait_for_port "$port" tauri-driver "$pid"
+  # tauri-driver listens before the WebKitWebDriver it spawned does, and until that one
+  # listens it answers a new session by dropping the connection: wait for both.
+  wait_for_port "$native_port" WebKitWebDriver "$pid"
   export PEC_E2E_DRIVER="http://127.0.0.1:$port"
   export PEC_E2E_APP_HOME="$app_home"
   export PEC_E2E_SOFTHSM2_CONF="$softhsm/softhsm2.conf"

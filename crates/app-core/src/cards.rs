@@ -340,12 +340,7 @@ async fn sign_on_card(
             .and_then(|s| memory.get(s))
             .copied()
             .unwrap_or_default();
-        let tries = if known.blocked {
-            PinTries::Blocked
-        } else {
-            PinTries::from_tries_left(known.tries_left)
-        };
-        if let Err(e) = tries.allow(confirmation) {
+        if let Err(e) = PinTries::of(known).allow(confirmation) {
             tracing::info!(code = e.code(), "card identification held before VERIFY");
             return Err(e.into());
         }
@@ -373,13 +368,17 @@ mod rig_tests {
     use super::*;
 
     fn card_in_reader(profile: ProfileName) -> (SimCard, String) {
+        sim_in_reader(SimOptions::new(profile))
+    }
+
+    fn sim_in_reader(options: SimOptions) -> (SimCard, String) {
         assert_eq!(
             std::env::var("PEC_PCSC_RIG").as_deref(),
             Ok("1"),
             "this test needs pcscd with vsmartcard-vpcd: run it through scripts/test.sh or \
              `. scripts/rig/pcsc.sh && pcsc_rig_with DIR cargo test -p pec-app-core`"
         );
-        let sim = SimCard::start(SimOptions::new(profile)).expect("virtual card");
+        let sim = SimCard::start(options).expect("virtual card");
         assert!(
             sim.wait_powered(Duration::from_secs(15)),
             "vpcd powered the card"
@@ -497,6 +496,49 @@ mod rig_tests {
         .await
         .expect("confirmed: VERIFY and signature");
         assert!(!p7m.is_empty());
+        assert_eq!(verifies(&sim), 1, "the PIN went once");
+        assert_eq!(core.cards.known(&key), PinKnowledge::default());
+    }
+
+    /// The CIE has the same guard, keyed by its NIS (read without PIN): on its last try no
+    /// VERIFY goes out until the holder confirms; confirmed, the PIN goes once, the holder
+    /// check passes and the card signs; the right PIN forgets the failures.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_cie_last_try_is_sent_only_once_the_holder_confirmed() {
+        use pec_card_sim::{CIE_PIN, CieProfileName};
+        let profile = CieProfileName::Nxp;
+        let (sim, reader) = sim_in_reader(SimOptions::cie(profile));
+        let key = format!("cie:{}", profile.profile().nis);
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::write(
+            data.join("cards.json"),
+            format!(r#"{{"{key}":{{"tries_left":1,"blocked":false}}}}"#),
+        )
+        .unwrap();
+        let core = Core::new(
+            crate::Dirs {
+                config: tmp.path().join("config"),
+                data,
+                log: tmp.path().join("logs"),
+            },
+            None,
+        );
+        let pin = || Pin::new(CIE_PIN.to_owned()).unwrap();
+        let message = vec![0x5A; 32];
+        sim.clear_apdu_log();
+
+        let e = crate::cie::sign_on_cie(&core, reader.clone(), pin(), message.clone(), None, false)
+            .await
+            .unwrap_err();
+        assert_eq!(e.to_localized().code, "card.pin_last_try");
+        assert_eq!(verifies(&sim), 0, "no VERIFY without the confirmation");
+
+        let signed = crate::cie::sign_on_cie(&core, reader.clone(), pin(), message, None, true)
+            .await
+            .expect("confirmed: VERIFY and signature");
+        assert!(!signed.signature.is_empty());
         assert_eq!(verifies(&sim), 1, "the PIN went once");
         assert_eq!(core.cards.known(&key), PinKnowledge::default());
     }

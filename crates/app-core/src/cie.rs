@@ -25,6 +25,7 @@ use std::time::SystemTime;
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
+use pec_card::guard::{LastTry, PinTries};
 use pec_card::{CardError, PinKnowledge, ReaderInterface};
 use pec_domain::{DomainError, Localized};
 use pec_provider::api::{CardResponse, CieIdPoll, HolderData, IdentityRequestView};
@@ -184,12 +185,15 @@ fn stopped_before_the_provider(problems: &[pec_card::Problem]) -> AppError {
 }
 
 /// Identifies with the CIE on `reader` for request `id`: VERIFY once, the holder check, the
-/// signature, then the provider's answer. Never retried.
+/// signature, then the provider's answer. Never retried. When the last attempt on this card
+/// (by its NIS) left one try, nothing is sent to the card unless `confirm_last_try` says the
+/// holder accepted the risk (`card.pin_last_try` otherwise), as for the CNS.
 pub async fn identify(
     core: &Core,
     id: &str,
     reader: String,
     pin: &str,
+    confirm_last_try: bool,
 ) -> Result<IdentityRequestView> {
     // Exactly 8 digits, checked before anything happens: a malformed PIN costs no try.
     if pin.len() != 8 || !pin.bytes().all(|b| b.is_ascii_digit()) {
@@ -204,7 +208,44 @@ pub async fn identify(
         .conn
         .authed(move |c| c.card_challenge_to_sign(id))
         .await?;
-    let bytes = challenge.message;
+    let signed = sign_on_cie(
+        core,
+        reader,
+        pin,
+        challenge.message,
+        declared,
+        confirm_last_try,
+    )
+    .await?;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let response = CardResponse {
+        challenge_id: challenge.challenge_id,
+        certificate_chain: vec![b64(&signed.certificate.der)],
+        signature: b64(&signed.signature),
+    };
+    let response = &response;
+    core.conn
+        .authed(move |c| c.card_response(id, response))
+        .await
+}
+
+/// The card's part of [`identify`]: the last-try guard on the CIE actually on the reader (by
+/// its NIS, read without PIN), VERIFY once, the holder check on the certificate, and only then
+/// the signature of `message`; what the attempt teaches about the PIN remembered.
+pub(crate) async fn sign_on_cie(
+    core: &Core,
+    reader: String,
+    pin: pec_card::Pin,
+    message: Vec<u8>,
+    declared: Option<String>,
+    confirm_last_try: bool,
+) -> Result<pec_card::ChallengeSignature> {
+    let confirmation = if confirm_last_try {
+        LastTry::Confirmed
+    } else {
+        LastTry::NotConfirmed
+    };
+    let memory = core.cards.snapshot();
     let pcsc = core.cards.pcsc.clone();
     let (nis, stopped, signed) = blocking(move || {
         // A second identification on this reader while one runs is refused before it can
@@ -212,8 +253,18 @@ pub async fn identify(
         let _one_at_a_time = pec_card::guard::ReaderLock::try_acquire(&reader)?;
         let mut card = pcsc.connect_cie(&reader).map_err(AppError::from)?;
         let nis = card.read_nis().ok();
+        // Checked on the card actually on the reader, right before VERIFY.
+        let known = nis
+            .as_deref()
+            .and_then(|n| memory.get(&memory_key(n)))
+            .copied()
+            .unwrap_or_default();
+        if let Err(e) = PinTries::of(known).allow(confirmation) {
+            tracing::info!(code = e.code(), "CIE identification held before VERIFY");
+            return Err(e.into());
+        }
         let mut stopped: Option<Vec<pec_card::Problem>> = None;
-        let signed = card.verify_pin_and_sign(&pin, &bytes, |after| {
+        let signed = card.verify_pin_and_sign(&pin, &message, |after| {
             let found = pec_card::preflight::assess(
                 &after.certificate,
                 declared.as_deref(),
@@ -242,19 +293,11 @@ pub async fn identify(
         return Err(stopped_before_the_provider(&problems));
     }
     core.cards.learn(key.as_deref(), &signed);
-    let signed = signed.inspect_err(|e| {
-        tracing::info!(code = e.code(), "CIE identification failed on the card");
-    })?;
-    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
-    let response = CardResponse {
-        challenge_id: challenge.challenge_id,
-        certificate_chain: vec![b64(&signed.certificate.der)],
-        signature: b64(&signed.signature),
-    };
-    let response = &response;
-    core.conn
-        .authed(move |c| c.card_response(id, response))
-        .await
+    signed
+        .inspect_err(|e| {
+            tracing::info!(code = e.code(), "CIE identification failed on the card");
+        })
+        .map_err(Into::into)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -298,12 +298,7 @@ pub(crate) async fn sign_form_on_card(
             .and_then(|k| known.get(k))
             .copied()
             .unwrap_or_default();
-        let tries = if k.blocked {
-            pec_card::guard::PinTries::Blocked
-        } else {
-            pec_card::guard::PinTries::from_tries_left(k.tries_left)
-        };
-        if let Err(e) = tries.allow(confirmation) {
+        if let Err(e) = pec_card::guard::PinTries::of(k).allow(confirmation) {
             tracing::info!(code = e.code(), "card signature held before VERIFY");
             return Err(e.into());
         }

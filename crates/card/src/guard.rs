@@ -67,6 +67,15 @@ impl PinTries {
         }
     }
 
+    /// From what the host remembers of the card's last attempt.
+    pub fn of(known: crate::PinKnowledge) -> PinTries {
+        if known.blocked {
+            PinTries::Blocked
+        } else {
+            PinTries::from_tries_left(known.tries_left)
+        }
+    }
+
     /// What an error of a PIN operation teaches: `WrongPin` gives the tries left, `PinBlocked`
     /// a blocked card; any other error teaches nothing (`None`).
     pub fn learnt_from(error: &CardError) -> Option<PinTries> {

@@ -177,8 +177,6 @@ async fn firma_digitale_signed_form_identifies_and_is_kept() {
 
 #[tokio::test]
 async fn firma_remota_signs_the_form_through_the_csc_api() {
-    use pec_sandbox::seed::REMOTE_SIGNATURE_PASSWORD;
-    use pec_sign::csc::{CscClient, Secret, sign_cades};
     let rig = rig_trusting(&card_for(MARIO_CF).qualified_ca_cert).await;
     let c = &rig.client;
     let id = to_identifying(
@@ -189,19 +187,10 @@ async fn firma_remota_signs_the_form_through_the_csc_api() {
         MethodData::RemoteSignature,
     )
     .await;
-    let (form, pdf) = form_of(c, &id).await;
+    let (form, _) = form_of(c, &id).await;
     assert!(form.paragraphs.iter().any(|p| p.contains("Firma remota")));
-
-    let mut csc = CscClient::new(&format!("{}/csc/v2", rig.sandbox.base_url())).expect("csc");
-    csc.login(
-        "firma.mario",
-        &Secret::new(REMOTE_SIGNATURE_PASSWORD.into()),
-    )
-    .await
-    .expect("login");
-    let cred = csc.credentials_list().await.expect("list").remove(0);
-    let otp = totp_now(c, "JBSWY3DPEHPK3PXP").await;
-    let p7m = sign_cades(&csc, &cred, Secret::new(otp), &pdf, SystemTime::now())
+    let otp = totp_now(c, FIRMA_MARIO.1).await;
+    let (pdf, p7m) = remote_p7m(c, &id, FIRMA_MARIO, &otp)
         .await
         .expect("remote signature");
     let r = c

@@ -376,6 +376,24 @@ pub async fn sign_remotely(
     account: (&str, &str),
     otp: &str,
 ) -> Result<Result<IdentityRequestView, pec_provider::Error>, pec_sign::SignError> {
+    let (_, p7m) = remote_p7m(c, id, account, otp).await?;
+    Ok(c.send_signed_form(
+        id,
+        &SignedFormUpload {
+            p7m: B64.encode(p7m),
+        },
+    )
+    .await)
+}
+
+/// The form of request `id` and its CAdES signature by `account`'s firma remota, through the
+/// CSC API the form names, at the sandbox clock's now (not sent).
+pub async fn remote_p7m(
+    c: &Client,
+    id: &str,
+    account: (&str, &str),
+    otp: &str,
+) -> Result<(Vec<u8>, Vec<u8>), pec_sign::SignError> {
     use pec_sign::csc::{CscClient, Secret, sign_cades};
     let form = c.signature_form(id).await.expect("form");
     let pdf = B64.decode(&form.pdf).expect("base64");
@@ -394,13 +412,7 @@ pub async fn sign_remotely(
     let at = std::time::UNIX_EPOCH
         + Duration::from_secs(u64::try_from(now.timestamp()).expect("after 1970"));
     let p7m = sign_cades(&csc, &cred, Secret::new(otp.into()), &pdf, at).await?;
-    Ok(c.send_signed_form(
-        id,
-        &SignedFormUpload {
-            p7m: B64.encode(p7m),
-        },
-    )
-    .await)
+    Ok((pdf, p7m))
 }
 
 /// Identifies request `id` (at the remote-signature step) as Mario Rossi with firma remota and

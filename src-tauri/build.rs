@@ -2,15 +2,12 @@
 //! checked against the capabilities, so the main window can call only what
 //! `capabilities/main.json` allows. The names come from the one list in `src/ipc.rs`.
 
-#[path = "src/ipc_names.rs"]
-mod ipc_names;
-
 fn main() {
     println!("cargo:rerun-if-changed=src/ipc.rs");
     let source = std::fs::read_to_string("src/ipc.rs").expect("src/ipc.rs is readable");
     // The manifest wants names that live for the whole build script: leaked, once.
     let names: &'static [&'static str] = Vec::leak(
-        ipc_names::parse(&source)
+        pec_ipc_gen::command_names(&source)
             .into_iter()
             .map(|n| &*String::leak(n))
             .collect(),

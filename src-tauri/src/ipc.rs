@@ -8,17 +8,18 @@
 //! on), which a test regenerates and compares with the checked-in file. So the UI cannot call
 //! a command that does not exist, with arguments of the wrong shape, without a test failing.
 //!
-//! An entry reads `module::name[extra Tauri arguments](ipc arguments) -> answer`; every
-//! command also takes the [`Core`] as its first argument. Uploads take their file as the raw
+//! A hand-written command (in `commands/`, for those that need Tauri: a window, a dialog, the
+//! opener, a channel) is listed as `module::name[extra Tauri arguments](ipc arguments) ->
+//! answer`; every command also takes the [`Core`] as its first argument. A command that only
+//! hands its arguments to the core is written here whole, as
+//! `fn name(ipc arguments) -> answer = |core| the core's call;`, and generated. Uploads take their file as the raw
 //! IPC body (no base64, no JSON array of numbers) and its owner's id and name in headers.
 
-#[cfg(test)]
-use std::any::TypeId;
-#[cfg(test)]
-use std::collections::BTreeSet;
 use std::future::Future;
 
 use pec_app_core::{AppError, Core};
+#[cfg(test)]
+use pec_ipc_gen::{Command, Types};
 use serde::Deserialize;
 use tauri::State;
 use tauri::ipc::{Channel, CommandArg, CommandItem, InvokeError};
@@ -26,8 +27,7 @@ use ts_rs::{Config, TS, TypeVisitor};
 use zeroize::Zeroizing;
 
 use crate::commands::{
-    AppInfo, app, backup, cards, cie, desktop, identity, registry, reminders, renewal, session,
-    signature,
+    AppInfo, app, backup, cards, cie, desktop, identity, registry, reminders, session, signature,
 };
 use pec_app_core::clipboard::CopyKind;
 use pec_app_core::links::SupportLink;
@@ -39,16 +39,26 @@ pub const BINDINGS: &str = "../ui/src/lib/ipc.generated.ts";
 macro_rules! surface {
     (
         commands { $( $m:ident :: $n:ident [ $($ctx:ty),* ] ( $($a:ident : $t:ty),* ) -> $r:ty ),* $(,)? }
+        forward { $( $(#[$doc:meta])* fn $fname:ident ( $($fa:ident : $ft:ty),* ) -> $fr:ty = |$core:ident| $call:expr ; )* }
         uploads { $( $um:ident :: $un:ident ( $ua:ident = $uh:literal ) -> $ur:ty ),* $(,)? }
     ) => {
         /// Every command, by name.
         #[cfg(test)]
-        pub const COMMANDS: &[&str] = &[ $( stringify!($n), )* $( stringify!($un), )* ];
+        pub const COMMANDS: &[&str] = &[ $( stringify!($n), )* $( stringify!($fname), )* $( stringify!($un), )* ];
 
         /// The invoke handler of every command.
         pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Sync + 'static {
-            tauri::generate_handler![ $( $m::$n, )* $( $um::$un, )* ]
+            tauri::generate_handler![ $( $m::$n, )* $( $fname, )* $( $um::$un, )* ]
         }
+
+        // The forwarding commands: the arguments as the UI sends them, straight to the core.
+        $(
+            $(#[$doc])*
+            #[tauri::command]
+            async fn $fname($core: State<'_, Core>, $($fa: $ft),*) -> Result<$fr, AppError> {
+                $call.await
+            }
+        )*
 
         /// Fails to compile when an entry's types are not its function's.
         #[allow(dead_code)]
@@ -68,6 +78,16 @@ macro_rules! surface {
                     name: stringify!($n),
                     args: vec![ $( (stringify!($a), <$t as TS>::name(cfg)), )* ],
                     answer: <$r as TS>::name(cfg),
+                    upload: None,
+                });
+            )*
+            $(
+                $( types.add::<$ft>(cfg); )*
+                types.add::<$fr>(cfg);
+                out.push(Command {
+                    name: stringify!($fname),
+                    args: vec![ $( (stringify!($fa), <$ft as TS>::name(cfg)), )* ],
+                    answer: <$fr as TS>::name(cfg),
                     upload: None,
                 });
             )*
@@ -129,61 +149,11 @@ surface! {
         desktop::desktop_open_support[tauri::AppHandle](which: SupportLink) -> (),
         desktop::desktop_export_diagnostics[tauri::WebviewWindow]() -> Option<String>,
         session::session_provider[]() -> ProviderInfo,
-        session::session_sign_in[](login: String, password: Secret, totp_code: Option<Secret>) -> SessionView,
-        session::session_sign_in_demo[](login: String) -> SessionView,
-        session::session_restore[]() -> Option<SessionView>,
-        session::session_sign_out[]() -> (),
-        session::mailbox_list[]() -> Vec<MailboxView>,
-        session::mailbox_expiries[]() -> Vec<MailboxExpiryView>,
-        session::notification_list[]() -> Vec<NotificationView>,
-        session::notification_mark_read[](id: String) -> (),
-        identity::identity_start[](address: String) -> IdentityRequestView,
-        identity::identity_get[](id: String) -> IdentityRequestView,
-        identity::identity_act[](id: String, action: IdentityAction) -> IdentityRequestView,
-        identity::identity_guide_link[](lang: Lang) -> Link,
-        identity::identity_spid_start[](id: String) -> SpidStart,
         identity::identity_spid_open[tauri::AppHandle](id: String) -> (),
-        identity::identity_spid_poll[](id: String, handle: String) -> SpidPoll,
-        identity::identity_webcam_slots[]() -> Vec<WebcamSlot>,
-        identity::identity_webcam_book[](id: String, starts_at: DateTime<Utc>, document: IdDocumentKind, language: Lang) -> WebcamBooking,
         identity::field_validate[](kind: FieldKind, value: String) -> FieldCheck,
-        identity::draft_load[]() -> Option<Draft>,
-        identity::draft_save[](draft: Draft) -> (),
-        identity::draft_clear[]() -> (),
-        identity::security_two_step_enrol[](address: String) -> TwoStepSetup,
-        identity::security_two_step_confirm[](address: String, code: Secret) -> MailboxView,
-        identity::security_app_password_list[](address: String) -> Vec<AppPasswordView>,
-        identity::security_app_password_create[](address: String, label: String, code: Secret) -> AppPasswordView,
-        identity::security_app_password_delete[](address: String, id: String) -> (),
-        cards::card_readers[]() -> ReadersUpdate,
         cards::card_watch[](channel: Events<ReadersUpdate>) -> (),
         cards::card_unwatch[]() -> (),
-        cards::card_preflight[](reader: String, declared_tax_code: Option<String>) -> CardCheck,
-        cards::card_identify[](id: String, reader: String, pin: Secret, confirm_last_try: bool) -> IdentityRequestView,
-        cie::cie_preflight[](reader: String) -> CieCheck,
-        cie::cie_identify[](id: String, reader: String, pin: Secret) -> IdentityRequestView,
-        cie::cie_cieid_start[](id: String) -> CieIdStart,
         cie::cie_cieid_open[tauri::AppHandle](id: String) -> (),
-        cie::cie_cieid_poll[](id: String, handle: String) -> CieIdPoll,
-        registry::registry_sign_in[](username: String, password: Secret) -> RegistryView,
-        registry::registry_view[]() -> RegistryView,
-        registry::registry_sign_out[]() -> (),
-        registry::registry_request_change[](new_pec: String, confirm_new_pec: String) -> RegistryView,
-        registry::registry_confirm_link[](link: Secret) -> PecChangeView,
-        registry::support_open[](request: SupportTicketRequest) -> SupportTicketView,
-        registry::support_ticket[](number: String) -> SupportTicketView,
-        renewal::renewal_lookup[](tax_code: String) -> RenewalLookup,
-        renewal::renewal_captcha[]() -> CaptchaView,
-        renewal::renewal_register[](form: RegistrationForm) -> RegistrationView,
-        renewal::renewal_verify_email[](registration_id: String, code: Secret) -> RegistrationView,
-        renewal::renewal_verify_sms[](registration_id: String, code: Secret) -> RegistrationView,
-        renewal::renewal_skip_sms[](registration_id: String) -> RegistrationView,
-        renewal::renewal_sign_in[](tax_code: String, password: Secret) -> (),
-        renewal::renewal_close[]() -> (),
-        renewal::renewal_mailboxes[]() -> Vec<RenewableMailbox>,
-        renewal::renewal_create_order[](mailbox: String, legal_representative: PersonData, payment_method: PaymentMethodData) -> RenewalOrderView,
-        renewal::renewal_order[](id: String) -> RenewalOrderView,
-        renewal::renewal_pay[](order_id: String, card: Option<CardInput>, wallet_account: Option<String>) -> RenewalOrderView,
         backup::backup_defaults[tauri::AppHandle](address: String) -> BackupDefaults,
         backup::backup_start[tauri::WebviewWindow](form: BackupRequest, password: Secret, channel: Events<BackupEvent>) -> (),
         backup::backup_cancel[]() -> bool,
@@ -192,17 +162,88 @@ surface! {
         reminders::settings_set_reminders[tauri::AppHandle](reminders: ReminderSettings) -> Settings,
         reminders::reminder_list[]() -> ReminderList,
         reminders::reminder_take_open[]() -> Option<ReminderTarget>,
-        signature::signature_form[](id: String) -> FormView,
         signature::signature_form_open[tauri::AppHandle](id: String) -> (),
         signature::signature_form_save[tauri::AppHandle](id: String) -> String,
         signature::signature_modules[]() -> Vec<ModuleView>,
         signature::signature_pick_module[tauri::WebviewWindow]() -> Option<String>,
-        signature::signature_token_certificates[](module: String) -> Vec<TokenCertificateView>,
-        signature::signature_sign_token[](id: String, module: String, token_label: Option<String>, cert_id: Option<String>, pin: Secret) -> IdentityRequestView,
-        signature::signature_sign_card[](id: String, reader: String, pin: Secret, confirm_last_try: bool) -> IdentityRequestView,
-        signature::signature_remote_sign_in[](id: String, username: String, password: Secret) -> Vec<RemoteCredentialView>,
-        signature::signature_sign_remote[](id: String, credential: String, otp: Secret) -> IdentityRequestView,
         signature::signature_save_copy[tauri::AppHandle](id: String) -> String,
+    }
+    forward {
+        fn card_readers() -> ReadersUpdate = |core| pec_app_core::cards::readers(&core);
+        fn card_preflight(reader: String, declared_tax_code: Option<String>) -> CardCheck = |core| pec_app_core::cards::preflight(&core, reader, declared_tax_code);
+        /// VERIFY once and sign the provider's challenge; a wrong PIN answers `card.pin_wrong`. On a
+        /// card with one try left, nothing is sent without `confirm_last_try` (`card.pin_last_try`).
+        fn card_identify(id: String, reader: String, pin: Secret, confirm_last_try: bool) -> IdentityRequestView = |core| pec_app_core::cards::identify(&core, &id, reader, &pin, confirm_last_try);
+        /// What the CIE on `reader` tells before the PIN.
+        fn cie_preflight(reader: String) -> CieCheck = |core| pec_app_core::cie::preflight(&core, reader);
+        /// VERIFY once, the holder check, the signature; a wrong PIN answers `card.pin_wrong`, a card
+        /// lifted from the reader `card.cie_lost`; on the PIN's last try only once the holder confirmed.
+        fn cie_identify(id: String, reader: String, pin: Secret, confirm_last_try: bool) -> IdentityRequestView = |core| pec_app_core::cie::identify(&core, &id, reader, &pin, confirm_last_try);
+        fn cie_cieid_start(id: String) -> CieIdStart = |core| pec_app_core::cie::cieid_start(&core, &id);
+        fn cie_cieid_poll(id: String, handle: String) -> CieIdPoll = |core| pec_app_core::cie::cieid_poll(&core, &id, &handle);
+        /// Opens the wizard for a mailbox: the request already in progress, or a new one.
+        fn identity_start(address: String) -> IdentityRequestView = |core| pec_app_core::identity::start(&core, &address);
+        fn identity_get(id: String) -> IdentityRequestView = |core| pec_app_core::identity::get(&core, &id);
+        fn identity_act(id: String, action: IdentityAction) -> IdentityRequestView = |core| pec_app_core::identity::act(&core, &id, &action);
+        fn identity_guide_link(lang: Lang) -> Link = |core| pec_app_core::identity::guide_link(&core, lang);
+        fn identity_spid_start(id: String) -> SpidStart = |core| pec_app_core::identity::spid_start(&core, &id);
+        fn identity_spid_poll(id: String, handle: String) -> SpidPoll = |core| pec_app_core::identity::spid_poll(&core, &id, &handle);
+        fn identity_webcam_slots() -> Vec<WebcamSlot> = |core| pec_app_core::identity::webcam_slots(&core);
+        fn identity_webcam_book(id: String, starts_at: DateTime<Utc>, document: IdDocumentKind, language: Lang) -> WebcamBooking = |core| pec_app_core::identity::webcam_book(&core, &id, starts_at, document, language);
+        fn draft_load() -> Option<Draft> = |core| pec_app_core::drafts::load(&core);
+        fn draft_save(draft: Draft) -> () = |core| pec_app_core::drafts::save(&core, draft);
+        fn draft_clear() -> () = |core| pec_app_core::drafts::clear(&core);
+        fn security_two_step_enrol(address: String) -> TwoStepSetup = |core| pec_app_core::security::two_step_enrol(&core, &address);
+        fn security_two_step_confirm(address: String, code: Secret) -> MailboxView = |core| pec_app_core::security::two_step_confirm(&core, &address, &code);
+        fn security_app_password_list(address: String) -> Vec<AppPasswordView> = |core| pec_app_core::security::app_passwords(&core, &address);
+        fn security_app_password_create(address: String, label: String, code: Secret) -> AppPasswordView = |core| pec_app_core::security::app_password_create(&core, &address, &label, &code);
+        fn security_app_password_delete(address: String, id: String) -> () = |core| pec_app_core::security::app_password_delete(&core, &address, &id);
+        fn registry_sign_in(username: String, password: Secret) -> RegistryView = |core| pec_app_core::registry::sign_in(&core, &username, &password);
+        fn registry_view() -> RegistryView = |core| pec_app_core::registry::view(&core);
+        fn registry_sign_out() -> () = |core| pec_app_core::registry::sign_out(&core);
+        fn registry_request_change(new_pec: String, confirm_new_pec: String) -> RegistryView = |core| pec_app_core::registry::request_change(&core, &new_pec, &confirm_new_pec);
+        /// The confirmation link pasted from the PEC (it carries a token: handled as a secret).
+        fn registry_confirm_link(link: Secret) -> PecChangeView = |core| pec_app_core::registry::confirm_link(&core, &link);
+        fn support_open(request: SupportTicketRequest) -> SupportTicketView = |core| pec_app_core::registry::support_open(&core, &request);
+        fn support_ticket(number: String) -> SupportTicketView = |core| pec_app_core::registry::support_ticket(&core, &number);
+        fn renewal_lookup(tax_code: String) -> RenewalLookup = |core| pec_app_core::renewal::lookup(&core, &tax_code);
+        fn renewal_captcha() -> CaptchaView = |core| pec_app_core::renewal::captcha(&core);
+        fn renewal_register(form: RegistrationForm) -> RegistrationView = |core| pec_app_core::renewal::register(&core, &form);
+        fn renewal_verify_email(registration_id: String, code: Secret) -> RegistrationView = |core| pec_app_core::renewal::verify_email(&core, &registration_id, &code);
+        fn renewal_verify_sms(registration_id: String, code: Secret) -> RegistrationView = |core| pec_app_core::renewal::verify_sms(&core, &registration_id, &code);
+        /// Closing the SMS pop-up: the registration completes without a verified mobile.
+        fn renewal_skip_sms(registration_id: String) -> RegistrationView = |core| pec_app_core::renewal::skip_sms(&core, &registration_id);
+        fn renewal_sign_in(tax_code: String, password: Secret) -> () = |core| pec_app_core::renewal::sign_in(&core, &tax_code, &password);
+        /// Leaves the renewal screen: the portal session is dropped.
+        fn renewal_close() -> () = |core| pec_app_core::renewal::close(&core);
+        fn renewal_mailboxes() -> Vec<RenewableMailbox> = |core| pec_app_core::renewal::mailboxes(&core);
+        fn renewal_create_order(mailbox: String, legal_representative: PersonData, payment_method: PaymentMethodData) -> RenewalOrderView = |core| pec_app_core::renewal::create_order(&core, &mailbox, &legal_representative, payment_method);
+        fn renewal_order(id: String) -> RenewalOrderView = |core| pec_app_core::renewal::order(&core, &id);
+        /// Pays under the order's idempotency key: a retry after an unknown outcome reuses it.
+        fn renewal_pay(order_id: String, card: Option<CardInput>, wallet_account: Option<String>) -> RenewalOrderView = |core| pec_app_core::renewal::pay(&core, &order_id, card, wallet_account.as_deref());
+        /// Signs in. The password is zeroized once the provider has answered.
+        fn session_sign_in(login: String, password: Secret, totp_code: Option<Secret>) -> SessionView = |core| pec_app_core::session::sign_in(&core, &login, &password, totp_code.as_deref());
+        /// Signs in to a demo account of the embedded sandbox; no password crosses IPC.
+        fn session_sign_in_demo(login: String) -> SessionView = |core| pec_app_core::session::sign_in_demo(&core, &login);
+        fn session_restore() -> Option<SessionView> = |core| pec_app_core::session::restore(&core);
+        fn session_sign_out() -> () = |core| pec_app_core::session::sign_out(&core);
+        fn mailbox_list() -> Vec<MailboxView> = |core| pec_app_core::mailboxes::list(&core);
+        fn mailbox_expiries() -> Vec<MailboxExpiryView> = |core| pec_app_core::mailboxes::expiries(&core);
+        fn notification_list() -> Vec<NotificationView> = |core| pec_app_core::mailboxes::notifications(&core);
+        fn notification_mark_read(id: String) -> () = |core| pec_app_core::mailboxes::mark_notification_read(&core, &id);
+        /// The request form (its text; the PDF stays in the core for the signature).
+        fn signature_form(id: String) -> FormView = |core| pec_app_core::signature::form(&core, &id);
+        /// The signature certificates the module's tokens hold, with each token's PIN warning.
+        fn signature_token_certificates(module: String) -> Vec<TokenCertificateView> = |_core| pec_app_core::signature::pkcs11_certificates(module);
+        /// Signs the form with a PKCS#11 token (one `C_Login`) and sends it.
+        fn signature_sign_token(id: String, module: String, token_label: Option<String>, cert_id: Option<String>, pin: Secret) -> IdentityRequestView = |core| pec_app_core::signature::sign_with_pkcs11(&core, &id, module, token_label, cert_id, pin.into_inner());
+        /// Signs the form with the card's signature DF (one VERIFY) and sends it; on the signature
+        /// PIN's last try only once the holder confirmed.
+        fn signature_sign_card(id: String, reader: String, pin: Secret, confirm_last_try: bool) -> IdentityRequestView = |core| pec_app_core::signature::sign_with_card(&core, &id, reader, pin.into_inner(), confirm_last_try);
+        /// Signs in to the remote signature service and lists the credentials.
+        fn signature_remote_sign_in(id: String, username: String, password: Secret) -> Vec<RemoteCredentialView> = |core| pec_app_core::signature::remote_sign_in(&core, &id, &username, password.into_inner());
+        /// Signs the form remotely with the credential and the OTP, and sends it.
+        fn signature_sign_remote(id: String, credential: String, otp: Secret) -> IdentityRequestView = |core| pec_app_core::signature::sign_remotely(&core, &id, &credential, otp.into_inner());
     }
     uploads {
         identity::identity_upload(request_id = "x-request-id") -> IdentityRequestView,
@@ -289,151 +330,18 @@ fn answers<T, F: Answers<T>>(_: F) {}
 // ---------------------------------------------------------------------------------------------
 // The TypeScript
 
-#[cfg(test)]
-struct Command {
-    name: &'static str,
-    args: Vec<(&'static str, String)>,
-    answer: String,
-    upload: Option<&'static str>,
-}
-
-/// Every declared type reached from the commands, once each.
-#[cfg(test)]
-#[derive(Default)]
-struct Types {
-    seen: BTreeSet<TypeId>,
-    decls: Vec<(String, String)>,
-}
-
-#[cfg(test)]
-impl Types {
-    fn add<T: TS + 'static + ?Sized>(&mut self, cfg: &Config) {
-        let mut visit = Visit { cfg, types: self };
-        visit.visit::<T>();
-    }
-}
-
-#[cfg(test)]
-struct Visit<'a> {
-    cfg: &'a Config,
-    types: &'a mut Types,
-}
-
-#[cfg(test)]
-impl TypeVisitor for Visit<'_> {
-    fn visit<T: TS + 'static + ?Sized>(&mut self) {
-        // Declared types have a file of their own in ts-rs's scheme; wrappers (Option, Vec,
-        // Channel) do not, and only lead to what they wrap.
-        if T::output_path().is_some() {
-            if !self.types.seen.insert(TypeId::of::<T>()) {
-                return;
-            }
-            let decl = T::decl(self.cfg);
-            let docs = T::docs().map(|d| format!("{d}\n")).unwrap_or_default();
-            self.types
-                .decls
-                .push((T::ident(self.cfg), format!("{docs}export {decl}")));
-        } else {
-            // A wrapper's own dependencies are its argument's dependencies, not the argument:
-            // `Option<BrandingView>` leads to `BrandingView` only through its generics.
-            T::visit_generics(self);
-        }
-        T::visit_dependencies(self);
-    }
-}
-
-#[cfg(test)]
-fn camel(snake: &str) -> String {
-    let mut out = String::new();
-    let mut up = false;
-    for c in snake.chars() {
-        if c == '_' {
-            up = true;
-        } else if up {
-            out.extend(c.to_uppercase());
-            up = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// The whole generated file (written and checked by the tests below: the app itself never
 /// needs it).
 #[cfg(test)]
 pub fn typescript() -> String {
-    // The UI's numbers are JavaScript numbers: counts and sizes stay far below 2^53.
-    let cfg = Config::new().with_large_int("number");
+    let cfg = pec_ipc_gen::config();
     let mut types = Types::default();
     let commands = table(&cfg, &mut types);
-    let mut out = String::from(
-        "// GENERATED by src-tauri/src/ipc.rs from the Rust commands and types: do not edit.\n\
-         // `cargo test -p pec-app` fails when this file is stale; to write it again run\n\
-         // `PEC_WRITE_BINDINGS=1 cargo test -p pec-app ipc::`.\n\n\
-         import type { Channel } from '@tauri-apps/api/core';\n\n",
-    );
-    // ts-rs visits a type's dependencies in an order that changes from one compilation to
-    // the next: sorted by name, the file is the same for every build.
-    types.decls.sort_by(|a, b| a.0.cmp(&b.0));
-    for (_, decl) in &types.decls {
-        out.push_str(decl);
-        out.push_str("\n\n");
-    }
-    out.push_str("/** The error codes the UI branches on (every other code is only shown). */\n");
-    let codes: Vec<String> = pec_app_core::UiCode::ALL
+    let codes: Vec<&str> = pec_app_core::UiCode::ALL
         .iter()
-        .map(|c| format!("'{}'", c.as_str()))
+        .map(|c| c.as_str())
         .collect();
-    out.push_str(&format!("export type UiCode = {};\n\n", codes.join(" | ")));
-    out.push_str(
-        "/** How the UI reaches Rust: `invoke` with JSON arguments, or a raw body and headers. */\n\
-         export type Invoke = <T>(\n  command: string,\n  args?: Record<string, unknown> | Uint8Array,\n  options?: { headers: Record<string, string> },\n) => Promise<T>;\n\n\
-         /** Every command, as a function of the transport. */\n\
-         export function commands(invoke: Invoke) {\n  return {\n",
-    );
-    for c in &commands {
-        let answer = if c.answer == "null" {
-            "void".to_owned()
-        } else {
-            c.answer.clone()
-        };
-        let params: Vec<String> = c
-            .args
-            .iter()
-            .map(|(a, t)| format!("{}: {t}", camel(a)))
-            .collect();
-        match c.upload {
-            None => {
-                let keys: Vec<String> = c.args.iter().map(|(a, _)| camel(a)).collect();
-                let args = if keys.is_empty() {
-                    String::new()
-                } else {
-                    format!(", {{ {} }}", keys.join(", "))
-                };
-                out.push_str(&format!(
-                    "    {}: ({}) => invoke<{answer}>('{}'{args}),\n",
-                    camel(c.name),
-                    params.join(", "),
-                    c.name
-                ));
-            }
-            Some(header) => {
-                let owner = camel(c.args[0].0);
-                out.push_str(&format!(
-                    "    {}: ({owner}: string, filename: string, bytes: Uint8Array) =>\n      invoke<{answer}>('{}', bytes, {{\n        headers: {{ '{header}': {owner}, 'x-filename': encodeURIComponent(filename) }},\n      }}),\n",
-                    camel(c.name),
-                    c.name
-                ));
-            }
-        }
-    }
-    out.push_str("  };\n}\n\n/** The commands' names, as the capability file allows them. */\nexport const COMMAND_NAMES = [\n");
-    for c in &commands {
-        out.push_str(&format!("  '{}',\n", c.name));
-    }
-    out.push_str("] as const;\n");
-    out
+    pec_ipc_gen::typescript(types, &commands, &codes)
 }
 
 #[cfg(test)]
@@ -460,13 +368,13 @@ mod tests {
         let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("capabilities/main.json");
         let json: serde_json::Value =
             serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
-        let allowed: BTreeSet<String> = json["permissions"]
+        let allowed: std::collections::BTreeSet<String> = json["permissions"]
             .as_array()
             .unwrap()
             .iter()
             .map(|p| p.as_str().unwrap().to_owned())
             .collect();
-        let expected: BTreeSet<String> = COMMANDS
+        let expected: std::collections::BTreeSet<String> = COMMANDS
             .iter()
             .map(|c| format!("allow-{}", c.replace('_', "-")))
             .collect();
@@ -477,9 +385,9 @@ mod tests {
     fn the_acl_manifest_lists_exactly_the_commands() {
         // build.rs reads the names from this file; the same parser is used here.
         let source = include_str!("ipc.rs");
-        let listed = crate::ipc_names::parse(source);
+        let listed = pec_ipc_gen::command_names(source);
         assert_eq!(listed, COMMANDS);
-        let unique: BTreeSet<_> = COMMANDS.iter().collect();
+        let unique: std::collections::BTreeSet<_> = COMMANDS.iter().collect();
         assert_eq!(unique.len(), COMMANDS.len(), "a command listed twice");
     }
 
@@ -505,8 +413,6 @@ mod tests {
             "reminder",
             "desktop",
         ];
-        for c in COMMANDS {
-            assert!(areas.iter().any(|a| c.starts_with(&format!("{a}_"))), "{c}");
-        }
+        assert_eq!(pec_ipc_gen::misnamed(COMMANDS, &areas), Vec::<&str>::new());
     }
 }

@@ -6,9 +6,8 @@
 //! TypeScript the UI imports, are listed once in [`ipc`].
 
 mod commands;
+mod dialogs;
 mod ipc;
-#[cfg(test)]
-mod ipc_names;
 mod logs;
 mod reminders;
 mod upload;

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use pec_app_core::Core;
 use pec_app_core::reminders::{self, Reminder, ReminderSettings};
+use pec_app_core::tray::{self, Action, Entry};
 use pec_domain::Lang;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
@@ -19,20 +20,8 @@ use tauri::{AppHandle, Manager as _, Wry};
 pub const AUTOSTART_ARG: &str = "--autostart";
 
 const TRAY_ID: &str = "reminders";
-/// How many of the next reminders the tray lists.
-const TRAY_NEXT: usize = 3;
 
 static STARTED: AtomicBool = AtomicBool::new(false);
-
-/// How often the provider is asked. `PEC_REMINDER_EVERY_SECS` shortens it for the end-to-end
-/// tests, which move the sandbox's clock and wait for the reminder.
-fn every() -> Duration {
-    std::env::var("PEC_REMINDER_EVERY_SECS")
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .filter(|s| *s > 0)
-        .map_or(Duration::from_secs(15 * 60), Duration::from_secs)
-}
 
 /// Starts the reminders once (the page may load again, after a reload).
 pub fn start(app: &AppHandle) {
@@ -52,14 +41,14 @@ pub fn start(app: &AppHandle) {
     apply_tray(app);
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
-        // The first look comes shortly after the first screen, then every `every()`.
+        // The first look comes shortly after the first screen, then every `tray::check_every()`.
         let mut wait = Duration::from_secs(3);
         loop {
             let batch = {
                 let core = app.state::<Core>();
                 reminders::next_batch(&core, wait).await
             };
-            wait = every();
+            wait = tray::check_every();
             for r in &batch {
                 show(&app, r);
             }
@@ -182,62 +171,27 @@ fn refresh_tray(app: &AppHandle) {
     }
 }
 
-/// Show the window; the next reminders (each opens its screen); quit.
+/// Draws `pec_app_core::tray::menu`.
 fn menu(app: &AppHandle) -> tauri::Result<Menu<Wry>> {
-    let it = language(app) == Lang::It;
-    let t = |i: &'static str, e: &'static str| if it { i } else { e };
+    let upcoming = app.state::<Core>().reminders.upcoming();
     let menu = Menu::new(app)?;
-    menu.append(&MenuItem::with_id(
-        app,
-        "show",
-        t("Mostra la finestra", "Show the window"),
-        true,
-        None::<&str>,
-    )?)?;
-    menu.append(&PredefinedMenuItem::separator(app)?)?;
-    let next = app.state::<Core>().reminders.upcoming();
-    if next.is_empty() {
-        menu.append(&MenuItem::new(
-            app,
-            t("Nessun promemoria in arrivo", "No reminders coming"),
-            false,
-            None::<&str>,
-        )?)?;
+    for entry in tray::menu(language(app), &upcoming) {
+        match entry {
+            Entry::Separator => menu.append(&PredefinedMenuItem::separator(app)?)?,
+            Entry::Item { id, label, enabled } => {
+                menu.append(&MenuItem::with_id(app, id, label, enabled, None::<&str>)?)?;
+            }
+        }
     }
-    let lang = language(app);
-    for r in next.iter().take(TRAY_NEXT) {
-        let day = r
-            .due_at
-            .with_timezone(&pec_domain::deadline::ROME)
-            .format("%d/%m/%Y");
-        menu.append(&MenuItem::with_id(
-            app,
-            format!("open:{}", r.key),
-            format!("{day} · {}", r.title(lang)),
-            true,
-            None::<&str>,
-        )?)?;
-    }
-    menu.append(&PredefinedMenuItem::separator(app)?)?;
-    menu.append(&MenuItem::with_id(
-        app,
-        "quit",
-        t("Esci", "Quit"),
-        true,
-        None::<&str>,
-    )?)?;
     Ok(menu)
 }
 
 fn on_menu(app: &AppHandle, id: &str) {
-    match id {
-        "quit" => app.exit(0),
-        "show" => show_window(app),
-        _ => {
-            if let Some(key) = id.strip_prefix("open:") {
-                open(app, Some(key));
-            }
-        }
+    match tray::action(id) {
+        Some(Action::Quit) => app.exit(0),
+        Some(Action::ShowWindow) => show_window(app),
+        Some(Action::Open(key)) => open(app, Some(&key)),
+        None => {}
     }
 }
 

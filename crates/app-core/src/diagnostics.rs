@@ -8,7 +8,7 @@
 //! test scans the raw file, as a helpdesk's search would.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -120,6 +120,36 @@ pub fn export(log_dir: &Path, facts: &Facts, dest: &Path) -> std::io::Result<u64
     let bytes = build(log_dir, facts)?;
     pec_files::write_atomic(dest, &bytes)?;
     Ok(bytes.len() as u64)
+}
+
+/// The name the save dialog proposes: `pec-desktop-diagnostica-<date>-<time>.zip`.
+pub fn file_name(now: chrono::NaiveDateTime) -> String {
+    format!("pec-desktop-diagnostica-{}.zip", now.format("%Y%m%d-%H%M"))
+}
+
+/// "Esporta diagnostica" once the user picked `dest`: this computer's facts now (the readers
+/// as PC/SC sees them), the zip written away from the async threads.
+pub async fn export_to(core: &crate::Core, app_version: &str, dest: PathBuf) -> crate::Result<()> {
+    let readers = crate::cards::readers(core).await?;
+    let facts = Facts::now(
+        app_version,
+        core.brand.as_ref().map(|b| b.id.clone()),
+        readers,
+    );
+    let log_dir = core.log_dir.clone();
+    crate::blocking(move || {
+        export(&log_dir, &facts, &dest).map_err(|e| {
+            tracing::warn!(error = %e, "diagnostics not written");
+            crate::AppError::Localized(pec_domain::Localized::new(
+                "diagnostics.write_failed",
+                "Non è stato possibile salvare il file della diagnostica: scegli un'altra cartella.",
+                "The diagnostics file could not be saved: choose another folder.",
+            ))
+        })
+    })
+    .await?;
+    tracing::info!("diagnostics exported");
+    Ok(())
 }
 
 /// `line` without secrets: values after secret keys, codici fiscali and long opaque strings

@@ -39,6 +39,7 @@ pub mod fields;
 pub mod identity;
 pub mod links;
 pub mod mailboxes;
+pub mod pickers;
 pub mod qr;
 pub mod registry;
 pub mod reminders;
@@ -47,6 +48,7 @@ pub mod security;
 pub mod session;
 pub mod settings;
 pub mod signature;
+pub mod tray;
 pub mod updates;
 pub mod window_state;
 

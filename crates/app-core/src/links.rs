@@ -71,6 +71,26 @@ pub fn support_target(support: Option<&Support>, which: SupportLink) -> Result<S
     }
 }
 
+/// The address the opener gets for `which` of this build's support contacts: made from the
+/// branding, then checked against the allow-list once more.
+pub fn support_url(core: &crate::Core, which: SupportLink) -> Result<String> {
+    let support = core.brand.as_ref().map(|b| &b.support);
+    let target = support_target(support, which)?;
+    if !is_allowed(support, &target) {
+        return Err(AppError::Internal);
+    }
+    Ok(target)
+}
+
+/// The system could not open a support link.
+pub fn open_failed() -> AppError {
+    AppError::Localized(Localized::new(
+        "link.open_failed",
+        "Non è stato possibile aprire il collegamento: usa il contatto mostrato.",
+        "The link could not be opened: use the contact shown.",
+    ))
+}
+
 /// Whether `target` is one of the addresses [`support_target`] makes for this branding: the
 /// last check before the opener runs, and what the tests hold the command to.
 pub fn is_allowed(support: Option<&Support>, target: &str) -> bool {

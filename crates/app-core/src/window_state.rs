@@ -55,6 +55,31 @@ pub fn save(dir: &Path, state: &WindowState) -> std::io::Result<()> {
     pec_files::write_atomic(&dir.join(FILE_NAME), &bytes)
 }
 
+/// The window's minimum size in `tauri.conf.json`, in logical pixels.
+pub const MIN_LOGICAL: (f64, f64) = (760.0, 540.0);
+
+/// The minimum size in physical pixels at `scale`.
+pub fn min_physical(scale: f64) -> (u32, u32) {
+    // Far below u32::MAX for any real scale factor.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let px = |l: f64| (l * scale).round().max(1.0) as u32;
+    (px(MIN_LOGICAL.0), px(MIN_LOGICAL.1))
+}
+
+/// Remembers the window as it closes. A maximized window keeps the last normal size on
+/// record (the next start restores it under the maximized flag), so only the flag changes.
+pub fn remember(dir: &Path, now: WindowState) -> std::io::Result<()> {
+    let state = match (now.maximized, load(dir)) {
+        (true, Some(previous)) => WindowState {
+            rect: previous.rect,
+            maximized: true,
+        },
+        _ => now,
+    };
+    pec_files::private_dir_all(dir)?;
+    save(dir, &state)
+}
+
 /// Where to put the window, given the monitors now, or `None` to keep the default (no
 /// monitor known). `min` is the window's minimum size.
 pub fn restore(saved: &WindowState, monitors: &[Rect], min: (u32, u32)) -> Option<WindowState> {
@@ -173,5 +198,34 @@ mod tests {
         assert_eq!(load(dir.path()), Some(state));
         std::fs::write(dir.path().join(FILE_NAME), b"{broken").unwrap();
         assert_eq!(load(dir.path()), None);
+    }
+
+    #[test]
+    fn a_maximized_close_keeps_the_last_normal_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let normal = WindowState {
+            rect: Rect {
+                x: 10,
+                y: 20,
+                width: 1100,
+                height: 760,
+            },
+            maximized: false,
+        };
+        remember(dir.path(), normal).unwrap();
+        let full = WindowState {
+            rect: LAPTOP,
+            maximized: true,
+        };
+        remember(dir.path(), full).unwrap();
+        let saved = load(dir.path()).unwrap();
+        assert_eq!(saved.rect, normal.rect);
+        assert!(saved.maximized);
+    }
+
+    #[test]
+    fn the_minimum_follows_the_scale() {
+        assert_eq!(min_physical(1.0), (760, 540));
+        assert_eq!(min_physical(1.5), (1140, 810));
     }
 }

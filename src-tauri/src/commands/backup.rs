@@ -2,13 +2,12 @@
 //! Rust: the webview has no dialog permission, and what comes back is the path to show with an
 //! opaque token, the only way `backup_start` accepts a destination (audit M6).
 
-use std::path::Path;
-
 use pec_app_core::backup::{self, BackupDefaults, BackupEvent, BackupFolder, BackupRequest};
-use pec_domain::Lang;
+use pec_app_core::pickers::Picker;
 use tauri::Manager as _;
 
 use super::{Core, Result};
+use crate::dialogs::{Pick, ask};
 use crate::ipc::{Events, Secret};
 
 /// The form's values for `address`: the last used for it, else the defaults.
@@ -71,32 +70,17 @@ pub async fn backup_pick_folder(
     window: tauri::WebviewWindow,
     current: Option<String>,
 ) -> Result<Option<BackupFolder>> {
-    use tauri_plugin_dialog::DialogExt as _;
-    let title = match core.settings.get().language {
-        Lang::It => "Scegli la cartella in cui salvare i messaggi",
-        Lang::En => "Choose the folder to save the messages to",
-    };
-    let mut picker = window.dialog().file().set_title(title).set_parent(&window);
-    // Start where the field points, when that is an existing folder; never create anything.
-    if let Some(dir) = current
-        .as_deref()
-        .map(Path::new)
-        .filter(|p| p.is_absolute() && p.is_dir())
-    {
-        picker = picker.set_directory(dir);
-    }
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    picker.pick_folder(move |picked| {
-        let _ = tx.send(picked);
-    });
-    match rx.await.map_err(|_| pec_app_core::AppError::Internal)? {
-        None => Ok(None),
-        Some(path) => {
-            let path = path.into_path().map_err(|e| {
-                tracing::warn!(error = %e, "the folder picker returned no local path");
-                backup::not_local()
-            })?;
-            backup::offer_folder(&core, &path).map(Some)
-        }
-    }
+    let picked = ask(
+        &core,
+        &window,
+        Picker::BackupFolder,
+        Pick::Folder(current.as_deref()),
+    )
+    .await?;
+    let Some(path) = picked else { return Ok(None) };
+    let path = path.into_path().map_err(|e| {
+        tracing::warn!(error = %e, "the folder picker returned no local path");
+        backup::not_local()
+    })?;
+    backup::offer_folder(&core, &path).map(Some)
 }

@@ -1,15 +1,9 @@
-//! The card reader panel and the card method (CNS, signature cards).
+//! The card reader panel (the card method itself is forwarded to the core, `ipc.rs`).
 
-use pec_app_core::cards::{self, CardCheck, ReadersUpdate};
-use pec_provider::api::IdentityRequestView;
+use pec_app_core::cards::{self, ReadersUpdate};
 
 use super::{Core, Result};
-use crate::ipc::{Events, Secret};
-
-#[tauri::command]
-pub async fn card_readers(core: Core<'_>) -> Result<ReadersUpdate> {
-    cards::readers(&core).await
-}
+use crate::ipc::Events;
 
 /// Sends the readers on `channel` now and after every change, until the next watch or
 /// `card_unwatch`, or until the window is gone.
@@ -23,26 +17,4 @@ pub async fn card_watch(core: Core<'_>, channel: Events<ReadersUpdate>) -> Resul
 pub async fn card_unwatch(core: Core<'_>) -> Result<()> {
     cards::unwatch(&core);
     Ok(())
-}
-
-#[tauri::command]
-pub async fn card_preflight(
-    core: Core<'_>,
-    reader: String,
-    declared_tax_code: Option<String>,
-) -> Result<CardCheck> {
-    cards::preflight(&core, reader, declared_tax_code).await
-}
-
-/// VERIFY once and sign the provider's challenge; a wrong PIN answers `card.pin_wrong`. On a
-/// card with one try left, nothing is sent without `confirm_last_try` (`card.pin_last_try`).
-#[tauri::command]
-pub async fn card_identify(
-    core: Core<'_>,
-    id: String,
-    reader: String,
-    pin: Secret,
-    confirm_last_try: bool,
-) -> Result<IdentityRequestView> {
-    cards::identify(&core, &id, reader, &pin, confirm_last_try).await
 }

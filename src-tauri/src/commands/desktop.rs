@@ -6,15 +6,16 @@
 
 use std::sync::Arc;
 
+use pec_app_core::AppError;
 use pec_app_core::clipboard::{self, Clipboard, CopyKind};
-use pec_app_core::diagnostics::{self, Facts};
+use pec_app_core::diagnostics;
 use pec_app_core::links::{self, SupportLink};
+use pec_app_core::pickers::Picker;
 use pec_app_core::window_state::{self, Rect, WindowState};
-use pec_app_core::{AppError, cards};
-use pec_domain::{Lang, Localized};
 use tauri::Manager as _;
 
 use super::{Core, Result};
+use crate::dialogs::{Pick, ask};
 use crate::ipc::Secret;
 
 /// The system clipboard through the clipboard-manager plugin.
@@ -61,18 +62,10 @@ pub async fn desktop_open_support(
     which: SupportLink,
 ) -> Result<()> {
     use tauri_plugin_opener::OpenerExt as _;
-    let support = core.brand.as_ref().map(|b| &b.support);
-    let target = links::support_target(support, which)?;
-    if !links::is_allowed(support, &target) {
-        return Err(AppError::Internal);
-    }
+    let target = links::support_url(&core, which)?;
     app.opener().open_url(&target, None::<&str>).map_err(|e| {
         tracing::warn!(error = %e, "support link not opened");
-        AppError::Localized(Localized::new(
-            "link.open_failed",
-            "Non è stato possibile aprire il collegamento: usa il contatto mostrato.",
-            "The link could not be opened: use the contact shown.",
-        ))
+        links::open_failed()
     })
 }
 
@@ -83,59 +76,20 @@ pub async fn desktop_export_diagnostics(
     core: Core<'_>,
     window: tauri::WebviewWindow,
 ) -> Result<Option<String>> {
-    use tauri_plugin_dialog::DialogExt as _;
-    let title = match core.settings.get().language {
-        Lang::It => "Salva la diagnostica per l'assistenza",
-        Lang::En => "Save the diagnostics for support",
-    };
-    let name = format!(
-        "pec-desktop-diagnostica-{}.zip",
-        chrono::Local::now().format("%Y%m%d-%H%M")
-    );
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    window
-        .dialog()
-        .file()
-        .set_title(title)
-        .set_parent(&window)
-        .set_file_name(name)
-        .add_filter("Zip", &["zip"])
-        .save_file(move |picked| {
-            let _ = tx.send(picked);
-        });
-    let Some(picked) = rx.await.map_err(|_| AppError::Internal)? else {
+    let name = diagnostics::file_name(chrono::Local::now().naive_local());
+    let picked = ask(&core, &window, Picker::Diagnostics, Pick::Save(name)).await?;
+    let Some(picked) = picked else {
         return Ok(None);
     };
     let dest = picked.into_path().map_err(|_| AppError::Internal)?;
-    let readers = cards::readers(&core).await?;
-    let facts = Facts::now(
-        env!("CARGO_PKG_VERSION"),
-        core.brand.as_ref().map(|b| b.id.clone()),
-        readers,
-    );
-    let log_dir = core.log_dir.clone();
-    let written = dest.clone();
-    tokio::task::spawn_blocking(move || diagnostics::export(&log_dir, &facts, &written))
-        .await
-        .map_err(|_| AppError::Internal)?
-        .map_err(|e| {
-            tracing::warn!(error = %e, "diagnostics not written");
-            AppError::Localized(Localized::new(
-                "diagnostics.write_failed",
-                "Non è stato possibile salvare il file della diagnostica: scegli un'altra cartella.",
-                "The diagnostics file could not be saved: choose another folder.",
-            ))
-        })?;
-    tracing::info!("diagnostics exported");
+    diagnostics::export_to(&core, env!("CARGO_PKG_VERSION"), dest.clone()).await?;
     Ok(Some(dest.display().to_string()))
 }
 
 /// Puts the main window where it was at the last close, if that still fits the monitors.
 pub fn restore_window(app: &tauri::AppHandle) {
-    let Some(window) = app.get_webview_window("main") else {
-        return;
-    };
-    let Ok(dir) = app.path().app_data_dir() else {
+    let (Some(window), Ok(dir)) = (app.get_webview_window("main"), app.path().app_data_dir())
+    else {
         return;
     };
     let Some(saved) = window_state::load(&dir) else {
@@ -152,9 +106,7 @@ pub fn restore_window(app: &tauri::AppHandle) {
             height: m.size().height,
         })
         .collect();
-    // The minimum of tauri.conf.json, in physical pixels on the primary monitor.
-    let scale = window.scale_factor().unwrap_or(1.0);
-    let min = ((760.0 * scale) as u32, (540.0 * scale) as u32);
+    let min = window_state::min_physical(window.scale_factor().unwrap_or(1.0));
     let Some(state) = window_state::restore(&saved, &monitors, min) else {
         return;
     };
@@ -175,26 +127,16 @@ pub fn save_window(window: &tauri::Window) {
     ) else {
         return;
     };
-    let maximized = window.is_maximized().unwrap_or(false);
-    let state = WindowState {
+    let now = WindowState {
         rect: Rect {
             x: pos.x,
             y: pos.y,
             width: size.width,
             height: size.height,
         },
-        maximized,
+        maximized: window.is_maximized().unwrap_or(false),
     };
-    // A maximized window keeps its last normal size: only the flag changes then.
-    let state = match (maximized, window_state::load(&dir)) {
-        (true, Some(previous)) => WindowState {
-            rect: previous.rect,
-            maximized: true,
-        },
-        _ => state,
-    };
-    if let Err(e) = pec_files::private_dir_all(&dir).and_then(|()| window_state::save(&dir, &state))
-    {
+    if let Err(e) = window_state::remember(&dir, now) {
         tracing::warn!(error = %e, "window position not saved");
     }
 }

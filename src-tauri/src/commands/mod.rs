@@ -10,7 +10,6 @@ pub mod desktop;
 pub mod identity;
 pub mod registry;
 pub mod reminders;
-pub mod renewal;
 pub mod session;
 pub mod signature;
 

@@ -5,15 +5,12 @@
 
 use std::path::PathBuf;
 
-use pec_app_core::signature::{
-    self, FormView, ModuleView, RemoteCredentialView, TokenCertificateView,
-};
-use pec_domain::Lang;
-use pec_provider::api::IdentityRequestView;
+use pec_app_core::pickers::Picker;
+use pec_app_core::signature::{self, ModuleView};
 use tauri::Manager as _;
 
 use super::{Core, Result};
-use crate::ipc::Secret;
+use crate::dialogs::{Pick, ask};
 
 /// `<documents>/PEC Desktop`: where "Salva" puts the form and the signed copy.
 fn save_dir(app: &tauri::AppHandle) -> Result<PathBuf> {
@@ -25,12 +22,6 @@ fn save_dir(app: &tauri::AppHandle) -> Result<PathBuf> {
     let dir = documents.join("PEC Desktop");
     std::fs::create_dir_all(&dir).map_err(|_| pec_app_core::AppError::Internal)?;
     Ok(dir)
-}
-
-/// The request form (its text; the PDF stays in the core for the signature).
-#[tauri::command]
-pub async fn signature_form(core: Core<'_>, id: String) -> Result<FormView> {
-    signature::form(&core, &id).await
 }
 
 /// "Apri il modulo": the PDF in the system's viewer.
@@ -74,82 +65,10 @@ pub async fn signature_pick_module(
     core: Core<'_>,
     window: tauri::WebviewWindow,
 ) -> Result<Option<String>> {
-    use tauri_plugin_dialog::DialogExt as _;
-    let title = match core.settings.get().language {
-        Lang::It => "Scegli il modulo PKCS#11 del dispositivo di firma",
-        Lang::En => "Choose the signature device's PKCS#11 module",
-    };
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    window
-        .dialog()
-        .file()
-        .set_title(title)
-        .set_parent(&window)
-        .add_filter("PKCS#11", &["so", "dylib", "dll"])
-        .pick_file(move |picked| {
-            let _ = tx.send(picked);
-        });
-    match rx.await.map_err(|_| pec_app_core::AppError::Internal)? {
-        None => Ok(None),
-        Some(path) => Ok(path.into_path().ok().map(|p| p.display().to_string())),
-    }
-}
-
-/// The signature certificates the module's tokens hold, with each token's PIN warning.
-#[tauri::command]
-pub async fn signature_token_certificates(
-    _core: Core<'_>,
-    module: String,
-) -> Result<Vec<TokenCertificateView>> {
-    signature::pkcs11_certificates(module).await
-}
-
-/// Signs the form with a PKCS#11 token (one `C_Login`) and sends it.
-#[tauri::command]
-pub async fn signature_sign_token(
-    core: Core<'_>,
-    id: String,
-    module: String,
-    token_label: Option<String>,
-    cert_id: Option<String>,
-    pin: Secret,
-) -> Result<IdentityRequestView> {
-    signature::sign_with_pkcs11(&core, &id, module, token_label, cert_id, pin.into_inner()).await
-}
-
-/// Signs the form with the card's signature DF (one VERIFY) and sends it; on the signature
-/// PIN's last try only once the holder confirmed.
-#[tauri::command]
-pub async fn signature_sign_card(
-    core: Core<'_>,
-    id: String,
-    reader: String,
-    pin: Secret,
-    confirm_last_try: bool,
-) -> Result<IdentityRequestView> {
-    signature::sign_with_card(&core, &id, reader, pin.into_inner(), confirm_last_try).await
-}
-
-/// Signs in to the remote signature service and lists the credentials.
-#[tauri::command]
-pub async fn signature_remote_sign_in(
-    core: Core<'_>,
-    id: String,
-    username: String,
-    password: Secret,
-) -> Result<Vec<RemoteCredentialView>> {
-    signature::remote_sign_in(&core, &id, &username, password.into_inner()).await
-}
-
-/// Signs the form remotely with the credential and the OTP, and sends it.
-#[tauri::command]
-pub async fn signature_sign_remote(
-    core: Core<'_>,
-    id: String,
-    credential: String,
-    otp: Secret,
-) -> Result<IdentityRequestView> {
-    signature::sign_remotely(&core, &id, &credential, otp.into_inner()).await
+    let picked = ask(&core, &window, Picker::Pkcs11Module, Pick::File).await?;
+    Ok(picked
+        .and_then(|p| p.into_path().ok())
+        .map(|p| p.display().to_string()))
 }
 
 /// "Salva la copia firmata (.p7m)": into the documents folder; the answer is the file written.

@@ -27,6 +27,9 @@ APT_PACKAGES=(
   desktop-file-utils dpkg-dev
   # Reads the Windows/macOS installer settings in scripts/bundle-test.sh.
   jq
+  # Reads the rig's X clipboard in the end-to-end test of the app password's copy button: an
+  # independent client, as a user's paste would be.
+  xclip
   # unpacking the Node.js release when the system's is too old (Debian 12 ships 18)
   xz-utils ca-certificates
 )

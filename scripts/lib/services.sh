@@ -115,11 +115,14 @@ start_tauri_driver() {
   # rustls-native-certs, which reads SSL_CERT_FILE instead when it is set: only here, in the
   # rig, is it set to that CA. The app itself has no switch to trust anything else.
   if [ -n "${PEC_IMAP_CA:-}" ]; then trust=(SSL_CERT_FILE="$PEC_IMAP_CA"); fi
+  # A copied app password leaves the clipboard after 5 s instead of a minute (it can only be
+  # shortened): the copy-button test waits for the wipe on the real X clipboard.
   env \
     "${trust[@]}" \
     XDG_CONFIG_HOME="$app_home/config" XDG_DATA_HOME="$app_home/data" \
     XDG_CACHE_HOME="$app_home/cache" XDG_STATE_HOME="$app_home/state" \
     LIBGL_ALWAYS_SOFTWARE=1 \
+    PEC_CLIPBOARD_SECRET_SECS=5 \
     SOFTHSM2_CONF="$softhsm/softhsm2.conf" PEC_PKCS11_MODULES=/usr/lib/softhsm/libsofthsm2.so \
     tauri-driver --port "$port" --native-port "$native_port" >"$RUN_DIR/tauri-driver.log" 2>&1 &
   local pid=$!

@@ -18,6 +18,20 @@ use crate::error::{AppError, Result};
 /// How long a copied app password stays in the clipboard.
 pub const SECRET_LIFETIME: Duration = Duration::from_secs(60);
 
+/// How long this run keeps a copied app password: [`SECRET_LIFETIME`], or less when
+/// `PEC_CLIPBOARD_SECRET_SECS` says so (the end-to-end rig waits a few seconds, not a minute,
+/// for the wipe). Never more: the variable can only shorten it.
+pub fn secret_lifetime() -> Duration {
+    lifetime_from(std::env::var("PEC_CLIPBOARD_SECRET_SECS").ok().as_deref())
+}
+
+fn lifetime_from(var: Option<&str>) -> Duration {
+    var.and_then(|s| s.parse::<u64>().ok())
+        .map(Duration::from_secs)
+        .filter(|d| !d.is_zero() && *d < SECRET_LIFETIME)
+        .unwrap_or(SECRET_LIFETIME)
+}
+
 /// The longest text a copy button copies (an app password, a practice number).
 const MAX_TEXT: usize = 256;
 
@@ -51,7 +65,7 @@ fn refused() -> AppError {
 }
 
 /// Copies `text`. For an app password it returns the task that wipes it after
-/// [`SECRET_LIFETIME`] (resolving to whether it wiped anything); call from a Tokio runtime.
+/// [`secret_lifetime`] (resolving to whether it wiped anything); call from a Tokio runtime.
 pub fn copy(
     clipboard: Arc<dyn Clipboard>,
     kind: CopyKind,
@@ -68,9 +82,16 @@ pub fn copy(
         CopyKind::PracticeNumber => Ok(None),
         CopyKind::AppPassword => {
             let copied = Zeroizing::new(text.to_owned());
+            let lifetime = secret_lifetime();
+            tracing::info!(
+                secs = lifetime.as_secs(),
+                "app password copied to the clipboard"
+            );
             Ok(Some(tokio::spawn(async move {
-                tokio::time::sleep(SECRET_LIFETIME).await;
-                clear_if_unchanged(clipboard.as_ref(), &copied)
+                tokio::time::sleep(lifetime).await;
+                let wiped = clear_if_unchanged(clipboard.as_ref(), &copied);
+                tracing::info!(wiped, "copied app password: clipboard checked");
+                wiped
             })))
         }
     }
@@ -162,5 +183,14 @@ mod tests {
             assert!(copy(fake.clone(), CopyKind::PracticeNumber, bad).is_err());
         }
         assert_eq!(fake.read_text().as_deref(), Some("PR-2026-000123"));
+    }
+
+    #[test]
+    fn the_rig_can_shorten_the_wipe_but_never_lengthen_it() {
+        assert_eq!(lifetime_from(None), SECRET_LIFETIME);
+        assert_eq!(lifetime_from(Some("3")), Duration::from_secs(3));
+        assert_eq!(lifetime_from(Some("0")), SECRET_LIFETIME);
+        assert_eq!(lifetime_from(Some("3600")), SECRET_LIFETIME);
+        assert_eq!(lifetime_from(Some("soon")), SECRET_LIFETIME);
     }
 }

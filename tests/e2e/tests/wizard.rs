@@ -456,6 +456,7 @@ fn firma_remota_with_the_app_code_to_completed() {
         !rig.logs().contains(password.trim()),
         "the app password is not logged"
     );
+    app_password_copy_is_wiped(&app, &rig, password.trim());
 }
 
 #[test]

@@ -254,3 +254,83 @@ pub fn fill(app: &Session, testid: &str, text: &str) {
     app.clear(&field).unwrap();
     app.type_into(&field, text).unwrap();
 }
+
+/// What the rig's X clipboard holds now, read by `xclip` (another X client, as a paste in
+/// another program would be); empty when nobody owns it.
+pub fn x_clipboard() -> String {
+    let out = std::process::Command::new("xclip")
+        .args(["-o", "-selection", "clipboard"])
+        .output()
+        .expect("xclip runs (scripts/setup.sh installs it)");
+    if out.status.success() {
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    } else {
+        String::new()
+    }
+}
+
+/// Puts `text` in the rig's X clipboard, as copying in another program would.
+pub fn x_copy(text: &str) {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("xclip")
+        .args(["-i", "-selection", "clipboard"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("xclip runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+/// The app password on screen, copied with its button: the real X clipboard holds it at once,
+/// and no longer once the rig's wipe delay (5 s, `PEC_CLIPBOARD_SECRET_SECS`) has passed. A
+/// second copy followed by the user copying something else: that is left alone.
+pub fn app_password_copy_is_wiped(app: &Session, rig: &Rig, password: &str) {
+    use std::time::{Duration, Instant};
+    app.click_when_ready("[data-testid=copy-app-password]")
+        .unwrap();
+    app.wait_for_text(
+        "[data-testid=copy-app-password-status]",
+        "the copy confirmation",
+        |t| !t.is_empty(),
+    )
+    .unwrap();
+    assert_eq!(
+        x_clipboard(),
+        password,
+        "the X clipboard holds the app password"
+    );
+    shot(app, rig, "desktop-copy-app-password.png");
+    let limit = Instant::now() + Duration::from_secs(20);
+    while x_clipboard() == password {
+        assert!(
+            Instant::now() < limit,
+            "the app password was not wiped; the app's log on the clipboard: {:?}",
+            rig.logs()
+                .lines()
+                .filter(|l| l.contains("clipboard"))
+                .collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+
+    app.click_when_ready("[data-testid=copy-app-password]")
+        .unwrap();
+    let limit = Instant::now() + Duration::from_secs(10);
+    while x_clipboard() != password {
+        assert!(Instant::now() < limit, "the second copy did not arrive");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    x_copy("testo copiato da un altro programma");
+    // Past the second copy's wipe delay.
+    std::thread::sleep(Duration::from_secs(7));
+    assert_eq!(
+        x_clipboard(),
+        "testo copiato da un altro programma",
+        "what the user copied since is left alone"
+    );
+}

@@ -68,7 +68,7 @@ describe('CIE', { timeout: 30_000 }, () => {
     const backend = stubBackend(cieScript({ cieIdentify: at('identified') }));
     renderWizard(backend);
     await withReader(user);
-    expect(screen.getByTestId('cie-pin-halves')).toHaveTextContent('le prime 4 sono nella ricevuta');
+    expect(screen.getByTestId('cie-pin-halves')).toHaveTextContent("le prime 4 sono sull'ultimo foglio della ricevuta");
     expect(screen.getByTestId('cie-pin-halves')).toHaveTextContent('le ultime 4 nella lettera');
     await user.type(screen.getByTestId('cie-pin'), '1234567');
     expect(screen.getByTestId('cie-sign')).toBeDisabled();

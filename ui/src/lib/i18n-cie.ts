@@ -22,8 +22,11 @@ export const cieIt = {
   ciePinTries: 'Tentativi del PIN',
   cieIsCie: 'È una CIE: inserisci il PIN per continuare.',
   ciePinLabel: 'PIN della CIE (8 cifre)',
+  // Where the halves are, as the Ministry's channels tell holders (assistenza.ioapp.it, "Voglio
+  // cambiare il PIN della CIE"; the Comuni's CIE pages): the first 4 digits on the last sheet of
+  // the receipt given at the Comune (or consulate), the last 4 in the letter posted with the card.
   ciePinHalves:
-    'Il PIN è di 8 cifre in due metà: le prime 4 sono nella ricevuta che ti hanno dato in Comune quando hai richiesto la carta, le ultime 4 nella lettera che accompagnava la CIE.',
+    "Il PIN è di 8 cifre in due metà: le prime 4 sono sull'ultimo foglio della ricevuta che ti hanno dato in Comune (o al consolato) quando hai richiesto la carta, le ultime 4 nella lettera arrivata per posta insieme alla CIE.",
   ciePinOnce:
     'Il PIN viene inviato una sola volta alla carta, in un canale cifrato, e non viene mai salvato. Dopo 3 PIN errati la carta si blocca (si sblocca con il PUK).',
   ciePinCount: '{n} di 8 cifre',
@@ -63,7 +66,7 @@ export const cieEn: Texts<typeof cieIt> = {
   cieIsCie: 'This is a CIE: type the PIN to continue.',
   ciePinLabel: 'CIE PIN (8 digits)',
   ciePinHalves:
-    'The PIN has 8 digits in two halves: the first 4 are on the receipt the town hall gave you when you applied for the card, the last 4 in the letter that came with the CIE.',
+    'The PIN has 8 digits in two halves: the first 4 are on the last sheet of the receipt the town hall (or consulate) gave you when you applied for the card, the last 4 in the letter posted to you with the CIE.',
   ciePinOnce:
     'The PIN is sent to the card once, over an encrypted channel, and never stored. After 3 wrong PINs the card locks (the PUK unlocks it).',
   ciePinCount: '{n} of 8 digits',

@@ -76,7 +76,7 @@ describe('CIE', { timeout: 30_000 }, () => {
     await user.click(screen.getByTestId('cie-sign'));
     await waitFor(() => expect(screen.getByTestId('wizard')).toHaveAttribute('data-step', 'identified'));
     expect(backend.mock('cieIdentify')).toHaveBeenCalledTimes(1);
-    expect(backend.mock('cieIdentify')).toHaveBeenCalledWith('req-1', NFC.name, '12345678');
+    expect(backend.mock('cieIdentify')).toHaveBeenCalledWith('req-1', NFC.name, '12345678', false);
   });
 
   test('a wrong PIN shows the tries left and is not sent again', async () => {

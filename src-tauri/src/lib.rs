@@ -79,18 +79,33 @@ pub fn run() -> i32 {
                 if reminders::tray_shown(window.app_handle()) {
                     api.prevent_close();
                     let _ = window.hide();
+                } else {
+                    // The app is leaving: see `release_instance`.
+                    release_instance(window.app_handle());
                 }
             }
         })
         .invoke_handler(ipc::handler())
-        .run(tauri::generate_context!());
+        .build(tauri::generate_context!());
 
     match result {
-        Ok(()) => 0,
+        Ok(app) => app.run_return(|app, event| {
+            if let tauri::RunEvent::ExitRequested { .. } = event {
+                release_instance(app);
+            }
+        }),
         Err(err) => {
             // Logging may not be up yet: stderr is the only place this can go.
             eprintln!("PEC Desktop could not start: {err}");
             1
         }
     }
+}
+
+/// Gives up being the single instance as soon as the app starts leaving (its window closed,
+/// or "Esci" in the tray), not once WebKit and the embedded sandbox have shut down: a launch
+/// in the next seconds then opens its own window instead of handing itself to one that is
+/// going away (which left the user with nothing on screen).
+fn release_instance(app: &tauri::AppHandle) {
+    tauri_plugin_single_instance::destroy(app);
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The CIE benchmark (issue 13): "read the certificate, verify the PIN, sign" on each virtual
+# The CIE benchmark: "read the certificate, verify the PIN, sign" on each virtual
 # CIE through pcscd + vpcd, ours, as a table: APDUs, VERIFYs, wall time.
 #
 #   scripts/bench-cie.sh [ROUNDS] [PROFILE...]     (default: 5 rounds, the four lots)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 14's benchmark: a CAdES-BES .p7m of a 200 kB PDF on the same virtual STIncard, pec-sign's
+# The signature benchmark: a CAdES-BES .p7m of a 200 kB PDF on the same virtual STIncard, pec-sign's
 # native DF_DS signer against OpenSC (opensc-pkcs11.so through `openssl cms -sign` and libp11's
 # PKCS#11 engine), in one run. Prints a table of APDUs and wall time (medians) and the ratio;
 # the goal is at most half of OpenSC's.

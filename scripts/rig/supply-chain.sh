@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Supply-chain checks of the test command (issue 17):
+# Supply-chain checks of the test command:
 #   - cargo deny: licences, bans (duplicates, wildcards), sources (crates.io only) and RustSec
 #     advisories per deny.toml;
 #   - npm audit --omit=dev of the UI's production dependencies;

@@ -1,4 +1,4 @@
-//! Copy buttons (issue 16, item 7): the app password and the practice number.
+//! Copy buttons: the app password and the practice number.
 //!
 //! The clipboard is reached only from Rust (the Tauri app implements [`Clipboard`] over
 //! `tauri-plugin-clipboard-manager`; the webview has no clipboard permission, only our one

@@ -1,4 +1,4 @@
-//! "Esporta diagnostica" (issue 16, item 7): a zip for the helpdesk with the app's logs and the
+//! "Esporta diagnostica": a zip for the helpdesk with the app's logs and the
 //! facts about this computer's readers and cards (names, ATRs, card types), the app's version
 //! and the OS.
 //!

@@ -1,4 +1,4 @@
-//! Clickable support contacts (issue 16, item 7).
+//! Clickable support contacts.
 //!
 //! The webview never navigates and cannot open anything by itself: it asks Rust to open one
 //! of the branding's support contacts by kind, and Rust builds the `mailto:`, `tel:` or

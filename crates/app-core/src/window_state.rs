@@ -1,4 +1,4 @@
-//! The main window's size and position, remembered between runs (issue 16, item 7).
+//! The main window's size and position, remembered between runs.
 //!
 //! Saved as `window.json` in the app's data folder when the window closes, restored at start
 //! only where it still makes sense: if the monitor it was on is gone (a laptop undocked) or

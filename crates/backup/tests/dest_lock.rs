@@ -1,4 +1,4 @@
-//! One backup per destination folder, across processes (issue 16): while a run holds the
+//! One backup per destination folder, across processes: while a run holds the
 //! folder, a second one into it is refused at once with `backup.dest_busy`, before it
 //! connects; once the first ends, the folder is free again. The first run is held by a
 //! server that accepts the connection and never answers (a loopback listener), so the two

@@ -1,4 +1,4 @@
-//! The settings every outgoing HTTPS connection of the app shares (issue 16, item 5): trust in
+//! The settings every outgoing HTTPS connection of the app shares: trust in
 //! the operating system's certificate store, and the system's proxy.
 //!
 //! Offices put the provider behind an HTTP proxy, and often behind a firewall that inspects TLS

@@ -1,5 +1,5 @@
-//! The provider client trusts the OS certificate store and goes through the system proxy
-//! (issue 16, item 5), end to end: a TLS server on loopback whose certificate comes from a
+//! The provider client trusts the OS certificate store and goes through the system proxy,
+//! end to end: a TLS server on loopback whose certificate comes from a
 //! private CA (made with the real `openssl` tool) found only where `SSL_CERT_FILE` points,
 //! and a real HTTP CONNECT proxy on loopback that counts its tunnels.
 //!

@@ -1,4 +1,4 @@
-//! Issue 3's benchmark: the mailbox-status endpoint (`GET /v1/mailboxes/{address}`) over a
+//! The mailbox-status benchmark: the mailbox-status endpoint (`GET /v1/mailboxes/{address}`) over a
 //! database of 1,000,000 mailboxes, under `wrk` with 64 connections, beside a trivial axum
 //! handler in the same run on the same machine. Prints requests/s, p50/p99, the server's and
 //! wrk's CPU time per request, the ratio and whether the goal (ratio >= 0.5, p99 < 10 ms) is met.
@@ -33,7 +33,7 @@ use axum::routing::get;
 use pec_sandbox::{Config, Sandbox};
 
 const CONNECTIONS: u32 = 64;
-/// Goals of issue 3.
+/// The benchmark's goals.
 const GOAL_RATIO: f64 = 0.5;
 const GOAL_P99_MS: f64 = 10.0;
 

@@ -1,4 +1,4 @@
-//! Image captchas for the renewal registration (seed 004: "Per sicurezza è anche richiesto di
+//! Image captchas for the renewal registration (the renewal guide: "Per sicurezza è anche richiesto di
 //! inserire il codice captcha").
 //!
 //! A small hand-rolled raster: six digits from a 5×7 bitmap font, each scaled, shifted and

@@ -165,7 +165,7 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE outbox ADD COLUMN last_error TEXT;
     CREATE INDEX outbox_pending ON outbox(deliver, delivered_at);
     "#,
-    // 3: the registry (seed 003) and the renewal portal (seed 004): their own accounts and
+    // 3: the registry and the renewal portal: their own accounts and
     // sessions, PEC changes, support tickets, captchas, SMS, orders and gateway charges.
     r#"
     CREATE TABLE portal_sessions (
@@ -290,7 +290,7 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX mailboxes_two_step ON mailboxes(account_id)
         WHERE two_step_login = 1 AND totp_secret IS NOT NULL;
     "#,
-    // 6: the security review (issue 17).
+    // 6: the security review.
     // - Two-step login per mailbox, sessions per account: a session reaches a mailbox with
     //   two-step login only once that mailbox's code was proven in it (`session_factors`).
     // - A code is accepted once (`totp_last_step`, `last_step`), an enrolment belongs to the

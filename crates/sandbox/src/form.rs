@@ -2,7 +2,7 @@
 //!
 //! For these methods the providers have the holder sign the "Modulo di richiesta di
 //! identificazione del titolare" with their qualified signature certificate and keep the
-//! signed file as evidence (Aruba's guide; issue #14). The sandbox:
+//! signed file as evidence (Aruba's guide). The sandbox:
 //!
 //! 1. issues the form for the request as a PDF (`pdf-writer`), from the request's data: holder,
 //!    codice fiscale, mailbox, contact, request id, date, method and the declarations. The bytes

@@ -1,4 +1,4 @@
-//! The registry (seed 003, OAM style): a public body that keeps, for each registered
+//! The registry (OAM style, after the providers' registry guide): a public body that keeps, for each registered
 //! professional, the PEC address it writes to. Not the PEC provider: its own accounts, sessions,
 //! tables and routes under `/registry/v1`.
 //!

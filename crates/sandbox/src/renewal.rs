@@ -1,4 +1,4 @@
-//! The association's renewal portal (seed 004, "Impresa Semplice" style), under `/renewal/v1`.
+//! The association's renewal portal ("Impresa Semplice" style, after the providers' renewal guide), under `/renewal/v1`.
 //!
 //! Entry by the company's codice fiscale, normalised as this portal wants it (16 characters,
 //! zeros on the left, uppercase: [`RENEWAL_CF_PADDING`]); registered companies sign in, others
@@ -47,7 +47,7 @@ use crate::state::{
     parse_ts, send_mail, sha256_hex, ts,
 };
 
-/// How this portal wants a company's numeric codice fiscale typed (seed 004).
+/// How this portal wants a company's numeric codice fiscale typed (the renewal guide).
 pub const RENEWAL_CF_PADDING: CompanyCfPadding = CompanyCfPadding::ZeroLeftTo16;
 /// The provider's renewal windows.
 pub const RENEWAL_POLICY: RenewalPolicy = RenewalPolicy {

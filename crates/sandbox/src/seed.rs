@@ -84,11 +84,11 @@ pub const REMOTE_SIGNATURE_ACCOUNTS: &[(&str, &str, &str)] = &[
     ("firma.chiara", "KRSXG5CTMVRXEZLU", "CNTCHR83T41D969D"),
 ];
 
-/// Registry (seed 003) demo user: private area login and password.
+/// Registry demo user: private area login and password.
 pub const REGISTRY_DEMO_USER: &str = "mario.rossi";
 /// The PEC on record for [`REGISTRY_DEMO_USER`].
 pub const REGISTRY_DEMO_PEC: &str = "mario.rossi@pec.sandbox.test";
-/// Renewal portal (seed 004): ACME S.r.l. is registered (password [`DEMO_PASSWORD`]); ACME
+/// Renewal portal: ACME S.r.l. is registered (password [`DEMO_PASSWORD`]); ACME
 /// Servizi S.r.l. (`07973780013`) is not.
 pub const RENEWAL_REGISTERED_CF: &str = "00743110157";
 /// A landline held by ACME S.r.l., for "addebito su conto telefonico".

@@ -92,7 +92,7 @@ async fn framework_errors_are_problem_json() {
 }
 
 /// What the document calls valid the server accepts, and a refusal the state decides has the
-/// status that says so (issue 17: schemathesis with every check runs on this; these are the
+/// status that says so (schemathesis with every check runs on this; these are the
 /// cases it found, kept as regressions).
 #[tokio::test]
 async fn the_document_and_the_server_agree() {

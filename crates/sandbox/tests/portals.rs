@@ -1,5 +1,5 @@
-//! The registry (seed 003: change of the PEC on record, support tickets) and the renewal portal
-//! (seed 004), through the client crate, against the real server on loopback with a real SQLite
+//! The registry (change of the PEC on record, support tickets) and the renewal portal,
+//! through the client crate, against the real server on loopback with a real SQLite
 //! file. Deadlines are checked on both daylight-saving weekends of 2026 with the sandbox clock.
 
 mod common;

@@ -1,4 +1,4 @@
-//! Regression tests of the security review (`security-review.md`, issue 17): each test names
+//! Regression tests of the security review (`security-review.md`): each test names
 //! its finding and fails on the code before the fix. Real server on loopback, real SQLite file.
 
 mod common;

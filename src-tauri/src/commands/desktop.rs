@@ -1,4 +1,4 @@
-//! Desktop habits (issue 16, item 7): copy buttons, support links, "Esporta diagnostica", and
+//! Desktop habits: copy buttons, support links, "Esporta diagnostica", and
 //! the window's size and position across runs. The clipboard, the opener and the save dialog
 //! are reached from Rust only; the webview has none of their permissions, only these narrow
 //! commands, whose rules live in `pec-app-core` (`clipboard`, `links`, `diagnostics`,

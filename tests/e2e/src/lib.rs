@@ -447,7 +447,7 @@ impl Session {
     }
 }
 
-/// What must be in view on every screen at the default window size (issue 16): the main
+/// What must be in view on every screen at the default window size: the main
 /// actions, the card's verdict and PIN field, and every error or alert.
 pub const MUST_BE_IN_VIEW: &str = "button.primary, .spid-button, [role=alert], [role=alertdialog], \
      [data-testid=preflight], [data-testid=cie-preflight], [data-testid=preflight-problems], \

@@ -1,4 +1,4 @@
-//! The mailbox backup (issue 6, seed 004: save the messages before a mailbox is ceased),
+//! The mailbox backup (save the messages before a mailbox is ceased),
 //! through the real window and a real IMAPS server: the test rig's Dovecot
 //! (`scripts/rig/dovecot.sh`), whose throwaway CA the app trusts only because the rig gives
 //! tauri-driver `SSL_CERT_FILE` (scripts/lib/services.sh). A wrong password first, then a

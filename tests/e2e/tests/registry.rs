@@ -1,4 +1,4 @@
-//! Change of the PEC address on record at a registry (seed 003), through the real window and
+//! Change of the PEC address on record at a registry, through the real window and
 //! the embedded sandbox's registry: confirmed with the link e-mailed to the new PEC, expired
 //! after its deadline (sandbox clock), and the support path for users without the private area.
 

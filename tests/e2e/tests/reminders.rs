@@ -1,4 +1,4 @@
-//! Reminders reach the desktop (issue 16): a mailbox whose expiry is 30 days away *on the
+//! Reminders reach the desktop: a mailbox whose expiry is 30 days away *on the
 //! provider's clock* is announced through the OS notification service, once, and listed in the
 //! settings screen, whose "Apri" leads to the renewal. On Linux the notification is a D-Bus
 //! call to `org.freedesktop.Notifications` on the session bus the test command starts; the

@@ -1,4 +1,4 @@
-//! The renewal of a PEC mailbox (seed 004) through the real window, against the app's embedded
+//! The renewal of a PEC mailbox through the real window, against the app's embedded
 //! sandbox: a company that is not registered with the association's portal registers (captcha,
 //! e-mail code, SMS code), chooses its mailbox, gives the legal representative and pays by card;
 //! the confirmation shows the new expiry (payment day in Rome + 12 months), which the provider

@@ -1,4 +1,4 @@
-//! One instance (issue 16): a second launch of the app, while its window is open, exits at
+//! One instance: a second launch of the app, while its window is open, exits at
 //! once and brings the first window forward instead of opening a second one that would share
 //! the keyring session, the drafts and the backup folders. The second launch is the real
 //! binary with the same private home, D-Bus session and display as the first.

@@ -583,7 +583,7 @@ fn keyboard_only_from_sign_in_to_completed() {
     shot(&app, &rig, "keyboard-9-completed.png");
 }
 
-/// The whole CNS wizard with the keyboard alone (issue 16): from the mailbox page to
+/// The whole CNS wizard with the keyboard alone: from the mailbox page to
 /// "completata", each control reached with Tab and used with Space, Enter or typing; the card
 /// on the virtual reader, its verdict and PIN field in view at every step.
 #[test]

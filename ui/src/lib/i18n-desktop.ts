@@ -1,4 +1,4 @@
-// UI text of the desktop habits (issue 16, item 7): copy buttons, support links and
+// UI text of the desktop habits: copy buttons, support links and
 // "Esporta diagnostica". Italian first. Spread into the tables of i18n.ts.
 import type { Texts } from './i18n-format';
 

@@ -146,7 +146,7 @@ pub fn shot(app: &Session, rig: &Rig, name: &str) {
 }
 
 /// [`shot`], and the screen's main action, verdicts and errors must be inside the window
-/// at 1100×760 without scrolling (issue 16): for the screens made to fit.
+/// at 1100×760 without scrolling: for the screens made to fit.
 pub fn shot_fit(app: &Session, rig: &Rig, name: &str) {
     app.scroll_to_top().unwrap();
     app.screenshot(&rig.screenshot_path(name)).unwrap();

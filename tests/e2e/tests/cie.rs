@@ -258,3 +258,61 @@ fn cieid_on_the_phone_through_the_sandbox_to_completed() {
     shot(&app, &rig, "cieid-9-completed.png");
     the_star(&app, &rig, &address, "cieid");
 }
+
+/// Two wrong PINs leave the CIE one try: the pre-flight says so, and the next PIN goes to the
+/// card only once the holder answers "Continua" to the last-try question ("Annulla" sends
+/// nothing). The card's log counts the VERIFYs: 2, still 2, then 3.
+#[test]
+fn a_cie_on_its_last_try_asks_before_the_pin_goes() {
+    let card = SimCard::start(SimOptions::cie(CieProfileName::Nxp)).expect("virtual CIE");
+    let rig = Rig::from_env();
+    let (app, _, _, _, email) = start(
+        &rig,
+        "cie-last",
+        private_citizen("Mario", "Rossi", MARIO_CF),
+    );
+    to_methods(&app, &rig, &email, "cie-last");
+    to_pin(&app, &rig, "cie-last");
+    for (wrong, message) in [
+        ("11111111", "Restano 2 tentativi"),
+        ("22222222", "Resta un solo tentativo"),
+    ] {
+        fill(&app, "cie-pin", wrong);
+        app.click_when_ready("[data-testid=cie-sign]").unwrap();
+        app.wait_for_text("[data-testid=card-error]", "the wrong-PIN message", |t| {
+            t.contains(message)
+        })
+        .unwrap();
+    }
+    app.wait_for_text("[data-testid=card-pin]", "one try left", |t| {
+        t.contains("1 rimasto")
+    })
+    .unwrap();
+    assert_eq!(card.with_cie(|c| c.tries_left()), Some(1));
+    assert_eq!(verifies(&card), 2);
+
+    fill(&app, "cie-pin", CIE_PIN);
+    app.click_when_ready("[data-testid=cie-sign]").unwrap();
+    let question = app
+        .wait_for_text("[data-testid=cie-last-try]", "the last-try question", |t| {
+            !t.is_empty()
+        })
+        .unwrap();
+    assert!(question.contains("si blocca"), "{question}");
+    shot_fit(&app, &rig, "cie-last-try.png");
+    app.click_when_ready("[data-testid=cie-last-try-cancel]")
+        .unwrap();
+    app.wait_for("[data-testid=cie-pin]").unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    assert_eq!(verifies(&card), 2, "Annulla sends nothing");
+
+    fill(&app, "cie-pin", CIE_PIN);
+    app.click_when_ready("[data-testid=cie-sign]").unwrap();
+    app.click_when_ready("[data-testid=cie-last-try-continue]")
+        .unwrap();
+    at_step(&app, "identified");
+    assert_eq!(verifies(&card), 3, "one VERIFY, once confirmed");
+    assert_eq!(card.with_cie(|c| c.tries_left()), Some(3));
+    drop(app);
+    card.stop();
+}

@@ -53,10 +53,26 @@ newest_deb() {
 STAMP="$(mktemp)"
 trap 'rm -f "$STAMP"' EXIT
 
+# The bundler compresses with gzip; Debian's own packages use xz, which every supported
+# Debian and Ubuntu dpkg reads, and which takes about a quarter off what users download
+# (16.3 MB of binary: 7.1 MiB as gzip, 5.1 MiB as xz). Release packages only: xz at its
+# strongest setting is slow on a debug build's 200 MB, whose size means nothing anyway.
+# Prints the line `deb: PATH` the callers read.
+finish_deb() {
+  local deb="$1" dir
+  if [ "$PROFILE" = release ]; then
+    dir="$(mktemp -d)"
+    dpkg-deb -R "$deb" "$dir/root"
+    dpkg-deb --root-owner-group -Zxz -z9 -Sextreme -b "$dir/root" "$deb" >/dev/null
+    rm -rf "$dir"
+  fi
+  printf 'deb: %s\n' "$deb"
+}
+
 if [ "$HELLO" = 1 ]; then
   log "Bundling the bare Tauri hello-world (bench/hello-world)"
   (cd "$REPO_ROOT/bench/hello-world" && tauri build --ci "${DEBUG_FLAG[@]}" --bundles deb --features custom-protocol)
-  printf 'deb: %s\n' "$(newest_deb hello-world-bench)"
+  finish_deb "$(newest_deb hello-world-bench)"
   exit 0
 fi
 
@@ -68,7 +84,7 @@ if [ -z "$BRANDING" ]; then
   rm -f "$CARGO_TARGET_DIR/$PROFILE/branding.json"
   log "Bundling PEC Desktop (.deb, $PROFILE build)"
   (cd "$REPO_ROOT/src-tauri" && tauri build --ci "${DEBUG_FLAG[@]}" --bundles deb --features custom-protocol)
-  printf 'deb: %s\n' "$(newest_deb pec-desktop)"
+  finish_deb "$(newest_deb pec-desktop)"
   exit 0
 fi
 
@@ -97,4 +113,4 @@ log "Bundling the branded package $PACKAGE (.deb, $PROFILE build, without the em
 # The resource copy tauri-build leaves beside the binary for dev runs would brand the next
 # plain binary started from the build directory (the end-to-end tests start it there).
 rm -f "$CARGO_TARGET_DIR/$PROFILE/branding.json"
-printf 'deb: %s\n' "$(newest_deb "$PACKAGE")"
+finish_deb "$(newest_deb "$PACKAGE")"

@@ -126,19 +126,26 @@ impl SimCard {
     /// Personalises a card and starts the link thread. Returns at once; use
     /// [`SimCard::wait_powered`] to know when pcscd has seen the card.
     pub fn start(options: SimOptions) -> Result<SimCard, SimError> {
-        let (card, pull_default) = match options.cie {
+        let (card, pull_default, pull_at_ins) = match options.cie {
             Some(name) => {
                 let profile = name.profile();
                 let pull = profile.pull_after_default;
-                (Chip::Cie(Box::new(VirtualCie::new(profile)?)), pull)
+                let at = profile.pull_at_ins_default;
+                (Chip::Cie(Box::new(VirtualCie::new(profile)?)), pull, at)
             }
             None => {
                 let profile = options.profile.profile();
                 let pull = profile.pull_after_default;
-                (Chip::Cns(VirtualCard::new(profile)?), pull)
+                (Chip::Cns(VirtualCard::new(profile)?), pull, None)
             }
         };
         let pull_after = options.pull_after.or(pull_default);
+        // An explicit APDU count replaces the profile's moment.
+        let pull_at_ins = if options.pull_after.is_some() {
+            None
+        } else {
+            pull_at_ins
+        };
         let log_file = match &options.apdu_log_file {
             Some(p) => Some(
                 std::fs::OpenOptions::new()
@@ -157,7 +164,7 @@ impl SimCard {
                 events: Vec::new(),
                 apdus_since_insert: 0,
                 pull_after,
-                pull_at_ins: None,
+                pull_at_ins,
                 stall_after: options.stall_after,
                 log_file,
             }),

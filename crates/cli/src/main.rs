@@ -217,10 +217,17 @@ fn run(cmd: CardCmd) -> Result<(), CardError> {
                     outcome?;
                 }
                 (_, AnyCard::Cie(mut card)) => {
-                    // The NIS first: a card that is not a readable CIE fails before the PIN.
-                    card.read_nis()?;
+                    // The NIS first: a card that is not a readable CIE fails before the PIN,
+                    // and it names the CIE whose last-try state is remembered.
+                    let key = pin_memory::cie_key(&card.read_nis()?);
+                    let mut memory = PinMemory::load();
+                    last_try_allowed(&memory, Some(&key), confirm_last_try)?;
                     let pin = read_pin()?;
-                    card.open_secure_channel()?.verify_pin(&pin)?;
+                    let outcome = card
+                        .open_secure_channel()
+                        .and_then(|channel| channel.verify_pin(&pin));
+                    memory.learn(Some(&key), &outcome);
+                    outcome?;
                 }
             }
             println!("PIN corretto.");
@@ -251,8 +258,14 @@ fn run(cmd: CardCmd) -> Result<(), CardError> {
                 (_, AnyCard::Cie(mut card)) => {
                     // A CIE shows its certificate only after the PIN; the secure channel, the
                     // VERIFY, the certificate and the signature go in one card transaction.
+                    // Its NIS (no PIN) names it for the last-try guard.
+                    let key = pin_memory::cie_key(&card.read_nis()?);
+                    let mut memory = PinMemory::load();
+                    last_try_allowed(&memory, Some(&key), confirm_last_try)?;
                     let pin = read_pin()?;
-                    card.verify_pin_and_sign(&pin, &challenge, |_| Ok(()))?
+                    let outcome = card.verify_pin_and_sign(&pin, &challenge, |_| Ok(()));
+                    memory.learn(Some(&key), &outcome);
+                    outcome?
                 }
             };
             if json {

@@ -1,4 +1,4 @@
-//! What failed VERIFYs taught about a CNS's PIN, by card serial, kept between runs like the
+//! What failed VERIFYs taught about a card's PIN, by card serial (a CIE by `cie:<NIS>`), kept between runs like the
 //! app's `cards.json`: a card never says how many tries are left without a VERIFY (an empty
 //! one costs a try on some lots), so the last failure is the only way to know that the next
 //! wrong PIN blocks the card. The file holds no secret; it is private to the user anyway
@@ -42,15 +42,12 @@ impl PinMemory {
 
     /// The tries the card with `serial` has left, as far as its last attempt taught.
     pub fn tries(&self, serial: Option<&str>) -> PinTries {
-        let known = serial
-            .and_then(|s| self.cards.get(s))
-            .copied()
-            .unwrap_or_default();
-        if known.blocked {
-            PinTries::Blocked
-        } else {
-            PinTries::from_tries_left(known.tries_left)
-        }
+        PinTries::of(
+            serial
+                .and_then(|s| self.cards.get(s))
+                .copied()
+                .unwrap_or_default(),
+        )
     }
 
     /// Remembers what the attempt that ended with `outcome` taught (a failure to save is
@@ -78,4 +75,9 @@ impl PinMemory {
             eprintln!("pec: non è stato possibile salvare i tentativi del PIN rimasti ({e})");
         }
     }
+}
+
+/// The key a CIE's PIN is remembered under: its NIS (read without PIN), apart from CNS serials.
+pub fn cie_key(nis: &str) -> String {
+    format!("cie:{nis}")
 }

@@ -287,6 +287,47 @@ fn cie_wrong_pin_prints_tries_left() {
     assert_eq!(verifies(&rig), 2);
 }
 
+/// The CIE has the same guard, by its NIS: after two wrong PINs neither `verify-pin` nor `sign`
+/// sends anything without `--confirm-last-try`; with it, one VERIFY, and the signature.
+#[test]
+fn cie_last_try_is_sent_only_when_confirmed() {
+    let rig = start_cie(CieProfileName::Nxp);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("cards.json");
+    for said_left in ["Restano 2", "un solo tentativo"] {
+        let out = pec_with_state(&["card", "verify-pin"], "11111111\n", &state);
+        assert_eq!(out.status.code(), Some(5));
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(said.contains(said_left), "{said}");
+    }
+    let pin = format!("{CIE_PIN}\n");
+    for cmd in [
+        &["card", "verify-pin"][..],
+        &["card", "sign", "--challenge", "00112233"][..],
+    ] {
+        let out = pec_with_state(cmd, &pin, &state);
+        assert_eq!(out.status.code(), Some(8), "{cmd:?}");
+    }
+    assert_eq!(verifies(&rig), 2, "nothing was sent to the card");
+    let out = pec_with_state(
+        &[
+            "card",
+            "sign",
+            "--challenge",
+            "00112233",
+            "--confirm-last-try",
+        ],
+        &pin,
+        &state,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(verifies(&rig), 3, "the PIN went once");
+}
+
 #[test]
 fn cie_short_pin_and_blocked_pin() {
     let rig = start_cie(CieProfileName::Nxp);

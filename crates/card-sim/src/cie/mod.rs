@@ -68,8 +68,8 @@ pub enum CieProfileName {
     ExpiredCert,
     /// NXP, the card of someone else (Giulia Bianchi).
     OtherHolder,
-    /// NXP, lifted from the field after a number of APDUs (default 26: the VERIFY of
-    /// `pec card sign`, which reads no NIS first; see [`crate::SimOptions::pull_after`]).
+    /// NXP, lifted from the field the moment a VERIFY reaches it (never answered), whatever
+    /// came before; [`crate::SimOptions::pull_after`] picks another moment.
     Lifted,
     /// NXP whose answer carrying the certificate has a wrong MAC.
     MacError,
@@ -124,6 +124,7 @@ impl CieProfileName {
             pin_tries_left: 3,
             split_long_answers: false,
             pull_after_default: None,
+            pull_at_ins_default: None,
             corrupt_certificate_mac: false,
         };
         match self {
@@ -162,7 +163,7 @@ impl CieProfileName {
                 ..nxp
             },
             CieProfileName::Lifted => CieProfile {
-                pull_after_default: Some(26),
+                pull_at_ins_default: Some(0x20),
                 ..nxp
             },
             CieProfileName::MacError => CieProfile {
@@ -227,6 +228,9 @@ pub struct CieProfile {
     pub split_long_answers: bool,
     /// Leave the field after this many APDUs unless the options say otherwise.
     pub pull_after_default: Option<usize>,
+    /// Leave the field when a command with this INS arrives (once), unless the options name
+    /// an APDU count.
+    pub pull_at_ins_default: Option<u8>,
     /// Flip a bit of the MAC of the first protected answer carrying EF.CertCIE.
     pub corrupt_certificate_mac: bool,
 }

@@ -816,6 +816,30 @@ mod tests {
         )?)
     }
 
+    /// M5: the per-address map forgets an address once it has had nothing for a minute, so
+    /// a stream of new (IPv6) addresses does not grow it for ever.
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn per_address_windows_forget_quiet_addresses() {
+        let now = Instant::now();
+        let Some(long_ago) = now.checked_sub(std::time::Duration::from_secs(61)) else {
+            return; // a clock this close to its origin cannot hold a minute-old instant
+        };
+        let recent = now.checked_sub(std::time::Duration::from_secs(5)).unwrap();
+        let ip = |n: u16| IpAddr::from([0x2001, 0xdb8, 0, 0, 0, 0, 0, n]);
+        let mut map: HashMap<(RateBucket, IpAddr), Vec<Instant>> = (0..1000)
+            .map(|n| ((RateBucket::SignIn, ip(n)), vec![long_ago]))
+            .collect();
+        map.insert((RateBucket::Write, ip(7)), vec![long_ago, recent]);
+        prune_windows(&mut map, now);
+        assert_eq!(
+            map.len(),
+            1,
+            "only the address seen in the last minute stays"
+        );
+        assert_eq!(map[&(RateBucket::Write, ip(7))], vec![recent]);
+    }
+
     /// Password work runs at most one per core at a time, however many requests ask at once.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     #[allow(clippy::unwrap_used)]

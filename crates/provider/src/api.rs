@@ -354,9 +354,46 @@ pub struct MailboxView {
     pub expires_on: NaiveDate,
     /// Two-step login on.
     pub two_step_login: bool,
+    /// Where the mailbox's messages are read over IMAPS. The app backs the mailbox up from
+    /// this host only.
+    // Not in the page's bindings: the app's core keeps it and prefills the backup form with
+    // it (audit M6: a compromised page must not point a backup at a host of its choosing).
+    #[cfg_attr(feature = "ts", ts(skip))]
+    pub imap: ImapServer,
     /// The identity request in progress, to resume it from any entry point.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active_identity_request: Option<String>,
+}
+
+/// The IMAPS server (implicit TLS) of a mailbox, as the provider publishes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
+pub struct ImapServer {
+    /// A host name or an IPv4 address: dot-separated labels of letters, digits and inner
+    /// hyphens, each 1 to 63 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 253,
+        pattern = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+    )]
+    pub host: String,
+    /// TCP port (993 as a rule).
+    #[schema(minimum = 1, maximum = 65535)]
+    pub port: u16,
+}
+
+impl ImapServer {
+    /// Whether `host` is what [`ImapServer::host`]'s pattern allows (the same rule, so a
+    /// provider refuses exactly what its document calls invalid).
+    pub fn host_is_valid(host: &str) -> bool {
+        let label = |l: &str| {
+            (1..=63).contains(&l.len())
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        };
+        !host.is_empty() && host.len() <= 253 && host.split('.').all(label)
+    }
 }
 
 /// A notification for the bell, or the "adegua la PEC" banner.
@@ -1017,6 +1054,9 @@ pub struct SeedMailbox {
     pub holder: HolderData,
     /// Contact.
     pub contact: ContactData,
+    /// Its IMAPS server, when not the provider's usual one (a test's own IMAP server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imap: Option<ImapServer>,
 }
 
 /// The seeded account.

@@ -365,6 +365,12 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE captchas ADD COLUMN alt_answer TEXT;
     "#,
+    // 11: a mailbox's own IMAPS server, published in its view (the app backs a mailbox up only
+    // from it: audit M6). NULL: the server's configured one (`--imap-host`).
+    r#"
+    ALTER TABLE mailboxes ADD COLUMN imap_host TEXT;
+    ALTER TABLE mailboxes ADD COLUMN imap_port INTEGER;
+    "#,
 ];
 
 /// Opens (creating if needed) the database file and brings its schema up to date.

@@ -64,6 +64,8 @@ pub(crate) struct AppState {
     pub revocation: crate::revocation::Checker,
     /// Whether outbox rows are to be relayed over SMTP.
     pub relay_mail: bool,
+    /// The IMAPS server of mailboxes seeded without their own (see [`Config::imap`]).
+    pub imap: pec_provider::api::ImapServer,
     /// Recent attempts per (kind, client address), for the per-address rate limits. Pruned
     /// as it goes (an address with nothing in the last minute has no entry) and capped.
     rate_windows: Mutex<HashMap<(RateBucket, IpAddr), Vec<Instant>>>,
@@ -244,6 +246,7 @@ impl AppState {
             remote_signature_url,
             revocation: crate::revocation::Checker::new(config.revocation.clone())?,
             relay_mail: config.smtp.is_some(),
+            imap: config.imap.clone(),
             rate_windows: Mutex::new(HashMap::new()),
             dummy_hash: hash_password("not-a-real-password")?,
             password_slots: tokio::sync::Semaphore::new(

@@ -1146,6 +1146,7 @@ async fn seeded_test_account_signs_in() {
                 address: "prova@pec.sandbox.test".into(),
                 holder: mario_holder(),
                 contact: contact("prova@example.com"),
+                imap: None,
             }],
         })
         .await

@@ -371,6 +371,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE mailboxes ADD COLUMN imap_host TEXT;
     ALTER TABLE mailboxes ADD COLUMN imap_port INTEGER;
     "#,
+    // 12: the session a refresh rotated a session into, so that a refresh token presented a
+    // second time (stolen, or replayed) ends the session it was rotated into (audit I6).
+    r#"
+    ALTER TABLE sessions ADD COLUMN rotated_to TEXT;
+    "#,
 ];
 
 /// Opens (creating if needed) the database file and brings its schema up to date.

@@ -1410,3 +1410,46 @@ async fn m6_every_mailbox_states_its_imap_server() {
     }
     rig.stop().await;
 }
+
+/// I6: a refresh token presented a second time ends the sessions it was rotated into. A thief
+/// who rotates a stolen refresh token first keeps the session only until the holder's app
+/// refreshes with the same token: then both are signed out (the holder signs in again), and
+/// the account's other sessions live on. Before, the thief's rotated session lived its 30 days.
+#[tokio::test]
+async fn i6_a_reused_refresh_token_ends_the_sessions_rotated_from_it() {
+    let rig = Rig::new().await;
+    let holder = &rig.client;
+    let stolen = holder.sign_in(MARIO, PASSWORD, None).await.unwrap();
+    let elsewhere = rig.other_client();
+    elsewhere.sign_in(MARIO, PASSWORD, None).await.unwrap();
+
+    let thief = rig.other_client();
+    let t2 = thief.refresh(stolen.refresh_token.expose()).await.unwrap();
+    // Twice rotated: the whole chain ends.
+    let t3 = thief.refresh(t2.refresh_token.expose()).await.unwrap();
+    thief.mailboxes().await.unwrap();
+
+    let e = holder
+        .refresh(stolen.refresh_token.expose())
+        .await
+        .unwrap_err();
+    assert_eq!((e.status(), code_of(&e)), (Some(401), "auth.unauthorized"));
+    let e = thief.mailboxes().await.unwrap_err();
+    assert_eq!(
+        (e.status(), code_of(&e)),
+        (Some(401), "auth.unauthorized"),
+        "the thief's cached access token is dead at once"
+    );
+    let e = thief.refresh(t3.refresh_token.expose()).await.unwrap_err();
+    assert_eq!(code_of(&e), "auth.unauthorized");
+    // Another sign-in of the account is not touched.
+    elsewhere.mailboxes().await.unwrap();
+
+    // A refresh token of a signed-out session ends nothing: there is nothing rotated from it.
+    let t = holder.sign_in(MARIO, PASSWORD, None).await.unwrap();
+    holder.sign_out().await.unwrap();
+    let e = holder.refresh(t.refresh_token.expose()).await.unwrap_err();
+    assert_eq!(code_of(&e), "auth.unauthorized");
+    elsewhere.mailboxes().await.unwrap();
+    rig.stop().await;
+}

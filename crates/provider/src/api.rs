@@ -379,7 +379,23 @@ pub struct ImapServer {
     pub host: String,
     /// TCP port (993 as a rule).
     #[schema(minimum = 1, maximum = 65535)]
+    #[serde(deserialize_with = "whole_port")]
     pub port: u16,
+}
+
+/// A port as JSON Schema counts integers: `993`, or `993.0` (a whole number written with a
+/// fraction is an integer to the document, so a client generated from it may send one).
+fn whole_port<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
+    let n = f64::deserialize(d)?;
+    if n.fract() == 0.0 && (0.0..=f64::from(u16::MAX)).contains(&n) {
+        // Whole and in range: the conversion is exact.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        Ok(n as u16)
+    } else {
+        Err(serde::de::Error::custom(
+            "a port is a whole number from 0 to 65535",
+        ))
+    }
 }
 
 impl ImapServer {
@@ -1282,6 +1298,42 @@ impl From<RoleData> for Role {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What the document calls an integer port is read, fraction-less `.0` included
+    /// (schemathesis sends `1717.0`); anything else is refused.
+    #[test]
+    fn an_imap_port_is_a_whole_number_in_range() {
+        let port = |json: &str| {
+            serde_json::from_str::<ImapServer>(&format!(
+                r#"{{"host":"imap.example.test","port":{json}}}"#
+            ))
+            .map(|s| s.port)
+        };
+        assert_eq!(port("993").unwrap(), 993);
+        assert_eq!(port("1717.0").unwrap(), 1717);
+        assert_eq!(port("65535").unwrap(), 65535);
+        for bad in ["993.5", "65536", "-1", "\"993\"", "1e10"] {
+            assert!(port(bad).is_err(), "{bad}");
+        }
+        assert!(ImapServer::host_is_valid("127.0.0.1"));
+        assert!(ImapServer::host_is_valid(&format!("{}.it", "a".repeat(63))));
+        for bad in [
+            "",
+            "a..b",
+            "-a.it",
+            "a-.it",
+            "a.it.",
+            "imaps://a.it",
+            "a.it:993",
+            "à.it",
+        ] {
+            assert!(!ImapServer::host_is_valid(bad), "{bad}");
+        }
+        assert!(!ImapServer::host_is_valid(&format!(
+            "{}.it",
+            "a".repeat(64)
+        )));
+    }
 
     #[test]
     fn secrets_never_reach_debug_output() {

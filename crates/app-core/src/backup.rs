@@ -13,6 +13,12 @@
 //! folder (the one picked in the native dialog, the remembered one, the suggested one), keeps
 //! its path and gives the page an opaque [`BackupFolder::token`]; [`start`] takes only a token
 //! offered in this run. Hidden folders and the system's configuration folders are refused.
+//!
+//! Nor does the page choose the server freely (M6 too): a compromised page must not make the
+//! app probe or log in to any host with the user's password. The provider publishes each
+//! mailbox's IMAPS server in its view ([`pec_provider::api::MailboxView::imap`]); the core
+//! keeps what the last mailbox list said ([`learn_servers`]), prefills the form with it and
+//! starts a backup only towards that host.
 
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
@@ -24,6 +30,7 @@ use pec_backup::{
     BackupOptions, BackupReport, CancellationToken, Eta, Password, Phase, Progress, checks,
 };
 use pec_domain::{DomainError, EmailAddress, Localized};
+use pec_provider::api::{ImapServer, MailboxView};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{UiCode, domain, refusal};
@@ -50,6 +57,9 @@ pub struct Backups {
     /// The system's configuration roots (the parents of the app's own config, data and log
     /// folders): never a destination, even when not hidden (`AppData`, `Library`).
     protected: Vec<PathBuf>,
+    /// The IMAPS server the provider publishes for each mailbox of the account, by address,
+    /// from the last mailbox list: the only host a backup of that mailbox connects to.
+    servers: Mutex<HashMap<String, ImapServer>>,
 }
 
 impl Backups {
@@ -106,6 +116,54 @@ pub fn offer_folder(core: &Core, path: &Path) -> Result<BackupFolder> {
     })
 }
 
+/// Remembers the IMAPS server the provider publishes for each mailbox of `list` (the
+/// account's mailboxes, as just listed), forgetting those of any earlier list.
+pub fn learn_servers(core: &Core, list: &[MailboxView]) {
+    let servers = list
+        .iter()
+        .map(|m| (m.address.to_lowercase(), m.imap.clone()))
+        .collect();
+    *crate::lock(&core.backups.servers) = servers;
+}
+
+/// The server the provider published for `address` in the last mailbox list.
+fn published(core: &Core, address: &EmailAddress) -> Option<ImapServer> {
+    crate::lock(&core.backups.servers)
+        .get(&address.as_str().to_lowercase())
+        .cloned()
+}
+
+/// The form's host must be the one the provider publishes for the mailbox (names compared
+/// as [`checks::host`] writes them: lower case, no trailing dot). The port stays the user's:
+/// it reaches nothing but that host.
+fn check_published_host(core: &Core, address: &EmailAddress, host: &str) -> Result<()> {
+    let Some(server) = published(core, address) else {
+        return Err(refusal(
+            "backup.server_unknown",
+            "Il gestore non ha indicato il server IMAP di questa casella. Torna all'elenco delle \
+             caselle e riprova.",
+            "The provider has not stated this mailbox's IMAP server. Go back to the list of \
+             mailboxes and try again.",
+        ));
+    };
+    if checks::host(&server.host).ok().as_deref() == Some(host) {
+        return Ok(());
+    }
+    Err(refusal(
+        "backup.server_not_published",
+        &format!(
+            "Il server IMAP di questa casella è {}, quello indicato dal gestore: il salvataggio \
+             si collega solo a quello.",
+            server.host
+        ),
+        &format!(
+            "This mailbox's IMAP server is {}, the one the provider states: the backup connects \
+             only to that one.",
+            server.host
+        ),
+    ))
+}
+
 /// The path behind a token offered in this run; anything else is refused.
 fn offered(core: &Core, token: &str) -> Result<PathBuf> {
     let path = crate::lock(&core.backups.folders).get(token).cloned();
@@ -159,7 +217,8 @@ pub enum BackupEvent {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct BackupDefaults {
-    /// None: the user types the provider's IMAPS server (e.g. imaps.pec.example.it).
+    /// The IMAPS server the provider publishes for the mailbox (else the last one used; None:
+    /// the user types it).
     pub host: Option<String>,
     pub port: u16,
     pub user: String,
@@ -201,7 +260,8 @@ pub fn defaults(
     // A remembered or suggested folder that cannot be offered leaves the field empty: the
     // user picks one.
     let offer = |path: &str| offer_folder(core, Path::new(path)).ok();
-    Ok(match remembered {
+    let published = published(core, &address);
+    let mut d = match remembered {
         Some(s) => BackupDefaults {
             dest: offer(&s.dest),
             host: Some(s.host),
@@ -216,7 +276,16 @@ pub fn defaults(
                 .map(|d| crate::suggested_backup_dest(d, address.as_str()))
                 .and_then(|d| offer(&d)),
         },
-    })
+    };
+    // The provider's server wins over a remembered other one (the only host a backup goes
+    // to); its port too, unless the user's last run went to that same host.
+    if let Some(server) = published {
+        if d.host.as_deref() != checks::host(&server.host).ok().as_deref() {
+            d.port = server.port;
+        }
+        d.host = Some(server.host);
+    }
+    Ok(d)
 }
 
 /// Checks the form, then starts the backup and returns at once; progress and the outcome go
@@ -230,7 +299,8 @@ pub fn start(
     // In the form's order, so the first wrong field is the one reported.
     let address = address(&form.address)?;
     let user = form.user.as_deref();
-    checks::host(&form.host)?;
+    let host = checks::host(&form.host)?;
+    check_published_host(core, &address, &host)?;
     checks::port(form.port)?;
     checks::user(user, address.as_str())?;
     let password = Password::checked(std::mem::take(&mut *password))?;
@@ -453,26 +523,87 @@ mod tests {
     }
 
     /// A core whose app folders live in `root` (not hidden: tempfile's default `.tmp` prefix
-    /// would make every folder in it refused).
+    /// would make every folder in it refused), and whose provider published 127.0.0.1 as the
+    /// IMAPS server of mario.rossi@pec.example.it.
     fn core_in(root: &Path) -> Core {
-        Core::new(
+        let core = Core::new(
             crate::Dirs {
                 config: root.join("config/it.pecdesktop.app"),
                 data: root.join("data/it.pecdesktop.app"),
                 log: root.join("data/it.pecdesktop.app/logs"),
             },
             None,
-        )
+        );
+        publish(&core, "mario.rossi@pec.example.it", "127.0.0.1", 993);
+        core
     }
 
+    fn publish(core: &Core, address: &str, host: &str, port: u16) {
+        crate::lock(&core.backups.servers).insert(
+            address.into(),
+            ImapServer {
+                host: host.into(),
+                port,
+            },
+        );
+    }
+
+    /// Port 9: nothing listens, so a started run fails at the connection, after the checks.
     fn form(dest: &str) -> BackupRequest {
         BackupRequest {
             address: "mario.rossi@pec.example.it".into(),
-            host: "imaps.pec.example.it".into(),
-            port: 993,
+            host: "127.0.0.1".into(),
+            port: 9,
             user: None,
             dest: dest.into(),
         }
+    }
+
+    /// Audit M6, the server half: the host is the one the provider published for the mailbox,
+    /// and the form starts with it.
+    #[tokio::test]
+    async fn only_the_published_imap_host_is_a_server() {
+        let tmp = tempfile::Builder::new().prefix("m6-").tempdir().unwrap();
+        let core = core_in(tmp.path());
+        publish(&core, "mario.rossi@pec.example.it", "LocalHost", 9);
+        let d = defaults(
+            &core,
+            "mario.rossi@pec.example.it",
+            Some(&tmp.path().join("Doc")),
+        )
+        .unwrap();
+        assert_eq!(d.host.as_deref(), Some("LocalHost"));
+        assert_eq!(d.port, 9);
+        let token = d.dest.unwrap().token;
+        // Not even another name of the same machine: the page gets the provider's word only.
+        for host in [
+            "imap.attacker.example",
+            "127.0.0.1",
+            "localhost.attacker.example",
+        ] {
+            let mut f = form(&token);
+            f.host = host.into();
+            let e = start(&core, &f, "x".to_owned().into(), |_| {}).unwrap_err();
+            assert_eq!(code(&e), "backup.server_not_published", "{host}");
+            assert!(
+                e.to_localized().message_it.contains("LocalHost"),
+                "the message names the provider's server"
+            );
+        }
+        assert!(
+            core.settings.get().backup_servers.is_empty(),
+            "nothing remembered from a refused form"
+        );
+        // A mailbox the last list did not hold has no server at all.
+        let mut f = form(&token);
+        f.address = "altra@pec.example.it".into();
+        let e = start(&core, &f, "x".to_owned().into(), |_| {}).unwrap_err();
+        assert_eq!(code(&e), "backup.server_unknown");
+        // The published name, however it is spelt, passes (the run then finds nothing on
+        // port 9).
+        let mut f = form(&token);
+        f.host = "LOCALHOST.".into();
+        start(&core, &f, "x".to_owned().into(), |_| {}).unwrap();
     }
 
     fn code(e: &crate::AppError) -> String {

@@ -5,8 +5,12 @@ use pec_provider::api::{MailboxExpiryView, MailboxView, NotificationView};
 
 use crate::{Core, Result};
 
+/// The account's mailboxes; the IMAPS server published for each is kept for the backup
+/// (the only host it connects to, see [`crate::backup::learn_servers`]).
 pub async fn list(core: &Core) -> Result<Vec<MailboxView>> {
-    core.conn.authed(|c| c.mailboxes()).await
+    let list = core.conn.authed(|c| c.mailboxes()).await?;
+    crate::backup::learn_servers(core, &list);
+    Ok(list)
 }
 
 pub async fn notifications(core: &Core) -> Result<Vec<NotificationView>> {

@@ -354,9 +354,62 @@ pub struct MailboxView {
     pub expires_on: NaiveDate,
     /// Two-step login on.
     pub two_step_login: bool,
+    /// Where the mailbox's messages are read over IMAPS. The app backs the mailbox up from
+    /// this host only.
+    // Not in the page's bindings: the app's core keeps it and prefills the backup form with
+    // it (audit M6: a compromised page must not point a backup at a host of its choosing).
+    #[cfg_attr(feature = "ts", ts(skip))]
+    pub imap: ImapServer,
     /// The identity request in progress, to resume it from any entry point.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active_identity_request: Option<String>,
+}
+
+/// The IMAPS server (implicit TLS) of a mailbox, as the provider publishes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
+pub struct ImapServer {
+    /// A host name or an IPv4 address: dot-separated labels of letters, digits and inner
+    /// hyphens, each 1 to 63 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 253,
+        pattern = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+    )]
+    pub host: String,
+    /// TCP port (993 as a rule).
+    #[schema(minimum = 1, maximum = 65535)]
+    #[serde(deserialize_with = "whole_port")]
+    pub port: u16,
+}
+
+/// A port as JSON Schema counts integers: `993`, or `993.0` (a whole number written with a
+/// fraction is an integer to the document, so a client generated from it may send one).
+fn whole_port<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
+    let n = f64::deserialize(d)?;
+    if n.fract() == 0.0 && (0.0..=f64::from(u16::MAX)).contains(&n) {
+        // Whole and in range: the conversion is exact.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        Ok(n as u16)
+    } else {
+        Err(serde::de::Error::custom(
+            "a port is a whole number from 0 to 65535",
+        ))
+    }
+}
+
+impl ImapServer {
+    /// Whether `host` is what [`ImapServer::host`]'s pattern allows (the same rule, so a
+    /// provider refuses exactly what its document calls invalid).
+    pub fn host_is_valid(host: &str) -> bool {
+        let label = |l: &str| {
+            (1..=63).contains(&l.len())
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        };
+        !host.is_empty() && host.len() <= 253 && host.split('.').all(label)
+    }
 }
 
 /// A notification for the bell, or the "adegua la PEC" banner.
@@ -1017,6 +1070,9 @@ pub struct SeedMailbox {
     pub holder: HolderData,
     /// Contact.
     pub contact: ContactData,
+    /// Its IMAPS server, when not the provider's usual one (a test's own IMAP server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imap: Option<ImapServer>,
 }
 
 /// The seeded account.
@@ -1242,6 +1298,42 @@ impl From<RoleData> for Role {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What the document calls an integer port is read, fraction-less `.0` included
+    /// (schemathesis sends `1717.0`); anything else is refused.
+    #[test]
+    fn an_imap_port_is_a_whole_number_in_range() {
+        let port = |json: &str| {
+            serde_json::from_str::<ImapServer>(&format!(
+                r#"{{"host":"imap.example.test","port":{json}}}"#
+            ))
+            .map(|s| s.port)
+        };
+        assert_eq!(port("993").unwrap(), 993);
+        assert_eq!(port("1717.0").unwrap(), 1717);
+        assert_eq!(port("65535").unwrap(), 65535);
+        for bad in ["993.5", "65536", "-1", "\"993\"", "1e10"] {
+            assert!(port(bad).is_err(), "{bad}");
+        }
+        assert!(ImapServer::host_is_valid("127.0.0.1"));
+        assert!(ImapServer::host_is_valid(&format!("{}.it", "a".repeat(63))));
+        for bad in [
+            "",
+            "a..b",
+            "-a.it",
+            "a-.it",
+            "a.it.",
+            "imaps://a.it",
+            "a.it:993",
+            "à.it",
+        ] {
+            assert!(!ImapServer::host_is_valid(bad), "{bad}");
+        }
+        assert!(!ImapServer::host_is_valid(&format!(
+            "{}.it",
+            "a".repeat(64)
+        )));
+    }
 
     #[test]
     fn secrets_never_reach_debug_output() {

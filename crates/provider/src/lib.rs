@@ -787,7 +787,8 @@ impl Client {
     pub async fn openapi_document(&self) -> Result<String> {
         let req = self.http.get(self.url(&["openapi.json"])?);
         let resp = req.send().await.map_err(Error::from_reqwest)?;
-        resp.text().await.map_err(Error::from_reqwest)
+        let bytes = read_body(resp, MAX_ANSWER_BYTES).await?;
+        String::from_utf8(bytes).map_err(|e| Error::Decode(e.to_string()))
     }
 
     /// The sandbox outbox, optionally only messages to `to`.
@@ -1020,7 +1021,7 @@ impl Client {
         if !resp.status().is_success() {
             return Err(problem_of(resp).await);
         }
-        let bytes = resp.bytes().await.map_err(Error::from_reqwest)?;
+        let bytes = read_body(resp, MAX_ANSWER_BYTES).await?;
         serde_json::from_slice(&bytes).map_err(|e| Error::Decode(e.to_string()))
     }
 
@@ -1075,9 +1076,38 @@ fn parse_http_date(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     Some(naive.and_utc())
 }
 
+/// The most of one answer's body the client reads (audit I4): the API's answers are
+/// kilobytes, its largest (an outbox page, a captcha image, the OpenAPI document) well under
+/// a MiB; a provider (or whoever answers in its place) must not make the app hold an
+/// unbounded body in memory.
+pub const MAX_ANSWER_BYTES: usize = 8 << 20;
+
+/// The most of an error answer's body read: a problem document is a few hundred bytes.
+const MAX_PROBLEM_BYTES: usize = 64 << 10;
+
+/// Reads `resp`'s body, at most `limit` bytes: a longer one (announced or sent) is refused as
+/// a bad answer as soon as it is known to be longer, without reading the rest.
+pub(crate) async fn read_body(mut resp: reqwest::Response, limit: usize) -> Result<Vec<u8>> {
+    let too_long = || Error::Decode(format!("the answer is longer than {limit} bytes"));
+    if resp
+        .content_length()
+        .is_some_and(|n| n > u64::try_from(limit).unwrap_or(u64::MAX))
+    {
+        return Err(too_long());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(Error::from_reqwest)? {
+        if body.len() + chunk.len() > limit {
+            return Err(too_long());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 async fn problem_of(resp: reqwest::Response) -> Error {
     let status = resp.status();
-    let bytes = resp.bytes().await.unwrap_or_default();
+    let bytes = read_body(resp, MAX_PROBLEM_BYTES).await.unwrap_or_default();
     match serde_json::from_slice::<Problem>(&bytes) {
         Ok(problem) => Error::Api {
             status: status.as_u16(),

@@ -207,7 +207,7 @@ impl Client {
         if !resp.status().is_success() {
             return Err(crate::problem_of(resp).await);
         }
-        Ok(resp.bytes().await.map_err(Error::from_reqwest)?.to_vec())
+        crate::read_body(resp, crate::MAX_ANSWER_BYTES).await
     }
 
     /// Registration of an unregistered company (captcha checked; a code is e-mailed).

@@ -11,8 +11,8 @@ use axum::http::StatusCode;
 use chrono::TimeDelta;
 use pec_domain::{CodiceFiscale, DomainError, IdentityEvent, IdentityRequest, IdentityState};
 use pec_provider::api::{
-    ChecksDecision, ClockAdvance, ClockSet, ClockView, IdentityRequestView, OutboxMessage,
-    SeedAccountRequest, SeededAccount, WebcamBooking, WebcamDecision, WebcamStatus,
+    ChecksDecision, ClockAdvance, ClockSet, ClockView, IdentityRequestView, ImapServer,
+    OutboxMessage, SeedAccountRequest, SeededAccount, WebcamBooking, WebcamDecision, WebcamStatus,
 };
 use rusqlite::{OptionalExtension, params};
 use serde::Deserialize;
@@ -303,7 +303,19 @@ pub(crate) async fn seed_account(
             .map_err(|e| ApiError::invalid(e.to_localized()))?;
         let holder = m.holder.to_domain().map_err(ApiError::invalid)?;
         let contact = m.contact.to_domain().map_err(ApiError::invalid)?;
-        parsed.push((address.as_str().to_lowercase(), holder, contact));
+        let imap = match &m.imap {
+            Some(s) if !ImapServer::host_is_valid(&s.host) || s.port == 0 => {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "account.imap_server",
+                    "Il server IMAP va indicato come nome o indirizzo IPv4, con una porta da 1 a 65535.",
+                    "The IMAP server must be a host name or IPv4 address, with a port from 1 to 65535.",
+                ));
+            }
+            Some(s) => Some((s.host.to_ascii_lowercase(), s.port)),
+            None => None,
+        };
+        parsed.push((address.as_str().to_lowercase(), holder, contact, imap));
     }
     // On the blocking pool, never on an async worker nor under the writer (M5).
     let password = req.password;
@@ -336,7 +348,7 @@ pub(crate) async fn seed_account(
             params![id, hash, ts(ctx.now)],
         )?;
         let mut seen = std::collections::HashSet::new();
-        for (address, holder, contact) in &parsed {
+        for (address, holder, contact, imap) in &parsed {
             if !seen.insert(address.clone()) {
                 continue;
             }
@@ -350,6 +362,12 @@ pub(crate) async fn seed_account(
                 ctx.now,
             )
             .map_err(|e| ApiError::internal(&e))?;
+            if let Some((host, port)) = imap {
+                ctx.tx.execute(
+                    "UPDATE mailboxes SET imap_host = ?1, imap_port = ?2 WHERE address = ?3",
+                    params![host, port, address],
+                )?;
+            }
         }
         Ok((StatusCode::CREATED, Json(SeededAccount { account_id: id })))
     })

@@ -388,36 +388,96 @@ pub(crate) async fn refresh(
     State(st): State<Arc<AppState>>,
     Json(req): Json<RefreshRequest>,
 ) -> ApiResult<Json<SessionTokens>> {
-    let (old_session, tokens) = st
+    let outcome = st
         .run(move |ctx| {
             let hash = sha256_hex(&[b"refresh", req.refresh_token.expose().as_bytes()]);
-            let row: Option<(String, String, String)> = query_opt(
+            let row: Option<(String, String, String, bool, Option<String>)> = query_opt(
                 ctx.tx,
-                "SELECT id, account_id, refresh_expires_at FROM sessions
-                 WHERE refresh_hash = ?1 AND revoked = 0",
+                "SELECT id, account_id, refresh_expires_at, revoked, rotated_to FROM sessions
+                 WHERE refresh_hash = ?1",
                 params![hash],
             )?;
-            let Some((id, account, exp)) = row else {
+            let Some((id, account, exp, revoked, rotated_to)) = row else {
                 return Err(ApiError::unauthorized());
             };
+            if revoked {
+                // A refresh token already rotated, presented again: one of its two holders is
+                // not the holder (a stolen token, or a replay). Whoever holds the sessions it
+                // was rotated into loses them too, so a thief's session does not outlive the
+                // holder's next attempt (OAuth 2.0 Security BCP, refresh token rotation).
+                return Ok(Refreshed::Reused(revoke_rotations(ctx, rotated_to)?));
+            }
             if parse_ts(&exp)? <= ctx.now {
                 return Err(ApiError::unauthorized());
             }
-            ctx.tx
-                .execute("UPDATE sessions SET revoked = 1 WHERE id = ?1", params![id])?;
             let (new_id, tokens) = issue_session(ctx, &account)?;
+            ctx.tx.execute(
+                "UPDATE sessions SET revoked = 1, rotated_to = ?2 WHERE id = ?1",
+                params![id, new_id],
+            )?;
             // The new session has proven what the old one had.
             ctx.tx.execute(
                 "INSERT INTO session_factors (session_id, mailbox)
                  SELECT ?1, mailbox FROM session_factors WHERE session_id = ?2",
                 params![new_id, id],
             )?;
-            Ok((id, tokens))
+            Ok(Refreshed::Rotated(id, tokens))
         })
         .await?;
-    // Committed: the old access token must stop working now, not when its cache entry expires.
-    st.forget_session(&old_session);
-    Ok(Json(tokens))
+    match outcome {
+        Refreshed::Rotated(old_session, tokens) => {
+            // Committed: the old access token must stop working now, not when its cache
+            // entry expires.
+            st.forget_session(&old_session);
+            Ok(Json(tokens))
+        }
+        Refreshed::Reused(ended) => {
+            for id in &ended {
+                st.forget_session(id);
+            }
+            if !ended.is_empty() {
+                tracing::warn!(
+                    sessions = ended.len(),
+                    "refresh token reused: its rotations ended"
+                );
+            }
+            Err(ApiError::unauthorized())
+        }
+    }
+}
+
+/// What a refresh did: rotated a session (its id, the new tokens), or found its token already
+/// rotated and ended the sessions that came from it (their ids).
+enum Refreshed {
+    Rotated(String, SessionTokens),
+    Reused(Vec<String>),
+}
+
+/// Revokes the sessions a reused refresh token was rotated into, following the chain from
+/// `next`; returns the ids of those that were still live.
+fn revoke_rotations(ctx: &Ctx<'_>, mut next: Option<String>) -> ApiResult<Vec<String>> {
+    let mut ended = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    while let Some(id) = next.take() {
+        if !seen.insert(id.clone()) {
+            break;
+        }
+        let row: Option<(bool, Option<String>)> = query_opt(
+            ctx.tx,
+            "SELECT revoked, rotated_to FROM sessions WHERE id = ?1",
+            params![id],
+        )?;
+        let Some((revoked, rotated_to)) = row else {
+            break;
+        };
+        if !revoked {
+            ctx.tx
+                .execute("UPDATE sessions SET revoked = 1 WHERE id = ?1", params![id])?;
+            ended.push(id);
+        }
+        next = rotated_to;
+    }
+    Ok(ended)
 }
 
 /// Sign out: the session's tokens stop working.

@@ -76,6 +76,13 @@ pub enum Command {
         /// Sender address.
         #[arg(long, default_value = "PEC Sandbox <noreply@pec.sandbox.test>")]
         smtp_from: String,
+        /// The IMAPS server published for the mailboxes (the app backs a mailbox up only from
+        /// it; a mailbox seeded through /sandbox/accounts may name its own).
+        #[arg(long, default_value = crate::DEFAULT_IMAP_HOST)]
+        imap_host: String,
+        /// Its port (implicit TLS).
+        #[arg(long, default_value_t = 993)]
+        imap_port: u16,
     },
     /// Print the OpenAPI document, or write it to a file.
     Openapi {
@@ -111,8 +118,17 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             smtp_security,
             smtp_user,
             smtp_from,
+            imap_host,
+            imap_port,
         } => {
             let mut config = Config::new(addr, db);
+            if !pec_provider::api::ImapServer::host_is_valid(&imap_host) || imap_port == 0 {
+                anyhow::bail!("--imap-host/--imap-port: a host name or IPv4 address, port 1-65535");
+            }
+            config.imap = pec_provider::api::ImapServer {
+                host: imap_host.to_ascii_lowercase(),
+                port: imap_port,
+            };
             config.mode = if production {
                 Mode::Production
             } else {

@@ -365,6 +365,17 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE captchas ADD COLUMN alt_answer TEXT;
     "#,
+    // 11: a mailbox's own IMAPS server, published in its view (the app backs a mailbox up only
+    // from it: audit M6). NULL: the server's configured one (`--imap-host`).
+    r#"
+    ALTER TABLE mailboxes ADD COLUMN imap_host TEXT;
+    ALTER TABLE mailboxes ADD COLUMN imap_port INTEGER;
+    "#,
+    // 12: the session a refresh rotated a session into, so that a refresh token presented a
+    // second time (stolen, or replayed) ends the session it was rotated into (audit I6).
+    r#"
+    ALTER TABLE sessions ADD COLUMN rotated_to TEXT;
+    "#,
 ];
 
 /// Opens (creating if needed) the database file and brings its schema up to date.

@@ -84,6 +84,10 @@ use tokio::task::JoinHandle;
 pub use mail::{SmtpConfig, SmtpSecurity};
 pub use state::Mode;
 
+/// The IMAPS host [`Config::new`] publishes for the mailboxes (`--imap-host`). No IMAP server
+/// answers there: a test that backs a mailbox up seeds it with its own server.
+pub const DEFAULT_IMAP_HOST: &str = "imaps.pec.sandbox.test";
+
 /// How to run a sandbox.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -126,6 +130,10 @@ pub struct Config {
     /// Bytes of uploaded documents (identity and support) kept at most, all together: once
     /// full, uploads are refused with 507 until old ones are pruned.
     pub max_stored_document_bytes: u64,
+    /// The IMAPS server the provider publishes for its mailboxes (a mailbox seeded with its
+    /// own, as a test's IMAP server, overrides it). The app backs a mailbox up only from the
+    /// server published for it.
+    pub imap: pec_provider::api::ImapServer,
 }
 
 impl Config {
@@ -146,6 +154,10 @@ impl Config {
             smtp: None,
             sandbox_secret: state::new_token(),
             max_stored_document_bytes: 1 << 30,
+            imap: pec_provider::api::ImapServer {
+                host: DEFAULT_IMAP_HOST.to_owned(),
+                port: 993,
+            },
         }
     }
 }

@@ -9,7 +9,8 @@ use axum::response::{IntoResponse, Response};
 use pec_domain::{IdentityState, Lang};
 use pec_provider::api::{
     AppPasswordRequest, AppPasswordView, CodeRequest, ContactData, HolderData, IdentityStateData,
-    MailboxView, NotificationKind, NotificationView, SecondFactorProof, TwoStepEnrolment,
+    ImapServer, MailboxView, NotificationKind, NotificationView, SecondFactorProof,
+    TwoStepEnrolment,
 };
 use rusqlite::{OptionalExtension, params};
 use serde_json::value::RawValue;
@@ -39,11 +40,14 @@ pub(crate) struct MailboxRow {
     pub totp_pending: Option<String>,
     /// The session that started the pending enrolment: only it may confirm it.
     pub totp_pending_session: Option<String>,
+    /// The mailbox's own IMAPS server, when seeded with one (else the server's).
+    pub imap_host: Option<String>,
+    pub imap_port: Option<u16>,
 }
 
 const MAILBOX_COLS: &str = "address, holder, contact, identity_state, qualified, \
                             expires_on, two_step_login, totp_secret, totp_last_step, \
-                            totp_pending_secret, totp_pending_session";
+                            totp_pending_secret, totp_pending_session, imap_host, imap_port";
 
 impl crate::rows::FromRow for MailboxRow {
     fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
@@ -63,6 +67,8 @@ impl crate::rows::FromRow for MailboxRow {
             totp_last_step: r.get(8)?,
             totp_pending: r.get(9)?,
             totp_pending_session: r.get(10)?,
+            imap_host: r.get(11)?,
+            imap_port: r.get(12)?,
         })
     }
 }
@@ -111,6 +117,17 @@ pub(crate) fn set_mailbox_state(
     Ok(())
 }
 
+/// The IMAPS server published for a mailbox: its own, else the server's configured one.
+fn imap_server(st: &crate::state::AppState, host: Option<&str>, port: Option<u16>) -> ImapServer {
+    match host {
+        Some(host) => ImapServer {
+            host: host.to_owned(),
+            port: port.unwrap_or(st.imap.port),
+        },
+        None => st.imap.clone(),
+    }
+}
+
 /// The wire view of a mailbox, with its active identity request.
 fn view(ctx: &Ctx<'_>, m: MailboxRow) -> ApiResult<MailboxView> {
     let active: Option<String> = ctx
@@ -127,6 +144,7 @@ fn view(ctx: &Ctx<'_>, m: MailboxRow) -> ApiResult<MailboxView> {
         qualified: m.qualified,
         expires_on: m.expires_on.parse().map_err(|e| ApiError::internal(&e))?,
         two_step_login: m.two_step,
+        imap: imap_server(ctx.st, m.imap_host.as_deref(), m.imap_port),
         address: m.address,
         holder: m.holder,
         contact: m.contact,
@@ -152,7 +170,8 @@ fn status_json(ctx: &Ctx<'_>, account_id: &str, address: &str) -> ApiResult<Vec<
                        two_step_login, \
                        (SELECT r.id FROM identity_requests r \
                         WHERE r.mailbox = m.address AND r.active = 1 \
-                        ORDER BY r.created_at DESC LIMIT 1) \
+                        ORDER BY r.created_at DESC LIMIT 1), \
+                       imap_host, imap_port \
                        FROM mailboxes m WHERE m.address = ?1 AND m.account_id = ?2";
     let address = lowercase(address.trim());
     let mut stmt = ctx.tx.prepare_cached(SQL)?;
@@ -177,6 +196,12 @@ fn status_json(ctx: &Ctx<'_>, account_id: &str, address: &str) -> ApiResult<Vec<
             .get_ref(6)?
             .as_str_or_null()
             .map_err(|e| ApiError::internal(&e))?,
+        imap_host: r
+            .get_ref(7)?
+            .as_str_or_null()
+            .map_err(|e| ApiError::internal(&e))?
+            .unwrap_or(&ctx.st.imap.host),
+        imap_port: r.get::<_, Option<u16>>(8)?.unwrap_or(ctx.st.imap.port),
     };
     body.to_vec()
 }
@@ -214,6 +239,8 @@ struct StatusJson<'a> {
     expires_on: &'a str,
     two_step_login: bool,
     active_identity_request: Option<&'a str>,
+    imap_host: &'a str,
+    imap_port: u16,
 }
 
 impl StatusJson<'_> {
@@ -229,7 +256,8 @@ impl StatusJson<'_> {
                 + self.contact.get().len()
                 + label.len()
                 + self.expires_on.len()
-                + request.len(),
+                + request.len()
+                + self.imap_host.len(),
         );
         out.extend_from_slice(b"{\"address\":");
         json_str(&mut out, self.address)?;
@@ -247,6 +275,11 @@ impl StatusJson<'_> {
         json_str(&mut out, self.expires_on)?;
         out.extend_from_slice(b",\"two_step_login\":");
         out.extend_from_slice(json_bool(self.two_step_login));
+        out.extend_from_slice(b",\"imap\":{\"host\":");
+        json_str(&mut out, self.imap_host)?;
+        out.extend_from_slice(b",\"port\":");
+        out.extend_from_slice(self.imap_port.to_string().as_bytes());
+        out.push(b'}');
         if let Some(id) = self.active_identity_request {
             out.extend_from_slice(b",\"active_identity_request\":");
             json_str(&mut out, id)?;
@@ -814,6 +847,8 @@ mod tests {
             expires_on: &date,
             two_step_login: view.two_step_login,
             active_identity_request: view.active_identity_request.as_deref(),
+            imap_host: &view.imap.host,
+            imap_port: view.imap.port,
         }
         .to_vec()
         .unwrap();
@@ -839,6 +874,8 @@ mod tests {
             day in 0i32..200_000,
             two_step_login in any::<bool>(),
             request in proptest::option::of(text()),
+            imap_host in text(),
+            imap_port in any::<u16>(),
         ) {
             let expires_on = NaiveDate::from_num_days_from_ce_opt(day).unwrap();
             let view = MailboxView {
@@ -854,6 +891,7 @@ mod tests {
                 qualified,
                 expires_on,
                 two_step_login,
+                imap: ImapServer { host: imap_host, port: imap_port },
                 active_identity_request: request,
             };
             prop_assert_eq!(
@@ -885,6 +923,10 @@ mod tests {
             qualified: true,
             expires_on: NaiveDate::from_ymd_opt(2027, 3, 31).unwrap(),
             two_step_login: false,
+            imap: ImapServer {
+                host: "imaps.pec.rossi-srl.it".into(),
+                port: 993,
+            },
             active_identity_request: None,
         };
         assert_eq!(

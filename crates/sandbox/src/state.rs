@@ -64,6 +64,8 @@ pub(crate) struct AppState {
     pub revocation: crate::revocation::Checker,
     /// Whether outbox rows are to be relayed over SMTP.
     pub relay_mail: bool,
+    /// The IMAPS server of mailboxes seeded without their own (see [`Config::imap`]).
+    pub imap: pec_provider::api::ImapServer,
     /// Recent attempts per (kind, client address), for the per-address rate limits. Pruned
     /// as it goes (an address with nothing in the last minute has no entry) and capped.
     rate_windows: Mutex<HashMap<(RateBucket, IpAddr), Vec<Instant>>>,
@@ -244,6 +246,7 @@ impl AppState {
             remote_signature_url,
             revocation: crate::revocation::Checker::new(config.revocation.clone())?,
             relay_mail: config.smtp.is_some(),
+            imap: config.imap.clone(),
             rate_windows: Mutex::new(HashMap::new()),
             dummy_hash: hash_password("not-a-real-password")?,
             password_slots: tokio::sync::Semaphore::new(
@@ -814,6 +817,30 @@ mod tests {
             [],
             |r| r.get(0),
         )?)
+    }
+
+    /// M5: the per-address map forgets an address once it has had nothing for a minute, so
+    /// a stream of new (IPv6) addresses does not grow it for ever.
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn per_address_windows_forget_quiet_addresses() {
+        let now = Instant::now();
+        let Some(long_ago) = now.checked_sub(std::time::Duration::from_secs(61)) else {
+            return; // a clock this close to its origin cannot hold a minute-old instant
+        };
+        let recent = now.checked_sub(std::time::Duration::from_secs(5)).unwrap();
+        let ip = |n: u16| IpAddr::from([0x2001, 0xdb8, 0, 0, 0, 0, 0, n]);
+        let mut map: HashMap<(RateBucket, IpAddr), Vec<Instant>> = (0..1000)
+            .map(|n| ((RateBucket::SignIn, ip(n)), vec![long_ago]))
+            .collect();
+        map.insert((RateBucket::Write, ip(7)), vec![long_ago, recent]);
+        prune_windows(&mut map, now);
+        assert_eq!(
+            map.len(),
+            1,
+            "only the address seen in the last minute stays"
+        );
+        assert_eq!(map[&(RateBucket::Write, ip(7))], vec![recent]);
     }
 
     /// Password work runs at most one per core at a time, however many requests ask at once.

@@ -45,6 +45,7 @@ async fn rig(dir: &std::path::Path, anchor: Vec<u8>) -> (pec_sandbox::RunningSan
         address: address.into(),
         holder: holder.clone(),
         contact: contact(CONTACT),
+        imap: None,
     };
     let seeded = client
         .sandbox_seed_account(&SeedAccountRequest {

@@ -42,6 +42,7 @@ async fn rig(
         address: address.into(),
         holder: mario(),
         contact: contact(CONTACT),
+        imap: None,
     };
     let seeded = client
         .sandbox_seed_account(&SeedAccountRequest {

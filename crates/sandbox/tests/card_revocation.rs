@@ -251,6 +251,7 @@ async fn rig(
                     address: a.clone(),
                     holder: holder.clone(),
                     contact: contact(CONTACT),
+                    imap: None,
                 })
                 .collect(),
         })

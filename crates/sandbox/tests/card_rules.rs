@@ -255,6 +255,7 @@ async fn the_server_verifies_the_built_message_and_nothing_else() {
                 address: "giulia.bianchi@pec.sandbox.test".into(),
                 holder: holder.clone(),
                 contact: contact("giulia.bianchi@example.com"),
+                imap: None,
             }],
         })
         .await

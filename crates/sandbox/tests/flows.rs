@@ -20,11 +20,18 @@ async fn sessions_lockout_refresh_and_sign_out() {
     // Refresh rotates: the old refresh token stops working.
     let t2 = c.refresh(t.refresh_token.expose()).await.unwrap();
     assert_ne!(t2.access_token, t.access_token);
+    assert_eq!(c.mailboxes().await.unwrap().len(), 2);
     let e = c.refresh(t.refresh_token.expose()).await.unwrap_err();
     assert_eq!(code_of(&e), "auth.unauthorized");
-    assert_eq!(c.mailboxes().await.unwrap().len(), 2);
+    // Presented again, it also ended the session it had been rotated into (audit I6: one of
+    // its two holders is not the holder): its access and refresh tokens are dead.
+    let e = c.mailboxes().await.unwrap_err();
+    assert_eq!((e.status(), code_of(&e)), (Some(401), "auth.unauthorized"));
+    let e = c.refresh(t2.refresh_token.expose()).await.unwrap_err();
+    assert_eq!(code_of(&e), "auth.unauthorized");
 
     // Sign out: the token is dead.
+    let t2 = c.sign_in(MARIO, PASSWORD, None).await.unwrap();
     let access = t2.access_token.clone();
     c.sign_out().await.unwrap();
     c.set_access_token(Some(access));
@@ -1146,6 +1153,7 @@ async fn seeded_test_account_signs_in() {
                 address: "prova@pec.sandbox.test".into(),
                 holder: mario_holder(),
                 contact: contact("prova@example.com"),
+                imap: None,
             }],
         })
         .await

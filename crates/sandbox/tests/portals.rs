@@ -829,6 +829,7 @@ async fn registered_company_phone_line_and_wallet_and_sms_verified_registration(
                 address: "info@pec.beta-srl.test".into(),
                 holder: company_holder("Beta S.r.l.", "12345670017", Some(CHIARA_CF)),
                 contact: contact("beta@example.com"),
+                imap: None,
             }],
         })
         .await

@@ -71,6 +71,7 @@ async fn l1_back_office_needs_the_run_secret_and_a_served_host() {
                     address: "intruso@pec.sandbox.test".into(),
                     holder: mario_holder(),
                     contact: contact("intruso@example.com"),
+                    imap: None,
                 }],
             })
             .await
@@ -973,6 +974,7 @@ async fn m5_every_password_hash_runs_off_the_writer() {
             address: "m5@pec.sandbox.test".into(),
             holder: mario_holder(),
             contact: contact("m5@example.com"),
+            imap: None,
         }],
     })
     .await
@@ -1314,5 +1316,140 @@ async fn l8_renewal_lookups_are_limited_per_address() {
     assert_eq!(statuses[20], 429, "the 21st lookup of one address");
     let resp = from(22).post(&url).json(&lookup).send().await.unwrap();
     assert_eq!(resp.status().as_u16(), 200, "another address");
+    rig.stop().await;
+}
+
+/// M6 (the provider's half): every mailbox view states the IMAPS server the mailbox is read
+/// from, the one the app's backup then connects to and no other. The server's configured one
+/// by default, a seeded mailbox's own when it has one, the same through the list and through
+/// the status read (written by hand); a seeded server that is not a host name or an IPv4
+/// address with a port is refused.
+#[tokio::test]
+async fn m6_every_mailbox_states_its_imap_server() {
+    let rig = Rig::with(|c| {
+        c.imap = ImapServer {
+            host: "imaps.pec.provider.test".into(),
+            port: 1993,
+        }
+    })
+    .await;
+    let c = &rig.client;
+    c.sign_in(MARIO, PASSWORD, None).await.unwrap();
+    let configured = ImapServer {
+        host: "imaps.pec.provider.test".into(),
+        port: 1993,
+    };
+    let list = c.mailboxes().await.unwrap();
+    assert!(!list.is_empty());
+    for m in &list {
+        assert_eq!(m.imap, configured, "{}", m.address);
+        assert_eq!(c.mailbox(&m.address).await.unwrap().imap, configured);
+    }
+
+    let seed = |address: &str, imap: Option<ImapServer>| SeedAccountRequest {
+        password: "Test-Password-9".into(),
+        mailboxes: vec![SeedMailbox {
+            address: address.into(),
+            holder: mario_holder(),
+            contact: contact("m6@example.com"),
+            imap,
+        }],
+    };
+    let own = c
+        .sandbox_seed_account(&seed(
+            "m6@pec.sandbox.test",
+            Some(ImapServer {
+                host: "Imap.Example.TEST".into(),
+                port: 10993,
+            }),
+        ))
+        .await
+        .unwrap();
+    let c2 = rig.other_client();
+    c2.sign_in(&own.account_id, "Test-Password-9", None)
+        .await
+        .unwrap();
+    let stated = ImapServer {
+        host: "imap.example.test".into(),
+        port: 10993,
+    };
+    assert_eq!(c2.mailboxes().await.unwrap()[0].imap, stated);
+    assert_eq!(
+        c2.mailbox("m6@pec.sandbox.test").await.unwrap().imap,
+        stated
+    );
+    // Only the mailbox that was given one has it.
+    assert_eq!(c.mailbox(MARIO).await.unwrap().imap, configured);
+
+    for (i, (host, port)) in [
+        ("imap.example.test:993", 993),
+        ("imaps://imap.example.test", 993),
+        ("-imap.example.test", 993),
+        ("imap..example.test", 993),
+        ("", 993),
+        ("imap.example.test", 0),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let e = c
+            .sandbox_seed_account(&seed(
+                &format!("m6-bad-{i}@pec.sandbox.test"),
+                Some(ImapServer {
+                    host: host.into(),
+                    port,
+                }),
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (e.status(), code_of(&e)),
+            (Some(422), "account.imap_server"),
+            "{host}:{port}"
+        );
+    }
+    rig.stop().await;
+}
+
+/// I6: a refresh token presented a second time ends the sessions it was rotated into. A thief
+/// who rotates a stolen refresh token first keeps the session only until the holder's app
+/// refreshes with the same token: then both are signed out (the holder signs in again), and
+/// the account's other sessions live on. Before, the thief's rotated session lived its 30 days.
+#[tokio::test]
+async fn i6_a_reused_refresh_token_ends_the_sessions_rotated_from_it() {
+    let rig = Rig::new().await;
+    let holder = &rig.client;
+    let stolen = holder.sign_in(MARIO, PASSWORD, None).await.unwrap();
+    let elsewhere = rig.other_client();
+    elsewhere.sign_in(MARIO, PASSWORD, None).await.unwrap();
+
+    let thief = rig.other_client();
+    let t2 = thief.refresh(stolen.refresh_token.expose()).await.unwrap();
+    // Twice rotated: the whole chain ends.
+    let t3 = thief.refresh(t2.refresh_token.expose()).await.unwrap();
+    thief.mailboxes().await.unwrap();
+
+    let e = holder
+        .refresh(stolen.refresh_token.expose())
+        .await
+        .unwrap_err();
+    assert_eq!((e.status(), code_of(&e)), (Some(401), "auth.unauthorized"));
+    let e = thief.mailboxes().await.unwrap_err();
+    assert_eq!(
+        (e.status(), code_of(&e)),
+        (Some(401), "auth.unauthorized"),
+        "the thief's cached access token is dead at once"
+    );
+    let e = thief.refresh(t3.refresh_token.expose()).await.unwrap_err();
+    assert_eq!(code_of(&e), "auth.unauthorized");
+    // Another sign-in of the account is not touched.
+    elsewhere.mailboxes().await.unwrap();
+
+    // A refresh token of a signed-out session ends nothing: there is nothing rotated from it.
+    let t = holder.sign_in(MARIO, PASSWORD, None).await.unwrap();
+    holder.sign_out().await.unwrap();
+    let e = holder.refresh(t.refresh_token.expose()).await.unwrap_err();
+    assert_eq!(code_of(&e), "auth.unauthorized");
+    elsewhere.mailboxes().await.unwrap();
     rig.stop().await;
 }

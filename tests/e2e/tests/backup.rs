@@ -167,7 +167,8 @@ fn a_mailbox_is_saved_as_eml_files_with_an_index_and_a_second_run_resumes() {
     imap.seed(&address, "INBOX", &[envelope, accepted]);
     imap.seed(&address, "Ricevute", &[delivered]);
 
-    // The provider's side: an account whose one mailbox is that address.
+    // The provider's side: an account whose one mailbox is that address, read over IMAPS
+    // from the rig's Dovecot (the provider publishes the server; the app backs up only from it).
     let app = rig.launch().expect("app window starts");
     signed_out(&app);
     let sandbox = Sandbox::of(&rig);
@@ -178,7 +179,8 @@ fn a_mailbox_is_saved_as_eml_files_with_an_index_and_a_second_run_resumes() {
             "mailboxes": [{
                 "address": address,
                 "holder": private_citizen("Mario", "Rossi", "RSSMRA45C12F205C"),
-                "contact": { "email": format!("e2e-backup-{n}@example.com") }
+                "contact": { "email": format!("e2e-backup-{n}@example.com") },
+                "imap": { "host": imap.host, "port": imap.port.parse::<u16>().unwrap() }
             }]
         }),
     );
@@ -200,6 +202,22 @@ fn a_mailbox_is_saved_as_eml_files_with_an_index_and_a_second_run_resumes() {
         std::thread::sleep(Duration::from_millis(100));
     }
     shot(&app, &rig, "backup-1-form.png");
+    // The server comes from the provider, prefilled.
+    let host = app.find("[data-testid=backup-host]").unwrap();
+    assert_eq!(app.value(&host).unwrap(), imap.host);
+    let port = app.find("[data-testid=backup-port]").unwrap();
+    assert_eq!(app.value(&port).unwrap(), imap.port);
+
+    // Another server is refused before anything connects (audit M6).
+    fill(&app, "backup-host", "imap.attacker.example");
+    start_with(&app, &imap.password);
+    let code = app
+        .wait_for_text("[data-testid=backup-error]", "the refusal", |t| {
+            t.contains("indicato dal gestore")
+        })
+        .map(|_| attr(&app, "[data-testid=backup-error]", "data-code"))
+        .unwrap();
+    assert_eq!(code, "backup.server_not_published");
 
     fill(&app, "backup-host", &imap.host);
     fill(&app, "backup-port", &imap.port);

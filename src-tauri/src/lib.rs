@@ -27,8 +27,14 @@ pub fn run() -> i32 {
             tracing::info!("second launch: the open window is brought forward");
             reminders::show_window(app);
         }))
-        // Used from Rust only (the SPID page); the webview has no opener permission.
-        .plugin(tauri_plugin_opener::init())
+        // Used from Rust only (the SPID page); the webview has no opener permission, and the
+        // plugin's script that opens clicked links is not injected either (audit I3): a link
+        // in the page opens nothing outside it.
+        .plugin(
+            tauri_plugin_opener::Builder::new()
+                .open_js_links_on_click(false)
+                .build(),
+        )
         // Used from Rust only (the backup's folder picker); the webview has no dialog permission.
         .plugin(tauri_plugin_dialog::init())
         // Used from Rust only (copy buttons, commands/desktop.rs); no clipboard permission.

@@ -46,7 +46,8 @@ created_at: string, };
 
 export type BackupDefaults = { 
 /**
- * None: the user types the provider's IMAPS server (e.g. imaps.pec.example.it).
+ * The IMAPS server the provider publishes for the mailbox (else the last one used; None:
+ * the user types it).
  */
 host?: string | null, port: number, user: string, 
 /**

@@ -178,7 +178,10 @@ impl Sandbox {
         state.allowed_hosts = allowed_hosts(addr, config.public_url.as_deref());
         let state = Arc::new(state);
         let relay = match &config.smtp {
+            #[cfg(feature = "smtp")]
             Some(smtp) => Some(mail::spawn_delivery(Arc::clone(&state), smtp.clone())?),
+            #[cfg(not(feature = "smtp"))]
+            Some(_) => anyhow::bail!("this build of the sandbox has no SMTP relay (feature smtp)"),
             None => None,
         };
         let housekeeping = housekeeping::spawn(Arc::clone(&state));

@@ -53,7 +53,7 @@ fn to_pin(app: &Session, rig: &Rig, shots: &str) {
     app.wait_for_text("[data-testid=cie-card]", "the CIE", |t| t.contains("CIE"))
         .unwrap();
     app.wait_for("[data-testid=cie-pin]").unwrap();
-    shot(app, rig, &format!("{shots}-5-cie.png"));
+    shot_fit(app, rig, &format!("{shots}-5-cie.png"));
 }
 
 fn verifies(card: &SimCard) -> usize {
@@ -100,7 +100,7 @@ fn the_star(app: &Session, rig: &Rig, address: &str, shots: &str) {
         })
         .unwrap();
     assert_eq!(state, "Completato");
-    shot(app, rig, &format!("{shots}-10-star.png"));
+    shot_fit(app, rig, &format!("{shots}-10-star.png"));
 }
 
 #[test]
@@ -126,7 +126,7 @@ fn cie_wrong_pin_then_completed_with_the_star() {
         t.contains("2 rimasti")
     })
     .unwrap();
-    shot(&app, &rig, "cie-5-wrong-pin.png");
+    shot_fit(&app, &rig, "cie-5-wrong-pin.png");
     std::thread::sleep(std::time::Duration::from_secs(2));
     assert_eq!(verifies(&card), 1, "exactly one VERIFY for one click");
     assert_eq!(card.with_cie(|c| c.tries_left()), Some(2));
@@ -173,7 +173,7 @@ fn a_cie_lifted_mid_session_then_a_retry_on_the_click() {
         text.contains("potrebbe essere stato usato un tentativo"),
         "{text}"
     );
-    shot(&app, &rig, "cie-lifted-5-lost.png");
+    shot_fit(&app, &rig, "cie-lifted-5-lost.png");
     std::thread::sleep(std::time::Duration::from_secs(2));
     assert_eq!(verifies(&card), 0, "nothing was re-sent by itself");
 
@@ -212,7 +212,7 @@ fn a_cie_of_someone_else_is_stopped_before_the_provider() {
     let text = app.text(&error).unwrap();
     assert!(text.contains("BNCGLI85C55F205C"), "{text}");
     assert!(text.contains(MARIO_CF), "{text}");
-    shot(&app, &rig, "cie-other-5-mismatch.png");
+    shot_fit(&app, &rig, "cie-other-5-mismatch.png");
     // The PIN was verified once (the certificate is readable only after it); no signature was
     // made, so nothing about the card could reach the provider, and the request is where it was.
     assert_eq!(verifies(&card), 1);
@@ -239,7 +239,7 @@ fn cieid_on_the_phone_through_the_sandbox_to_completed() {
         })
         .unwrap();
     app.wait_for("[data-testid=qr]").unwrap();
-    shot(&app, &rig, "cieid-5-qr.png");
+    shot_fit(&app, &rig, "cieid-5-qr.png");
     // The browser page carries the QR code of the phone page; the test plays the CieID app.
     let page = sandbox.http.get(&url).send().unwrap().text().unwrap();
     assert!(page.contains("<svg"), "the page shows a QR code");

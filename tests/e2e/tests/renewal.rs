@@ -135,7 +135,7 @@ fn unregistered_company_registers_and_renews_by_card_with_one_charge() {
         .unwrap_or_else(|| panic!("{words:?} is no number"))
         .to_string();
     fill(&app, "rn-captcha-answer", &answer);
-    shot(&app, &rig, "renewal-2-register.png");
+    shot_fit(&app, &rig, "renewal-2-register.png");
     app.click_when_ready("[data-testid=rn-register]").unwrap();
 
     // "Verifica" with the e-mailed code, then the SMS pop-up with the code sent to the mobile.
@@ -175,7 +175,7 @@ fn unregistered_company_registers_and_renews_by_card_with_one_charge() {
     fill(&app, "rn-rep-first", "Chiara");
     fill(&app, "rn-rep-last", "Conti");
     fill(&app, "rn-rep-cf", REP_CF);
-    shot(&app, &rig, "renewal-6-representative.png");
+    shot_fit(&app, &rig, "renewal-6-representative.png");
     app.click_when_ready("[data-testid=rn-rep-continue]")
         .unwrap();
 
@@ -195,7 +195,7 @@ fn unregistered_company_registers_and_renews_by_card_with_one_charge() {
     choose(&app, "rn-card-year", year.as_str().unwrap());
     fill(&app, "rn-card-cvc", "123");
     fill(&app, "rn-card-holder", "Chiara Conti");
-    shot(&app, &rig, "renewal-8-card.png");
+    shot_fit(&app, &rig, "renewal-8-card.png");
     app.click_when_ready("[data-testid=rn-pay]").unwrap();
 
     // Confirmation: the new expiry and the order.

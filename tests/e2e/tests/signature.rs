@@ -305,7 +305,7 @@ fn firma_digitale_with_the_cards_signature_df_wrong_pin_once_then_completed() {
         )
         .unwrap();
     assert!(error.contains("Restano 2 tentativi"), "{error}");
-    shot(&app, &rig, "dfds-6-wrong-pin.png");
+    shot_fit(&app, &rig, "dfds-6-wrong-pin.png");
     std::thread::sleep(std::time::Duration::from_secs(2));
     assert_eq!(verifies(&card), 1, "exactly one VERIFY for one click");
 
@@ -364,7 +364,7 @@ fn firma_remota_through_the_csc_service_to_completed() {
     app.click_when_ready("[data-testid=sig-remote-sign-in]")
         .unwrap();
     app.wait_for("[data-testid=sig-credential]").unwrap();
-    shot(&app, &rig, "csc-6-credential.png");
+    shot_fit(&app, &rig, "csc-6-credential.png");
     let clock = sandbox.get("/sandbox/clock", &[], None);
     let now = chrono::DateTime::parse_from_rfc3339(clock["now"].as_str().unwrap())
         .unwrap()

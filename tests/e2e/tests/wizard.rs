@@ -57,7 +57,7 @@ fn to_methods(
     fill(app, "f-last_name", last);
     fill(app, "f-tax_code", cf);
     fill(app, "f-email", email);
-    shot(app, rig, &format!("{shots}-2-data.png"));
+    shot_fit(app, rig, &format!("{shots}-2-data.png"));
     app.click_when_ready("[data-testid=data-confirm]").unwrap();
     at_step(app, "summary");
     shot(app, rig, &format!("{shots}-3-summary.png"));
@@ -165,7 +165,7 @@ fn cns_path_wrong_pin_then_otp_expiry_resend_and_completed_with_the_star() {
         question.contains("È l'ultimo tentativo: se il PIN è sbagliato la carta si blocca"),
         "{question}"
     );
-    shot(&app, &rig, "cns-5-last-try.png");
+    shot_fit(&app, &rig, "cns-5-last-try.png");
     std::thread::sleep(std::time::Duration::from_secs(1));
     assert_eq!(verifies(&card), 2, "no VERIFY before the confirmation");
     app.click_when_ready("[data-testid=last-try-continue]")
@@ -228,7 +228,7 @@ fn cns_path_wrong_pin_then_otp_expiry_resend_and_completed_with_the_star() {
         })
         .unwrap();
     assert_eq!(state, "Completato");
-    shot(&app, &rig, "cns-10-star.png");
+    shot_fit(&app, &rig, "cns-10-star.png");
     // Success e-mails went to the ordinary address too.
     assert!(sandbox.outbox_to(&email).len() >= 3);
     let logs = rig.logs();
@@ -315,7 +315,7 @@ fn codes_used_up_then_ricomincia_la_procedura_starts_over() {
         })
         .unwrap();
     assert!(offer.contains("Ricomincia la procedura"), "{offer}");
-    shot(&app, &rig, "startover-1-codes-used-up.png");
+    shot_fit(&app, &rig, "startover-1-codes-used-up.png");
     app.click_when_ready("[data-testid=start-over]").unwrap();
     at_step(&app, "choosing_role");
     shot(&app, &rig, "startover-2-first-question.png");
@@ -349,7 +349,7 @@ fn preflight_stops_a_card_of_someone_else_before_the_provider() {
         "no PIN field for a wrong card"
     );
     assert_eq!(verifies(&card), 0);
-    shot(&app, &rig, "mismatch-5-preflight.png");
+    shot_fit(&app, &rig, "mismatch-5-preflight.png");
     drop(app);
     card.stop();
 }
@@ -368,7 +368,7 @@ fn spid_login_completed_on_the_sandbox_identity_provider_page() {
         })
         .unwrap();
     app.wait_for("[data-testid=qr]").unwrap();
-    shot(&app, &rig, "spid-5-qr.png");
+    shot_fit(&app, &rig, "spid-5-qr.png");
     // The test plays the user at the identity provider's page.
     let page = sandbox.http.get(&url).send().unwrap().text().unwrap();
     assert!(page.contains(cf), "the test identity is offered");

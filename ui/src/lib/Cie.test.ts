@@ -85,10 +85,16 @@ describe('CIE', { timeout: 30_000 }, () => {
     const backend = stubBackend(cieScript({ cieIdentify: wrong, ciePreflight: [CHECK, { ...CHECK, pin: { tries_left: 2, blocked: false } }] }));
     renderWizard(backend);
     await withReader(user);
-    await user.type(screen.getByTestId('cie-pin'), '11111111');
+    const field = screen.getByTestId('cie-pin');
+    await user.type(field, '11111111');
     await user.click(screen.getByTestId('cie-sign'));
     expect(await screen.findByTestId('card-error')).toHaveTextContent('Restano 2 tentativi');
     expect(await screen.findByTestId('card-pin')).toHaveTextContent('2 rimasti');
+    // The message took the focus and the verdict and PIN field stayed through the card's new
+    // reading: nothing moved under the holder's eyes.
+    await waitFor(() => expect(screen.getByTestId('card-error')).toHaveFocus());
+    expect(screen.queryByTestId('checking')).toBeNull();
+    expect(screen.getByTestId('cie-pin')).toBe(field);
     expect(backend.mock('cieIdentify')).toHaveBeenCalledTimes(1);
     expect(screen.getByTestId('cie-pin')).toHaveValue('');
   });

@@ -70,6 +70,9 @@ describe('CIE', { timeout: 30_000 }, () => {
     await withReader(user);
     expect(screen.getByTestId('cie-pin-halves')).toHaveTextContent('le prime 4 sono nella ricevuta');
     expect(screen.getByTestId('cie-pin-halves')).toHaveTextContent('le ultime 4 nella lettera');
+    // Behind "Dove trovo il PIN?" on screen, still read with the field.
+    expect(screen.getByTestId('cie-pin-where')).not.toHaveAttribute('open');
+    expect(screen.getByTestId('cie-pin')).toHaveAccessibleDescription(/le prime 4 sono nella ricevuta/);
     await user.type(screen.getByTestId('cie-pin'), '1234567');
     expect(screen.getByTestId('cie-sign')).toBeDisabled();
     await user.type(screen.getByTestId('cie-pin'), '8');

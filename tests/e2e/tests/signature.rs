@@ -267,7 +267,7 @@ fn firma_digitale_with_a_pkcs11_token_to_completed_and_the_signed_copy_saved() {
     app.click_when_ready("[data-testid=sig-device-pkcs11]")
         .unwrap();
     pick_softhsm(&app, &rig, "p11");
-    shot(&app, &rig, "p11-6-token.png");
+    shot_fit(&app, &rig, "p11-6-token.png");
     fill(&app, "sig-token-pin", TOKEN_PIN);
     app.click_when_ready("[data-testid=sig-token-sign]")
         .unwrap();

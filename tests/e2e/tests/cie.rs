@@ -39,7 +39,7 @@ fn to_methods(app: &Session, rig: &Rig, email: &str, shots: &str) {
     app.click_when_ready("[data-testid=summary-proceed]")
         .unwrap();
     at_step(app, "choosing_method");
-    shot(app, rig, &format!("{shots}-4-methods.png"));
+    shot_fit(app, rig, &format!("{shots}-4-methods.png"));
 }
 
 /// The CIE method with the computer's reader, up to the PIN field (the pre-flight passed).
@@ -72,7 +72,7 @@ fn signatures_after_verify(card: &SimCard) -> usize {
 
 fn terms_and_otp(app: &Session, rig: &Rig, sandbox: &Sandbox, email: &str, shots: &str) {
     at_step(app, "identified");
-    shot(app, rig, &format!("{shots}-6-identified.png"));
+    shot_fit(app, rig, &format!("{shots}-6-identified.png"));
     app.click_when_ready("[data-testid=proceed]").unwrap();
     at_step(app, "accepting_terms");
     app.click_when_ready("[data-testid=terms-service]").unwrap();
@@ -135,7 +135,7 @@ fn cie_wrong_pin_then_completed_with_the_star() {
     app.click_when_ready("[data-testid=cie-sign]").unwrap();
     terms_and_otp(&app, &rig, &sandbox, &email, "cie");
     assert_eq!(verifies(&card), 2);
-    shot(&app, &rig, "cie-9-completed.png");
+    shot_fit(&app, &rig, "cie-9-completed.png");
     the_star(&app, &rig, &address, "cie");
     let logs = rig.logs();
     for secret in [CIE_PIN, "11111111"] {
@@ -187,7 +187,7 @@ fn a_cie_lifted_mid_session_then_a_retry_on_the_click() {
     app.click_when_ready("[data-testid=cie-sign]").unwrap();
     at_step(&app, "identified");
     assert_eq!(verifies(&card), 1);
-    shot(&app, &rig, "cie-lifted-6-identified.png");
+    shot_fit(&app, &rig, "cie-lifted-6-identified.png");
     drop(app);
     card.stop();
 }
@@ -231,7 +231,7 @@ fn cieid_on_the_phone_through_the_sandbox_to_completed() {
     app.click_when_ready("[data-testid=method-cie]").unwrap();
     at_step(&app, "identifying");
     app.click_when_ready("[data-testid=cie-way-phone]").unwrap();
-    shot(&app, &rig, "cieid-5-button.png");
+    shot_fit(&app, &rig, "cieid-5-button.png");
     app.click_when_ready("[data-testid=cieid-start]").unwrap();
     let url = app
         .wait_for_text("[data-testid=cieid-url]", "the CieID page link", |t| {
@@ -255,6 +255,6 @@ fn cieid_on_the_phone_through_the_sandbox_to_completed() {
         .unwrap();
     assert!(r.status().is_success(), "{}", r.status());
     terms_and_otp(&app, &rig, &sandbox, &email, "cieid");
-    shot(&app, &rig, "cieid-9-completed.png");
+    shot_fit(&app, &rig, "cieid-9-completed.png");
     the_star(&app, &rig, &address, "cieid");
 }

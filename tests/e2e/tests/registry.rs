@@ -75,12 +75,12 @@ fn request_change(app: &Session, new_pec: &str) {
 fn change_of_pec_confirmed_with_the_link_sent_to_the_new_pec() {
     let rig = Rig::from_env();
     let (app, sandbox) = open_registry(&rig, "registry-ok");
-    shot(&app, &rig, "registry-1-signin.png");
+    shot_fit(&app, &rig, "registry-1-signin.png");
     registry_sign_in(&app);
     let old = app
         .text(&app.find("[data-testid=reg-current-pec]").unwrap())
         .unwrap();
-    shot(&app, &rig, "registry-2-record.png");
+    shot_fit(&app, &rig, "registry-2-record.png");
 
     // The form's own checks: the same address again is refused before anything is sent.
     app.click_when_ready("[data-testid=reg-edit-open]").unwrap();
@@ -126,7 +126,7 @@ fn change_of_pec_confirmed_with_the_link_sent_to_the_new_pec() {
         })
         .unwrap();
     assert_eq!(current, new_pec);
-    shot(&app, &rig, "registry-5-confirmed.png");
+    shot_fit(&app, &rig, "registry-5-confirmed.png");
     assert!(
         !rig.logs().contains(link.rsplit('/').next().unwrap()),
         "the link's token is not logged"
@@ -202,7 +202,7 @@ fn without_the_private_area_a_support_ticket_leads_to_the_link() {
         t.contains("carta-identita.pdf")
     })
     .unwrap();
-    shot(&app, &rig, "registry-8-ticket.png");
+    shot_fit(&app, &rig, "registry-8-ticket.png");
 
     // The technical service accepts: the link goes to the new PEC, and is used here.
     sandbox.post(
@@ -219,5 +219,5 @@ fn without_the_private_area_a_support_ticket_leads_to_the_link() {
         t.contains(&new_pec)
     })
     .unwrap();
-    shot(&app, &rig, "registry-9-confirmed.png");
+    shot_fit(&app, &rig, "registry-9-confirmed.png");
 }

@@ -146,7 +146,7 @@ fn to_form(app: &Session, rig: &Rig, email: &str, method: &str, shots: &str) {
         "{text}"
     );
     assert!(text.contains("Mario Rossi"), "{text}");
-    shot(app, rig, &format!("{shots}-5-form.png"));
+    shot_fit(app, rig, &format!("{shots}-5-form.png"));
     app.click_when_ready("[data-testid=sig-accept]").unwrap();
 }
 
@@ -176,7 +176,7 @@ fn saved_copy(app: &Session, rig: &Rig, ca: &[u8], shots: &str) -> Vec<u8> {
             t.contains(".p7m")
         })
         .unwrap();
-    shot(app, rig, &format!("{shots}-9-saved.png"));
+    shot_fit(app, rig, &format!("{shots}-9-saved.png"));
     let dir = rig.app_home.join("documents/PEC Desktop");
     let file = std::fs::read_dir(&dir)
         .unwrap()
@@ -423,5 +423,5 @@ fn a_qualified_certificate_of_someone_else_is_the_data_mismatch_outcome() {
     app.click_when_ready("[data-testid=sig-token-sign]")
         .unwrap();
     at_step(&app, "data_mismatch");
-    shot(&app, &rig, "p11mm-7-mismatch.png");
+    shot_fit(&app, &rig, "p11mm-7-mismatch.png");
 }

@@ -155,4 +155,23 @@ describe('CIE', { timeout: 30_000 }, () => {
     await waitFor(() => expect(screen.getByTestId('wizard')).toHaveAttribute('data-step', 'identified'), { timeout: 6000 });
     expect(backend.calls).not.toContain('ciePreflight');
   });
+
+  test('CieID: a browser that cannot be opened is said, with the focus, beside the QR code', async () => {
+    const user = userEvent.setup();
+    const login = { handle: 'cieid-2', login_url: 'http://127.0.0.1:9/sandbox/cieid/login/cieid-2', expires_at: '2026-11-22T10:10:00Z', qr_svg: '<svg></svg>' };
+    const backend = stubBackend(
+      cieScript({
+        cieCieidStart: login,
+        cieCieidOpen: failure('app.browser', 'Non è stato possibile aprire il browser.'),
+        cieCieidPoll: { status: 'pending', request: null },
+      }),
+    );
+    renderWizard(backend);
+    await user.click(await screen.findByTestId('cie-way-phone'));
+    await user.click(screen.getByTestId('cieid-start'));
+    const error = await screen.findByTestId('cieid-error');
+    expect(error).toHaveTextContent('Non è stato possibile aprire il browser.');
+    await waitFor(() => expect(error).toHaveFocus());
+    expect(screen.getByTestId('qr')).toBeInTheDocument();
+  });
 });

@@ -281,10 +281,25 @@ impl Session {
         }
     }
 
-    /// Waits until the element matching `css` is clickable, then clicks it.
+    /// Waits until the element matching `css` is there and enabled, then clicks it. A button
+    /// the flow keeps disabled for a moment after its step changed (still busy with the last
+    /// call) would drop the click without a word, and the test would wait for a step that
+    /// never comes.
     pub fn click_when_ready(&self, css: &str) -> Result<()> {
-        let element = self.wait_for(css)?;
-        self.click(&element)
+        let limit = Duration::from_secs(30);
+        let start = Instant::now();
+        loop {
+            // Found again each time: a page that re-renders replaces its elements.
+            let element = self.wait_for(css)?;
+            let enabled = self.get(&format!("/element/{}/enabled", element.0))?;
+            if enabled.as_bool().unwrap_or(true) {
+                return self.click(&element);
+            }
+            if start.elapsed() > limit {
+                return Err(Error::Timeout(limit, format!("{css} to be enabled")));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     pub fn click(&self, element: &Element) -> Result<()> {

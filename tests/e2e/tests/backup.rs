@@ -201,7 +201,7 @@ fn a_mailbox_is_saved_as_eml_files_with_an_index_and_a_second_run_resumes() {
         assert!(Instant::now() < limit, "the form was not prefilled");
         std::thread::sleep(Duration::from_millis(100));
     }
-    shot(&app, &rig, "backup-1-form.png");
+    shot_fit(&app, &rig, "backup-1-form.png");
     // The server comes from the provider, prefilled.
     let host = app.find("[data-testid=backup-host]").unwrap();
     assert_eq!(app.value(&host).unwrap(), imap.host);
@@ -240,11 +240,11 @@ fn a_mailbox_is_saved_as_eml_files_with_an_index_and_a_second_run_resumes() {
         .unwrap();
     assert_eq!(code, "backup.auth_failed");
     backup_step(&app, "form");
-    shot(&app, &rig, "backup-2-wrong-password.png");
+    shot_fit(&app, &rig, "backup-2-wrong-password.png");
 
     start_with(&app, &imap.password);
     backup_step(&app, "done");
-    shot(&app, &rig, "backup-3-done.png");
+    shot_fit(&app, &rig, "backup-3-done.png");
     assert_eq!(
         attr(&app, "[data-testid=backup-result]", "data-verified"),
         "true"
@@ -323,7 +323,7 @@ fn a_mailbox_is_saved_as_eml_files_with_an_index_and_a_second_run_resumes() {
         t.contains("3 messaggi erano già salvati")
     })
     .unwrap();
-    shot(&app, &rig, "backup-4-resumed.png");
+    shot_fit(&app, &rig, "backup-4-resumed.png");
     assert_eq!(eml_files(&dest.join("messages")).len(), 3);
 
     // The password is never written anywhere the app keeps things, nor logged.

@@ -39,7 +39,7 @@ fn to_methods(app: &Session, rig: &Rig, email: &str, shots: &str) {
     app.click_when_ready("[data-testid=summary-proceed]")
         .unwrap();
     at_step(app, "choosing_method");
-    shot(app, rig, &format!("{shots}-4-methods.png"));
+    shot_fit(app, rig, &format!("{shots}-4-methods.png"));
 }
 
 /// The CIE method with the computer's reader, up to the PIN field (the pre-flight passed).
@@ -53,7 +53,7 @@ fn to_pin(app: &Session, rig: &Rig, shots: &str) {
     app.wait_for_text("[data-testid=cie-card]", "the CIE", |t| t.contains("CIE"))
         .unwrap();
     app.wait_for("[data-testid=cie-pin]").unwrap();
-    shot(app, rig, &format!("{shots}-5-cie.png"));
+    shot_fit(app, rig, &format!("{shots}-5-cie.png"));
 }
 
 fn verifies(card: &SimCard) -> usize {
@@ -72,7 +72,7 @@ fn signatures_after_verify(card: &SimCard) -> usize {
 
 fn terms_and_otp(app: &Session, rig: &Rig, sandbox: &Sandbox, email: &str, shots: &str) {
     at_step(app, "identified");
-    shot(app, rig, &format!("{shots}-6-identified.png"));
+    shot_fit(app, rig, &format!("{shots}-6-identified.png"));
     app.click_when_ready("[data-testid=proceed]").unwrap();
     at_step(app, "accepting_terms");
     app.click_when_ready("[data-testid=terms-service]").unwrap();
@@ -100,7 +100,7 @@ fn the_star(app: &Session, rig: &Rig, address: &str, shots: &str) {
         })
         .unwrap();
     assert_eq!(state, "Completato");
-    shot(app, rig, &format!("{shots}-10-star.png"));
+    shot_fit(app, rig, &format!("{shots}-10-star.png"));
 }
 
 #[test]
@@ -126,7 +126,7 @@ fn cie_wrong_pin_then_completed_with_the_star() {
         t.contains("2 rimasti")
     })
     .unwrap();
-    shot(&app, &rig, "cie-5-wrong-pin.png");
+    shot_fit(&app, &rig, "cie-5-wrong-pin.png");
     std::thread::sleep(std::time::Duration::from_secs(2));
     assert_eq!(verifies(&card), 1, "exactly one VERIFY for one click");
     assert_eq!(card.with_cie(|c| c.tries_left()), Some(2));
@@ -135,7 +135,7 @@ fn cie_wrong_pin_then_completed_with_the_star() {
     app.click_when_ready("[data-testid=cie-sign]").unwrap();
     terms_and_otp(&app, &rig, &sandbox, &email, "cie");
     assert_eq!(verifies(&card), 2);
-    shot(&app, &rig, "cie-9-completed.png");
+    shot_fit(&app, &rig, "cie-9-completed.png");
     the_star(&app, &rig, &address, "cie");
     let logs = rig.logs();
     for secret in [CIE_PIN, "11111111"] {
@@ -173,7 +173,7 @@ fn a_cie_lifted_mid_session_then_a_retry_on_the_click() {
         text.contains("potrebbe essere stato usato un tentativo"),
         "{text}"
     );
-    shot(&app, &rig, "cie-lifted-5-lost.png");
+    shot_fit(&app, &rig, "cie-lifted-5-lost.png");
     std::thread::sleep(std::time::Duration::from_secs(2));
     assert_eq!(verifies(&card), 0, "nothing was re-sent by itself");
 
@@ -187,7 +187,7 @@ fn a_cie_lifted_mid_session_then_a_retry_on_the_click() {
     app.click_when_ready("[data-testid=cie-sign]").unwrap();
     at_step(&app, "identified");
     assert_eq!(verifies(&card), 1);
-    shot(&app, &rig, "cie-lifted-6-identified.png");
+    shot_fit(&app, &rig, "cie-lifted-6-identified.png");
     drop(app);
     card.stop();
 }
@@ -212,7 +212,7 @@ fn a_cie_of_someone_else_is_stopped_before_the_provider() {
     let text = app.text(&error).unwrap();
     assert!(text.contains("BNCGLI85C55F205C"), "{text}");
     assert!(text.contains(MARIO_CF), "{text}");
-    shot(&app, &rig, "cie-other-5-mismatch.png");
+    shot_fit(&app, &rig, "cie-other-5-mismatch.png");
     // The PIN was verified once (the certificate is readable only after it); no signature was
     // made, so nothing about the card could reach the provider, and the request is where it was.
     assert_eq!(verifies(&card), 1);
@@ -231,7 +231,7 @@ fn cieid_on_the_phone_through_the_sandbox_to_completed() {
     app.click_when_ready("[data-testid=method-cie]").unwrap();
     at_step(&app, "identifying");
     app.click_when_ready("[data-testid=cie-way-phone]").unwrap();
-    shot(&app, &rig, "cieid-5-button.png");
+    shot_fit(&app, &rig, "cieid-5-button.png");
     app.click_when_ready("[data-testid=cieid-start]").unwrap();
     let url = app
         .wait_for_text("[data-testid=cieid-url]", "the CieID page link", |t| {
@@ -239,7 +239,7 @@ fn cieid_on_the_phone_through_the_sandbox_to_completed() {
         })
         .unwrap();
     app.wait_for("[data-testid=qr]").unwrap();
-    shot(&app, &rig, "cieid-5-qr.png");
+    shot_fit(&app, &rig, "cieid-5-qr.png");
     // The browser page carries the QR code of the phone page; the test plays the CieID app.
     let page = sandbox.http.get(&url).send().unwrap().text().unwrap();
     assert!(page.contains("<svg"), "the page shows a QR code");
@@ -255,7 +255,7 @@ fn cieid_on_the_phone_through_the_sandbox_to_completed() {
         .unwrap();
     assert!(r.status().is_success(), "{}", r.status());
     terms_and_otp(&app, &rig, &sandbox, &email, "cieid");
-    shot(&app, &rig, "cieid-9-completed.png");
+    shot_fit(&app, &rig, "cieid-9-completed.png");
     the_star(&app, &rig, &address, "cieid");
 }
 

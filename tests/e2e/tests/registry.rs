@@ -75,19 +75,19 @@ fn request_change(app: &Session, new_pec: &str) {
 fn change_of_pec_confirmed_with_the_link_sent_to_the_new_pec() {
     let rig = Rig::from_env();
     let (app, sandbox) = open_registry(&rig, "registry-ok");
-    shot(&app, &rig, "registry-1-signin.png");
+    shot_fit(&app, &rig, "registry-1-signin.png");
     registry_sign_in(&app);
     let old = app
         .text(&app.find("[data-testid=reg-current-pec]").unwrap())
         .unwrap();
-    shot(&app, &rig, "registry-2-record.png");
+    shot_fit(&app, &rig, "registry-2-record.png");
 
     // The form's own checks: the same address again is refused before anything is sent.
     app.click_when_ready("[data-testid=reg-edit-open]").unwrap();
     fill(&app, "reg-new-pec", &old);
     app.click_when_ready("[data-testid=reg-send]").unwrap();
     app.wait_for("[data-testid=reg-new-pec-error]").unwrap();
-    shot(&app, &rig, "registry-3-same-pec.png");
+    shot_fit(&app, &rig, "registry-3-same-pec.png");
     app.execute(
         "document.querySelector('[data-testid=reg-edit] button.secondary').click()",
         json!([]),
@@ -110,7 +110,7 @@ fn change_of_pec_confirmed_with_the_link_sent_to_the_new_pec() {
         app.find("[data-testid=reg-change-local]").is_ok(),
         "the deadline in local time"
     );
-    shot(&app, &rig, "registry-4-pending.png");
+    shot_fit(&app, &rig, "registry-4-pending.png");
 
     let link = confirmation_link(&sandbox, &new_pec);
     fill(&app, "reg-link", &link);
@@ -126,7 +126,7 @@ fn change_of_pec_confirmed_with_the_link_sent_to_the_new_pec() {
         })
         .unwrap();
     assert_eq!(current, new_pec);
-    shot(&app, &rig, "registry-5-confirmed.png");
+    shot_fit(&app, &rig, "registry-5-confirmed.png");
     assert!(
         !rig.logs().contains(link.rsplit('/').next().unwrap()),
         "the link's token is not logged"
@@ -160,7 +160,7 @@ fn a_link_used_after_its_deadline_is_refused_and_a_new_request_offered() {
         app.attribute(&alert, "data-code").unwrap().as_deref(),
         Some("registry.link_expired")
     );
-    shot(&app, &rig, "registry-6-expired.png");
+    shot_fit(&app, &rig, "registry-6-expired.png");
     app.click_when_ready("[data-testid=registry-new-request]")
         .unwrap();
     app.wait_for("[data-testid=reg-edit]").unwrap();
@@ -180,7 +180,7 @@ fn without_the_private_area_a_support_ticket_leads_to_the_link() {
     fill(&app, "sup-cf", "RSSMRA45C12F205C");
     fill(&app, "sup-phone", "0612345678");
     fill(&app, "sup-pec", &new_pec);
-    shot(&app, &rig, "registry-7-questionnaire.png");
+    shot_fit(&app, &rig, "registry-7-questionnaire.png");
     app.click_when_ready("[data-testid=sup-send]").unwrap();
     registry_step(&app, "ticket");
     let title = app
@@ -202,7 +202,7 @@ fn without_the_private_area_a_support_ticket_leads_to_the_link() {
         t.contains("carta-identita.pdf")
     })
     .unwrap();
-    shot(&app, &rig, "registry-8-ticket.png");
+    shot_fit(&app, &rig, "registry-8-ticket.png");
 
     // The technical service accepts: the link goes to the new PEC, and is used here.
     sandbox.post(
@@ -219,5 +219,5 @@ fn without_the_private_area_a_support_ticket_leads_to_the_link() {
         t.contains(&new_pec)
     })
     .unwrap();
-    shot(&app, &rig, "registry-9-confirmed.png");
+    shot_fit(&app, &rig, "registry-9-confirmed.png");
 }

@@ -100,7 +100,7 @@ fn unregistered_company_registers_and_renews_by_card_with_one_charge() {
     app.click_when_ready("[data-testid=renew]").unwrap();
     at_step(&app, "entry");
     fill(&app, "rn-tax-code", &cf);
-    shot(&app, &rig, "renewal-1-entry.png");
+    shot_fit(&app, &rig, "renewal-1-entry.png");
     app.click_when_ready("[data-testid=rn-lookup]").unwrap();
     at_step(&app, "register");
     let shown = app
@@ -135,7 +135,7 @@ fn unregistered_company_registers_and_renews_by_card_with_one_charge() {
         .unwrap_or_else(|| panic!("{words:?} is no number"))
         .to_string();
     fill(&app, "rn-captcha-answer", &answer);
-    shot(&app, &rig, "renewal-2-register.png");
+    shot_fit(&app, &rig, "renewal-2-register.png");
     app.click_when_ready("[data-testid=rn-register]").unwrap();
 
     // "Verifica" with the e-mailed code, then the SMS pop-up with the code sent to the mobile.
@@ -150,21 +150,21 @@ fn unregistered_company_registers_and_renews_by_card_with_one_charge() {
     let mails = sandbox.get("/sandbox/outbox", &[("to", &address)], None);
     let email_code = Sandbox::latest_code(&mails).expect("a code e-mailed to the PEC");
     fill(&app, "rn-email-code", &email_code);
-    shot(&app, &rig, "renewal-3-email-code.png");
+    shot_fit(&app, &rig, "renewal-3-email-code.png");
     app.click_when_ready("[data-testid=rn-verify-email]")
         .unwrap();
     at_step(&app, "sms_code");
     let sms = sandbox.get("/sandbox/sms-outbox", &[("to", &mobile)], None);
     let sms_code = Sandbox::latest_code(&sms).expect("a code sent by SMS");
     fill(&app, "rn-sms-code", &sms_code);
-    shot(&app, &rig, "renewal-4-sms.png");
+    shot_fit(&app, &rig, "renewal-4-sms.png");
     app.click_when_ready("[data-testid=rn-verify-sms]").unwrap();
 
     // "Gestisci – Servizi": the mailbox; then the price and the legal representative.
     at_step(&app, "mailboxes");
     app.click_when_ready(&format!("[data-testid='rn-box-{address}']"))
         .unwrap();
-    shot(&app, &rig, "renewal-5-mailboxes.png");
+    shot_fit(&app, &rig, "renewal-5-mailboxes.png");
     app.click_when_ready("[data-testid=rn-mailbox-confirm]")
         .unwrap();
     at_step(&app, "representative");
@@ -175,7 +175,7 @@ fn unregistered_company_registers_and_renews_by_card_with_one_charge() {
     fill(&app, "rn-rep-first", "Chiara");
     fill(&app, "rn-rep-last", "Conti");
     fill(&app, "rn-rep-cf", REP_CF);
-    shot(&app, &rig, "renewal-6-representative.png");
+    shot_fit(&app, &rig, "renewal-6-representative.png");
     app.click_when_ready("[data-testid=rn-rep-continue]")
         .unwrap();
 
@@ -183,7 +183,7 @@ fn unregistered_company_registers_and_renews_by_card_with_one_charge() {
     at_step(&app, "payment_method");
     app.click_when_ready("[data-testid=rn-method-card]")
         .unwrap();
-    shot(&app, &rig, "renewal-7-method.png");
+    shot_fit(&app, &rig, "renewal-7-method.png");
     app.click_when_ready("[data-testid=rn-method-continue]")
         .unwrap();
     at_step(&app, "payment");
@@ -195,7 +195,7 @@ fn unregistered_company_registers_and_renews_by_card_with_one_charge() {
     choose(&app, "rn-card-year", year.as_str().unwrap());
     fill(&app, "rn-card-cvc", "123");
     fill(&app, "rn-card-holder", "Chiara Conti");
-    shot(&app, &rig, "renewal-8-card.png");
+    shot_fit(&app, &rig, "renewal-8-card.png");
     app.click_when_ready("[data-testid=rn-pay]").unwrap();
 
     // Confirmation: the new expiry and the order.
@@ -211,7 +211,7 @@ fn unregistered_company_registers_and_renews_by_card_with_one_charge() {
         t.contains("PEC")
     })
     .unwrap();
-    shot(&app, &rig, "renewal-9-confirmation.png");
+    shot_fit(&app, &rig, "renewal-9-confirmation.png");
 
     // Exactly one charge, of the whole price.
     let charges = sandbox.get(
@@ -286,7 +286,7 @@ fn unregistered_company_registers_and_renews_by_card_with_one_charge() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    shot(&app, &rig, "renewal-10-back.png");
+    shot_fit(&app, &rig, "renewal-10-back.png");
 
     let logs = rig.logs();
     for secret in [

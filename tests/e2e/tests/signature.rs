@@ -146,7 +146,7 @@ fn to_form(app: &Session, rig: &Rig, email: &str, method: &str, shots: &str) {
         "{text}"
     );
     assert!(text.contains("Mario Rossi"), "{text}");
-    shot(app, rig, &format!("{shots}-5-form.png"));
+    shot_fit(app, rig, &format!("{shots}-5-form.png"));
     app.click_when_ready("[data-testid=sig-accept]").unwrap();
 }
 
@@ -176,7 +176,7 @@ fn saved_copy(app: &Session, rig: &Rig, ca: &[u8], shots: &str) -> Vec<u8> {
             t.contains(".p7m")
         })
         .unwrap();
-    shot(app, rig, &format!("{shots}-9-saved.png"));
+    shot_fit(app, rig, &format!("{shots}-9-saved.png"));
     let dir = rig.app_home.join("documents/PEC Desktop");
     let file = std::fs::read_dir(&dir)
         .unwrap()
@@ -267,7 +267,7 @@ fn firma_digitale_with_a_pkcs11_token_to_completed_and_the_signed_copy_saved() {
     app.click_when_ready("[data-testid=sig-device-pkcs11]")
         .unwrap();
     pick_softhsm(&app, &rig, "p11");
-    shot(&app, &rig, "p11-6-token.png");
+    shot_fit(&app, &rig, "p11-6-token.png");
     fill(&app, "sig-token-pin", TOKEN_PIN);
     app.click_when_ready("[data-testid=sig-token-sign]")
         .unwrap();
@@ -305,7 +305,7 @@ fn firma_digitale_with_the_cards_signature_df_wrong_pin_once_then_completed() {
         )
         .unwrap();
     assert!(error.contains("Restano 2 tentativi"), "{error}");
-    shot(&app, &rig, "dfds-6-wrong-pin.png");
+    shot_fit(&app, &rig, "dfds-6-wrong-pin.png");
     std::thread::sleep(std::time::Duration::from_secs(2));
     assert_eq!(verifies(&card), 1, "exactly one VERIFY for one click");
 
@@ -364,7 +364,7 @@ fn firma_remota_through_the_csc_service_to_completed() {
     app.click_when_ready("[data-testid=sig-remote-sign-in]")
         .unwrap();
     app.wait_for("[data-testid=sig-credential]").unwrap();
-    shot(&app, &rig, "csc-6-credential.png");
+    shot_fit(&app, &rig, "csc-6-credential.png");
     let clock = sandbox.get("/sandbox/clock", &[], None);
     let now = chrono::DateTime::parse_from_rfc3339(clock["now"].as_str().unwrap())
         .unwrap()
@@ -423,5 +423,5 @@ fn a_qualified_certificate_of_someone_else_is_the_data_mismatch_outcome() {
     app.click_when_ready("[data-testid=sig-token-sign]")
         .unwrap();
     at_step(&app, "data_mismatch");
-    shot(&app, &rig, "p11mm-7-mismatch.png");
+    shot_fit(&app, &rig, "p11mm-7-mismatch.png");
 }

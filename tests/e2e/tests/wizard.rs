@@ -46,7 +46,7 @@ fn to_methods(
     app.click_when_ready("[data-testid=confirm-identity]")
         .unwrap();
     at_step(app, "choosing_role");
-    shot(app, rig, &format!("{shots}-1-role.png"));
+    shot_fit(app, rig, &format!("{shots}-1-role.png"));
     app.click_when_ready("[data-testid=role-holder]").unwrap();
     app.click_when_ready("[data-testid=role-confirm]").unwrap();
     at_step(app, "choosing_holder_kind");
@@ -57,14 +57,14 @@ fn to_methods(
     fill(app, "f-last_name", last);
     fill(app, "f-tax_code", cf);
     fill(app, "f-email", email);
-    shot(app, rig, &format!("{shots}-2-data.png"));
+    shot_fit(app, rig, &format!("{shots}-2-data.png"));
     app.click_when_ready("[data-testid=data-confirm]").unwrap();
     at_step(app, "summary");
-    shot(app, rig, &format!("{shots}-3-summary.png"));
+    shot_fit(app, rig, &format!("{shots}-3-summary.png"));
     app.click_when_ready("[data-testid=summary-proceed]")
         .unwrap();
     at_step(app, "choosing_method");
-    shot(app, rig, &format!("{shots}-4-methods.png"));
+    shot_fit(app, rig, &format!("{shots}-4-methods.png"));
 }
 
 /// VERIFY commands the card received (INS 0x20).
@@ -74,13 +74,13 @@ fn verifies(card: &SimCard) -> usize {
 
 fn terms_and_otp(app: &Session, rig: &Rig, sandbox: &Sandbox, email: &str, shots: &str) {
     at_step(app, "identified");
-    shot(app, rig, &format!("{shots}-6-identified.png"));
+    shot_fit(app, rig, &format!("{shots}-6-identified.png"));
     app.click_when_ready("[data-testid=proceed]").unwrap();
     at_step(app, "accepting_terms");
     app.click_when_ready("[data-testid=terms-service]").unwrap();
     app.click_when_ready("[data-testid=terms-contract]")
         .unwrap();
-    shot(app, rig, &format!("{shots}-7-terms.png"));
+    shot_fit(app, rig, &format!("{shots}-7-terms.png"));
     app.click_when_ready("[data-testid=complete-request]")
         .unwrap();
     at_step(app, "otp_sent");
@@ -88,7 +88,7 @@ fn terms_and_otp(app: &Session, rig: &Rig, sandbox: &Sandbox, email: &str, shots
         t.contains("Il codice scade tra")
     })
     .unwrap();
-    shot(app, rig, &format!("{shots}-8-otp.png"));
+    shot_fit(app, rig, &format!("{shots}-8-otp.png"));
     let otp = sandbox.latest_otp(email);
     fill(app, "otp", &otp);
     app.click_when_ready("[data-testid=otp-confirm]").unwrap();
@@ -165,7 +165,7 @@ fn cns_path_wrong_pin_then_otp_expiry_resend_and_completed_with_the_star() {
         question.contains("È l'ultimo tentativo: se il PIN è sbagliato la carta si blocca"),
         "{question}"
     );
-    shot(&app, &rig, "cns-5-last-try.png");
+    shot_fit(&app, &rig, "cns-5-last-try.png");
     std::thread::sleep(std::time::Duration::from_secs(1));
     assert_eq!(verifies(&card), 2, "no VERIFY before the confirmation");
     app.click_when_ready("[data-testid=last-try-continue]")
@@ -197,7 +197,7 @@ fn cns_path_wrong_pin_then_otp_expiry_resend_and_completed_with_the_star() {
     fill(&app, "otp", &first);
     app.click_when_ready("[data-testid=otp-confirm]").unwrap();
     app.wait_for("[data-testid=wizard-error]").unwrap();
-    shot(&app, &rig, "cns-8-otp-expired.png");
+    shot_fit(&app, &rig, "cns-8-otp-expired.png");
     app.click_when_ready("[data-testid=resend]").unwrap();
     app.wait_for_text("[data-testid=wizard-notice]", "the resend notice", |t| {
         t.contains("Nuovo codice inviato")
@@ -228,7 +228,7 @@ fn cns_path_wrong_pin_then_otp_expiry_resend_and_completed_with_the_star() {
         })
         .unwrap();
     assert_eq!(state, "Completato");
-    shot(&app, &rig, "cns-10-star.png");
+    shot_fit(&app, &rig, "cns-10-star.png");
     // Success e-mails went to the ordinary address too.
     assert!(sandbox.outbox_to(&email).len() >= 3);
     let logs = rig.logs();
@@ -315,10 +315,10 @@ fn codes_used_up_then_ricomincia_la_procedura_starts_over() {
         })
         .unwrap();
     assert!(offer.contains("Ricomincia la procedura"), "{offer}");
-    shot(&app, &rig, "startover-1-codes-used-up.png");
+    shot_fit(&app, &rig, "startover-1-codes-used-up.png");
     app.click_when_ready("[data-testid=start-over]").unwrap();
     at_step(&app, "choosing_role");
-    shot(&app, &rig, "startover-2-first-question.png");
+    shot_fit(&app, &rig, "startover-2-first-question.png");
     drop(app);
     card.stop();
 }
@@ -349,7 +349,7 @@ fn preflight_stops_a_card_of_someone_else_before_the_provider() {
         "no PIN field for a wrong card"
     );
     assert_eq!(verifies(&card), 0);
-    shot(&app, &rig, "mismatch-5-preflight.png");
+    shot_fit(&app, &rig, "mismatch-5-preflight.png");
     drop(app);
     card.stop();
 }
@@ -368,7 +368,7 @@ fn spid_login_completed_on_the_sandbox_identity_provider_page() {
         })
         .unwrap();
     app.wait_for("[data-testid=qr]").unwrap();
-    shot(&app, &rig, "spid-5-qr.png");
+    shot_fit(&app, &rig, "spid-5-qr.png");
     // The test plays the user at the identity provider's page.
     let page = sandbox.http.get(&url).send().unwrap().text().unwrap();
     assert!(page.contains(cf), "the test identity is offered");
@@ -381,7 +381,7 @@ fn spid_login_completed_on_the_sandbox_identity_provider_page() {
     assert!(r.status().is_success(), "{}", r.status());
     terms_and_otp(&app, &rig, &sandbox, &email, "spid");
     at_step(&app, "completed");
-    shot(&app, &rig, "spid-9-completed.png");
+    shot_fit(&app, &rig, "spid-9-completed.png");
 }
 
 #[test]
@@ -395,7 +395,7 @@ fn firma_remota_with_the_app_code_to_completed() {
         .unwrap();
     // The request form to sign, accepted; then the remote signature service (CSC API).
     app.wait_for("[data-testid=sig-form]").unwrap();
-    shot(&app, &rig, "remote-5-form.png");
+    shot_fit(&app, &rig, "remote-5-form.png");
     app.click_when_ready("[data-testid=sig-accept]").unwrap();
     fill(&app, "sig-remote-user", "firma.mario");
     fill(
@@ -412,7 +412,7 @@ fn firma_remota_with_the_app_code_to_completed() {
         .unwrap();
     terms_and_otp(&app, &rig, &sandbox, &email, "remote");
     at_step(&app, "completed");
-    shot(&app, &rig, "remote-9-completed.png");
+    shot_fit(&app, &rig, "remote-9-completed.png");
     let logs = rig.logs();
     assert!(
         !logs.contains(pec_sandbox::seed::REMOTE_SIGNATURE_PASSWORD) && !logs.contains(&code),
@@ -451,7 +451,7 @@ fn firma_remota_with_the_app_code_to_completed() {
             t.len() >= 16
         })
         .unwrap();
-    shot(&app, &rig, "remote-10-app-password.png");
+    shot_fit(&app, &rig, "remote-10-app-password.png");
     assert!(
         !rig.logs().contains(password.trim()),
         "the app password is not logged"
@@ -467,11 +467,11 @@ fn webcam_booking_then_the_operators_approval_moves_the_wizard_on() {
     to_methods(&app, &rig, "Chiara", "Conti", cf, &email, "webcam");
     app.click_when_ready("[data-testid=method-webcam]").unwrap();
     app.wait_for("[data-testid=webcam-slot]").unwrap();
-    shot(&app, &rig, "webcam-5-slots.png");
+    shot_fit(&app, &rig, "webcam-5-slots.png");
     app.click_when_ready("[data-testid=webcam-book]").unwrap();
     let booked = app.wait_for("[data-testid=webcam-booked]").unwrap();
     let booking = app.attribute(&booked, "data-booking").unwrap().unwrap();
-    shot(&app, &rig, "webcam-6-booked.png");
+    shot_fit(&app, &rig, "webcam-6-booked.png");
     // The operator approves after the call, in the provider's back office; the open wizard
     // notices by itself.
     sandbox.post(
@@ -480,7 +480,7 @@ fn webcam_booking_then_the_operators_approval_moves_the_wizard_on() {
     );
     terms_and_otp(&app, &rig, &sandbox, &email, "webcam");
     at_step(&app, "completed");
-    shot(&app, &rig, "webcam-9-completed.png");
+    shot_fit(&app, &rig, "webcam-9-completed.png");
 }
 
 /// Tab to a control, checking on the way that it can be reached and shows its focus.
@@ -546,7 +546,7 @@ fn keyboard_only_from_sign_in_to_completed() {
     tab(&app, "summary-proceed");
     app.press(keys::ENTER).unwrap();
     at_step(&app, "choosing_method");
-    shot(&app, &rig, "keyboard-4-methods.png");
+    shot_fit(&app, &rig, "keyboard-4-methods.png");
 
     tab(&app, "method-remote_signature");
     app.press(keys::ENTER).unwrap();
@@ -580,7 +580,7 @@ fn keyboard_only_from_sign_in_to_completed() {
     app.press(&sandbox.latest_otp(&email)).unwrap();
     app.press(keys::ENTER).unwrap();
     at_step(&app, "completed");
-    shot(&app, &rig, "keyboard-9-completed.png");
+    shot_fit(&app, &rig, "keyboard-9-completed.png");
 }
 
 /// The whole CNS wizard with the keyboard alone: from the mailbox page to
@@ -676,7 +676,7 @@ fn delegation_sends_the_link_to_the_holder() {
         .text(&app.find("[data-testid=link-sent]").unwrap())
         .unwrap();
     assert!(text.contains(&holder), "{text}");
-    shot(&app, &rig, "delegation-sent.png");
+    shot_fit(&app, &rig, "delegation-sent.png");
     assert_eq!(
         sandbox.outbox_to(&holder).len(),
         1,
@@ -722,7 +722,7 @@ fn documents_needed_then_uploaded_for_review() {
             t.starts_with("PR-")
         })
         .unwrap();
-    shot(&app, &rig, "docs-1-missing.png");
+    shot_fit(&app, &rig, "docs-1-missing.png");
 
     let dir = std::env::temp_dir().join(format!("pec-e2e-{account}"));
     std::fs::create_dir_all(&dir).unwrap();
@@ -744,7 +744,7 @@ fn documents_needed_then_uploaded_for_review() {
         .text(&app.find("[data-testid=practice]").unwrap())
         .unwrap();
     assert_eq!(again, practice);
-    shot(&app, &rig, "docs-2-checks.png");
+    shot_fit(&app, &rig, "docs-2-checks.png");
     drop(app);
     card.stop();
 }
@@ -772,7 +772,7 @@ fn the_wizard_resumes_where_it_was_after_a_restart() {
     app.wait_for("[data-testid=resumed]").unwrap();
     let name = app.find("[data-testid=f-first_name]").unwrap();
     assert_eq!(app.value(&name).unwrap(), "Marietto");
-    shot(&app, &rig, "resume-after-restart.png");
+    shot_fit(&app, &rig, "resume-after-restart.png");
     let drafts = std::fs::read_dir(rig.app_home.join("data/it.pecdesktop.app/drafts"))
         .expect("drafts on disk")
         .flatten()

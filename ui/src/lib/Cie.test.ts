@@ -70,6 +70,9 @@ describe('CIE', { timeout: 30_000 }, () => {
     await withReader(user);
     expect(screen.getByTestId('cie-pin-halves')).toHaveTextContent("le prime 4 sono sull'ultimo foglio della ricevuta");
     expect(screen.getByTestId('cie-pin-halves')).toHaveTextContent('le ultime 4 nella lettera');
+    // Behind "Dove trovo il PIN?" on screen, still read with the field.
+    expect(screen.getByTestId('cie-pin-where')).not.toHaveAttribute('open');
+    expect(screen.getByTestId('cie-pin')).toHaveAccessibleDescription(/le prime 4 sono nella ricevuta/);
     await user.type(screen.getByTestId('cie-pin'), '1234567');
     expect(screen.getByTestId('cie-sign')).toBeDisabled();
     await user.type(screen.getByTestId('cie-pin'), '8');
@@ -85,10 +88,16 @@ describe('CIE', { timeout: 30_000 }, () => {
     const backend = stubBackend(cieScript({ cieIdentify: wrong, ciePreflight: [CHECK, { ...CHECK, pin: { tries_left: 2, blocked: false } }] }));
     renderWizard(backend);
     await withReader(user);
-    await user.type(screen.getByTestId('cie-pin'), '11111111');
+    const field = screen.getByTestId('cie-pin');
+    await user.type(field, '11111111');
     await user.click(screen.getByTestId('cie-sign'));
     expect(await screen.findByTestId('card-error')).toHaveTextContent('Restano 2 tentativi');
     expect(await screen.findByTestId('card-pin')).toHaveTextContent('2 rimasti');
+    // The message took the focus and the verdict and PIN field stayed through the card's new
+    // reading: nothing moved under the holder's eyes.
+    await waitFor(() => expect(screen.getByTestId('card-error')).toHaveFocus());
+    expect(screen.queryByTestId('checking')).toBeNull();
+    expect(screen.getByTestId('cie-pin')).toBe(field);
     expect(backend.mock('cieIdentify')).toHaveBeenCalledTimes(1);
     expect(screen.getByTestId('cie-pin')).toHaveValue('');
   });
@@ -145,5 +154,24 @@ describe('CIE', { timeout: 30_000 }, () => {
     expect(backend.mock('cieCieidOpen')).toHaveBeenCalledWith('req-1');
     await waitFor(() => expect(screen.getByTestId('wizard')).toHaveAttribute('data-step', 'identified'), { timeout: 6000 });
     expect(backend.calls).not.toContain('ciePreflight');
+  });
+
+  test('CieID: a browser that cannot be opened is said, with the focus, beside the QR code', async () => {
+    const user = userEvent.setup();
+    const login = { handle: 'cieid-2', login_url: 'http://127.0.0.1:9/sandbox/cieid/login/cieid-2', expires_at: '2026-11-22T10:10:00Z', qr_svg: '<svg></svg>' };
+    const backend = stubBackend(
+      cieScript({
+        cieCieidStart: login,
+        cieCieidOpen: failure('app.browser', 'Non è stato possibile aprire il browser.'),
+        cieCieidPoll: { status: 'pending', request: null },
+      }),
+    );
+    renderWizard(backend);
+    await user.click(await screen.findByTestId('cie-way-phone'));
+    await user.click(screen.getByTestId('cieid-start'));
+    const error = await screen.findByTestId('cieid-error');
+    expect(error).toHaveTextContent('Non è stato possibile aprire il browser.');
+    await waitFor(() => expect(error).toHaveFocus());
+    expect(screen.getByTestId('qr')).toBeInTheDocument();
   });
 });

@@ -3,10 +3,14 @@
 import { fireEvent, screen, waitFor } from '@testing-library/svelte';
 import { createRawSnippet } from 'svelte';
 import { describe, expect, test, vi } from 'vitest';
+import type { ReaderView } from './backend';
 import BusyButton from './BusyButton.svelte';
+import Field from './Field.svelte';
 import { fmt, messages } from './i18n';
 import { stubBackend, renderWithApp } from './stub-backend';
 import Stepper from './Stepper.svelte';
+import LastTryQuestion from './wizard/LastTryQuestion.svelte';
+import ReaderList from './wizard/ReaderList.svelte';
 
 const label = (text: string) => createRawSnippet(() => ({ render: () => `<span>${text}</span>` }));
 
@@ -97,5 +101,71 @@ describe('counts', () => {
     expect(fmt(messages.it, 'expiryDays', { days: 2 })).toBe('Scade tra 2 giorni');
     expect(fmt(messages.en, 'expiryDays', { days: 1 })).toBe('Expires in 1 day');
     expect(fmt(messages.it, 'stepperStep', { n: 7, total: 10, name: 'Identificato' })).toBe('Passo 7 di 10: Identificato');
+  });
+});
+
+describe('LastTryQuestion', () => {
+  test('asks with the safe answer focused; "Annulla" gives the focus back to the PIN field', async () => {
+    const pin = document.createElement('input');
+    pin.id = 'the-pin';
+    document.body.append(pin);
+    const ondecide = vi.fn();
+    renderWithApp(LastTryQuestion, { question: 'Ultimo tentativo. Continuare?', testid: 'q', pinField: 'the-pin', ondecide }, stubBackend({}));
+    expect(screen.getByRole('alertdialog', { name: 'Ultimo tentativo. Continuare?' })).toBeInTheDocument();
+    await waitFor(() => expect(screen.getByTestId('q-cancel')).toHaveFocus());
+    await fireEvent.click(screen.getByTestId('q-cancel'));
+    expect(ondecide).toHaveBeenCalledWith(false);
+    await waitFor(() => expect(pin).toHaveFocus());
+    await fireEvent.click(screen.getByTestId('q-continue'));
+    expect(ondecide).toHaveBeenLastCalledWith(true);
+    expect(ondecide).toHaveBeenCalledTimes(2);
+    pin.remove();
+  });
+
+  test('speaks English', () => {
+    renderWithApp(LastTryQuestion, { question: 'Last try?', pinField: 'pin', ondecide: () => {} }, stubBackend({}), 'en');
+    expect(screen.getByTestId('last-try-continue')).toHaveTextContent('Continue');
+    expect(screen.getByTestId('last-try-cancel')).toHaveTextContent('Cancel');
+  });
+});
+
+describe('ReaderList', () => {
+  const reader = (name: string, card_label: string | null): ReaderView => ({ name, card: card_label ? 'cns' : 'none', card_label, atr: card_label ? '3B' : null, busy: false, link: 'contact' });
+  const detail = createRawSnippet((r: () => ReaderView) => ({ render: () => `<span data-testid="detail">${r().card_label ?? '-'}</span>` }));
+
+  test('one radio per reader, named by the heading, with the step\'s detail', () => {
+    renderWithApp(
+      ReaderList,
+      { update: { readers: [reader('A', 'STIncard'), reader('B', null)], error: null }, selected: 'A', heading: 'Lettore e carta', name: 'r', detail },
+      stubBackend({}),
+    );
+    expect(screen.getByRole('heading', { level: 2, name: 'Lettore e carta' })).toBeInTheDocument();
+    const group = screen.getByRole('group', { name: 'Lettore e carta' });
+    expect(group.querySelectorAll('input[type=radio][name=r]')).toHaveLength(2);
+    expect(screen.getByRole('radio', { name: /A/ })).toBeChecked();
+    expect(screen.getAllByTestId('detail').map((e) => e.textContent)).toEqual(['STIncard', '-']);
+  });
+
+  test('says when there is no reader, or what the watcher failed with', () => {
+    const { unmount } = renderWithApp(ReaderList, { update: { readers: [], error: null }, selected: null, heading: 'Lettori', name: 'r', level: 3, detail }, stubBackend({}));
+    expect(screen.getByRole('heading', { level: 3 })).toHaveTextContent('Lettori');
+    expect(screen.getByTestId('no-readers')).toBeInTheDocument();
+    unmount();
+    renderWithApp(
+      ReaderList,
+      { update: { readers: [], error: { code: 'pcsc.down', message_it: 'Servizio smart card fermo', message_en: 'Smart card service stopped' } }, selected: null, heading: 'Lettori', name: 'r', detail },
+      stubBackend({}),
+      'en',
+    );
+    expect(screen.getByTestId('readers-error')).toHaveTextContent('Smart card service stopped');
+  });
+});
+
+describe('Field', () => {
+  test('its hint and its error are read with the input', () => {
+    renderWithApp(Field, { id: 'f', label: 'Cellulare', hint: 'Solo per l\'identificazione', error: 'Numero non valido' }, stubBackend({}));
+    const input = screen.getByLabelText('Cellulare');
+    expect(input).toHaveAttribute('aria-describedby', 'f-hint f-error');
+    expect(input).toHaveAccessibleDescription("Solo per l'identificazione Numero non valido");
   });
 });

@@ -30,6 +30,7 @@ export const cieIt = {
   ciePinOnce:
     'Il PIN viene inviato una sola volta alla carta, in un canale cifrato, e non viene mai salvato. Dopo 3 PIN errati la carta si blocca (si sblocca con il PUK).',
   ciePinCount: '{n} di 8 cifre',
+  ciePinWhere: 'Dove trovo il PIN?',
   cieStart: 'Conferma con la CIE',
   cieRetry: 'Riprova',
   cieProgress: 'Canale sicuro con la carta in corso: tieni la CIE appoggiata sul lettore, non muoverla.',
@@ -70,6 +71,7 @@ export const cieEn: Texts<typeof cieIt> = {
   ciePinOnce:
     'The PIN is sent to the card once, over an encrypted channel, and never stored. After 3 wrong PINs the card locks (the PUK unlocks it).',
   ciePinCount: '{n} of 8 digits',
+  ciePinWhere: 'Where do I find the PIN?',
   cieStart: 'Confirm with the CIE',
   cieRetry: 'Try again',
   cieProgress: 'Secure channel with the card in progress: keep the CIE on the reader, do not move it.',

@@ -72,7 +72,7 @@ describe('CIE', { timeout: 30_000 }, () => {
     expect(screen.getByTestId('cie-pin-halves')).toHaveTextContent('le ultime 4 nella lettera');
     // Behind "Dove trovo il PIN?" on screen, still read with the field.
     expect(screen.getByTestId('cie-pin-where')).not.toHaveAttribute('open');
-    expect(screen.getByTestId('cie-pin')).toHaveAccessibleDescription(/le prime 4 sono nella ricevuta/);
+    expect(screen.getByTestId('cie-pin')).toHaveAccessibleDescription(/le prime 4 sono sull'ultimo foglio della ricevuta/);
     await user.type(screen.getByTestId('cie-pin'), '1234567');
     expect(screen.getByTestId('cie-sign')).toBeDisabled();
     await user.type(screen.getByTestId('cie-pin'), '8');
@@ -100,6 +100,43 @@ describe('CIE', { timeout: 30_000 }, () => {
     expect(screen.getByTestId('cie-pin')).toBe(field);
     expect(backend.mock('cieIdentify')).toHaveBeenCalledTimes(1);
     expect(screen.getByTestId('cie-pin')).toHaveValue('');
+  });
+
+  test('on the last try the holder confirms before the PIN goes; cancelling sends nothing', async () => {
+    const user = userEvent.setup();
+    const lastTry = { ...CHECK, pin: { tries_left: 1, blocked: false } };
+    const backend = stubBackend(cieScript({ cieIdentify: at('identified'), ciePreflight: lastTry }));
+    renderWizard(backend);
+    await withReader(user);
+    await user.type(screen.getByTestId('cie-pin'), '12345678');
+    await user.click(screen.getByTestId('cie-sign'));
+    const dialog = await screen.findByRole('alertdialog');
+    expect(dialog).toHaveTextContent('la CIE si blocca');
+    await waitFor(() => expect(screen.getByTestId('cie-last-try-cancel')).toHaveFocus());
+    await user.click(screen.getByTestId('cie-last-try-cancel'));
+    expect(screen.queryByTestId('cie-last-try')).toBeNull();
+    expect(backend.calls).not.toContain('cieIdentify');
+
+    await user.type(screen.getByTestId('cie-pin'), '12345678');
+    await user.click(screen.getByTestId('cie-sign'));
+    await user.click(await screen.findByTestId('cie-last-try-continue'));
+    await waitFor(() => expect(screen.getByTestId('wizard')).toHaveAttribute('data-step', 'identified'));
+    expect(backend.mock('cieIdentify')).toHaveBeenCalledTimes(1);
+    expect(backend.mock('cieIdentify')).toHaveBeenCalledWith('req-1', NFC.name, '12345678', true);
+  });
+
+  test('Rust knowing of the last try first: the question, and the PIN sent once confirmed', async () => {
+    const user = userEvent.setup();
+    const held = failure('card.pin_last_try', "Ultimo tentativo: se il PIN è errato la carta si blocca.");
+    const backend = stubBackend(cieScript({ cieIdentify: [held, at('identified')] }));
+    renderWizard(backend);
+    await withReader(user);
+    await user.type(screen.getByTestId('cie-pin'), '12345678');
+    await user.click(screen.getByTestId('cie-sign'));
+    await user.click(await screen.findByTestId('cie-last-try-continue'));
+    await waitFor(() => expect(screen.getByTestId('wizard')).toHaveAttribute('data-step', 'identified'));
+    expect(backend.mock('cieIdentify')).toHaveBeenNthCalledWith(1, 'req-1', NFC.name, '12345678', false);
+    expect(backend.mock('cieIdentify')).toHaveBeenNthCalledWith(2, 'req-1', NFC.name, '12345678', true);
   });
 
   test('a card lifted mid-session: the message, then a retry only on the click', async () => {

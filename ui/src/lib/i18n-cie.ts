@@ -31,6 +31,8 @@ export const cieIt = {
     'Il PIN viene inviato una sola volta alla carta, in un canale cifrato, e non viene mai salvato. Dopo 3 PIN errati la carta si blocca (si sblocca con il PUK).',
   ciePinCount: '{n} di 8 cifre',
   ciePinWhere: 'Dove trovo il PIN?',
+  cieLastTryQuestion:
+    "È l'ultimo tentativo: se il PIN è sbagliato la CIE si blocca e per sbloccarla servirà il PUK (app CieID o Comune). Continuare?",
   cieStart: 'Conferma con la CIE',
   cieRetry: 'Riprova',
   cieProgress: 'Canale sicuro con la carta in corso: tieni la CIE appoggiata sul lettore, non muoverla.',
@@ -72,6 +74,8 @@ export const cieEn: Texts<typeof cieIt> = {
     'The PIN is sent to the card once, over an encrypted channel, and never stored. After 3 wrong PINs the card locks (the PUK unlocks it).',
   ciePinCount: '{n} of 8 digits',
   ciePinWhere: 'Where do I find the PIN?',
+  cieLastTryQuestion:
+    'This is the last try: if the PIN is wrong the CIE locks, and unlocking it takes the PUK (CieID app or the town hall). Continue?',
   cieStart: 'Confirm with the CIE',
   cieRetry: 'Try again',
   cieProgress: 'Secure channel with the card in progress: keep the CIE on the reader, do not move it.',

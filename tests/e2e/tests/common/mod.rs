@@ -260,6 +260,7 @@ pub fn fill(app: &Session, testid: &str, text: &str) {
 pub fn x_clipboard() -> String {
     let out = std::process::Command::new("xclip")
         .args(["-o", "-selection", "clipboard"])
+        .stdin(std::process::Stdio::null())
         .output()
         .expect("xclip runs (scripts/setup.sh installs it)");
     if out.status.success() {
@@ -269,12 +270,17 @@ pub fn x_clipboard() -> String {
     }
 }
 
-/// Puts `text` in the rig's X clipboard, as copying in another program would.
+/// Puts `text` in the rig's X clipboard, as copying in another program would. xclip stays in
+/// the background to serve it until the X server goes; it must not inherit the test's output,
+/// or the test command's pipe through `tee` would wait for it.
 pub fn x_copy(text: &str) {
     use std::io::Write as _;
+    use std::process::Stdio;
     let mut child = std::process::Command::new("xclip")
         .args(["-i", "-selection", "clipboard"])
-        .stdin(std::process::Stdio::piped())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .spawn()
         .expect("xclip runs");
     child

@@ -299,9 +299,20 @@ pub async fn identify(
         .authed(move |c| c.card_challenge_to_sign(id))
         .await?;
     let signed = sign_on_card(core, reader, pin, challenge.message, confirm_last_try).await?;
+    send_response(core, id, challenge.challenge_id, &signed).await
+}
+
+/// Sends the provider the card's answer to challenge `challenge_id` of request `id`: the
+/// certificate and the signature, as the CNS and the CIE both give them.
+pub(crate) async fn send_response(
+    core: &Core,
+    id: &str,
+    challenge_id: String,
+    signed: &pec_card::ChallengeSignature,
+) -> Result<IdentityRequestView> {
     let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
     let response = CardResponse {
-        challenge_id: challenge.challenge_id,
+        challenge_id,
         certificate_chain: vec![b64(&signed.certificate.der)],
         signature: b64(&signed.signature),
     };

@@ -23,12 +23,11 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::SystemTime;
 
-use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use pec_card::guard::{LastTry, PinTries};
 use pec_card::{CardError, PinKnowledge, ReaderInterface};
 use pec_domain::{DomainError, Localized};
-use pec_provider::api::{CardResponse, CieIdPoll, HolderData, IdentityRequestView};
+use pec_provider::api::{CieIdPoll, HolderData, IdentityRequestView};
 use serde::Serialize;
 
 use crate::error::refusal;
@@ -217,16 +216,7 @@ pub async fn identify(
         confirm_last_try,
     )
     .await?;
-    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
-    let response = CardResponse {
-        challenge_id: challenge.challenge_id,
-        certificate_chain: vec![b64(&signed.certificate.der)],
-        signature: b64(&signed.signature),
-    };
-    let response = &response;
-    core.conn
-        .authed(move |c| c.card_response(id, response))
-        .await
+    crate::cards::send_response(core, id, challenge.challenge_id, &signed).await
 }
 
 /// The card's part of [`identify`]: the last-try guard on the CIE actually on the reader (by

@@ -44,18 +44,18 @@ fi
 # Thin LTO off and parallel codegen: the full release profile (fat LTO, one codegen unit)
 # takes many minutes to link on a 2-core machine and changes both servers alike, since they
 # run in the same binary.
-export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
+export CARGO_PROFILE_SERVER_LTO=false CARGO_PROFILE_SERVER_CODEGEN_UNITS=16
 
 cd "$REPO_ROOT"
-log "Building the status benchmark (release)"
-cargo build --release -p pec-sandbox --example bench_status
+log "Building the status benchmark (server profile)"
+cargo build --profile server -p pec-sandbox --example bench_status
 
 mkdir -p "$PEC_CACHE/bench"
 DB="$PEC_CACHE/bench/status-$MAILBOXES.sqlite"
 log "Status benchmark: $MAILBOXES mailboxes, $SECONDS_PER_RUN s per run, $ROUNDS rounds (db $DB)"
 OUT="$(mktemp "${TMPDIR:-/tmp}/pec-bench.XXXXXX")"
 trap 'rm -f "$OUT"' EXIT
-"$CARGO_TARGET_DIR/release/examples/bench_status" "$MAILBOXES" "$SECONDS_PER_RUN" "$DB" "$ROUNDS" | tee "$OUT"
+"$CARGO_TARGET_DIR/server/examples/bench_status" "$MAILBOXES" "$SECONDS_PER_RUN" "$DB" "$ROUNDS" | tee "$OUT"
 
 STATUS=0
 if [ "$CHECK" = 1 ] && ! grep -q 'met in every round: yes' "$OUT"; then

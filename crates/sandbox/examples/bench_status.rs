@@ -5,7 +5,7 @@
 //!
 //! ```sh
 //! CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-//!   cargo run --release -p pec-sandbox --example bench_status -- [MAILBOXES] [SECONDS] [DB] [ROUNDS]
+//!   cargo run --profile server -p pec-sandbox --example bench_status -- [MAILBOXES] [SECONDS] [DB] [ROUNDS]
 //! ```
 //! (`scripts/bench.sh` does this.) Needs `wrk` (Debian package `wrk`). Only loopback is
 //! targeted; each run is bounded in time. A given DB file is seeded once and reused.

@@ -152,3 +152,69 @@ def ticket_answers_its_topic(context, case):
     if body.get("topic") == "pec_change":
         return body.get("private_area_access") is False and isinstance(body.get("questionnaire"), dict)
     return isinstance(body.get("description"), str)
+
+
+# The remote-signature service (CSC API v2, run 4). Its bearer-token operations are signed in
+# as the test remote-signature account firma.chiara (scripts/rig/api-fuzz.sh); firma.mario is
+# the account schemathesis itself signs in as on `auth/login`, so the fuzzer's wrong passwords
+# there lock only that one. The TOTP secret is the sandbox's published test value
+# (crates/sandbox/src/seed.rs).
+_CSC_USER = "firma.chiara"
+_CSC_TOTP_SECRET = "KRSXG5CTMVRXEZLU"
+_CSC_CREDENTIAL = _CSC_USER + "-qes"
+
+
+def _totp(secret_b32, unix):
+    # RFC 6238 as the sandbox checks it: HMAC-SHA1, 30-second steps, 6 digits.
+    import base64
+    import hashlib
+    import hmac
+    import struct
+
+    key = base64.b32decode(secret_b32)
+    mac = hmac.new(key, struct.pack(">Q", unix // 30), hashlib.sha1).digest()
+    offset = mac[-1] & 0x0F
+    value = struct.unpack(">I", mac[offset : offset + 4])[0] & 0x7FFFFFFF
+    return "%06d" % (value % 1_000_000)
+
+
+@schemathesis.hook("map_case").apply_to(path_regex="^/csc/v2/(credentials/(info|authorize)|signatures/signHash)$")
+def csc_own_credential(context, case):
+    # Which credential is the caller's is state, not shape: valid cases name the signed-in
+    # account's, and an authorisation carries its current code.
+    body = case.body
+    if _positive(case) and isinstance(body, dict):
+        body["credentialID"] = _CSC_CREDENTIAL
+        if case.operation.path.endswith("/authorize"):
+            import time
+
+            body["authData"] = [{"id": "OTP", "value": _totp(_CSC_TOTP_SECRET, int(time.time()))}]
+    return case
+
+
+# What the CSC standard answers with 400 although the request is valid: the state of the
+# service decides it (a SAD used, expired or for other hashes; a code already used in its
+# 30-second step). Run 4 accepts 400 for schema-valid requests, and this check holds it to these.
+_CSC_STATE_REFUSALS = {
+    ("invalid_otp", None),
+    ("invalid_request", "Invalid SAD"),
+    ("invalid_request", "The hashes were not authorised by this SAD"),
+}
+
+
+@schemathesis.check
+def csc_valid_requests_are_refused_only_for_state(ctx, response, case):
+    if not case.operation.path.startswith("/csc/") or not _positive(case):
+        return None
+    if response.status_code != 400:
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    error, description = body.get("error"), body.get("error_description")
+    if (error, None) in _CSC_STATE_REFUSALS or (error, description) in _CSC_STATE_REFUSALS:
+        return None
+    raise AssertionError(
+        f"A request the document calls valid was refused for its shape: {error}: {description}"
+    )

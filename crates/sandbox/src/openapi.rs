@@ -209,6 +209,7 @@ pub fn document_json() -> String {
         fix_link_keys(&mut value);
         constrain_idempotency_key(&mut value);
         split_nullable_formats(&mut value);
+        narrow_csc_requests(&mut value);
         let mut s = serde_json::to_string_pretty(&value)
             .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
         s.push('\n');
@@ -345,6 +346,103 @@ fn split_nullable_formats(value: &mut serde_json::Value) {
         serde_json::Value::Array(items) => items.iter_mut().for_each(split_nullable_formats),
         _ => {}
     }
+}
+
+/// A SHA-256 hash in standard base64: 43 characters and one `=`, the last character's two
+/// unused bits zero (the decoder refuses anything else).
+pub const CSC_HASH_PATTERN: &str = "^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$";
+
+/// The CSC request types are the standard's (the app's client shares them and talks to any
+/// CSC service); this service implements a subset, and its own document says which, so that a
+/// request the document calls valid is not refused for its shape: one signature per
+/// authorisation (`multisign` 1) over one SHA-256 hash given in the request (SCAL 2), an OTP
+/// of six digits, sha256WithRSAEncryption (or rsaEncryption with SHA-256 named), at most 16
+/// hashes per `signHash`, and the three certificate choices of `credentials/info`. What only
+/// the state decides (which credential is the caller's, whether a SAD or an OTP is good) stays
+/// a 400 `invalid_request` / `invalid_otp`, as the standard has it.
+fn narrow_csc_requests(doc: &mut serde_json::Value) {
+    use pec_sign::csc_api::{OID_RSA, OID_SHA256, OID_SHA256_WITH_RSA};
+    use serde_json::json;
+    let hash = json!({"type": "string", "pattern": CSC_HASH_PATTERN});
+    let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(|s| s.as_object_mut())
+    else {
+        return;
+    };
+    let mut narrow = |name: &str, required: &[&str], properties: serde_json::Value| {
+        let Some(schema) = schemas.get_mut(name).and_then(|s| s.as_object_mut()) else {
+            return;
+        };
+        if name == "SignHashRequest" {
+            // rsaEncryption signs a hash whose algorithm the request names.
+            schema.insert(
+                "if".into(),
+                json!({"properties": {"signAlgo": {"const": OID_RSA}}, "required": ["signAlgo"]}),
+            );
+            schema.insert(
+                "then".into(),
+                json!({"properties": {"hashAlgorithmOID": {"type": "string"}},
+                       "required": ["hashAlgorithmOID"]}),
+            );
+        }
+        if let (Some(props), Some(new)) = (
+            schema.get_mut("properties").and_then(|p| p.as_object_mut()),
+            properties.as_object(),
+        ) {
+            for (key, value) in new {
+                let description = props.get(key).and_then(|p| p.get("description")).cloned();
+                let mut value = value.clone();
+                if let (Some(d), Some(v)) = (description, value.as_object_mut()) {
+                    v.insert("description".into(), d);
+                }
+                props.insert(key.clone(), value);
+            }
+        }
+        if let Some(list) = schema.get_mut("required").and_then(|r| r.as_array_mut()) {
+            for field in required {
+                if !list.iter().any(|r| r == field) {
+                    list.push(json!(field));
+                }
+            }
+        }
+    };
+    narrow(
+        "AuthorizeRequest",
+        &["hashes", "hashAlgorithmOID", "authData"],
+        json!({
+            "numSignatures": {"type": "integer", "minimum": 1, "maximum": 1},
+            "hashes": {"type": "array", "items": hash, "minItems": 1, "maxItems": 1},
+            "hashAlgorithmOID": {"type": "string", "enum": [OID_SHA256]},
+            "authData": {
+                "type": "array", "minItems": 1, "maxItems": 1,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "string", "enum": ["OTP"]},
+                        "value": {"type": "string", "pattern": "^[0-9]{6}$"}
+                    },
+                    "required": ["id", "value"]
+                }
+            }
+        }),
+    );
+    narrow(
+        "SignHashRequest",
+        &[],
+        json!({
+            "hashes": {"type": "array", "items": hash, "minItems": 1, "maxItems": 16},
+            "signAlgo": {"type": "string", "enum": [OID_SHA256_WITH_RSA, OID_RSA]},
+            "hashAlgorithmOID": {"type": ["string", "null"], "enum": [OID_SHA256, null]}
+        }),
+    );
+    narrow(
+        "CredentialInfoRequest",
+        &[],
+        json!({
+            "certificates": {"type": ["string", "null"], "enum": ["none", "single", "chain", null]}
+        }),
+    );
 }
 
 /// Every operation may answer with a problem; saying so once here keeps the annotations short.
@@ -499,4 +597,43 @@ pub(crate) fn build_router(state: Arc<AppState>) -> Router {
         None => app,
     };
     app.with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD as B64;
+    use proptest::prelude::*;
+
+    use super::CSC_HASH_PATTERN;
+
+    /// The pattern without its anchors, as proptest's generator takes it.
+    fn hash_regex() -> String {
+        CSC_HASH_PATTERN
+            .trim_start_matches('^')
+            .trim_end_matches('$')
+            .to_owned()
+    }
+
+    proptest! {
+        /// Every string the document calls a SHA-256 hash is one to the server's decoder.
+        #[test]
+        fn what_the_document_calls_a_hash_decodes_as_one(
+            s in proptest::string::string_regex(&hash_regex()).expect("regex")
+        ) {
+            let bytes = B64.decode(&s).expect("decodes");
+            prop_assert_eq!(bytes.len(), 32);
+        }
+
+        /// And every SHA-256 hash a client encodes is one the document allows.
+        #[test]
+        fn every_encoded_hash_is_one_the_document_allows(bytes in any::<[u8; 32]>()) {
+            let s = B64.encode(bytes);
+            let (body, last) = (&s[..42], &s[42..]);
+            prop_assert!(body.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/'));
+            let last_char = last.chars().next().expect("43rd character");
+            prop_assert!("AEIMQUYcgkosw048".contains(last_char), "{s}");
+            prop_assert_eq!(&last[1..], "=");
+        }
+    }
 }

@@ -220,6 +220,21 @@ pub struct AuthObject {
     pub generator: Option<String>,
 }
 
+/// A count as JSON counts integers: `1`, or `1.0` (a whole number written with a fraction is
+/// an integer to JSON Schema, so a client generated from a document may send one).
+fn whole_count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let n = f64::deserialize(d)?;
+    if n.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&n) {
+        // Whole and in range: the conversion is exact.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        Ok(n as u32)
+    } else {
+        Err(serde::de::Error::custom(
+            "numSignatures is a whole number from 0 to 4294967295",
+        ))
+    }
+}
+
 /// `credentials/authorize` input.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -229,6 +244,7 @@ pub struct AuthorizeRequest {
     #[serde(rename = "credentialID")]
     pub credential_id: String,
     /// How many signatures are authorised.
+    #[serde(deserialize_with = "whole_count")]
     pub num_signatures: u32,
     /// Base64 hashes to be signed (SCAL 2: the SAD is bound to them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -394,5 +410,20 @@ mod tests {
         assert_eq!(json["SAD"], "sad-secret");
         assert_eq!(json["credentialID"], "c");
         assert_eq!(json["signAlgo"], OID_SHA256_WITH_RSA);
+    }
+
+    #[test]
+    fn num_signatures_is_read_as_json_schema_counts_integers() {
+        let read = |n: &str| {
+            serde_json::from_str::<AuthorizeRequest>(&format!(
+                r#"{{"credentialID": "c", "numSignatures": {n}}}"#
+            ))
+            .map(|r| r.num_signatures)
+        };
+        assert_eq!(read("1").expect("integer"), 1);
+        assert_eq!(read("1.0").expect("whole with a fraction"), 1);
+        for bad in ["1.5", "-1", "4294967296", "\"1\"", "null"] {
+            assert!(read(bad).is_err(), "{bad}");
+        }
     }
 }

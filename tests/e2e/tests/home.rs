@@ -100,3 +100,45 @@ fn home_is_italian_by_default_switches_to_english_and_remembers_it() {
     );
     assert!(logs.contains("language changed"), "log:\n{logs}");
 }
+
+/// The opener plugin is built without its click script (security audit I3): a click on a link
+/// to a web page is left to the page, which opens nothing outside the window, instead of being
+/// taken over and sent to the system browser. With the script, a window listener added after
+/// it sees the click already handled (`defaultPrevented`): built with it, this test fails.
+#[test]
+fn a_link_in_the_page_is_not_handed_to_the_system_browser() {
+    let rig = Rig::from_env();
+    let app = rig.launch().expect("app window starts");
+    app.wait_for_text("[data-testid=home-title]", "the home title", |t| {
+        !t.is_empty()
+    })
+    .unwrap();
+    let seen = app
+        .execute(
+            r#"
+            const seen = { prevented: null, reached: false };
+            const link = document.createElement('a');
+            link.href = 'https://example.invalid/';
+            link.target = '_blank';
+            link.textContent = 'link';
+            document.body.appendChild(link);
+            const last = (e) => {
+              seen.reached = true;
+              seen.prevented = e.defaultPrevented;
+              e.preventDefault();
+            };
+            window.addEventListener('click', last);
+            link.dispatchEvent(new MouseEvent('click', { bubbles: true, cancelable: true, button: 0 }));
+            window.removeEventListener('click', last);
+            link.remove();
+            return seen;
+            "#,
+            serde_json::json!([]),
+        )
+        .unwrap();
+    assert_eq!(seen["reached"], true, "{seen}");
+    assert_eq!(
+        seen["prevented"], false,
+        "no script took the click over: {seen}"
+    );
+}

@@ -220,6 +220,9 @@ pub struct BackupDefaults {
     /// The IMAPS server the provider publishes for the mailbox (else the last one used; None:
     /// the user types it).
     pub host: Option<String>,
+    /// `host` is the provider's published server, the only one a backup goes to: the form
+    /// shows it without letting it be changed.
+    pub host_published: bool,
     pub port: u16,
     pub user: String,
     /// The folder of the last run (to resume it), else a suggestion in the user's documents;
@@ -265,11 +268,13 @@ pub fn defaults(
         Some(s) => BackupDefaults {
             dest: offer(&s.dest),
             host: Some(s.host),
+            host_published: false,
             port: s.port,
             user: s.user,
         },
         None => BackupDefaults {
             host: None,
+            host_published: false,
             port: checks::DEFAULT_PORT,
             user: address.as_str().to_owned(),
             dest: documents
@@ -284,6 +289,7 @@ pub fn defaults(
             d.port = server.port;
         }
         d.host = Some(server.host);
+        d.host_published = true;
     }
     Ok(d)
 }
@@ -573,6 +579,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(d.host.as_deref(), Some("LocalHost"));
+        assert!(d.host_published, "the form shows it as the provider's");
         assert_eq!(d.port, 9);
         let token = d.dest.unwrap().token;
         // Not even another name of the same machine: the page gets the provider's word only.

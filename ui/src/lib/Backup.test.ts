@@ -11,7 +11,7 @@ import { failure, renderWithApp, stubBackend, type Script } from './stub-backend
 const ADDRESS = 'mario.rossi@pec.sandbox.test';
 const DEST = '/home/mario/PEC/mario';
 const SUGGESTED = `/home/mario/Documenti/PEC/${ADDRESS}`;
-const DEFAULTS = { host: null, port: 993, user: ADDRESS, dest: { token: 'folder-0', path: SUGGESTED } };
+const DEFAULTS = { host: null, host_published: false, port: 993, user: ADDRESS, dest: { token: 'folder-0', path: SUGGESTED } };
 
 /** The field rules answered as Rust would for these inputs. */
 function rules(kind: FieldKind, value: string): FieldCheck {
@@ -254,6 +254,27 @@ describe('Backup', { timeout: 30_000 }, () => {
     await user.click(screen.getByTestId('backup-start'));
     await waitFor(() => expect(backend.calls).toContain('backupStart'));
     expect(backend.mock('backupStart').mock.calls[0]![0]).toMatchObject({ dest: 'folder-0' });
+  });
+
+  test('the server the provider published is shown, not typed, and it is what goes back', async () => {
+    const user = userEvent.setup();
+    const run = runs();
+    const published = 'imaps.pec.provider.it';
+    const backend = renderBackup({ backupStart: run.start, backupDefaults: { ...DEFAULTS, host: published, host_published: true, port: 995 } });
+    const host = screen.getByLabelText(`${messages.it.backupHost} *`);
+    await waitFor(() => expect(host).toHaveValue(published));
+    expect(host).toHaveAttribute('readonly');
+    expect(host).toHaveAccessibleDescription(messages.it.backupHostPublishedHelp);
+    await user.type(host, '.attacker.example');
+    expect(host).toHaveValue(published);
+    // The port stays the user's: it reaches nothing but that server.
+    const port = screen.getByLabelText(`${messages.it.backupPort} *`);
+    expect(port).toHaveValue('995');
+    expect(port).not.toHaveAttribute('readonly');
+    await user.type(screen.getByLabelText(`${messages.it.backupPassword} *`), 'pw');
+    await user.click(screen.getByTestId('backup-start'));
+    await waitFor(() => expect(backend.calls).toContain('backupStart'));
+    expect(backend.mock('backupStart').mock.calls[0]![0]).toMatchObject({ host: published, port: 995 });
   });
 
   test('with no folder offered, the form asks for one before sending', async () => {

@@ -49,7 +49,12 @@ export type BackupDefaults = {
  * The IMAPS server the provider publishes for the mailbox (else the last one used; None:
  * the user types it).
  */
-host?: string | null, port: number, user: string, 
+host?: string | null, 
+/**
+ * `host` is the provider's published server, the only one a backup goes to: the form
+ * shows it without letting it be changed.
+ */
+host_published: boolean, port: number, user: string, 
 /**
  * The folder of the last run (to resume it), else a suggestion in the user's documents;
  * none when neither can be offered (see [`offer_folder`]).

@@ -17,6 +17,8 @@ export class BackupState {
   error = $state<BackendError | null>(null);
   notice = $state('');
   host = $state('');
+  /** The host is the provider's published server (the only one a backup goes to): shown, not typed. */
+  hostPublished = $state(false);
   port = $state('993');
   user = $state('');
   password = $state('');
@@ -41,7 +43,10 @@ export class BackupState {
   async prefill() {
     try {
       const d = await this.app.backend.backupDefaults(this.mailbox.address);
-      if (!this.host && d.host) this.host = d.host;
+      if (d.host_published && d.host) {
+        this.host = d.host;
+        this.hostPublished = true;
+      } else if (!this.host && d.host) this.host = d.host;
       this.port = String(d.port);
       if (!this.user) this.user = d.user;
       if (!this.destToken && d.dest) {

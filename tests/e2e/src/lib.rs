@@ -499,6 +499,42 @@ impl Session {
             .unwrap_or_default())
     }
 
+    /// Fails unless each element of `css` is inside the viewport with the page at the top and
+    /// the point at its centre is its own (or a child's): not covered by a sticky action bar,
+    /// a popup or anything else drawn over it.
+    pub fn assert_uncovered(&self, screen: &str, css: &[&str]) {
+        self.scroll_to_top()
+            .unwrap_or_else(|e| panic!("scrolling {screen}: {e}"));
+        let covered = self
+            .execute(
+                "const out = [];\
+                 for (const sel of arguments[0]) {\
+                   const e = document.querySelector(sel);\
+                   if (!e) { out.push(sel + ': missing'); continue; }\
+                   const r = e.getBoundingClientRect();\
+                   const x = r.left + r.width / 2, y = r.top + r.height / 2;\
+                   const at = (x >= 0 && y >= 0 && x < window.innerWidth && y < window.innerHeight)\
+                     ? document.elementFromPoint(x, y) : null;\
+                   if (!at || !(e === at || e.contains(at))) {\
+                     const by = at ? (at.dataset.testid || at.className || at.tagName) : 'the window edge';\
+                     out.push(sel + ': under ' + by + ' at ' + Math.round(x) + ',' + Math.round(y));\
+                   }\
+                 }\
+                 return out;",
+                json!([css]),
+            )
+            .unwrap_or_else(|e| panic!("cover check on {screen}: {e}"));
+        let covered: Vec<&str> = covered
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        assert!(
+            covered.is_empty(),
+            "{screen}: not reachable without scrolling:\n{}",
+            covered.join("\n")
+        );
+    }
+
     /// Scrolls the page back to the top, as a screen first shows.
     pub fn scroll_to_top(&self) -> Result<()> {
         self.execute(

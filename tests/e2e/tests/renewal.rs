@@ -136,6 +136,15 @@ fn unregistered_company_registers_and_renews_by_card_with_one_charge() {
         .to_string();
     fill(&app, "rn-captcha-answer", &answer);
     shot_fit(&app, &rig, "renewal-2-register.png");
+    // The whole captcha, "Nuova immagine" included, sits above the action bar.
+    app.assert_uncovered(
+        "renewal-2-register",
+        &[
+            "[data-testid=rn-captcha-img]",
+            "[data-testid=rn-captcha-new]",
+            "#rn-captcha-answer",
+        ],
+    );
     app.click_when_ready("[data-testid=rn-register]").unwrap();
 
     // "Verifica" with the e-mailed code, then the SMS pop-up with the code sent to the mobile.

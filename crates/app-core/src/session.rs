@@ -374,6 +374,7 @@ impl Connection {
 
     /// Signs out at the provider (best effort) and deletes the keyring item.
     pub async fn sign_out(&self) -> Result<()> {
+        tracing::info!("signing out");
         let provider = self.provider().await?;
         let _one = self.refreshing.lock().await;
         self.generation.fetch_add(1, Ordering::SeqCst);

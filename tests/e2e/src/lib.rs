@@ -182,9 +182,59 @@ fn instance_running() -> bool {
         .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains("boolean true"))
 }
 
-/// Waits (up to 15 s) until no instance of the app runs.
+/// The process id of the app holding the single-instance name, from the bus.
+fn instance_pid() -> Option<u32> {
+    let out = std::process::Command::new("dbus-send")
+        .args([
+            "--session",
+            "--print-reply",
+            "--dest=org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus.GetConnectionUnixProcessID",
+            &format!("string:{SINGLE_INSTANCE_NAME}"),
+        ])
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .skip_while(|w| *w != "uint32")
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// Waits (up to 15 s) until no instance of the app runs. An instance still there after that
+/// (a test that failed with the app stuck) would take every later launch as a second one and
+/// fail those tests too: its threads' stacks go to the test's output (gdb, when installed),
+/// then it is stopped by its process id.
 fn wait_until_gone() {
     let limit = Instant::now() + Duration::from_secs(15);
+    while instance_running() && Instant::now() < limit {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if !instance_running() {
+        return;
+    }
+    let Some(pid) = instance_pid() else { return };
+    eprintln!("an app from an earlier test (pid {pid}) is still running after 15 s; its threads:");
+    if let Ok(out) = std::process::Command::new("timeout")
+        .args([
+            "60",
+            "gdb",
+            "-batch",
+            "-p",
+            &pid.to_string(),
+            "-ex",
+            "thread apply all bt",
+        ])
+        .output()
+    {
+        eprintln!("{}", String::from_utf8_lossy(&out.stdout));
+    }
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status();
+    let limit = Instant::now() + Duration::from_secs(10);
     while instance_running() && Instant::now() < limit {
         std::thread::sleep(Duration::from_millis(100));
     }

@@ -16,32 +16,6 @@ use pec_e2e::{Rig, Session};
 mod common;
 use common::*;
 
-/// Holder of the virtual CIEs (but cie-other-holder's).
-const MARIO_CF: &str = "RSSMRA80A01H501U";
-
-/// From the mailbox page to the method list, as Mario Rossi, private citizen.
-fn to_methods(app: &Session, rig: &Rig, email: &str, shots: &str) {
-    app.click_when_ready("[data-testid=confirm-identity]")
-        .unwrap();
-    at_step(app, "choosing_role");
-    app.click_when_ready("[data-testid=role-holder]").unwrap();
-    app.click_when_ready("[data-testid=role-confirm]").unwrap();
-    at_step(app, "choosing_holder_kind");
-    app.click_when_ready("[data-testid=kind-private]").unwrap();
-    app.click_when_ready("[data-testid=kind-confirm]").unwrap();
-    at_step(app, "entering_data");
-    fill(app, "f-first_name", "Mario");
-    fill(app, "f-last_name", "Rossi");
-    fill(app, "f-tax_code", MARIO_CF);
-    fill(app, "f-email", email);
-    app.click_when_ready("[data-testid=data-confirm]").unwrap();
-    at_step(app, "summary");
-    app.click_when_ready("[data-testid=summary-proceed]")
-        .unwrap();
-    at_step(app, "choosing_method");
-    shot_fit(app, rig, &format!("{shots}-4-methods.png"));
-}
-
 /// The CIE method with the computer's reader, up to the PIN field (the pre-flight passed).
 fn to_pin(app: &Session, rig: &Rig, shots: &str) {
     app.click_when_ready("[data-testid=method-cie]").unwrap();
@@ -56,10 +30,6 @@ fn to_pin(app: &Session, rig: &Rig, shots: &str) {
     shot_fit(app, rig, &format!("{shots}-5-cie.png"));
 }
 
-fn verifies(card: &SimCard) -> usize {
-    card.apdu_log().iter().filter(|r| r.ins == 0x20).count()
-}
-
 /// INTERNAL AUTHENTICATEs after the last VERIFY: the holder's signature (the ones before are
 /// DAPP's chip authentication).
 fn signatures_after_verify(card: &SimCard) -> usize {
@@ -68,23 +38,6 @@ fn signatures_after_verify(card: &SimCard) -> usize {
         return 0;
     };
     log[last..].iter().filter(|r| r.ins == 0x88).count()
-}
-
-fn terms_and_otp(app: &Session, rig: &Rig, sandbox: &Sandbox, email: &str, shots: &str) {
-    at_step(app, "identified");
-    shot_fit(app, rig, &format!("{shots}-6-identified.png"));
-    app.click_when_ready("[data-testid=proceed]").unwrap();
-    at_step(app, "accepting_terms");
-    app.click_when_ready("[data-testid=terms-service]").unwrap();
-    app.click_when_ready("[data-testid=terms-contract]")
-        .unwrap();
-    app.click_when_ready("[data-testid=complete-request]")
-        .unwrap();
-    at_step(app, "otp_sent");
-    let otp = sandbox.latest_otp(email);
-    fill(app, "otp", &otp);
-    app.click_when_ready("[data-testid=otp-confirm]").unwrap();
-    at_step(app, "completed");
 }
 
 fn the_star(app: &Session, rig: &Rig, address: &str, shots: &str) {
@@ -109,7 +62,7 @@ fn cie_wrong_pin_then_completed_with_the_star() {
     let rig = Rig::from_env();
     let (app, sandbox, _, address, email) =
         start(&rig, "cie", private_citizen("Mario", "Rossi", MARIO_CF));
-    to_methods(&app, &rig, &email, "cie");
+    to_methods(&app, &rig, &Citizen::mario(&email), Some("cie"));
     to_pin(&app, &rig, "cie");
     assert_eq!(verifies(&card), 0, "the pre-flight sends no VERIFY");
 
@@ -134,6 +87,7 @@ fn cie_wrong_pin_then_completed_with_the_star() {
     fill(&app, "cie-pin", CIE_PIN);
     app.click_when_ready("[data-testid=cie-sign]").unwrap();
     terms_and_otp(&app, &rig, &sandbox, &email, "cie");
+    at_step(&app, "completed");
     assert_eq!(verifies(&card), 2);
     shot_fit(&app, &rig, "cie-9-completed.png");
     the_star(&app, &rig, &address, "cie");
@@ -154,7 +108,7 @@ fn a_cie_lifted_mid_session_then_a_retry_on_the_click() {
         "cie-lifted",
         private_citizen("Mario", "Rossi", MARIO_CF),
     );
-    to_methods(&app, &rig, &email, "cie-lifted");
+    to_methods(&app, &rig, &Citizen::mario(&email), Some("cie-lifted"));
     to_pin(&app, &rig, "cie-lifted");
 
     // The card leaves the field the moment the VERIFY reaches it: never answered.
@@ -202,7 +156,7 @@ fn a_cie_of_someone_else_is_stopped_before_the_provider() {
         "cie-other",
         private_citizen("Mario", "Rossi", MARIO_CF),
     );
-    to_methods(&app, &rig, &email, "cie-other");
+    to_methods(&app, &rig, &Citizen::mario(&email), Some("cie-other"));
     to_pin(&app, &rig, "cie-other");
     fill(&app, "cie-pin", CIE_PIN);
     app.click_when_ready("[data-testid=cie-sign]").unwrap();
@@ -227,7 +181,7 @@ fn cieid_on_the_phone_through_the_sandbox_to_completed() {
     let rig = Rig::from_env();
     let (app, sandbox, _, address, email) =
         start(&rig, "cieid", private_citizen("Mario", "Rossi", MARIO_CF));
-    to_methods(&app, &rig, &email, "cieid");
+    to_methods(&app, &rig, &Citizen::mario(&email), Some("cieid"));
     app.click_when_ready("[data-testid=method-cie]").unwrap();
     at_step(&app, "identifying");
     app.click_when_ready("[data-testid=cie-way-phone]").unwrap();
@@ -255,6 +209,7 @@ fn cieid_on_the_phone_through_the_sandbox_to_completed() {
         .unwrap();
     assert!(r.status().is_success(), "{}", r.status());
     terms_and_otp(&app, &rig, &sandbox, &email, "cieid");
+    at_step(&app, "completed");
     shot_fit(&app, &rig, "cieid-9-completed.png");
     the_star(&app, &rig, &address, "cieid");
 }
@@ -271,7 +226,7 @@ fn a_cie_on_its_last_try_asks_before_the_pin_goes() {
         "cie-last",
         private_citizen("Mario", "Rossi", MARIO_CF),
     );
-    to_methods(&app, &rig, &email, "cie-last");
+    to_methods(&app, &rig, &Citizen::mario(&email), Some("cie-last"));
     to_pin(&app, &rig, "cie-last");
     for (wrong, message) in [
         ("11111111", "Restano 2 tentativi"),

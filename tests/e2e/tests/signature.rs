@@ -17,8 +17,6 @@ use pec_e2e::{Rig, Session};
 mod common;
 use common::*;
 
-/// Holder of the STIncard profile of the virtual card.
-const MARIO_CF: &str = "RSSMRA80A01H501U";
 /// The SoftHSM2 module (Debian `softhsm2`), which the rig offers to the app.
 const SOFTHSM: &str = "/usr/lib/softhsm/libsofthsm2.so";
 const TOKEN: &str = "Firma E2E";
@@ -115,24 +113,7 @@ fn softhsm_token(cf: &'static str) -> Vec<u8> {
 /// From the mailbox page to the form of `method` (`digital_signature` / `remote_signature`):
 /// the form's text shown, accepted.
 fn to_form(app: &Session, rig: &Rig, email: &str, method: &str, shots: &str) {
-    app.click_when_ready("[data-testid=confirm-identity]")
-        .unwrap();
-    at_step(app, "choosing_role");
-    app.click_when_ready("[data-testid=role-holder]").unwrap();
-    app.click_when_ready("[data-testid=role-confirm]").unwrap();
-    at_step(app, "choosing_holder_kind");
-    app.click_when_ready("[data-testid=kind-private]").unwrap();
-    app.click_when_ready("[data-testid=kind-confirm]").unwrap();
-    at_step(app, "entering_data");
-    fill(app, "f-first_name", "Mario");
-    fill(app, "f-last_name", "Rossi");
-    fill(app, "f-tax_code", MARIO_CF);
-    fill(app, "f-email", email);
-    app.click_when_ready("[data-testid=data-confirm]").unwrap();
-    at_step(app, "summary");
-    app.click_when_ready("[data-testid=summary-proceed]")
-        .unwrap();
-    at_step(app, "choosing_method");
+    to_methods(app, rig, &Citizen::mario(email), None);
     app.click_when_ready(&format!("[data-testid=method-{method}]"))
         .unwrap();
     at_step(app, "identifying");
@@ -250,11 +231,6 @@ fn pick_softhsm(app: &Session, rig: &Rig, name: &str) {
         panic!("{e:?}; the screen says: {said}")
     });
     assert!(cert.contains("TINIT-"), "{cert}");
-}
-
-/// VERIFY commands the card received (INS 0x20).
-fn verifies(card: &SimCard) -> usize {
-    card.apdu_log().iter().filter(|r| r.ins == 0x20).count()
 }
 
 #[test]

@@ -16,9 +16,6 @@ use serde_json::json;
 mod common;
 use common::*;
 
-/// Holder of the STIncard profile of the virtual card.
-const MARIO_CF: &str = "RSSMRA80A01H501U";
-
 /// The code `firma.mario`'s authenticator app shows now, at the provider's (movable) clock.
 fn remote_signature_code(sandbox: &Sandbox) -> String {
     totp_now(sandbox, "JBSWY3DPEHPK3PXP")
@@ -33,74 +30,13 @@ fn totp_now(sandbox: &Sandbox, secret: &str) -> String {
     pec_sandbox::totp::code(secret, now).unwrap()
 }
 
-/// From the mailbox page to the method list, as a private citizen.
-fn to_methods(
-    app: &Session,
-    rig: &Rig,
-    first: &str,
-    last: &str,
-    cf: &str,
-    email: &str,
-    shots: &str,
-) {
-    app.click_when_ready("[data-testid=confirm-identity]")
-        .unwrap();
-    at_step(app, "choosing_role");
-    shot_fit(app, rig, &format!("{shots}-1-role.png"));
-    app.click_when_ready("[data-testid=role-holder]").unwrap();
-    app.click_when_ready("[data-testid=role-confirm]").unwrap();
-    at_step(app, "choosing_holder_kind");
-    app.click_when_ready("[data-testid=kind-private]").unwrap();
-    app.click_when_ready("[data-testid=kind-confirm]").unwrap();
-    at_step(app, "entering_data");
-    fill(app, "f-first_name", first);
-    fill(app, "f-last_name", last);
-    fill(app, "f-tax_code", cf);
-    fill(app, "f-email", email);
-    shot_fit(app, rig, &format!("{shots}-2-data.png"));
-    app.click_when_ready("[data-testid=data-confirm]").unwrap();
-    at_step(app, "summary");
-    shot_fit(app, rig, &format!("{shots}-3-summary.png"));
-    app.click_when_ready("[data-testid=summary-proceed]")
-        .unwrap();
-    at_step(app, "choosing_method");
-    shot_fit(app, rig, &format!("{shots}-4-methods.png"));
-}
-
-/// VERIFY commands the card received (INS 0x20).
-fn verifies(card: &SimCard) -> usize {
-    card.apdu_log().iter().filter(|r| r.ins == 0x20).count()
-}
-
-fn terms_and_otp(app: &Session, rig: &Rig, sandbox: &Sandbox, email: &str, shots: &str) {
-    at_step(app, "identified");
-    shot_fit(app, rig, &format!("{shots}-6-identified.png"));
-    app.click_when_ready("[data-testid=proceed]").unwrap();
-    at_step(app, "accepting_terms");
-    app.click_when_ready("[data-testid=terms-service]").unwrap();
-    app.click_when_ready("[data-testid=terms-contract]")
-        .unwrap();
-    shot_fit(app, rig, &format!("{shots}-7-terms.png"));
-    app.click_when_ready("[data-testid=complete-request]")
-        .unwrap();
-    at_step(app, "otp_sent");
-    app.wait_for_text("[data-testid=otp-timer]", "the countdown", |t| {
-        t.contains("Il codice scade tra")
-    })
-    .unwrap();
-    shot_fit(app, rig, &format!("{shots}-8-otp.png"));
-    let otp = sandbox.latest_otp(email);
-    fill(app, "otp", &otp);
-    app.click_when_ready("[data-testid=otp-confirm]").unwrap();
-}
-
 #[test]
 fn cns_path_wrong_pin_then_otp_expiry_resend_and_completed_with_the_star() {
     let card = SimCard::start(SimOptions::new(ProfileName::Stincard2048)).expect("virtual card");
     let rig = Rig::from_env();
     let (app, sandbox, _, address, email) =
         start(&rig, "cns", private_citizen("Mario", "Rossi", MARIO_CF));
-    to_methods(&app, &rig, "Mario", "Rossi", MARIO_CF, &email, "cns");
+    to_methods(&app, &rig, &Citizen::mario(&email), Some("cns"));
 
     app.click_when_ready("[data-testid=method-cns]").unwrap();
     at_step(&app, "identifying");
@@ -256,7 +192,7 @@ fn codes_used_up_then_ricomincia_la_procedura_starts_over() {
         "startover",
         private_citizen("Mario", "Rossi", MARIO_CF),
     );
-    to_methods(&app, &rig, "Mario", "Rossi", MARIO_CF, &email, "startover");
+    to_methods(&app, &rig, &Citizen::mario(&email), Some("startover"));
     app.click_when_ready("[data-testid=method-cns]").unwrap();
     at_step(&app, "identifying");
     app.wait_for("[data-testid=card-matches]").unwrap();
@@ -333,7 +269,7 @@ fn preflight_stops_a_card_of_someone_else_before_the_provider() {
         "mismatch",
         private_citizen("Mario", "Rossi", MARIO_CF),
     );
-    to_methods(&app, &rig, "Mario", "Rossi", MARIO_CF, &email, "mismatch");
+    to_methods(&app, &rig, &Citizen::mario(&email), Some("mismatch"));
     app.click_when_ready("[data-testid=method-cns]").unwrap();
     let problems = app
         .wait_for_text(
@@ -359,7 +295,17 @@ fn spid_login_completed_on_the_sandbox_identity_provider_page() {
     let rig = Rig::from_env();
     let cf = "RSSMRA45C12F205C"; // a test identity of the sandbox's SPID page
     let (app, sandbox, _, _, email) = start(&rig, "spid", private_citizen("Mario", "Rossi", cf));
-    to_methods(&app, &rig, "Mario", "Rossi", cf, &email, "spid");
+    to_methods(
+        &app,
+        &rig,
+        &Citizen {
+            first: "Mario",
+            last: "Rossi",
+            cf,
+            email: &email,
+        },
+        Some("spid"),
+    );
     app.click_when_ready("[data-testid=method-spid]").unwrap();
     app.click_when_ready("[data-testid=spid-start]").unwrap();
     let url = app
@@ -390,7 +336,17 @@ fn firma_remota_with_the_app_code_to_completed() {
     // `firma.mario` of the sandbox's remote-signature accounts signs for this codice fiscale.
     let cf = "RSSMRA45C12F205C";
     let (app, sandbox, _, _, email) = start(&rig, "remote", private_citizen("Mario", "Rossi", cf));
-    to_methods(&app, &rig, "Mario", "Rossi", cf, &email, "remote");
+    to_methods(
+        &app,
+        &rig,
+        &Citizen {
+            first: "Mario",
+            last: "Rossi",
+            cf,
+            email: &email,
+        },
+        Some("remote"),
+    );
     app.click_when_ready("[data-testid=method-remote_signature]")
         .unwrap();
     // The request form to sign, accepted; then the remote signature service (CSC API).
@@ -464,7 +420,17 @@ fn webcam_booking_then_the_operators_approval_moves_the_wizard_on() {
     let rig = Rig::from_env();
     let cf = "CNTCHR83T41D969D";
     let (app, sandbox, _, _, email) = start(&rig, "webcam", private_citizen("Chiara", "Conti", cf));
-    to_methods(&app, &rig, "Chiara", "Conti", cf, &email, "webcam");
+    to_methods(
+        &app,
+        &rig,
+        &Citizen {
+            first: "Chiara",
+            last: "Conti",
+            cf,
+            email: &email,
+        },
+        Some("webcam"),
+    );
     app.click_when_ready("[data-testid=method-webcam]").unwrap();
     app.wait_for("[data-testid=webcam-slot]").unwrap();
     shot_fit(&app, &rig, "webcam-5-slots.png");

@@ -6,10 +6,96 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use pec_card_sim::SimCard;
 use pec_e2e::{Rig, Session};
 use serde_json::{Value, json};
 
 pub const PASSWORD: &str = "E2e-Password-1";
+
+/// Mario Rossi's codice fiscale, the holder of the virtual cards' test certificates.
+pub const MARIO_CF: &str = "RSSMRA80A01H501U";
+
+/// VERIFY commands the card received (INS 0x20).
+pub fn verifies(card: &SimCard) -> usize {
+    card.apdu_log().iter().filter(|r| r.ins == 0x20).count()
+}
+
+/// The private citizen the wizard's data step is filled with.
+pub struct Citizen<'a> {
+    pub first: &'a str,
+    pub last: &'a str,
+    pub cf: &'a str,
+    pub email: &'a str,
+}
+
+impl<'a> Citizen<'a> {
+    /// Mario Rossi, with `email` as his contact.
+    pub fn mario(email: &'a str) -> Self {
+        Self {
+            first: "Mario",
+            last: "Rossi",
+            cf: MARIO_CF,
+            email,
+        }
+    }
+}
+
+/// From "identified" to the e-mailed code sent back: both conditions accepted, the countdown
+/// shown, the code from the sandbox's outbox typed and confirmed (each screen photographed).
+pub fn terms_and_otp(app: &Session, rig: &Rig, sandbox: &Sandbox, email: &str, shots: &str) {
+    at_step(app, "identified");
+    shot_fit(app, rig, &format!("{shots}-6-identified.png"));
+    app.click_when_ready("[data-testid=proceed]").unwrap();
+    at_step(app, "accepting_terms");
+    app.click_when_ready("[data-testid=terms-service]").unwrap();
+    app.click_when_ready("[data-testid=terms-contract]")
+        .unwrap();
+    shot_fit(app, rig, &format!("{shots}-7-terms.png"));
+    app.click_when_ready("[data-testid=complete-request]")
+        .unwrap();
+    at_step(app, "otp_sent");
+    app.wait_for_text("[data-testid=otp-timer]", "the countdown", |t| {
+        t.contains("Il codice scade tra")
+    })
+    .unwrap();
+    shot_fit(app, rig, &format!("{shots}-8-otp.png"));
+    let otp = sandbox.latest_otp(email);
+    fill(app, "otp", &otp);
+    app.click_when_ready("[data-testid=otp-confirm]").unwrap();
+}
+
+/// From the mailbox page to the method list, as `who`, holder and private citizen. With
+/// `shots`, the role, data, summary and method screens are photographed (and checked to fit)
+/// under that prefix.
+pub fn to_methods(app: &Session, rig: &Rig, who: &Citizen, shots: Option<&str>) {
+    let shot = |n: &str| {
+        if let Some(prefix) = shots {
+            shot_fit(app, rig, &format!("{prefix}-{n}.png"));
+        }
+    };
+    app.click_when_ready("[data-testid=confirm-identity]")
+        .unwrap();
+    at_step(app, "choosing_role");
+    shot("1-role");
+    app.click_when_ready("[data-testid=role-holder]").unwrap();
+    app.click_when_ready("[data-testid=role-confirm]").unwrap();
+    at_step(app, "choosing_holder_kind");
+    app.click_when_ready("[data-testid=kind-private]").unwrap();
+    app.click_when_ready("[data-testid=kind-confirm]").unwrap();
+    at_step(app, "entering_data");
+    fill(app, "f-first_name", who.first);
+    fill(app, "f-last_name", who.last);
+    fill(app, "f-tax_code", who.cf);
+    fill(app, "f-email", who.email);
+    shot("2-data");
+    app.click_when_ready("[data-testid=data-confirm]").unwrap();
+    at_step(app, "summary");
+    shot("3-summary");
+    app.click_when_ready("[data-testid=summary-proceed]")
+        .unwrap();
+    at_step(app, "choosing_method");
+    shot("4-methods");
+}
 
 /// The back-office secret's header (`pec_provider::api::SANDBOX_SECRET_HEADER`).
 const SANDBOX_SECRET_HEADER: &str = "Sandbox-Secret";
@@ -189,9 +275,10 @@ pub fn signed_out(app: &Session) {
         if app.find("[data-testid=signin-title]").is_ok() {
             return;
         }
-        if let Ok(button) = app.find("[data-testid=sign-out]") {
-            app.click(&button).unwrap();
-            app.wait_for("[data-testid=signin-title]").unwrap();
+        if app.find("[data-testid=sign-out]").is_ok() {
+            app.click_when_ready("[data-testid=sign-out]").unwrap();
+            app.wait_for("[data-testid=signin-title]")
+                .unwrap_or_else(|e| panic!("{e:?}; the screen says: {}", screen_text(app)));
             return;
         }
         assert!(
@@ -200,6 +287,13 @@ pub fn signed_out(app: &Session) {
         );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
+}
+
+/// What the window shows, for a failure's report.
+pub fn screen_text(app: &Session) -> String {
+    app.find("body")
+        .and_then(|body| app.text(&body))
+        .unwrap_or_default()
 }
 
 pub fn sign_in(app: &Session, account: &str) {

@@ -106,10 +106,14 @@ start_tauri_driver() {
   printf 'XDG_DOCUMENTS_DIR="%s"\n' "$app_home/documents" >"$app_home/config/user-dirs.dirs"
   # Firma digitale through PKCS#11: an empty SoftHSM2 token directory the tests fill
   # (tests/e2e/tests/signature.rs), and its module offered to the app besides the usual places.
-  local softhsm="$RUN_DIR/softhsm"
+  local softhsm="$RUN_DIR/softhsm" spy
   mkdir -p "$softhsm/tokens"
   printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
     "$softhsm/tokens" >"$softhsm/softhsm2.conf"
+  # OpenSC's pkcs11-spy (Debian opensc-pkcs11) in front of SoftHSM2, offered as a second module:
+  # it logs every call, so a test counts the C_Logins one click made.
+  spy="$(ls /usr/lib/*/pkcs11/pkcs11-spy.so 2>/dev/null | head -n 1)"
+  [ -n "$spy" ] || die "OpenSC's pkcs11-spy.so is missing: run scripts/setup.sh (package opensc)"
   # The backup test (tests/e2e/tests/backup.rs) points the app at the rig's Dovecot, whose
   # certificate comes from a throwaway CA. The app trusts the system's roots through
   # rustls-native-certs, which reads SSL_CERT_FILE instead when it is set: only here, in the
@@ -123,7 +127,8 @@ start_tauri_driver() {
     XDG_CACHE_HOME="$app_home/cache" XDG_STATE_HOME="$app_home/state" \
     LIBGL_ALWAYS_SOFTWARE=1 \
     PEC_CLIPBOARD_SECRET_SECS=5 \
-    SOFTHSM2_CONF="$softhsm/softhsm2.conf" PEC_PKCS11_MODULES=/usr/lib/softhsm/libsofthsm2.so \
+    SOFTHSM2_CONF="$softhsm/softhsm2.conf" PEC_PKCS11_MODULES="/usr/lib/softhsm/libsofthsm2.so:$spy" \
+    PKCS11SPY=/usr/lib/softhsm/libsofthsm2.so PKCS11SPY_OUTPUT="$softhsm/pkcs11-spy.log" \
     tauri-driver --port "$port" --native-port "$native_port" >"$RUN_DIR/tauri-driver.log" 2>&1 &
   local pid=$!
   _service_started "$pid" tauri-driver
@@ -134,6 +139,7 @@ start_tauri_driver() {
   export PEC_E2E_DRIVER="http://127.0.0.1:$port"
   export PEC_E2E_APP_HOME="$app_home"
   export PEC_E2E_SOFTHSM2_CONF="$softhsm/softhsm2.conf"
+  export PEC_E2E_PKCS11_SPY="$spy" PEC_E2E_PKCS11_SPY_LOG="$softhsm/pkcs11-spy.log"
   log "tauri-driver on $PEC_E2E_DRIVER (pid $pid)"
 }
 

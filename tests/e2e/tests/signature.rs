@@ -210,13 +210,18 @@ fn pem(der: &[u8]) -> String {
 /// Picks the rig's SoftHSM2 module in the module list (OpenSC's, found in its usual place,
 /// may come first) and waits for the token's signature certificate.
 fn pick_softhsm(app: &Session, rig: &Rig, name: &str) {
+    pick_module(app, rig, name, SOFTHSM);
+}
+
+/// Picks the PKCS#11 module at `module` and waits for the rig's token's certificate.
+fn pick_module(app: &Session, rig: &Rig, name: &str, module: &str) {
     // The first module found is read at once: let that finish (certificates, none, or an
     // error) before another is picked, as a person waits for the screen to settle.
     app.wait_for(
         "[data-testid=sig-certs], [data-testid=sig-no-certs], [data-testid=sig-sign-error]",
     )
     .unwrap();
-    app.click_when_ready(&format!("[data-testid=sig-module][value='{SOFTHSM}']"))
+    app.click_when_ready(&format!("[data-testid=sig-module][value='{module}']"))
         .unwrap();
     let cert = app.wait_for_text("[data-testid=sig-certs]", "the token's certificate", |t| {
         t.contains(TOKEN)
@@ -255,6 +260,70 @@ fn firma_digitale_with_a_pkcs11_token_to_completed_and_the_signed_copy_saved() {
     ))
     .expect("the European star next to the mailbox");
     assert!(!rig.logs().contains(TOKEN_PIN), "the PIN reached the log");
+}
+
+/// The `C_Login` calls the app made through OpenSC's pkcs11-spy (the rig offers it in front of
+/// SoftHSM2 and points its log at `PEC_E2E_PKCS11_SPY_LOG`).
+fn spied_logins() -> usize {
+    let log = std::env::var("PEC_E2E_PKCS11_SPY_LOG")
+        .expect("PEC_E2E_PKCS11_SPY_LOG (scripts/lib/services.sh start_tauri_driver)");
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| {
+            l.split_once(": ")
+                .is_some_and(|(n, call)| call == "C_Login" && n.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .count()
+}
+
+#[test]
+fn firma_digitale_through_pkcs11_a_wrong_pin_is_one_c_login_then_completed() {
+    let spy = std::env::var("PEC_E2E_PKCS11_SPY")
+        .expect("PEC_E2E_PKCS11_SPY (scripts/lib/services.sh start_tauri_driver)");
+    let ca = softhsm_token(MARIO_CF);
+    let rig = Rig::from_env();
+    let (app, sandbox, _, _, email) = start(
+        &rig,
+        "p11-wrong",
+        private_citizen("Mario", "Rossi", MARIO_CF),
+    );
+    to_form(&app, &rig, &email, "digital_signature", "p11-wrong");
+    app.click_when_ready("[data-testid=sig-device-pkcs11]")
+        .unwrap();
+    pick_module(&app, &rig, "p11-wrong", &spy);
+    let before = spied_logins();
+
+    // One click with a wrong PIN: one C_Login, refused, and the screen says so.
+    fill(&app, "sig-token-pin", "135790");
+    app.click_when_ready("[data-testid=sig-token-sign]")
+        .unwrap();
+    app.wait_for_text("[data-testid=sig-sign-error]", "the wrong PIN", |t| {
+        t.contains("PIN errato")
+    })
+    .unwrap();
+    shot_fit(&app, &rig, "p11-wrong-6-pin.png");
+    assert_eq!(
+        spied_logins() - before,
+        1,
+        "exactly one C_Login for one click"
+    );
+    // Nothing is tried again by itself.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(spied_logins() - before, 1, "no C_Login by itself");
+
+    // The right PIN: one more C_Login, and the request completes.
+    fill(&app, "sig-token-pin", TOKEN_PIN);
+    app.click_when_ready("[data-testid=sig-token-sign]")
+        .unwrap();
+    to_completed(&app, &sandbox, &email);
+    assert_eq!(spied_logins() - before, 2);
+    saved_copy(&app, &rig, &ca, "p11-wrong");
+    let logs = rig.logs();
+    assert!(
+        !logs.contains(TOKEN_PIN) && !logs.contains("135790"),
+        "a PIN reached the log"
+    );
 }
 
 #[test]

@@ -299,10 +299,8 @@ fn spid_login_completed_on_the_sandbox_identity_provider_page() {
         &app,
         &rig,
         &Citizen {
-            first: "Mario",
-            last: "Rossi",
             cf,
-            email: &email,
+            ..Citizen::mario(&email)
         },
         Some("spid"),
     );
@@ -340,10 +338,8 @@ fn firma_remota_with_the_app_code_to_completed() {
         &app,
         &rig,
         &Citizen {
-            first: "Mario",
-            last: "Rossi",
             cf,
-            email: &email,
+            ..Citizen::mario(&email)
         },
         Some("remote"),
     );

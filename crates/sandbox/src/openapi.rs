@@ -370,43 +370,37 @@ fn narrow_csc_requests(doc: &mut serde_json::Value) {
     else {
         return;
     };
-    let mut narrow = |name: &str, required: &[&str], properties: serde_json::Value| {
-        let Some(schema) = schemas.get_mut(name).and_then(|s| s.as_object_mut()) else {
-            return;
+    // `properties` replace the schema's own (keeping their descriptions), `required` are added,
+    // and `rules` are keywords set on the schema itself (rules between fields).
+    let mut narrow =
+        |name: &str, required: &[&str], properties: serde_json::Value, rules: serde_json::Value| {
+            let Some(schema) = schemas.get_mut(name).and_then(|s| s.as_object_mut()) else {
+                return;
+            };
+            if let Some(rules) = rules.as_object() {
+                schema.extend(rules.clone());
+            }
+            if let (Some(props), Some(new)) = (
+                schema.get_mut("properties").and_then(|p| p.as_object_mut()),
+                properties.as_object(),
+            ) {
+                for (key, value) in new {
+                    let description = props.get(key).and_then(|p| p.get("description")).cloned();
+                    let mut value = value.clone();
+                    if let (Some(d), Some(v)) = (description, value.as_object_mut()) {
+                        v.insert("description".into(), d);
+                    }
+                    props.insert(key.clone(), value);
+                }
+            }
+            if let Some(list) = schema.get_mut("required").and_then(|r| r.as_array_mut()) {
+                for field in required {
+                    if !list.iter().any(|r| r == field) {
+                        list.push(json!(field));
+                    }
+                }
+            }
         };
-        if name == "SignHashRequest" {
-            // rsaEncryption signs a hash whose algorithm the request names.
-            schema.insert(
-                "if".into(),
-                json!({"properties": {"signAlgo": {"const": OID_RSA}}, "required": ["signAlgo"]}),
-            );
-            schema.insert(
-                "then".into(),
-                json!({"properties": {"hashAlgorithmOID": {"type": "string"}},
-                       "required": ["hashAlgorithmOID"]}),
-            );
-        }
-        if let (Some(props), Some(new)) = (
-            schema.get_mut("properties").and_then(|p| p.as_object_mut()),
-            properties.as_object(),
-        ) {
-            for (key, value) in new {
-                let description = props.get(key).and_then(|p| p.get("description")).cloned();
-                let mut value = value.clone();
-                if let (Some(d), Some(v)) = (description, value.as_object_mut()) {
-                    v.insert("description".into(), d);
-                }
-                props.insert(key.clone(), value);
-            }
-        }
-        if let Some(list) = schema.get_mut("required").and_then(|r| r.as_array_mut()) {
-            for field in required {
-                if !list.iter().any(|r| r == field) {
-                    list.push(json!(field));
-                }
-            }
-        }
-    };
     narrow(
         "AuthorizeRequest",
         &["hashes", "hashAlgorithmOID", "authData"],
@@ -426,6 +420,7 @@ fn narrow_csc_requests(doc: &mut serde_json::Value) {
                 }
             }
         }),
+        json!({}),
     );
     narrow(
         "SignHashRequest",
@@ -435,6 +430,12 @@ fn narrow_csc_requests(doc: &mut serde_json::Value) {
             "signAlgo": {"type": "string", "enum": [OID_SHA256_WITH_RSA, OID_RSA]},
             "hashAlgorithmOID": {"type": ["string", "null"], "enum": [OID_SHA256, null]}
         }),
+        // rsaEncryption signs a hash whose algorithm the request names.
+        json!({
+            "if": {"properties": {"signAlgo": {"const": OID_RSA}}, "required": ["signAlgo"]},
+            "then": {"properties": {"hashAlgorithmOID": {"type": "string"}},
+                     "required": ["hashAlgorithmOID"]}
+        }),
     );
     narrow(
         "CredentialInfoRequest",
@@ -442,6 +443,7 @@ fn narrow_csc_requests(doc: &mut serde_json::Value) {
         json!({
             "certificates": {"type": ["string", "null"], "enum": ["none", "single", "chain", null]}
         }),
+        json!({}),
     );
 }
 

@@ -165,37 +165,32 @@ pub struct Session {
 /// The D-Bus name tauri-plugin-single-instance holds for the app (its identifier).
 const SINGLE_INSTANCE_NAME: &str = "it.pecdesktop.app.SingleInstance";
 
-/// Whether a running app holds the single-instance name on the session bus. Asked rather than
-/// looked up in `/proc`: once its window is closed the app's main thread is gone while other
-/// threads still hold the bus connection for a moment.
-fn instance_running() -> bool {
+/// Asks the session bus's `method` about the single-instance name; its printed reply.
+fn ask_bus(method: &str) -> String {
     std::process::Command::new("dbus-send")
         .args([
             "--session",
             "--print-reply",
             "--dest=org.freedesktop.DBus",
             "/org/freedesktop/DBus",
-            "org.freedesktop.DBus.NameHasOwner",
+            &format!("org.freedesktop.DBus.{method}"),
             &format!("string:{SINGLE_INSTANCE_NAME}"),
         ])
         .output()
-        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains("boolean true"))
+        .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+        .unwrap_or_default()
+}
+
+/// Whether a running app holds the single-instance name on the session bus. Asked rather than
+/// looked up in `/proc`: once its window is closed the app's main thread is gone while other
+/// threads still hold the bus connection for a moment.
+fn instance_running() -> bool {
+    ask_bus("NameHasOwner").contains("boolean true")
 }
 
 /// The process id of the app holding the single-instance name, from the bus.
 fn instance_pid() -> Option<u32> {
-    let out = std::process::Command::new("dbus-send")
-        .args([
-            "--session",
-            "--print-reply",
-            "--dest=org.freedesktop.DBus",
-            "/org/freedesktop/DBus",
-            "org.freedesktop.DBus.GetConnectionUnixProcessID",
-            &format!("string:{SINGLE_INSTANCE_NAME}"),
-        ])
-        .output()
-        .ok()?;
-    String::from_utf8_lossy(&out.stdout)
+    ask_bus("GetConnectionUnixProcessID")
         .split_whitespace()
         .skip_while(|w| *w != "uint32")
         .nth(1)?

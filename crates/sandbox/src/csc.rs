@@ -113,14 +113,7 @@ pub(crate) async fn info(
     State(_st): State<Arc<AppState>>,
     Json(req): Json<serde_json::Value>,
 ) -> Result<Json<InfoResponse>, CscApiError> {
-    // serde reads a struct from a JSON array too (`[]` would pass as an empty `InfoRequest`):
-    // the body must be the object the document describes.
-    if !req.is_object() || serde_json::from_value::<InfoRequest>(req).is_err() {
-        return Err(CscApiError::invalid(
-            "invalid_request",
-            "The body must be a JSON object",
-        ));
-    }
+    object_body::<InfoRequest>(req)?;
     Ok(Json(InfoResponse {
         specs: SPECS.into(),
         name: "PEC Sandbox firma remota (test)".into(),
@@ -152,8 +145,9 @@ pub(crate) async fn login(
     State(st): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Json(_req): Json<LoginRequest>,
+    Json(req): Json<serde_json::Value>,
 ) -> Result<Json<LoginResponse>, CscApiError> {
+    object_body::<LoginRequest>(req)?;
     // No credentials at all is a plain 401 and costs nothing: only attempts count.
     let (user, password) = basic_credentials(&headers).ok_or_else(CscApiError::bad_login)?;
     if user.is_empty() || user.len() > 254 || password.len() > 1024 {
@@ -220,8 +214,9 @@ pub(crate) async fn login(
 pub(crate) async fn credentials_list(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
-    Json(_req): Json<CredentialsListRequest>,
+    Json(req): Json<serde_json::Value>,
 ) -> Result<Json<CredentialsListResponse>, CscApiError> {
+    object_body::<CredentialsListRequest>(req)?;
     let user = bearer_user(&st, &headers)?;
     let ids = issued()
         .map_err(CscApiError::internal)?
@@ -432,6 +427,20 @@ pub(crate) async fn sign_hash(
         })
         .collect::<Result<Vec<_>, CscApiError>>()?;
     Ok(Json(SignHashResponse { signatures }))
+}
+
+/// The body of a method whose fields are all optional, read as `T`. serde reads a struct from
+/// a JSON array too (`[]` would pass as an empty request): the body must be the object the
+/// document describes.
+fn object_body<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> Result<T, CscApiError> {
+    if !body.is_object() {
+        return Err(CscApiError::invalid(
+            "invalid_request",
+            "The body must be a JSON object",
+        ));
+    }
+    serde_json::from_value(body)
+        .map_err(|_| CscApiError::invalid("invalid_request", "The body must be a JSON object"))
 }
 
 /// The failure counter of a remote-signature user (passwords and OTPs together).

@@ -244,3 +244,42 @@ async fn every_answer_dates_itself_by_the_sandbox_clock() {
     assert!(date.ends_with(" GMT"), "{date}");
     sb.shutdown().await.unwrap();
 }
+
+/// The CSC methods whose fields are all optional take an object, as the document says: serde
+/// would read `[]` as an empty request (schemathesis found `credentials/list` answering 200).
+#[tokio::test]
+async fn csc_bodies_are_objects() {
+    use base64::Engine as _;
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        pec_sandbox::Config::new("127.0.0.1:0".parse().unwrap(), dir.path().join("db.sqlite"));
+    let sb = pec_sandbox::Sandbox::start(config).await.unwrap();
+    let base = sb.base_url().to_owned();
+    let http = reqwest::Client::new();
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("firma.chiara:Firma-Password-1")
+    );
+    let login = |body: &'static str| {
+        http.post(format!("{base}/csc/v2/auth/login"))
+            .header("Authorization", &basic)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+    };
+    assert_eq!(login("[]").await.unwrap().status().as_u16(), 400);
+    let token: serde_json::Value = login("{}").await.unwrap().json().await.unwrap();
+    let token = token["access_token"].as_str().unwrap().to_owned();
+    for (method, ok) in [("info", "{}"), ("credentials/list", "{}")] {
+        let send = |body: &'static str| {
+            http.post(format!("{base}/csc/v2/{method}"))
+                .bearer_auth(&token)
+                .header("Content-Type", "application/json")
+                .body(body)
+                .send()
+        };
+        assert_eq!(send("[]").await.unwrap().status().as_u16(), 400, "{method}");
+        assert_eq!(send(ok).await.unwrap().status().as_u16(), 200, "{method}");
+    }
+    sb.shutdown().await.unwrap();
+}

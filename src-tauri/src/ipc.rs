@@ -141,6 +141,7 @@ use pec_updates::Notice;
 surface! {
     commands {
         app::app_info[tauri::AppHandle]() -> AppInfo,
+        app::app_shown[tauri::AppHandle]() -> (),
         app::app_branding[]() -> Option<BrandingView>,
         app::app_check_update[]() -> Option<Notice>,
         app::settings_get[]() -> Settings,

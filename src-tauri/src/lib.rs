@@ -64,17 +64,16 @@ pub fn run() -> i32 {
             tracing::info!(version = env!("CARGO_PKG_VERSION"), "PEC Desktop started");
             Ok(())
         })
-        // Warm up the provider (the embedded sandbox's database) and the keyring only once the
-        // page has loaded: on a small machine their start-up would otherwise compete with
-        // WebKit's for the first screen, and the user needs a moment to pick an account anyway.
+        // What the first screen does not need waits until the page says it is up (`app_shown`):
+        // on a small machine its start-up would otherwise compete with WebKit's. A page that
+        // never says so (a script error) still gets it a little later.
         .on_page_load(|webview, payload| {
             if payload.event() == tauri::webview::PageLoadEvent::Finished {
                 let handle = webview.app_handle().clone();
                 tauri::async_runtime::spawn(async move {
-                    handle.state::<Core>().conn.warm_up().await;
+                    tokio::time::sleep(FIRST_SCREEN_AT_THE_LATEST).await;
+                    after_first_screen(&handle);
                 });
-                // Reminders, their plugins and the tray come after the first screen too.
-                reminders::start(webview.app_handle());
             }
         })
         .on_window_event(|window, event| {
@@ -105,6 +104,30 @@ pub fn run() -> i32 {
             eprintln!("PEC Desktop could not start: {err}");
             1
         }
+    }
+}
+
+/// How long after the page has loaded the deferred start-up runs even if the page never said
+/// its first screen is up.
+const FIRST_SCREEN_AT_THE_LATEST: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Starts, once, what the first screen does not need: the provider (the embedded sandbox's
+/// database, which on a first start seeds and hashes the demo passwords) and the keyring are
+/// warmed up, and the reminders, their plugins and the tray start (on the main thread, which
+/// the tray needs). A command that needs the provider earlier starts it itself.
+pub(crate) fn after_first_screen(app: &tauri::AppHandle) {
+    static DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if DONE.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
+    tracing::debug!("first screen up: warming up the provider and starting the reminders");
+    let handle = app.clone();
+    tauri::async_runtime::spawn(async move {
+        handle.state::<Core>().conn.warm_up().await;
+    });
+    let handle = app.clone();
+    if let Err(e) = app.run_on_main_thread(move || reminders::start(&handle)) {
+        tracing::warn!(error = %e, "the reminders could not be started");
     }
 }
 

@@ -60,6 +60,18 @@ describe('App', () => {
     expect(document.documentElement.lang).toBe('it');
   });
 
+  test('tells the core once its first screen is up, after the start-up calls', async () => {
+    const backend = start();
+    render(App, { backend });
+    await screen.findByRole('heading', { name: 'Accedi' });
+    await waitFor(() => expect(backend.mock('appShown')).toHaveBeenCalledTimes(1));
+    const shown = backend.calls.indexOf('appShown');
+    for (const first of ['settingsGet', 'appInfo', 'sessionProvider', 'sessionRestore']) {
+      expect(backend.calls.indexOf(first)).toBeGreaterThanOrEqual(0);
+      expect(backend.calls.indexOf(first)).toBeLessThan(shown);
+    }
+  });
+
   test('starts in the saved language', async () => {
     render(App, { backend: start({ settingsGet: settings('en') }) });
     await waitFor(() => expect(screen.getByRole('heading', { level: 1 })).toHaveTextContent('Welcome to PEC Desktop'));

@@ -27,6 +27,13 @@ pub async fn app_info(core: Core<'_>, app: tauri::AppHandle) -> Result<AppInfo> 
     })
 }
 
+/// The page's first screen is up: what waits for it starts now ([`crate::after_first_screen`]).
+#[tauri::command]
+pub async fn app_shown(_core: Core<'_>, app: tauri::AppHandle) -> Result<()> {
+    crate::after_first_screen(&app);
+    Ok(())
+}
+
 /// The association behind this build, or `null` for the plain build.
 #[tauri::command]
 pub async fn app_branding(core: Core<'_>) -> Result<Option<BrandingView>> {

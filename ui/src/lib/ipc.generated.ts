@@ -1588,6 +1588,7 @@ export type Invoke = <T>(
 export function commands(invoke: Invoke) {
   return {
     appInfo: () => invoke<AppInfo>('app_info'),
+    appShown: () => invoke<void>('app_shown'),
     appBranding: () => invoke<BrandingView | null>('app_branding'),
     appCheckUpdate: () => invoke<Notice | null>('app_check_update'),
     settingsGet: () => invoke<Settings>('settings_get'),
@@ -1684,6 +1685,7 @@ export function commands(invoke: Invoke) {
 /** The commands' names, as the capability file allows them. */
 export const COMMAND_NAMES = [
   'app_info',
+  'app_shown',
   'app_branding',
   'app_check_update',
   'settings_get',

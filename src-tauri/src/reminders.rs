@@ -157,6 +157,7 @@ fn build_tray(app: &AppHandle) -> tauri::Result<()> {
         tray = tray.icon(icon.clone().to_owned());
     }
     tray.build(app)?;
+    tracing::info!("tray icon shown");
     Ok(())
 }
 

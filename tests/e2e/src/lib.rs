@@ -12,6 +12,8 @@
 //! crate: tauri-driver only understands `tauri:options` inside `alwaysMatch`, and this way
 //! every request is visible in one file.
 
+pub mod x11;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -184,12 +186,12 @@ fn ask_bus(method: &str) -> String {
 /// Whether a running app holds the single-instance name on the session bus. Asked rather than
 /// looked up in `/proc`: once its window is closed the app's main thread is gone while other
 /// threads still hold the bus connection for a moment.
-fn instance_running() -> bool {
+pub fn instance_running() -> bool {
     ask_bus("NameHasOwner").contains("boolean true")
 }
 
 /// The process id of the app holding the single-instance name, from the bus.
-fn instance_pid() -> Option<u32> {
+pub fn instance_pid() -> Option<u32> {
     ask_bus("GetConnectionUnixProcessID")
         .split_whitespace()
         .skip_while(|w| *w != "uint32")

@@ -2,14 +2,21 @@
 //! once and brings the first window forward instead of opening a second one that would share
 //! the keyring session, the drafts and the backup folders. The second launch is the real
 //! binary with the same private home, D-Bus session and display as the first.
+//!
+//! And at close: the window is closed as a window manager closes it (x11.rs). Without the
+//! tray, the app gives up being the instance at once, so a launch right after opens its own
+//! window rather than handing itself to one going away; with the tray, closing only hides the
+//! window, and a launch brings it back.
 
 // Helpers outside `#[test]` functions: here a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use pec_e2e::Rig;
+use pec_e2e::x11::Display;
+use pec_e2e::{Rig, instance_pid};
 
 mod common;
 use common::signed_out;
@@ -23,17 +30,7 @@ fn a_second_launch_exits_and_brings_the_first_window_forward() {
     signed_out(&app);
     let before = rig.logs().matches(BROUGHT_FORWARD).count();
 
-    let home = &rig.app_home;
-    let mut second = Command::new(&rig.app)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_CACHE_HOME", home.join("cache"))
-        .env("XDG_STATE_HOME", home.join("state"))
-        .env("LIBGL_ALWAYS_SOFTWARE", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("second launch");
+    let mut second = launch_directly(&rig);
     let limit = Instant::now() + Duration::from_secs(30);
     let status = loop {
         if let Some(status) = second.try_wait().unwrap() {
@@ -58,4 +55,154 @@ fn a_second_launch_exits_and_brings_the_first_window_forward() {
     }
     app.wait_for("[data-testid=signin-title]")
         .expect("the first window still answers");
+}
+
+/// The app started as a desktop launcher starts it (not through WebDriver), with the rig's
+/// private home, session bus and display.
+fn launch_directly(rig: &Rig) -> Child {
+    let home = &rig.app_home;
+    Command::new(&rig.app)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("LIBGL_ALWAYS_SOFTWARE", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("launch")
+}
+
+/// Polls `done` every 50 ms for up to `seconds`; whether it came true.
+fn within(seconds: u64, mut done: impl FnMut() -> bool) -> bool {
+    let limit = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        if done() {
+            return true;
+        }
+        if Instant::now() > limit {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn alive(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+#[test]
+fn closing_the_window_lets_a_launch_right_after_open_its_own() {
+    let rig = Rig::from_env();
+    let app = rig.launch().expect("app window starts");
+    signed_out(&app);
+    let first = instance_pid().expect("the app holds the single-instance name");
+    let display = Display::open().unwrap();
+    let window = display
+        .app_window(first)
+        .unwrap()
+        .expect("the app's window is on the display");
+
+    // The user closes the window and, at once, starts the app again (a double click on the
+    // launcher): no wait between the two.
+    display.close(window).unwrap();
+    let mut next = launch_directly(&rig);
+
+    assert!(
+        within(20, || !alive(first)),
+        "the closed app is still running 20 s after its window was closed"
+    );
+    let took_over = within(30, || instance_pid() == Some(next.id()));
+    let exited = next.try_wait().unwrap();
+    if !took_over || exited.is_some() {
+        let _ = next.kill();
+        panic!(
+            "the launch right after the close did not open its own window (it exited: {exited:?}): \
+             it handed itself to the window going away"
+        );
+    }
+    let shown = within(30, || {
+        display
+            .app_window(next.id())
+            .ok()
+            .flatten()
+            .is_some_and(|w| display.shown(w).unwrap_or(false))
+    });
+    let _ = next.kill();
+    let _ = next.wait();
+    assert!(
+        shown,
+        "the new launch holds the instance but shows no window"
+    );
+    drop(app);
+}
+
+#[test]
+fn with_the_tray_closing_hides_the_window_and_a_launch_brings_it_back() {
+    let rig = Rig::from_env();
+    let settings = rig.app_home.join("config/it.pecdesktop.app/settings.json");
+    set_tray(&settings, true);
+    let app = rig.launch().expect("app window starts");
+    signed_out(&app);
+    assert!(
+        within(30, || rig.logs().contains("tray icon shown")),
+        "the tray icon was not created"
+    );
+    let pid = instance_pid().expect("the app holds the single-instance name");
+    let display = Display::open().unwrap();
+    let window = display
+        .app_window(pid)
+        .unwrap()
+        .expect("the app's window is on the display");
+    assert!(display.shown(window).unwrap());
+
+    display.close(window).unwrap();
+    assert!(
+        within(10, || !display.shown(window).unwrap_or(true)),
+        "closing the window with the tray on did not hide it"
+    );
+    // Still running, still the instance: the reminders keep coming.
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        alive(pid),
+        "closing the window with the tray on ended the app"
+    );
+    assert_eq!(instance_pid(), Some(pid));
+
+    let before = rig.logs().matches(BROUGHT_FORWARD).count();
+    let mut second = launch_directly(&rig);
+    let exited = within(30, || second.try_wait().unwrap().is_some());
+    if !exited {
+        let _ = second.kill();
+    }
+    assert!(
+        exited,
+        "the launch opened a second app beside the hidden one"
+    );
+    assert!(
+        within(10, || rig.logs().matches(BROUGHT_FORWARD).count() > before),
+        "the hidden app was not told of the launch"
+    );
+    assert!(
+        within(10, || display.shown(window).unwrap_or(false)),
+        "the launch did not bring the hidden window back"
+    );
+    app.wait_for("[data-testid=signin-title]")
+        .expect("the window shown again answers");
+
+    drop(app);
+    // The next test starts without the tray, as a new user does.
+    set_tray(&settings, false);
+}
+
+/// Turns the tray on or off in the settings file (as the settings screen saves it), while
+/// no app runs.
+fn set_tray(settings: &PathBuf, on: bool) {
+    let mut json: serde_json::Value = std::fs::read_to_string(settings)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_else(|| serde_json::json!({}));
+    json["reminders"]["tray"] = serde_json::Value::Bool(on);
+    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    std::fs::write(settings, serde_json::to_vec_pretty(&json).unwrap()).unwrap();
 }

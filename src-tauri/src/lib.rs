@@ -21,9 +21,17 @@ struct LogGuard(#[allow(dead_code)] tracing_appender::non_blocking::WorkerGuard)
 /// Runs the app and returns the process exit code.
 pub fn run() -> i32 {
     let result = tauri::Builder::default()
-        // First, as the plugin asks: a second launch exits at once and this one's window
-        // comes forward (its arguments are not logged: they may name a file or an address).
-        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+        // First, as the plugin asks: a second launch exits at once and hands its arguments to
+        // this one (they are not logged: they may name a file or an address). A launch by the
+        // user brings this window forward; the start at login (autostart, while the app is
+        // already running) leaves it as it is, hidden in the tray or not.
+        .plugin(tauri_plugin_single_instance::init(|app, args, _cwd| {
+            if args.iter().skip(1).any(|a| a == reminders::AUTOSTART_ARG) {
+                tracing::info!(
+                    "second launch at login: the app already runs, its window stays as it is"
+                );
+                return;
+            }
             tracing::info!("second launch: the open window is brought forward");
             reminders::show_window(app);
         }))

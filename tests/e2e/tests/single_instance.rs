@@ -6,7 +6,8 @@
 //! And at close: the window is closed as a window manager closes it (x11.rs). Without the
 //! tray, the app gives up being the instance at once, so a launch right after opens its own
 //! window rather than handing itself to one going away; with the tray, closing only hides the
-//! window, and a launch brings it back.
+//! window, the start at login (autostart) leaves it hidden, and a launch by the user brings it
+//! back.
 
 // Helpers outside `#[test]` functions: here a panic is the failure report.
 #![allow(clippy::unwrap_used)]
@@ -22,6 +23,9 @@ mod common;
 use common::signed_out;
 
 const BROUGHT_FORWARD: &str = "second launch: the open window is brought forward";
+const STAYS: &str = "second launch at login: the app already runs, its window stays as it is";
+/// The argument the autostart entry starts the app with (src-tauri/src/reminders.rs).
+const AUTOSTART_ARG: &str = "--autostart";
 
 #[test]
 fn a_second_launch_exits_and_brings_the_first_window_forward() {
@@ -60,8 +64,13 @@ fn a_second_launch_exits_and_brings_the_first_window_forward() {
 /// The app started as a desktop launcher starts it (not through WebDriver), with the rig's
 /// private home, session bus and display.
 fn launch_directly(rig: &Rig) -> Child {
+    launch_directly_with(rig, &[])
+}
+
+fn launch_directly_with(rig: &Rig, args: &[&str]) -> Child {
     let home = &rig.app_home;
     Command::new(&rig.app)
+        .args(args)
         .env("XDG_CONFIG_HOME", home.join("config"))
         .env("XDG_DATA_HOME", home.join("data"))
         .env("XDG_CACHE_HOME", home.join("cache"))
@@ -169,6 +178,26 @@ fn with_the_tray_closing_hides_the_window_and_a_launch_brings_it_back() {
     );
     assert_eq!(instance_pid(), Some(pid));
 
+    // The start at login, while the app already runs, leaves the window where it is.
+    let mut at_login = launch_directly_with(&rig, &[AUTOSTART_ARG]);
+    let exited = within(30, || at_login.try_wait().unwrap().is_some());
+    if !exited {
+        let _ = at_login.kill();
+    }
+    assert!(
+        exited,
+        "the start at login opened a second app beside the hidden one"
+    );
+    assert!(
+        within(10, || rig.logs().contains(STAYS)),
+        "the running app was not told of the start at login"
+    );
+    assert!(
+        !display.shown(window).unwrap(),
+        "the start at login brought the hidden window forward"
+    );
+
+    // A launch by the user brings it back.
     let before = rig.logs().matches(BROUGHT_FORWARD).count();
     let mut second = launch_directly(&rig);
     let exited = within(30, || second.try_wait().unwrap().is_some());

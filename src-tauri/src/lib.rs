@@ -10,6 +10,8 @@ mod dialogs;
 mod ipc;
 mod logs;
 mod reminders;
+#[cfg(target_os = "linux")]
+mod taskbar;
 mod upload;
 
 use pec_app_core::{Core, Dirs};

@@ -375,16 +375,29 @@ pub fn start(
     Ok(())
 }
 
-/// How far the run is, in percent, for the taskbar (bytes while saving, when the sizes are
-/// known; files while verifying); `None` while it cannot say (listing the folders).
+/// How far the run is, in percent, for the taskbar and the dock: one bar for the whole run,
+/// which never goes back. Saving fills it to [`SAVED_PERCENT`] (by bytes when the server gave
+/// the sizes, else by messages); re-reading the saved files, much quicker, fills the rest.
+/// `None` while it cannot say (listing the folders).
 pub fn percent(p: &Progress) -> Option<u64> {
-    let (done, total) = match p.phase {
-        Phase::Saving if p.bytes_total > 0 => (p.bytes, p.bytes_total),
-        Phase::Saving | Phase::Verifying => (p.done, p.total),
-        _ => return None,
-    };
-    (total > 0).then(|| (done.min(total) * 100) / total)
+    let share = |done: u64, total: u64, of: u64| (done.min(total) * of) / total;
+    match p.phase {
+        Phase::Saving if p.bytes_total > 0 => Some(share(p.bytes, p.bytes_total, SAVED_PERCENT)),
+        Phase::Saving => (p.total > 0).then(|| share(p.done, p.total, SAVED_PERCENT)),
+        Phase::Verifying => Some(
+            SAVED_PERCENT
+                + if p.total > 0 {
+                    share(p.done, p.total, 100 - SAVED_PERCENT)
+                } else {
+                    100 - SAVED_PERCENT
+                },
+        ),
+        Phase::Listing => None,
+    }
 }
+
+/// Where the bar stands once every message is saved and the check begins.
+pub const SAVED_PERCENT: u64 = 90;
 
 /// The folder of token `folder`, to open in the file manager: only one a backup of this run
 /// finished writing (the page cannot name a path, nor open any other offered folder).
@@ -498,7 +511,7 @@ mod tests {
     }
 
     #[test]
-    fn the_taskbar_shows_bytes_while_saving_and_files_while_verifying() {
+    fn the_taskbar_fills_one_bar_by_bytes_then_files_and_never_goes_back() {
         let mut p = Progress {
             phase: Phase::Listing,
             done: 0,
@@ -514,18 +527,33 @@ mod tests {
         p.total = 4;
         assert_eq!(
             percent(&p),
-            Some(25),
-            "messages, when the server gave no sizes"
+            Some(22),
+            "messages, when the server gave no sizes: a quarter of the saving's 90"
         );
         p.bytes = 750;
         p.bytes_total = 1000;
-        assert_eq!(percent(&p), Some(75));
+        assert_eq!(percent(&p), Some(67));
         p.bytes = 1200;
-        assert_eq!(percent(&p), Some(100), "never past the end");
+        assert_eq!(
+            percent(&p),
+            Some(SAVED_PERCENT),
+            "never past the saving's part"
+        );
         p.phase = Phase::Verifying;
-        p.done = 3;
+        p.done = 0;
         p.total = 6;
-        assert_eq!(percent(&p), Some(50));
+        assert_eq!(
+            percent(&p),
+            Some(SAVED_PERCENT),
+            "the check starts where saving ended"
+        );
+        p.done = 3;
+        assert_eq!(percent(&p), Some(95));
+        p.done = 6;
+        assert_eq!(percent(&p), Some(100));
+        p.total = 0;
+        p.done = 0;
+        assert_eq!(percent(&p), Some(100), "nothing to check: done");
     }
 
     /// A core whose app folders live in `root` (not hidden: tempfile's default `.tmp` prefix

@@ -32,25 +32,31 @@ pub async fn backup_start(
     channel: Events<BackupEvent>,
 ) -> Result<()> {
     use tauri::window::{ProgressBarState, ProgressBarStatus};
+    #[cfg(target_os = "linux")]
+    let dock = crate::taskbar::LauncherEntry::start(&window.app_handle().package_info().name);
     backup::start(&core, &form, password.into_inner(), move |event| {
-        let bar = match &event {
-            BackupEvent::Progress(p) => match backup::percent(p) {
-                Some(n) => ProgressBarState {
-                    status: Some(ProgressBarStatus::Normal),
-                    progress: Some(n),
-                },
-                None => ProgressBarState {
-                    status: Some(ProgressBarStatus::Indeterminate),
-                    progress: None,
-                },
+        let percent = match &event {
+            BackupEvent::Progress(p) => Some(backup::percent(p)),
+            _ => None,
+        };
+        let bar = match percent {
+            Some(Some(n)) => ProgressBarState {
+                status: Some(ProgressBarStatus::Normal),
+                progress: Some(n),
             },
-            _ => ProgressBarState {
+            Some(None) => ProgressBarState {
+                status: Some(ProgressBarStatus::Indeterminate),
+                progress: None,
+            },
+            None => ProgressBarState {
                 status: Some(ProgressBarStatus::None),
                 progress: None,
             },
         };
         // Not every desktop has a taskbar progress: the screen shows it anyway.
         let _ = window.set_progress_bar(bar);
+        #[cfg(target_os = "linux")]
+        dock.show(percent.flatten());
         // A closed window only means nobody watches; the backup goes on to the end.
         let _ = channel.0.send(event);
     })

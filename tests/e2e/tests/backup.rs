@@ -3,13 +3,16 @@
 //! (`scripts/rig/dovecot.sh`), whose throwaway CA the app trusts only because the rig gives
 //! tauri-driver `SSL_CERT_FILE` (scripts/lib/services.sh). A wrong password first, then a
 //! backup into a folder that does not exist yet, checked on disk, then a second run into the
-//! same folder that resumes.
+//! same folder that resumes. The progress also reaches the desktop's dock: what the test reads
+//! on the rig's session bus is what a Linux dock would show.
 
 // Helpers outside `#[test]` functions: here a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use pec_e2e::{Rig, Session};
@@ -113,6 +116,46 @@ fn eml_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Starts the backup with the form as filled and `password`.
+/// What a dock read of the app's progress: `(app_uri, progress, progress-visible)`.
+type DockUpdates = Arc<Mutex<Vec<(String, Option<f64>, bool)>>>;
+
+/// Listens, from now on, to the `com.canonical.Unity.LauncherEntry.Update` signals on the
+/// rig's session bus, as Ubuntu's dock or KDE's task manager do.
+fn dock_listener() -> DockUpdates {
+    use zbus::zvariant::{OwnedValue, Value};
+    let seen = DockUpdates::default();
+    let conn = zbus::blocking::Connection::session().unwrap();
+    let rule = zbus::MatchRule::builder()
+        .msg_type(zbus::message::Type::Signal)
+        .interface("com.canonical.Unity.LauncherEntry")
+        .unwrap()
+        .member("Update")
+        .unwrap()
+        .build();
+    let updates = zbus::blocking::MessageIterator::for_match_rule(rule, &conn, None).unwrap();
+    let out = Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for message in updates.flatten() {
+            let Ok((uri, properties)) = message
+                .body()
+                .deserialize::<(String, HashMap<String, OwnedValue>)>()
+            else {
+                continue;
+            };
+            let progress = match properties.get("progress").map(|v| &**v) {
+                Some(Value::F64(x)) => Some(*x),
+                _ => None,
+            };
+            let visible = matches!(
+                properties.get("progress-visible").map(|v| &**v),
+                Some(Value::Bool(true))
+            );
+            out.lock().unwrap().push((uri, progress, visible));
+        }
+    });
+    seen
+}
+
 fn start_with(app: &Session, password: &str) {
     fill(app, "backup-password", password);
     app.click_when_ready("[data-testid=backup-start]").unwrap();
@@ -237,9 +280,48 @@ fn a_mailbox_is_saved_as_eml_files_with_an_index_and_a_second_run_resumes() {
     backup_step(&app, "form");
     shot_fit(&app, &rig, "backup-2-wrong-password.png");
 
+    let dock = dock_listener();
     start_with(&app, &imap.password);
     backup_step(&app, "done");
     shot_fit(&app, &rig, "backup-3-done.png");
+
+    // The dock showed the run's progress on the app's icon, and shows nothing once it is over.
+    let limit = Instant::now() + Duration::from_secs(10);
+    while dock
+        .lock()
+        .unwrap()
+        .last()
+        .is_none_or(|(_, _, visible)| *visible)
+    {
+        assert!(
+            Instant::now() < limit,
+            "the dock's bar is still shown after the run: {:?}",
+            dock.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    {
+        let updates = dock.lock().unwrap();
+        assert!(
+            updates
+                .iter()
+                .all(|(uri, _, _)| uri == "application://PEC Desktop.desktop"),
+            "{updates:?}"
+        );
+        let shown: Vec<f64> = updates
+            .iter()
+            .filter(|(_, _, visible)| *visible)
+            .filter_map(|(_, progress, _)| *progress)
+            .collect();
+        assert!(
+            !shown.is_empty(),
+            "no progress reached the dock: {updates:?}"
+        );
+        assert!(
+            shown.iter().all(|p| (0.0..=1.0).contains(p)) && shown.is_sorted(),
+            "{shown:?}"
+        );
+    }
     assert_eq!(
         attr(&app, "[data-testid=backup-result]", "data-verified"),
         "true"

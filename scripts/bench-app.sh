@@ -2,7 +2,8 @@
 # Launch-time and memory benchmark: PEC Desktop against a bare Tauri hello-world
 # (bench/hello-world), both release builds with the UI embedded, in the same run and rig.
 #
-# For each app, N launches (PEC_BENCH_RUNS, default 5) through tauri-driver under Xvfb:
+# For each app, N launches (PEC_BENCH_RUNS, default 5) through tauri-driver under Xvfb, the
+# two apps taking turns launch by launch:
 #   - launch → first interactive screen: from the WebDriver "new session" request (which
 #     starts the binary) until the first screen's element exists (sign-in form for the app,
 #     the <h1> for hello-world). Both go through the same driver, so its cost cancels out in

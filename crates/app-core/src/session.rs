@@ -318,6 +318,21 @@ impl Connection {
             .map_err(|e| AppError::Localized(e.clone()))
     }
 
+    /// Runs one keyring call on the blocking pool, never on the async runtime: each call is a
+    /// D-Bus round trip on Linux, and a locked keyring makes it wait for the user to unlock it
+    /// (the system's prompt), which must not hold up the commands that do not need the keyring
+    /// (or the embedded sandbox, which shares the runtime). The outer error is a keyring that
+    /// could not be opened; the inner one, the call's own.
+    async fn keyring<T: Send + 'static>(
+        &self,
+        call: impl FnOnce(&Vault) -> std::result::Result<T, pec_vault::VaultError> + Send + 'static,
+    ) -> Result<std::result::Result<T, pec_vault::VaultError>> {
+        let vault = self.vault().await?.clone();
+        Ok(tokio::task::spawn_blocking(move || call(&vault))
+            .await
+            .unwrap_or_else(|e| Err(pec_vault::VaultError::Failure(e.to_string()))))
+    }
+
     /// Signs in and keeps the refresh token in the keyring.
     pub async fn sign_in(
         &self,
@@ -326,7 +341,8 @@ impl Connection {
         totp_code: Option<&str>,
     ) -> Result<SessionView> {
         let provider = self.provider().await?;
-        let vault = self.vault().await?;
+        // Opened first: without a keyring there is no point in signing in.
+        self.vault().await?;
         let tokens = provider
             .client()
             .sign_in(login, password, totp_code)
@@ -340,7 +356,8 @@ impl Connection {
             refresh_token: tokens.refresh_token.clone(),
         };
         let secret = Secret::new(serde_json::to_string(&stored).map_err(|_| AppError::Internal)?);
-        if let Err(e) = vault.put(&provider.session_key(&account), &secret) {
+        let key = provider.session_key(&account);
+        if let Err(e) = self.keyring(move |v| v.put(&key, &secret)).await? {
             // Without the keyring the session cannot be kept safely: undo it.
             let _ = provider.client().sign_out().await;
             return Err(e.into());
@@ -384,9 +401,8 @@ impl Connection {
         }
         provider.client().set_access_token(None);
         if let Some(account) = account {
-            self.vault()
-                .await?
-                .delete(&provider.session_key(&account))?;
+            let key = provider.session_key(&account);
+            self.keyring(move |v| v.delete(&key)).await??;
             tracing::info!("signed out");
         }
         Ok(())
@@ -428,16 +444,25 @@ impl Connection {
     /// keyring item is deleted and the answer is `session.expired`. Call it holding
     /// `refreshing`: the keyring is read here, under the lock, so it is always the latest token.
     async fn refresh(&self, provider: &Provider, account: &str) -> Result<()> {
-        let vault = self.vault().await?;
         let key = provider.session_key(account);
-        let stored = match vault.get(&key) {
+        let forget = || {
+            let key = key.clone();
+            self.keyring(move |v| v.delete(&key))
+        };
+        let stored = match self
+            .keyring({
+                let key = key.clone();
+                move |v| v.get(&key)
+            })
+            .await?
+        {
             Ok(Some(secret)) => serde_json::from_str::<StoredSession>(secret.expose()).ok(),
             Ok(None) => None,
             Err(pec_vault::VaultError::BadData) => None,
             Err(e) => return Err(e.into()),
         };
         let Some(stored) = stored else {
-            let _ = vault.delete(&key);
+            let _ = forget().await;
             *self.account.lock().await = None;
             return Err(AppError::SessionExpired);
         };
@@ -454,12 +479,13 @@ impl Connection {
                 };
                 let secret =
                     Secret::new(serde_json::to_string(&next).map_err(|_| AppError::Internal)?);
-                vault.put(&key, &secret)?;
+                let key = key.clone();
+                self.keyring(move |v| v.put(&key, &secret)).await??;
                 Ok(())
             }
             Err(e) if matches!(e.status(), Some(400..=499)) => {
                 tracing::info!("session expired");
-                let _ = vault.delete(&key);
+                let _ = forget().await;
                 provider.client().set_access_token(None);
                 *self.account.lock().await = None;
                 Err(AppError::SessionExpired)
@@ -574,6 +600,7 @@ mod stored_tests {
 #[cfg(feature = "embedded-sandbox")]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     /// A connection to a fresh embedded sandbox, with an in-memory keyring.
     async fn connection(dir: &Path) -> Connection {
@@ -600,6 +627,157 @@ mod tests {
             .sandbox_advance_clock(seconds)
             .await
             .unwrap();
+    }
+
+    /// A keyring that answers only while it is unlocked: locked, each call waits, as at the
+    /// system's unlock prompt, until the user unlocks it.
+    #[derive(Clone, Default)]
+    struct Lock(Arc<(std::sync::Mutex<(bool, bool)>, std::sync::Condvar)>);
+
+    impl Lock {
+        fn set(&self, locked: bool) {
+            let (state, changed) = &*self.0;
+            state.lock().unwrap().0 = locked;
+            changed.notify_all();
+        }
+
+        /// Whether a call has found it locked.
+        fn asked(&self) -> bool {
+            self.0.0.lock().unwrap().1
+        }
+
+        fn wait(&self) {
+            let (state, changed) = &*self.0;
+            let mut state = state.lock().unwrap();
+            while state.0 {
+                state.1 = true;
+                state = changed.wait(state).unwrap();
+            }
+        }
+    }
+
+    struct LockedStore {
+        inner: Arc<keyring_core::CredentialStore>,
+        lock: Lock,
+    }
+
+    impl keyring_core::api::CredentialStoreApi for LockedStore {
+        fn vendor(&self) -> String {
+            "test keyring with a lock".into()
+        }
+        fn id(&self) -> String {
+            "locked".into()
+        }
+        fn build(
+            &self,
+            service: &str,
+            user: &str,
+            modifiers: Option<&std::collections::HashMap<&str, &str>>,
+        ) -> keyring_core::Result<keyring_core::Entry> {
+            let entry = self.inner.build(service, user, modifiers)?;
+            Ok(keyring_core::Entry::new_with_credential(Arc::new(
+                LockedEntry {
+                    entry,
+                    lock: self.lock.clone(),
+                },
+            )))
+        }
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
+        }
+    }
+
+    struct LockedEntry {
+        entry: keyring_core::Entry,
+        lock: Lock,
+    }
+
+    impl keyring_core::api::CredentialApi for LockedEntry {
+        fn set_secret(&self, secret: &[u8]) -> keyring_core::Result<()> {
+            self.lock.wait();
+            self.entry.set_secret(secret)
+        }
+        fn get_secret(&self) -> keyring_core::Result<Vec<u8>> {
+            self.lock.wait();
+            self.entry.get_secret()
+        }
+        fn delete_credential(&self) -> keyring_core::Result<()> {
+            self.lock.wait();
+            self.entry.delete_credential()
+        }
+        fn get_credential(
+            &self,
+        ) -> keyring_core::Result<Option<Arc<keyring_core::api::Credential>>> {
+            Ok(None)
+        }
+        fn get_specifiers(&self) -> Option<(String, String)> {
+            self.entry.get_specifiers()
+        }
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
+        }
+    }
+
+    /// A keyring waiting for the user to unlock it holds up only what needs it: on a runtime
+    /// of one worker (the app's has one per core), the embedded sandbox still answers while a
+    /// restored session waits for its refresh token. Before, the keyring was called on the
+    /// async worker itself, and everything on the runtime waited with it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn a_locked_keyring_holds_up_only_what_needs_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let provider = Provider::embedded(dir.path()).await.unwrap();
+        let lock = Lock::default();
+        let store: Arc<keyring_core::CredentialStore> = Arc::new(LockedStore {
+            inner: keyring_core::mock::Store::new().unwrap(),
+            lock: lock.clone(),
+        });
+        let conn = Arc::new(Connection::ready(
+            Ok(provider),
+            Ok(Vault::with_store(store, APP_ID)),
+        ));
+        conn.sign_in("acc-demo-acme", pec_sandbox::seed::DEMO_PASSWORD, None)
+            .await
+            .unwrap();
+        let base_url = conn.provider().await.unwrap().base_url();
+
+        // As after a restart, with the keyring locked at login.
+        conn.provider()
+            .await
+            .unwrap()
+            .client()
+            .set_access_token(None);
+        *conn.account.lock().await = None;
+        lock.set(true);
+        let restoring = tokio::spawn({
+            let conn = Arc::clone(&conn);
+            async move { conn.restore("acc-demo-acme").await }
+        });
+        while !lock.asked() {
+            tokio::task::yield_now().await;
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+
+        // Asked from outside this runtime, whose timer would stop with it.
+        let answered = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let client = Client::new(&base_url).unwrap();
+                tokio::time::timeout(std::time::Duration::from_secs(5), client.health()).await
+            })
+        })
+        .join()
+        .unwrap();
+        assert!(lock.asked());
+        lock.set(false);
+        let restored = restoring.await.unwrap().unwrap();
+        assert!(
+            matches!(answered, Ok(Ok(_))),
+            "the sandbox did not answer while the keyring was locked: {answered:?}"
+        );
+        assert_eq!(restored.unwrap().account_id, "acc-demo-acme");
     }
 
     #[tokio::test(flavor = "multi_thread")]

@@ -114,7 +114,9 @@ impl DomainError for VaultError {
     }
 }
 
-/// The keyring of this user, scoped to one application id.
+/// The keyring of this user, scoped to one application id. A clone is the same keyring (the
+/// store is shared), for a call made on another thread.
+#[derive(Clone)]
 pub struct Vault {
     store: Arc<CredentialStore>,
     app_id: String,

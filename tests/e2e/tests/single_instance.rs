@@ -13,7 +13,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use pec_e2e::x11::Display;
@@ -34,29 +34,17 @@ fn a_second_launch_exits_and_brings_the_first_window_forward() {
     signed_out(&app);
     let before = rig.logs().matches(BROUGHT_FORWARD).count();
 
-    let mut second = launch_directly(&rig);
-    let limit = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = second.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > limit {
-            let _ = second.kill();
-            panic!("the second launch is still running: it opened a second window");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = hand_over(&rig, &[], "the second launch");
     assert!(
         status.success(),
         "the second launch exits cleanly: {status}"
     );
 
     // The first instance heard of it and brought its window forward; it still answers.
-    let limit = Instant::now() + Duration::from_secs(10);
-    while rig.logs().matches(BROUGHT_FORWARD).count() == before {
-        assert!(Instant::now() < limit, "the first window was not told");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    assert!(
+        within(10, || rig.logs().matches(BROUGHT_FORWARD).count() > before),
+        "the first window was not told"
+    );
     app.wait_for("[data-testid=signin-title]")
         .expect("the first window still answers");
 }
@@ -82,6 +70,33 @@ fn launch_directly_with(rig: &Rig, args: &[&str]) -> Child {
         .expect("launch")
 }
 
+/// Launches the app with `args` beside the running one, and waits (up to 30 s) for it to hand
+/// itself over and exit; its exit status. Still running, it opened a second app: the test
+/// fails, naming the launch as `what`.
+fn hand_over(rig: &Rig, args: &[&str], what: &str) -> ExitStatus {
+    let mut launch = launch_directly_with(rig, args);
+    let mut status = None;
+    within(30, || {
+        status = launch.try_wait().unwrap();
+        status.is_some()
+    });
+    status.unwrap_or_else(|| {
+        let _ = launch.kill();
+        panic!("{what} is still running: it opened a second app beside the running one")
+    })
+}
+
+/// The running app's process id, and its window on the rig's display.
+fn running_window() -> (u32, Display, u32) {
+    let pid = instance_pid().expect("the app holds the single-instance name");
+    let display = Display::open().unwrap();
+    let window = display
+        .app_window(pid)
+        .unwrap()
+        .expect("the app's window is on the display");
+    (pid, display, window)
+}
+
 /// Polls `done` every 50 ms for up to `seconds`; whether it came true.
 fn within(seconds: u64, mut done: impl FnMut() -> bool) -> bool {
     let limit = Instant::now() + Duration::from_secs(seconds);
@@ -105,12 +120,7 @@ fn closing_the_window_lets_a_launch_right_after_open_its_own() {
     let rig = Rig::from_env();
     let app = rig.launch().expect("app window starts");
     signed_out(&app);
-    let first = instance_pid().expect("the app holds the single-instance name");
-    let display = Display::open().unwrap();
-    let window = display
-        .app_window(first)
-        .unwrap()
-        .expect("the app's window is on the display");
+    let (first, display, window) = running_window();
 
     // The user closes the window and, at once, starts the app again (a double click on the
     // launcher): no wait between the two.
@@ -157,12 +167,7 @@ fn with_the_tray_closing_hides_the_window_and_a_launch_brings_it_back() {
         within(30, || rig.logs().contains("tray icon shown")),
         "the tray icon was not created"
     );
-    let pid = instance_pid().expect("the app holds the single-instance name");
-    let display = Display::open().unwrap();
-    let window = display
-        .app_window(pid)
-        .unwrap()
-        .expect("the app's window is on the display");
+    let (pid, display, window) = running_window();
     assert!(display.shown(window).unwrap());
 
     display.close(window).unwrap();
@@ -179,15 +184,7 @@ fn with_the_tray_closing_hides_the_window_and_a_launch_brings_it_back() {
     assert_eq!(instance_pid(), Some(pid));
 
     // The start at login, while the app already runs, leaves the window where it is.
-    let mut at_login = launch_directly_with(&rig, &[AUTOSTART_ARG]);
-    let exited = within(30, || at_login.try_wait().unwrap().is_some());
-    if !exited {
-        let _ = at_login.kill();
-    }
-    assert!(
-        exited,
-        "the start at login opened a second app beside the hidden one"
-    );
+    hand_over(&rig, &[AUTOSTART_ARG], "the start at login");
     assert!(
         within(10, || rig.logs().contains(STAYS)),
         "the running app was not told of the start at login"
@@ -199,15 +196,7 @@ fn with_the_tray_closing_hides_the_window_and_a_launch_brings_it_back() {
 
     // A launch by the user brings it back.
     let before = rig.logs().matches(BROUGHT_FORWARD).count();
-    let mut second = launch_directly(&rig);
-    let exited = within(30, || second.try_wait().unwrap().is_some());
-    if !exited {
-        let _ = second.kill();
-    }
-    assert!(
-        exited,
-        "the launch opened a second app beside the hidden one"
-    );
+    hand_over(&rig, &[], "the launch");
     assert!(
         within(10, || rig.logs().matches(BROUGHT_FORWARD).count() > before),
         "the hidden app was not told of the launch"

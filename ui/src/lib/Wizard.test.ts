@@ -93,6 +93,21 @@ const cardScript = (over: Script = {}, after: IdentityRequest[] = []) =>
   );
 
 describe('Wizard', { timeout: 30_000 }, () => {
+  test("a new page's heading has the focus as soon as the page shows, whatever the draft's save takes", async () => {
+    const user = userEvent.setup();
+    // A slow save (a busy disk): the focus must not wait for it.
+    const backend = stubBackend(toMethodsScript({ draftSave: () => new Promise<void>((done) => setTimeout(done, 1000)) }));
+    renderWizard(backend);
+    await step('choosing_role');
+    expect(screen.getByRole('heading', { level: 1 })).toHaveFocus();
+    await user.click(screen.getByTestId('role-holder'));
+    // The page is busy until the save answers.
+    await waitFor(() => expect(screen.getByTestId('role-confirm')).toBeEnabled(), { timeout: 3000 });
+    await user.click(screen.getByTestId('role-confirm'));
+    await step('choosing_holder_kind');
+    expect(screen.getByRole('heading', { level: 1 })).toHaveFocus();
+  });
+
   test('walks the card path to completion, with the star and the success message', async () => {
     const user = userEvent.setup();
     // One time base: two Date.now() calls a millisecond apart made the deadline 60.001 s (61).

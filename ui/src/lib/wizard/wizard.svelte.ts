@@ -127,12 +127,15 @@ export class WizardState {
       this.receivedAt = Date.now();
       this.now = this.receivedAt;
       this.error = null;
-      await this.saveDraft();
+      // The new page's heading takes the focus in the same turn as the page appears, before
+      // the draft is saved: a keyboard user who is already tabbing through the new page must
+      // not have the focus pulled back once the save answers.
       if (before !== this.request.step) {
         if (this.request.step === 'completed' || this.request.step === 'checks_in_progress') this.onchanged();
         await tick();
         document.getElementById('wizard-heading')?.focus();
       }
+      await this.saveDraft();
     } catch (cause) {
       this.fail(cause);
     } finally {

@@ -385,12 +385,20 @@ impl Session {
         for _ in 0..max {
             self.press(keys::TAB)?;
             if self.focused_testid()?.as_deref() == Some(testid) {
-                let outline = self.execute(
-                    "const s = getComputedStyle(document.activeElement); \
-                     return document.activeElement.matches(':focus-visible') && s.outlineStyle !== 'none';",
+                // One script, so the ring is read on the element that has the focus now.
+                let seen = self.execute(
+                    "const e = document.activeElement; const s = getComputedStyle(e); \
+                     return [e.dataset ? e.dataset.testid || e.id || e.tagName : e.tagName, \
+                             e.matches(':focus-visible') && s.outlineStyle !== 'none'];",
                     json!([]),
                 )?;
-                if outline != Value::Bool(true) {
+                let now = seen[0].as_str().unwrap_or_default();
+                if now != testid {
+                    return Err(Error::Protocol(format!(
+                        "{testid} had the focus after Tab, then lost it to {now}"
+                    )));
+                }
+                if seen[1] != Value::Bool(true) {
                     return Err(Error::Protocol(format!(
                         "{testid} has the focus but no visible focus ring"
                     )));

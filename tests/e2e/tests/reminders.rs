@@ -16,7 +16,7 @@ use pec_e2e::Rig;
 use serde_json::json;
 
 mod common;
-use common::{Sandbox, private_citizen, shot, sign_in, signed_out};
+use common::{Sandbox, private_citizen, shot_fit, sign_in, signed_out};
 
 type Received = Arc<Mutex<Vec<(String, String)>>>;
 
@@ -131,7 +131,7 @@ fn a_mailbox_expiring_on_the_providers_clock_is_announced_once_and_opens_the_ren
         .wait_for("[data-testid=reminders-recent]")
         .expect("the delivered reminder is listed");
     assert!(app.text(&recent).unwrap().contains(&address));
-    shot(&app, &rig, "settings-1-reminders.png");
+    shot_fit(&app, &rig, "settings-1-reminders.png");
     app.click_when_ready("[data-testid=reminders-recent] [data-testid=reminder-open]")
         .unwrap();
     app.wait_for("[data-testid=renewal]")

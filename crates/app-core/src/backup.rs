@@ -384,14 +384,10 @@ pub fn percent(p: &Progress) -> Option<u64> {
     match p.phase {
         Phase::Saving if p.bytes_total > 0 => Some(share(p.bytes, p.bytes_total, SAVED_PERCENT)),
         Phase::Saving => (p.total > 0).then(|| share(p.done, p.total, SAVED_PERCENT)),
-        Phase::Verifying => Some(
-            SAVED_PERCENT
-                + if p.total > 0 {
-                    share(p.done, p.total, 100 - SAVED_PERCENT)
-                } else {
-                    100 - SAVED_PERCENT
-                },
-        ),
+        Phase::Verifying if p.total > 0 => {
+            Some(SAVED_PERCENT + share(p.done, p.total, 100 - SAVED_PERCENT))
+        }
+        Phase::Verifying => Some(100),
         Phase::Listing => None,
     }
 }

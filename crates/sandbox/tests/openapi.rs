@@ -3,14 +3,24 @@
 //! Regenerate it with `PEC_WRITE_OPENAPI=1 cargo test -p pec-sandbox --test openapi` or
 //! `pec-sandbox openapi --write openapi/provider-api.json`.
 
+// A helper outside `#[test]` functions: here a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::path::PathBuf;
 
-#[tokio::test]
-async fn committed_document_equals_served_document() {
+/// A sandbox on a free loopback port with a fresh database, and the folder that holds it
+/// (removed when dropped: keep it for as long as the sandbox runs).
+async fn started() -> (tempfile::TempDir, pec_sandbox::RunningSandbox) {
     let dir = tempfile::tempdir().unwrap();
     let config =
         pec_sandbox::Config::new("127.0.0.1:0".parse().unwrap(), dir.path().join("db.sqlite"));
     let sb = pec_sandbox::Sandbox::start(config).await.unwrap();
+    (dir, sb)
+}
+
+#[tokio::test]
+async fn committed_document_equals_served_document() {
+    let (_dir, sb) = started().await;
     let served = pec_provider::Client::new(sb.base_url())
         .unwrap()
         .openapi_document()
@@ -35,10 +45,7 @@ async fn committed_document_equals_served_document() {
 /// the server as `application/problem+json` with a stable code, like every error of ours.
 #[tokio::test]
 async fn framework_errors_are_problem_json() {
-    let dir = tempfile::tempdir().unwrap();
-    let config =
-        pec_sandbox::Config::new("127.0.0.1:0".parse().unwrap(), dir.path().join("db.sqlite"));
-    let sb = pec_sandbox::Sandbox::start(config).await.unwrap();
+    let (_dir, sb) = started().await;
     let base = sb.base_url().to_owned();
     let http = reqwest::Client::new();
     let sessions = format!("{base}/v1/sessions");
@@ -96,10 +103,7 @@ async fn framework_errors_are_problem_json() {
 /// cases it found, kept as regressions).
 #[tokio::test]
 async fn the_document_and_the_server_agree() {
-    let dir = tempfile::tempdir().unwrap();
-    let config =
-        pec_sandbox::Config::new("127.0.0.1:0".parse().unwrap(), dir.path().join("db.sqlite"));
-    let sb = pec_sandbox::Sandbox::start(config).await.unwrap();
+    let (_dir, sb) = started().await;
     let base = sb.base_url().to_owned();
     let http = reqwest::Client::new();
     let doc: serde_json::Value =
@@ -216,10 +220,7 @@ async fn the_document_and_the_server_agree() {
 /// and in sandbox mode it follows the sandbox clock: clients reminding of deadlines read it.
 #[tokio::test]
 async fn every_answer_dates_itself_by_the_sandbox_clock() {
-    let dir = tempfile::tempdir().unwrap();
-    let config =
-        pec_sandbox::Config::new("127.0.0.1:0".parse().unwrap(), dir.path().join("db.sqlite"));
-    let sb = pec_sandbox::Sandbox::start(config).await.unwrap();
+    let (_dir, sb) = started().await;
     let c = pec_provider::Client::new(sb.base_url()).unwrap();
     c.set_sandbox_secret(sb.sandbox_secret().map(str::to_owned));
     let before = c.fetch_provider_now().await.unwrap();
@@ -250,10 +251,7 @@ async fn every_answer_dates_itself_by_the_sandbox_clock() {
 #[tokio::test]
 async fn csc_bodies_are_objects() {
     use base64::Engine as _;
-    let dir = tempfile::tempdir().unwrap();
-    let config =
-        pec_sandbox::Config::new("127.0.0.1:0".parse().unwrap(), dir.path().join("db.sqlite"));
-    let sb = pec_sandbox::Sandbox::start(config).await.unwrap();
+    let (_dir, sb) = started().await;
     let base = sb.base_url().to_owned();
     let http = reqwest::Client::new();
     let basic = format!(
